@@ -1,0 +1,54 @@
+// One error type for every HTTP API of the appservice, one middleware that renders it.
+import type { Middleware } from "koa";
+import type { MatrixErrorBody } from "../../wire-types.ts";
+import type { Logger } from "./log.ts";
+
+const STATUS_BY_ERRCODE = {
+  M_BAD_JSON: 400,
+  M_NOT_JSON: 400,
+  M_INVALID_PARAM: 400,
+  M_TOO_LARGE: 413,
+  M_MISSING_TOKEN: 401,
+  M_UNKNOWN_TOKEN: 401,
+  M_FORBIDDEN: 403,
+  M_NOT_FOUND: 404,
+  M_UNRECOGNIZED: 404,
+  M_LIMIT_EXCEEDED: 429,
+  M_UNKNOWN: 500,
+  M_UNAVAILABLE: 503,
+} as const;
+
+export type Errcode = keyof typeof STATUS_BY_ERRCODE;
+
+export class MatrixError extends Error {
+  readonly errcode: Errcode;
+  readonly status: number;
+  constructor(errcode: Errcode, message: string) {
+    super(message);
+    this.name = "MatrixError";
+    this.errcode = errcode;
+    this.status = STATUS_BY_ERRCODE[errcode];
+  }
+
+  toBody(): MatrixErrorBody {
+    return { errcode: this.errcode, error: this.message };
+  }
+}
+
+/** Renders any thrown error as a Matrix error body; unexpected errors become a bare M_UNKNOWN. */
+export function errorMiddleware(log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new MatrixError("M_UNRECOGNIZED", "Unrecognized request");
+      }
+    } catch (err) {
+      const error = err instanceof MatrixError ? err : new MatrixError("M_UNKNOWN", "Internal server error");
+      if (error.status >= 500) log.error("request failed", { method: ctx.method, path: ctx.path, err });
+      else log.info("request refused", { method: ctx.method, path: ctx.path, errcode: error.errcode, reason: error.message });
+      ctx.status = error.status;
+      ctx.body = error.toBody();
+    }
+  };
+}

@@ -1,0 +1,94 @@
+// The few Client-Server API calls the appservice makes, as its bot, with the as_token.
+import type { JoinRule, MatrixErrorBody, ServerAclContent } from "../../wire-types.ts";
+import { RetryableError, retry } from "./retry.ts";
+
+export interface CreateRoomRequest {
+  room_alias_name: string;
+  name: string;
+  topic: string;
+  preset: "public_chat" | "private_chat";
+  visibility: "private";
+  creation_content: { "m.federate": true };
+  initial_state: (
+    | { type: "m.room.server_acl"; state_key: ""; content: ServerAclContent }
+    | { type: "m.room.join_rules"; state_key: ""; content: { join_rule: JoinRule } }
+    | { type: "m.room.history_visibility"; state_key: ""; content: { history_visibility: "shared" } }
+  )[];
+  power_level_content_override: { events: Record<string, number>; events_default: number; state_default: number; invite: number };
+}
+
+/** An error answered by the homeserver, kept with its errcode so callers can tell cases apart. */
+export class HomeserverError extends Error {
+  readonly status: number;
+  readonly errcode: string;
+  constructor(status: number, body: Partial<MatrixErrorBody>) {
+    super(`homeserver answered ${status} ${body.errcode ?? ""}: ${body.error ?? ""}`.trim());
+    this.name = "HomeserverError";
+    this.status = status;
+    this.errcode = body.errcode ?? "M_UNKNOWN";
+  }
+}
+
+export interface HomeserverClient {
+  createRoom(request: CreateRoomRequest): Promise<{ room_id: string }>;
+  /** The room ID an alias points to, or null when the alias does not exist. */
+  resolveAlias(alias: string): Promise<string | null>;
+  /** Asks the homeserver to ping us back (`POST /_matrix/client/v1/appservice/{id}/ping`). */
+  pingAppservice(appserviceId: string): Promise<{ duration_ms: number }>;
+}
+
+export interface HomeserverClientOptions {
+  baseUrl: string;
+  asToken: string;
+  fetch?: typeof fetch;
+}
+
+export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fetch }: HomeserverClientOptions): HomeserverClient {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> =>
+    retry(
+      async () => {
+        let res: Response;
+        try {
+          res = await fetchImpl(new URL(path, baseUrl), {
+            method,
+            headers: { authorization: `Bearer ${asToken}`, "content-type": "application/json" },
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: AbortSignal.timeout(30_000),
+          });
+        } catch (err) {
+          throw new RetryableError(`homeserver unreachable: ${(err as Error).message}`);
+        }
+        const text = await res.text();
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : {};
+        } catch {
+          json = {};
+        }
+        if (res.ok) return json as T;
+        const errBody = json as Partial<MatrixErrorBody>;
+        if (res.status === 429 || res.status >= 502) {
+          throw new RetryableError(`homeserver answered ${res.status}`, errBody.retry_after_ms);
+        }
+        throw new HomeserverError(res.status, errBody);
+      },
+      { attempts: 4, baseDelayMs: 250 },
+    );
+
+  return {
+    createRoom: (request) => call("POST", "/_matrix/client/v3/createRoom", request),
+    async resolveAlias(alias) {
+      try {
+        const res = await call<{ room_id: string }>("GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`);
+        return res.room_id;
+      } catch (err) {
+        if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return null;
+        throw err;
+      }
+    },
+    pingAppservice: (appserviceId) =>
+      call("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, {
+        transaction_id: `visio-startup-${Date.now()}`,
+      }),
+  };
+}

@@ -1,0 +1,104 @@
+// Meeting rooms on demand: an alias query for #<prefix><slug>:<server> creates the room.
+import type { AppserviceConfig } from "../../config/schema.ts";
+import type { ServerAclContent } from "../../wire-types.ts";
+import { CALL_MEMBER_EVENT_TYPES } from "../../wire-types.ts";
+import { HomeserverError, type CreateRoomRequest, type HomeserverClient } from "./homeserver-client.ts";
+import type { Logger } from "./log.ts";
+import type { Store } from "./storage/store.ts";
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+/** The slug of a meeting alias on this server, or null when the alias is not one. */
+export function parseMeetingAlias(alias: string, serverName: string, prefix: string): string | null {
+  const head = `#${prefix}`;
+  const tail = `:${serverName}`;
+  if (!alias.startsWith(head) || !alias.endsWith(tail)) return null;
+  const slug = alias.slice(head.length, alias.length - tail.length);
+  return SLUG.test(slug) ? slug : null;
+}
+
+/** Server ACL entries match host names without port; the homeserver itself is always allowed. */
+export function serverAcl(serverName: string, allowlist: string[]): ServerAclContent {
+  const host = (name: string): string => name.replace(/:\d+$/, "");
+  return { allow: [...new Set([serverName, ...allowlist].map(host))], deny: [], allow_ip_literals: false };
+}
+
+export function meetingTitle(slug: string): string {
+  return slug
+    .split("-")
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join(" ");
+}
+
+export function meetingRoomRequest(slug: string, config: AppserviceConfig): CreateRoomRequest {
+  const joinRule = config.meetings.join_rule;
+  const callMembership = Object.fromEntries(CALL_MEMBER_EVENT_TYPES.map((type) => [type, 0]));
+  return {
+    room_alias_name: `${config.meetings.alias_prefix}${slug}`,
+    name: meetingTitle(slug),
+    topic: `Visio meeting room. Open to: ${serverAcl(config.homeserver.server_name, config.federation.allowlist).allow.join(", ")}`,
+    preset: joinRule === "public" ? "public_chat" : "private_chat",
+    visibility: "private",
+    creation_content: { "m.federate": true },
+    initial_state: [
+      {
+        type: "m.room.server_acl",
+        state_key: "",
+        content: serverAcl(config.homeserver.server_name, config.federation.allowlist),
+      },
+      { type: "m.room.join_rules", state_key: "", content: { join_rule: joinRule } },
+      { type: "m.room.history_visibility", state_key: "", content: { history_visibility: "shared" } },
+    ],
+    // Members publish their own call membership (MatrixRTC) and chat; room settings stay with moderators.
+    power_level_content_override: {
+      events: { ...callMembership, "m.room.server_acl": 100, "m.room.power_levels": 100 },
+      events_default: 0,
+      state_default: 50,
+      invite: 0,
+    },
+  };
+}
+
+export interface MeetingRooms {
+  /** Creates the meeting room behind an alias; false when the alias is not a meeting alias of ours. */
+  provision(alias: string): Promise<boolean>;
+}
+
+export function createMeetingRooms(deps: {
+  config: AppserviceConfig;
+  homeserver: Pick<HomeserverClient, "createRoom" | "resolveAlias">;
+  store: Pick<Store, "saveMeetingRoom">;
+  log: Logger;
+}): MeetingRooms {
+  const { config, homeserver, store, log } = deps;
+  // Two users asking for the same new meeting at once must get one room.
+  const pending = new Map<string, Promise<boolean>>();
+
+  const create = async (alias: string, slug: string): Promise<boolean> => {
+    let roomId: string;
+    try {
+      ({ room_id: roomId } = await homeserver.createRoom(meetingRoomRequest(slug, config)));
+    } catch (err) {
+      if (!(err instanceof HomeserverError && err.errcode === "M_ROOM_IN_USE")) throw err;
+      // The alias exists already (created by an earlier query): point at that room.
+      const existing = await homeserver.resolveAlias(alias);
+      if (existing === null) throw err;
+      roomId = existing;
+    }
+    await store.saveMeetingRoom({ roomId, alias, slug, createdAt: Date.now() });
+    log.info("meeting room ready", { alias, roomId });
+    return true;
+  };
+
+  return {
+    provision(alias) {
+      const slug = parseMeetingAlias(alias, config.homeserver.server_name, config.meetings.alias_prefix);
+      if (slug === null) return Promise.resolve(false);
+      const running = pending.get(alias);
+      if (running) return running;
+      const work = create(alias, slug).finally(() => pending.delete(alias));
+      pending.set(alias, work);
+      return work;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// Everything the appservice keeps, behind one interface (SQLite or PostgreSQL through knex).
+import type { Knex } from "knex";
+
+export interface MeetingRoom {
+  roomId: string;
+  alias: string;
+  slug: string;
+  createdAt: number;
+}
+
+export interface MembershipChange {
+  roomId: string;
+  userId: string;
+  membership: string;
+  eventId: string;
+  originServerTs: number;
+}
+
+export type TransactionOutcome = "handled" | "duplicate";
+
+export interface Store {
+  /**
+   * Applies a transaction's changes and records its txnId atomically: a txnId seen before is not
+   * applied again, even after a restart.
+   */
+  applyTransaction(txnId: string, eventCount: number, memberships: MembershipChange[]): Promise<TransactionOutcome>;
+  membership(roomId: string, userId: string): Promise<string | null>;
+  saveMeetingRoom(room: MeetingRoom): Promise<void>;
+  meetingRoomByAlias(alias: string): Promise<MeetingRoom | null>;
+  close(): Promise<void>;
+}
+
+interface MeetingRoomRow {
+  room_id: string;
+  alias: string;
+  slug: string;
+  created_at: number | string;
+}
+
+export function createStore(db: Knex): Store {
+  return {
+    async applyTransaction(txnId, eventCount, memberships) {
+      return db.transaction(async (trx) => {
+        const inserted = await trx("as_transactions")
+          .insert({ txn_id: txnId, event_count: eventCount, handled_at: Date.now() })
+          .onConflict("txn_id")
+          .ignore()
+          .returning("txn_id");
+        if (inserted.length === 0) return "duplicate";
+        // Several changes of one user in one transaction: the last one wins, as in the room.
+        const latest = new Map<string, MembershipChange>();
+        for (const change of memberships) latest.set(`${change.roomId}\u0000${change.userId}`, change);
+        const rows = [...latest.values()].map((c) => ({
+          room_id: c.roomId,
+          user_id: c.userId,
+          membership: c.membership,
+          event_id: c.eventId,
+          origin_server_ts: c.originServerTs,
+        }));
+        // Chunks stay under SQLite's bound-parameter limit.
+        for (let i = 0; i < rows.length; i += 100) {
+          await trx("room_members")
+            .insert(rows.slice(i, i + 100))
+            .onConflict(["room_id", "user_id"])
+            .merge(["membership", "event_id", "origin_server_ts"]);
+        }
+        return "handled";
+      });
+    },
+    async membership(roomId, userId) {
+      const row = await db("room_members").where({ room_id: roomId, user_id: userId }).first("membership");
+      return (row as { membership: string } | undefined)?.membership ?? null;
+    },
+    async saveMeetingRoom(room) {
+      await db("meeting_rooms")
+        .insert({ room_id: room.roomId, alias: room.alias, slug: room.slug, created_at: room.createdAt })
+        .onConflict("room_id")
+        .ignore();
+    },
+    async meetingRoomByAlias(alias) {
+      const row = (await db("meeting_rooms").where({ alias }).first()) as MeetingRoomRow | undefined;
+      return row ? { roomId: row.room_id, alias: row.alias, slug: row.slug, createdAt: Number(row.created_at) } : null;
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,87 @@
+// The appservice configuration: one schema gives the TypeScript type, the defaults, validation at load
+// and the generated sample file (config/appservice.sample.yaml).
+import { z } from "zod";
+
+/** A Matrix server name: a DNS name or IP literal with an optional port. */
+export const serverNameSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(:\d{1,5})?$/, "must be a Matrix server name (host or host:port)");
+
+const tokenSchema = z.string().min(32, "must be at least 32 characters (generate one with `visio-appservice generate`)");
+
+export const configSchema = z.strictObject({
+  homeserver: z.strictObject({
+    server_name: serverNameSchema.meta({
+      description: "Server name of this ministry's homeserver (the part after ':' in user IDs).",
+      examples: ["ministry-a.example"],
+    }),
+    url: z.url().meta({
+      description: "Client-Server API base URL of that homeserver, as the appservice reaches it.",
+      examples: ["http://synapse:8008"],
+    }),
+  }),
+  appservice: z
+    .strictObject({
+      id: z.string().min(1).default("visio").meta({ description: "Appservice ID in the registration file." }),
+      bind_address: z.string().default("127.0.0.1").meta({ description: "Address the HTTP server listens on." }),
+      port: z.number().int().min(0).max(65535).default(9000).meta({ description: "Port the HTTP server listens on (0: any free port)." }),
+      url: z.url().meta({
+        description: "URL the homeserver uses to reach this appservice (goes into the registration).",
+        examples: ["http://visio-appservice:9000"],
+      }),
+      as_token: tokenSchema.meta({
+        description: "Token the appservice presents to the homeserver.",
+        examples: ["CHANGE_ME_generated_by_visio_appservice_generate_as"],
+      }),
+      hs_token: tokenSchema.meta({
+        description: "Token the homeserver presents to the appservice; checked on every request.",
+        examples: ["CHANGE_ME_generated_by_visio_appservice_generate_hs"],
+      }),
+      sender_localpart: z
+        .string()
+        .regex(/^[a-z0-9._=/-]+$/, "must be a valid Matrix localpart")
+        .default("visio")
+        .meta({ description: "Localpart of the appservice bot, which creates and administers meeting rooms." }),
+    }),
+  database: z
+    .strictObject({
+      client: z.enum(["sqlite", "postgres"]).default("sqlite").meta({ description: "sqlite (embedded) or postgres." }),
+      filename: z.string().default("visio-appservice.db").meta({ description: "SQLite file (client: sqlite)." }),
+      connection: z
+        .string()
+        .optional()
+        .meta({ description: "PostgreSQL connection string (client: postgres).", examples: ["postgres://visio@postgres/visio"] }),
+    })
+    .refine((db) => db.client !== "postgres" || db.connection !== undefined, {
+      message: "is required when client is postgres",
+      path: ["connection"],
+    })
+    .prefault({}),
+  federation: z.strictObject({
+    allowlist: z.array(serverNameSchema).min(1).meta({
+      description: "Servers allowed in meeting rooms (m.room.server_acl). This homeserver is always allowed.",
+      examples: [["ministry-a.example", "ministry-b.example"]],
+    }),
+  }),
+  meetings: z
+    .strictObject({
+      alias_prefix: z
+        .string()
+        .regex(/^[a-z0-9-]+$/, "must be lowercase letters, digits and '-'")
+        .default("visio-")
+        .meta({ description: "Aliases #<prefix><slug>:<server_name> create meeting rooms on demand." }),
+      join_rule: z
+        .enum(["public", "knock", "invite"])
+        .default("public")
+        .meta({ description: "Join rule of new meeting rooms; the server ACL applies whatever it is." }),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(["debug", "info", "warn", "error"]).default("info").meta({ description: "Lowest level logged." }),
+    })
+    .prefault({}),
+});
+
+export type AppserviceConfig = z.output<typeof configSchema>;
+export type AppserviceConfigInput = z.input<typeof configSchema>;

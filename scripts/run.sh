@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Entry point of the npm scripts: installs what is missing, then runs the command with Node 22+.
+#   scripts/run.sh test|start|bench|<any command>
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source "$root/scripts/toolchain.sh"
+
+ensure_debian_packages
+ensure_node
+ensure_npm_deps "$root"
+ensure_synapse
+ensure_livekit
+locate_postgres
+flock -u 9
+
+export PATH="$root/node_modules/.bin:$PATH"
+case "${1:-}" in
+  test)  shift; tsc --noEmit -p . && exec mocha "$@" ;;
+  start) shift; exec node scripts/demo.ts "$@" ;;
+  bench) shift; exec node scripts/bench.ts "$@" ;;
+  *)     exec "$@" ;;
+esac

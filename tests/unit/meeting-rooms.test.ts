@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { HomeserverError, type CreateRoomRequest } from "../../appservice/src/homeserver-client.ts";
+import { createLogger } from "../../appservice/src/log.ts";
+import { createMeetingRooms, meetingRoomRequest, parseMeetingAlias, serverAcl } from "../../appservice/src/meeting-rooms.ts";
+import type { MeetingRoom } from "../../appservice/src/storage/store.ts";
+import { testConfig } from "../support/config.ts";
+
+const quiet = createLogger("error");
+
+describe("meeting rooms", () => {
+  it("recognises meeting aliases of this server only", () => {
+    assert.equal(parseMeetingAlias("#visio-budget:ministry-a.test", "ministry-a.test", "visio-"), "budget");
+    assert.equal(parseMeetingAlias("#visio-budget-2026:ministry-a.test", "ministry-a.test", "visio-"), "budget-2026");
+    assert.equal(parseMeetingAlias("#visio-budget:ministry-b.test", "ministry-a.test", "visio-"), null);
+    assert.equal(parseMeetingAlias("#other-budget:ministry-a.test", "ministry-a.test", "visio-"), null);
+    assert.equal(parseMeetingAlias("#visio-:ministry-a.test", "ministry-a.test", "visio-"), null);
+    assert.equal(parseMeetingAlias("#visio-Budget:ministry-a.test", "ministry-a.test", "visio-"), null);
+    assert.equal(parseMeetingAlias("#visio-a/b:ministry-a.test", "ministry-a.test", "visio-"), null);
+    assert.equal(parseMeetingAlias("#visio-x:localhost:8448", "localhost:8448", "visio-"), "x");
+  });
+
+  it("limits the server ACL to the allowlist and this server, by host name", () => {
+    assert.deepEqual(serverAcl("localhost:8448", ["localhost:8449", "ministry-b.test"]), {
+      allow: ["localhost", "ministry-b.test"],
+      deny: [],
+      allow_ip_literals: false,
+    });
+  });
+
+  it("lets members publish call membership but not change the ACL", () => {
+    const request = meetingRoomRequest("budget", testConfig());
+    const levels = request.power_level_content_override;
+    assert.equal(levels.events["org.matrix.msc3401.call.member"], 0);
+    assert.equal(levels.events["m.call.member"], 0);
+    assert.equal(levels.events["m.room.server_acl"], 100);
+    assert.equal(request.room_alias_name, "visio-budget");
+    assert.equal(request.name, "Budget");
+    const acl = request.initial_state.find((e) => e.type === "m.room.server_acl");
+    assert.deepEqual(acl?.content, { allow: ["ministry-a.test", "ministry-b.test"], deny: [], allow_ip_literals: false });
+    const joinRules = request.initial_state.find((e) => e.type === "m.room.join_rules");
+    assert.deepEqual(joinRules?.content, { join_rule: "public" });
+  });
+
+  it("creates one room when two queries for a new alias arrive together", async () => {
+    const created: CreateRoomRequest[] = [];
+    const saved: MeetingRoom[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const rooms = createMeetingRooms({
+      config: testConfig(),
+      log: quiet,
+      homeserver: {
+        createRoom: async (req) => {
+          created.push(req);
+          await gate;
+          return { room_id: "!r1:ministry-a.test" };
+        },
+        resolveAlias: async () => null,
+      },
+      store: { saveMeetingRoom: async (room) => void saved.push(room) },
+    });
+    const both = Promise.all([rooms.provision("#visio-x:ministry-a.test"), rooms.provision("#visio-x:ministry-a.test")]);
+    release();
+    assert.deepEqual(await both, [true, true]);
+    assert.equal(created.length, 1);
+    assert.equal(saved[0]?.roomId, "!r1:ministry-a.test");
+  });
+
+  it("points at the existing room when the alias is already in use", async () => {
+    const saved: MeetingRoom[] = [];
+    const rooms = createMeetingRooms({
+      config: testConfig(),
+      log: quiet,
+      homeserver: {
+        createRoom: async () => {
+          throw new HomeserverError(400, { errcode: "M_ROOM_IN_USE", error: "Room alias already taken" });
+        },
+        resolveAlias: async () => "!old:ministry-a.test",
+      },
+      store: { saveMeetingRoom: async (room) => void saved.push(room) },
+    });
+    assert.equal(await rooms.provision("#visio-x:ministry-a.test"), true);
+    assert.equal(saved[0]?.roomId, "!old:ministry-a.test");
+    assert.equal(await rooms.provision("#nope:ministry-a.test"), false);
+  });
+
+  it("passes other homeserver errors on", async () => {
+    const rooms = createMeetingRooms({
+      config: testConfig(),
+      log: quiet,
+      homeserver: {
+        createRoom: async () => {
+          throw new HomeserverError(403, { errcode: "M_FORBIDDEN", error: "no" });
+        },
+        resolveAlias: async () => null,
+      },
+      store: { saveMeetingRoom: async () => undefined },
+    });
+    await assert.rejects(rooms.provision("#visio-x:ministry-a.test"), HomeserverError);
+  });
+});
