@@ -1,0 +1,156 @@
+// Meeting rooms across federation, with the real appservice registered on ministry A's Synapse.
+import assert from "node:assert/strict";
+import { openDatabase } from "../../appservice/src/storage/database.ts";
+import { createStore, type Store } from "../../appservice/src/storage/store.ts";
+import { MatrixRequestError, matrixRequest } from "../harness/matrix-client.ts";
+import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
+import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import { waitUntil } from "../harness/wait.ts";
+import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
+import { memberEvent, requestJson } from "../support/http.ts";
+
+interface StateEvent {
+  type: string;
+  sender: string;
+  state_key: string;
+  content: Record<string, unknown>;
+}
+
+const as = (server: SynapseServer, user: RegisteredUser) =>
+  <T>(method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<T> =>
+    matrixRequest<T>(server.clientUrl, user.accessToken, method, path, body);
+
+async function waitForMessage(server: SynapseServer, user: RegisteredUser, roomId: string, body: string): Promise<void> {
+  await waitUntil(
+    `message "${body}" visible on ${server.serverName}`,
+    async () => {
+      const res = await as(server, user)<{ chunk: { content: { body?: string } }[] }>(
+        "GET",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`,
+      );
+      return res.chunk.some((e) => e.content.body === body);
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+}
+
+describe("meeting rooms across federation (real Synapse A, B, C)", function () {
+  this.timeout(120_000);
+  let testbed: Testbed;
+  let appservice: AppserviceProcess;
+  let store: Store;
+  const alias = `#visio-budget-${uniqueLocalpart("m")}:ministry-a.test`;
+  let roomId: string;
+
+  before(async function () {
+    this.timeout(300_000);
+    testbed = await getTestbed();
+    appservice = await startAppservice("a");
+    // Reads what the appservice process stores, through the same store code.
+    store = createStore(await openDatabase(appservice.config.database));
+  });
+  after(async () => {
+    await store?.close();
+  });
+
+  it("creates the room when a user of B joins its alias, and both ministries chat in it", async () => {
+    const { a, b } = testbed.ministries;
+    const bob = await b.registerUser(uniqueLocalpart("bob"));
+    const alice = await a.registerUser(uniqueLocalpart("alice"));
+
+    ({ room_id: roomId } = await as(b, bob)<{ room_id: string }>("POST", `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {}));
+    await as(a, alice)("POST", `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {});
+
+    const state = await as(a, alice)<StateEvent[]>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`);
+    const create = state.find((e) => e.type === "m.room.create");
+    assert.equal(create?.sender, "@visio:ministry-a.test", "the room is created by A's appservice bot");
+    assert.deepEqual(state.find((e) => e.type === "m.room.server_acl")?.content, {
+      allow: ["ministry-a.test", "ministry-b.test"],
+      deny: [],
+      allow_ip_literals: false,
+    });
+    assert.equal(state.find((e) => e.type === "m.room.join_rules")?.content.join_rule, "public");
+    const levels = state.find((e) => e.type === "m.room.power_levels")?.content as { events: Record<string, number> };
+    assert.equal(levels.events["org.matrix.msc3401.call.member"], 0);
+
+    const txn = (n: string) => `${n}-${Date.now()}`;
+    await as(b, bob)("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn("b")}`, {
+      msgtype: "m.text",
+      body: "Bonjour depuis B",
+    });
+    await as(a, alice)("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn("a")}`, {
+      msgtype: "m.text",
+      body: "Bonjour depuis A",
+    });
+    await waitForMessage(a, alice, roomId, "Bonjour depuis B");
+    await waitForMessage(b, bob, roomId, "Bonjour depuis A");
+
+    assert.equal((await store.meetingRoomByAlias(alias))?.roomId, roomId, "the appservice recorded the room");
+    await waitUntil("the appservice saw both joins", async () => (await store.membership(roomId, bob.userId)) === "join" && (await store.membership(roomId, alice.userId)) === "join", {
+      timeoutMs: 30_000,
+    });
+  });
+
+  it("refuses a homeserver that is not on the allowlist", async () => {
+    const { a, c } = testbed.ministries;
+    const carol = await c.registerUser(uniqueLocalpart("carol"));
+    const refusal = await as(c, carol)("POST", `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {}).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert.ok(refusal instanceof MatrixRequestError, "the join must fail");
+    assert.equal(refusal.status, 403, refusal.message);
+    const admin = await a.registerUser(uniqueLocalpart("admin"), { admin: true });
+    const members = await as(a, admin)<{ members: string[] }>("GET", `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/members`);
+    assert.ok(!members.members.includes(carol.userId));
+    assert.ok(members.members.every((m) => !m.endsWith(":ministry-c.test")));
+  });
+
+  it("refuses a wrong hs_token on the running process and stores nothing", async () => {
+    const user = "@intruder:ministry-b.test";
+    const body = { events: [memberEvent(roomId, user, "join", 1)] };
+    const wrong = await requestJson("PUT", `${appservice.url}/_matrix/app/v1/transactions/forged-1`, { token: "forged", body });
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.body.errcode, "M_FORBIDDEN");
+    const missing = await requestJson("PUT", `${appservice.url}/_matrix/app/v1/transactions/forged-2`, { body });
+    assert.equal(missing.status, 401);
+    const aliasQuery = await requestJson("GET", `${appservice.url}/_matrix/app/v1/rooms/${encodeURIComponent("#visio-forged:ministry-a.test")}`, { token: "forged" });
+    assert.equal(aliasQuery.status, 403);
+    assert.equal(await store.membership(roomId, user), null);
+    assert.equal(await store.meetingRoomByAlias("#visio-forged:ministry-a.test"), null);
+  });
+
+  it("handles a redelivered txnId once, answers malformed transactions with 400, and keeps serving", async () => {
+    const token = appservice.config.appservice.hs_token;
+    const user = "@replayed:ministry-b.test";
+    const put = (id: string, body: unknown) => requestJson("PUT", `${appservice.url}/_matrix/app/v1/transactions/${id}`, { token, body });
+    const joinTxn = { events: [memberEvent(roomId, user, "join", 1)] };
+    assert.equal((await put("replay-1", joinTxn)).status, 200);
+    assert.equal((await put("replay-2", { events: [memberEvent(roomId, user, "leave", 2)] })).status, 200);
+    assert.equal((await put("replay-1", joinTxn)).status, 200);
+    assert.equal(await store.membership(roomId, user), "leave");
+
+    const malformed = await requestJson("PUT", `${appservice.url}/_matrix/app/v1/transactions/bad`, { token, rawBody: '{"events": [' });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.errcode, "M_NOT_JSON");
+    assert.equal(appservice.process.exitDescription(), undefined, "the process is still running");
+
+    // Still serving Synapse: a new meeting alias is created on demand.
+    const { b } = testbed.ministries;
+    const dave = await b.registerUser(uniqueLocalpart("dave"));
+    const other = `#visio-after-${uniqueLocalpart("m")}:ministry-a.test`;
+    const joined = await as(b, dave)<{ room_id: string }>("POST", `/_matrix/client/v3/join/${encodeURIComponent(other)}`, {});
+    assert.match(joined.room_id, /^!/);
+  });
+
+  it("answers alias queries for other aliases with not found, so no room appears", async () => {
+    const { b } = testbed.ministries;
+    const erin = await b.registerUser(uniqueLocalpart("erin"));
+    const refusal = await as(b, erin)("POST", `/_matrix/client/v3/join/${encodeURIComponent("#visio--bad-:ministry-a.test")}`, {}).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert.ok(refusal instanceof MatrixRequestError);
+    assert.equal(refusal.status, 404, refusal.message);
+  });
+});
