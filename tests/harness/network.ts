@@ -1,0 +1,148 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+// Media stacks ignore loopback and must never reach the machine's real address, so each ministry
+// is a network namespace: its own interfaces, no default route, nothing can leave the test bed.
+
+export const NAMESPACE_PREFIX = "visio-";
+// Root-namespace ends of the control links; their peers move into the namespaces.
+const INTERFACE_PREFIX = "vis";
+
+export interface Host {
+  serverName: string;
+  namespace: string;
+  // Address on the ministries' shared /24, where the servers federate and media flows.
+  address: string;
+  // Address the test runner (root namespace) reaches the namespace on.
+  controlAddress: string;
+}
+
+export const HOSTS = {
+  a: { serverName: "ministry-a.test", namespace: "visio-a", address: "10.77.0.1", controlAddress: "10.77.1.2" },
+  b: { serverName: "ministry-b.test", namespace: "visio-b", address: "10.77.0.2", controlAddress: "10.77.2.2" },
+  // Ministry C shares B's namespace (a second address on B's link): a third federating server
+  // without a third namespace.
+  c: { serverName: "ministry-c.test", namespace: "visio-b", address: "10.77.0.3", controlAddress: "10.77.2.2" },
+} as const satisfies Record<string, Host>;
+
+export const MINISTRY_SUBNET = "10.77.0.0/24";
+export const NAMESPACES = [HOSTS.a.namespace, HOSTS.b.namespace] as const;
+
+const ROOT_CONTROL_ADDRESS = { a: "10.77.1.1", b: "10.77.2.1" } as const;
+
+function ip(...args: string[]): string {
+  try {
+    return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? "";
+    throw new Error(`ip ${args.join(" ")} failed: ${stderr.trim() || String(error)}`);
+  }
+}
+
+function ipQuiet(...args: string[]): string {
+  try {
+    return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  } catch {
+    return "";
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function ourNamespaces(): string[] {
+  return ipQuiet("netns", "list")
+    .split("\n")
+    .map((line) => line.split(" ")[0] ?? "")
+    .filter((name) => name.startsWith(NAMESPACE_PREFIX));
+}
+
+function pidsIn(namespace: string): number[] {
+  return ipQuiet("netns", "pids", namespace)
+    .split("\n")
+    .map((line) => Number.parseInt(line, 10))
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+// Synchronous on purpose: it also runs from the process 'exit' handler, and every step is a few
+// milliseconds. Safe to call when nothing exists.
+export function removeNetwork(): void {
+  const namespaces = ourNamespaces();
+  const pids = namespaces.flatMap(pidsIn);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  // A namespace outlives `ip netns del` while a process still holds it; wait for the kills to land.
+  const deadline = Date.now() + 5000;
+  while (pids.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) sleepSync(50);
+  for (const namespace of namespaces) ipQuiet("netns", "del", namespace);
+  for (const name of ourRootInterfaces()) ipQuiet("link", "del", name);
+  if (existsSync("/etc/netns")) {
+    for (const entry of readdirSync("/etc/netns")) {
+      if (entry.startsWith(NAMESPACE_PREFIX)) rmSync(join("/etc/netns", entry), { recursive: true, force: true });
+    }
+    // Only when empty: other tools may keep their own namespaces' files there.
+    if (readdirSync("/etc/netns").length === 0) rmdirSync("/etc/netns");
+  }
+}
+
+function ourRootInterfaces(): string[] {
+  return ipQuiet("-o", "link", "show")
+    .split("\n")
+    .map((line) => /^\d+:\s+([^:@\s]+)/.exec(line)?.[1] ?? "")
+    .filter((name) => name.startsWith(INTERFACE_PREFIX));
+}
+
+export function leftoverNetwork(): { namespaces: string[]; interfaces: string[]; etcEntries: string[] } {
+  const etcEntries = existsSync("/etc/netns")
+    ? readdirSync("/etc/netns").filter((entry) => entry.startsWith(NAMESPACE_PREFIX))
+    : [];
+  return { namespaces: ourNamespaces(), interfaces: ourRootInterfaces(), etcEntries };
+}
+
+export function createNetwork(): void {
+  const { a, b, c } = HOSTS;
+  for (const namespace of NAMESPACES) {
+    ip("netns", "add", namespace);
+    ip("-n", namespace, "link", "set", "lo", "up");
+    writeNamespaceEtc(namespace);
+  }
+
+  // The one link between the ministries; C is a second address on B's end.
+  ip("link", "add", "visab-a", "netns", a.namespace, "type", "veth", "peer", "name", "visab-b", "netns", b.namespace);
+  ip("-n", a.namespace, "addr", "add", `${a.address}/24`, "dev", "visab-a");
+  ip("-n", b.namespace, "addr", "add", `${b.address}/24`, "dev", "visab-b");
+  ip("-n", b.namespace, "addr", "add", `${c.address}/24`, "dev", "visab-b");
+  ip("-n", a.namespace, "link", "set", "visab-a", "up");
+  ip("-n", b.namespace, "link", "set", "visab-b", "up");
+
+  // Control links: point-to-point /30s, so the namespaces learn no route beyond the runner itself.
+  addControlLink("visra", a.namespace, ROOT_CONTROL_ADDRESS.a, a.controlAddress);
+  addControlLink("visrb", b.namespace, ROOT_CONTROL_ADDRESS.b, b.controlAddress);
+}
+
+function addControlLink(prefix: string, namespace: string, rootAddress: string, namespaceAddress: string): void {
+  const rootEnd = `${prefix}-r`;
+  const namespaceEnd = `${prefix}-n`;
+  ip("link", "add", rootEnd, "type", "veth", "peer", "name", namespaceEnd, "netns", namespace);
+  ip("addr", "add", `${rootAddress}/30`, "dev", rootEnd);
+  ip("link", "set", rootEnd, "up");
+  ip("-n", namespace, "addr", "add", `${namespaceAddress}/30`, "dev", namespaceEnd);
+  ip("-n", namespace, "link", "set", namespaceEnd, "up");
+}
+
+// `ip netns exec` bind-mounts these over /etc/hosts and /etc/resolv.conf: real names for the
+// servers, and DNS pointed at the namespace's own stub so no query leaves.
+function writeNamespaceEtc(namespace: string): void {
+  const dir = join("/etc/netns", namespace);
+  mkdirSync(dir, { recursive: true });
+  const hosts = ["127.0.0.1 localhost", ...Object.values(HOSTS).map((host) => `${host.address} ${host.serverName}`)];
+  writeFileSync(join(dir, "hosts"), `${hosts.join("\n")}\n`);
+  writeFileSync(join(dir, "resolv.conf"), "nameserver 127.0.0.1\n");
+}

@@ -1,0 +1,215 @@
+import { createHmac, generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import yaml from "js-yaml";
+import type { Host } from "./network.ts";
+import { MINISTRY_SUBNET } from "./network.ts";
+import type { ManagedProcess, ProcessGroup } from "./processes.ts";
+import { httpStatus, waitUntil } from "./wait.ts";
+
+export const FEDERATION_PORT = 8448;
+const STARTUP_TIMEOUT_MS = 120_000;
+
+export interface SynapseOptions {
+  python: string;
+  host: Host;
+  // Plain-HTTP client listener on the control address, for the test runner.
+  controlPort: number;
+  dir: string;
+  caCertPath: string;
+  certPath: string;
+  keyPath: string;
+  appserviceConfigFiles: readonly string[];
+  rtcTransportUrl: string;
+  processes: ProcessGroup;
+}
+
+export interface RegisteredUser {
+  userId: string;
+  accessToken: string;
+  deviceId: string;
+}
+
+export interface SynapseServer {
+  serverName: string;
+  namespace: string;
+  address: string;
+  controlAddress: string;
+  // Base URL the test runner uses for the client-server API (plain HTTP, control link).
+  clientUrl: string;
+  // What other homeservers and in-namespace clients use: TLS, real name, verified by the run's CA.
+  federationUrl: string;
+  registrationSharedSecret: string;
+  configPath: string;
+  logPath: string;
+  process: ManagedProcess;
+  registerUser(localpart: string, options?: { admin?: boolean; password?: string }): Promise<RegisteredUser>;
+}
+
+// High enough that no test ever meets a limit, without switching the limiter code paths off.
+const UNLIMITED = { per_second: 10_000, burst_count: 100_000 };
+
+function rateLimits(): Record<string, unknown> {
+  return {
+    rc_message: UNLIMITED,
+    rc_registration: UNLIMITED,
+    rc_registration_token_validity: UNLIMITED,
+    rc_login: { address: UNLIMITED, account: UNLIMITED, failed_attempts: UNLIMITED },
+    rc_joins: { local: UNLIMITED, remote: UNLIMITED },
+    rc_joins_per_room: UNLIMITED,
+    rc_invites: { per_room: UNLIMITED, per_user: UNLIMITED, per_issuer: UNLIMITED },
+    rc_third_party_invite: UNLIMITED,
+    rc_room_creation: UNLIMITED,
+    rc_delayed_event_mgmt: UNLIMITED,
+    rc_key_requests: UNLIMITED,
+    rc_media_create: UNLIMITED,
+    rc_presence: { per_user: UNLIMITED },
+    rc_profile: UNLIMITED,
+    rc_reports: UNLIMITED,
+    rc_user_directory: UNLIMITED,
+    rc_admin_redaction: UNLIMITED,
+    rc_federation: { window_size: 1000, sleep_limit: 100_000, sleep_delay: 1, reject_limit: 100_000, concurrent: 1000 },
+    federation_rr_transactions_per_room_per_second: 10_000,
+  };
+}
+
+// Synapse's own key file format: "ed25519 <key id> <unpadded base64 seed>". Writing it ourselves
+// saves a Python start (`--generate-keys`) per server.
+function signingKeyFile(): string {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const der = privateKey.export({ format: "der", type: "pkcs8" });
+  const seed = der.subarray(der.length - 32).toString("base64").replace(/=+$/, "");
+  return `ed25519 a_${randomBytes(3).toString("hex")} ${seed}\n`;
+}
+
+export async function startSynapse(options: SynapseOptions): Promise<SynapseServer> {
+  const { host, dir } = options;
+  await mkdir(join(dir, "media"), { recursive: true });
+  const signingKeyPath = join(dir, "signing.key");
+  await writeFile(signingKeyPath, signingKeyFile(), { mode: 0o600 });
+  const registrationSharedSecret = randomBytes(24).toString("hex");
+
+  const config = {
+    server_name: host.serverName,
+    public_baseurl: `https://${host.serverName}:${FEDERATION_PORT}/`,
+    pid_file: join(dir, "homeserver.pid"),
+    report_stats: false,
+    signing_key_path: signingKeyPath,
+    tls_certificate_path: options.certPath,
+    tls_private_key_path: options.keyPath,
+    listeners: [
+      {
+        port: FEDERATION_PORT,
+        bind_addresses: [host.address],
+        type: "http",
+        tls: true,
+        x_forwarded: false,
+        resources: [{ names: ["client", "federation"], compress: false }],
+      },
+      {
+        port: options.controlPort,
+        bind_addresses: [host.controlAddress],
+        type: "http",
+        tls: false,
+        x_forwarded: false,
+        resources: [{ names: ["client"], compress: false }],
+      },
+    ],
+    database: { name: "sqlite3", args: { database: join(dir, "homeserver.db") } },
+    media_store_path: join(dir, "media"),
+    macaroon_secret_key: randomBytes(24).toString("hex"),
+    form_secret: randomBytes(24).toString("hex"),
+    registration_shared_secret: registrationSharedSecret,
+    enable_registration: false,
+    bcrypt_rounds: 4,
+    federation_custom_ca_list: [options.caCertPath],
+    federation_verify_certificates: true,
+    trusted_key_servers: [],
+    suppress_key_server_warning: true,
+    // The default blacklist covers private ranges, so the ministries' /24 must be allowed back in.
+    ip_range_whitelist: [MINISTRY_SUBNET],
+    // The default backs a failing peer off for 10 minutes: one slow start would poison a whole run.
+    federation: { destination_min_retry_interval: "1s" },
+    ...rateLimits(),
+    app_service_config_files: [...options.appserviceConfigFiles],
+    experimental_features: { msc4143_enabled: true },
+    matrix_rtc: { transports: [{ type: "livekit", livekit_service_url: options.rtcTransportUrl }] },
+    max_event_delay_duration: "24h",
+  };
+  const configPath = join(dir, "homeserver.yaml");
+  await writeFile(configPath, yaml.dump(config));
+
+  const name = `synapse-${host.serverName}`;
+  const child = options.processes.spawnInNamespace(
+    host.namespace,
+    name,
+    options.python,
+    ["-m", "synapse.app.homeserver", "-c", configPath],
+    { cwd: dir },
+  );
+  const clientUrl = `http://${host.controlAddress}:${options.controlPort}`;
+  const waitOptions = {
+    timeoutMs: STARTUP_TIMEOUT_MS,
+    intervalMs: 300,
+    abortIf: child.exitDescription,
+    hint: `see ${child.logPath}`,
+  };
+  await waitUntil(
+    `Synapse ${host.serverName} /health`,
+    async () => (await httpStatus(`${clientUrl}/health`)).body === "OK",
+    waitOptions,
+  );
+  await waitUntil(
+    `Synapse ${host.serverName} /_matrix/client/versions`,
+    async () => (await httpStatus(`${clientUrl}/_matrix/client/versions`)).status === 200,
+    waitOptions,
+  );
+
+  return {
+    serverName: host.serverName,
+    namespace: host.namespace,
+    address: host.address,
+    controlAddress: host.controlAddress,
+    clientUrl,
+    federationUrl: `https://${host.serverName}:${FEDERATION_PORT}`,
+    registrationSharedSecret,
+    configPath,
+    logPath: child.logPath,
+    process: child,
+    registerUser: (localpart, registerOptions = {}) =>
+      registerWithSharedSecret(clientUrl, registrationSharedSecret, localpart, registerOptions),
+  };
+}
+
+interface RegisterResponse {
+  user_id: string;
+  access_token: string;
+  device_id: string;
+}
+
+async function registerWithSharedSecret(
+  clientUrl: string,
+  secret: string,
+  localpart: string,
+  options: { admin?: boolean; password?: string },
+): Promise<RegisteredUser> {
+  const url = `${clientUrl}/_synapse/admin/v1/register`;
+  const nonceResponse = await fetch(url);
+  if (!nonceResponse.ok) throw new Error(`registration nonce: HTTP ${nonceResponse.status}`);
+  const { nonce } = (await nonceResponse.json()) as { nonce: string };
+  const password = options.password ?? randomBytes(12).toString("hex");
+  const admin = options.admin === true;
+  const mac = createHmac("sha1", secret)
+    .update([nonce, localpart, password, admin ? "admin" : "notadmin"].join("\0"))
+    .digest("hex");
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ nonce, username: localpart, password, admin, mac }),
+  });
+  if (!response.ok) {
+    throw new Error(`registering ${localpart}: HTTP ${response.status} ${await response.text()}`);
+  }
+  const body = (await response.json()) as RegisterResponse;
+  return { userId: body.user_id, accessToken: body.access_token, deviceId: body.device_id };
+}
