@@ -17,10 +17,23 @@ export function parseMeetingAlias(alias: string, serverName: string, prefix: str
   return SLUG.test(slug) ? slug : null;
 }
 
-/** Server ACL entries match host names without port; the homeserver itself is always allowed. */
+const hostOf = (name: string): string => name.replace(/:\d+$/, "");
+
+/** The servers a meeting room is open to, by host name (ACLs ignore ports): this one and the allowlist. */
+export function allowedHosts(serverName: string, allowlist: string[]): string[] {
+  return [...new Set([serverName, ...allowlist].map(hostOf))];
+}
+
+/**
+ * Server ACL entries match host names without port; the homeserver itself is always allowed.
+ * When this server's name has a port, it is allowed with its port as well: Synapse (1.163) refuses
+ * to send an ACL unless it matches its own server name as written, port included ("Can't create an
+ * ACL event that denies the local server"), while federation checks strip the port.
+ */
 export function serverAcl(serverName: string, allowlist: string[]): ServerAclContent {
-  const host = (name: string): string => name.replace(/:\d+$/, "");
-  return { allow: [...new Set([serverName, ...allowlist].map(host))], deny: [], allow_ip_literals: false };
+  const hosts = allowedHosts(serverName, allowlist);
+  const withPort = hostOf(serverName) === serverName ? [] : [serverName];
+  return { allow: [...hosts, ...withPort], deny: [], allow_ip_literals: false };
 }
 
 export function meetingTitle(slug: string): string {
@@ -36,7 +49,7 @@ export function meetingRoomRequest(slug: string, config: AppserviceConfig): Crea
   return {
     room_alias_name: `${config.meetings.alias_prefix}${slug}`,
     name: meetingTitle(slug),
-    topic: `Visio meeting room. Open to: ${serverAcl(config.homeserver.server_name, config.federation.allowlist).allow.join(", ")}`,
+    topic: `Visio meeting room. Open to: ${allowedHosts(config.homeserver.server_name, config.federation.allowlist).join(", ")}`,
     preset: joinRule === "public" ? "public_chat" : "private_chat",
     visibility: "private",
     creation_content: { "m.federate": true },

@@ -30,7 +30,13 @@ async function openssl(args: string[]): Promise<void> {
 // EC keys: generated in milliseconds, where RSA keys cost noticeable time on a busy machine.
 const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
-export async function createCertificates(dir: string, hostnames: readonly string[]): Promise<Certificates> {
+// A certificate's names: the DNS name, and IP addresses for clients that connect by address.
+export interface CertificateSubject {
+  hostname: string;
+  ipAddresses?: readonly string[];
+}
+
+export async function createCertificates(dir: string, subjects: readonly CertificateSubject[]): Promise<Certificates> {
   await mkdir(dir, { recursive: true });
   const caCertPath = join(dir, "ca.pem");
   const caKeyPath = join(dir, "ca.key");
@@ -43,7 +49,7 @@ export async function createCertificates(dir: string, hostnames: readonly string
 
   const certificates = new Map<string, Certificate>();
   await Promise.all(
-    hostnames.map(async (hostname, index) => {
+    subjects.map(async ({ hostname, ipAddresses = [] }, index) => {
       const certPath = join(dir, `${hostname}.pem`);
       const keyPath = join(dir, `${hostname}.key`);
       const csrPath = join(dir, `${hostname}.csr`);
@@ -52,7 +58,7 @@ export async function createCertificates(dir: string, hostnames: readonly string
       await writeFile(
         extensionsPath,
         [
-          `subjectAltName=DNS:${hostname}`,
+          `subjectAltName=${[`DNS:${hostname}`, ...ipAddresses.map((ip) => `IP:${ip}`)].join(",")}`,
           "basicConstraints=CA:FALSE",
           "keyUsage=critical,digitalSignature,keyEncipherment",
           "extendedKeyUsage=serverAuth,clientAuth",

@@ -6,9 +6,6 @@ import type { Host } from "./network.ts";
 import type { ManagedProcess, ProcessGroup } from "./processes.ts";
 import { httpStatus, waitUntil } from "./wait.ts";
 
-export const LIVEKIT_PORT = 7880;
-const RTC_TCP_PORT = 7881;
-const RTC_UDP_PORT = 7882;
 const STARTUP_TIMEOUT_MS = 60_000;
 
 export interface LiveKitOptions {
@@ -33,17 +30,22 @@ export interface LiveKitServer {
 
 export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServer> {
   const { host, dir } = options;
+  const ports = host.livekit;
+  if (ports === undefined) throw new Error(`${host.serverName} has no LiveKit ports`);
+  // No namespace: everything stays on loopback, which LiveKit leaves out of its candidates by default.
+  const loopback = host.namespace === null;
   await mkdir(dir, { recursive: true });
   const apiKey = `APIvisio${randomBytes(4).toString("hex")}`;
   // LiveKit warns below 32 characters.
   const apiSecret = randomBytes(32).toString("hex");
 
   const config: Record<string, unknown> = {
-    port: LIVEKIT_PORT,
-    bind_addresses: [host.address, host.controlAddress],
+    port: ports.port,
+    bind_addresses: [...new Set([host.address, host.controlAddress])],
     rtc: {
-      tcp_port: RTC_TCP_PORT,
-      udp_port: RTC_UDP_PORT,
+      // 0 disables ICE/TCP: its listener binds every interface.
+      tcp_port: ports.rtcTcpPort,
+      udp_port: ports.rtcUdpPort,
       // Unset, LiveKit looks up a public IP and hands clients public STUN servers.
       node_ip: host.address,
       use_external_ip: false,
@@ -52,7 +54,8 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
       // Only the ministry address: the control link and B's second address (ministry C) are not
       // places media should be sent to.
       ips: { includes: [`${host.address}/32`] },
-      enable_loopback_candidate: false,
+      ...(loopback ? { interfaces: { includes: ["lo"] } } : {}),
+      enable_loopback_candidate: loopback,
     },
     turn: { enabled: false },
     keys: { [apiKey]: apiSecret },
@@ -66,14 +69,14 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
   const configPath = join(dir, "livekit.yaml");
   await writeFile(configPath, yaml.dump(config));
 
-  const child = options.processes.spawnInNamespace(
+  const child = options.processes.spawnOn(
     host.namespace,
-    `livekit-${host.serverName}`,
+    `livekit-${host.serverName.replaceAll(":", "-")}`,
     options.binary,
     ["--config", configPath],
     { cwd: dir },
   );
-  const controlUrl = `http://${host.controlAddress}:${LIVEKIT_PORT}`;
+  const controlUrl = `http://${host.controlAddress}:${ports.port}`;
   await waitUntil(
     `LiveKit ${host.serverName}`,
     async () => (await httpStatus(`${controlUrl}/`)).status === 200,
@@ -81,7 +84,7 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
   );
 
   return {
-    url: `ws://${host.address}:${LIVEKIT_PORT}`,
+    url: `ws://${host.address}:${ports.port}`,
     controlUrl,
     apiKey,
     apiSecret,

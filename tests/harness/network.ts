@@ -9,24 +9,113 @@ export const NAMESPACE_PREFIX = "visio-";
 // Root-namespace ends of the control links; their peers move into the namespaces.
 const INTERFACE_PREFIX = "vis";
 
-export interface Host {
-  serverName: string;
-  namespace: string;
-  // Address on the ministries' shared /24, where the servers federate and media flows.
-  address: string;
-  // Address the test runner (root namespace) reaches the namespace on.
-  controlAddress: string;
+export interface LiveKitPorts {
+  port: number;
+  rtcUdpPort: number;
+  // 0: no ICE over TCP. LiveKit binds its TCP port on every interface, which is only acceptable
+  // inside a namespace.
+  rtcTcpPort: number;
 }
 
+// One ministry's machine: where its servers listen. Two topologies use it: the test bed's network
+// namespaces (HOSTS) and plain loopback for the demo on a laptop (LOOPBACK_HOSTS).
+export interface Host {
+  // Matrix server name: "ministry-a.test", or "localhost:8448" (an explicit port: no SRV/.well-known).
+  serverName: string;
+  // The DNS name in its TLS certificate: the server name without its port.
+  hostname: string;
+  // null: no namespace, processes run directly on this machine.
+  namespace: string | null;
+  // Where the servers federate and media flows.
+  address: string;
+  // Where the runner (root namespace) reaches the servers.
+  controlAddress: string;
+  // TLS listener (client + federation) on `address`.
+  federationPort: number;
+  // Plain-HTTP client listener on `controlAddress`.
+  controlPort: number;
+  // Where this ministry's appservice listens.
+  appservicePort: number;
+  // Ministries without it get no LiveKit server.
+  livekit?: LiveKitPorts;
+}
+
+const NETNS_LIVEKIT: LiveKitPorts = { port: 7880, rtcUdpPort: 7882, rtcTcpPort: 7881 };
+
 export const HOSTS = {
-  a: { serverName: "ministry-a.test", namespace: "visio-a", address: "10.77.0.1", controlAddress: "10.77.1.2" },
-  b: { serverName: "ministry-b.test", namespace: "visio-b", address: "10.77.0.2", controlAddress: "10.77.2.2" },
+  a: {
+    serverName: "ministry-a.test",
+    hostname: "ministry-a.test",
+    namespace: "visio-a",
+    address: "10.77.0.1",
+    controlAddress: "10.77.1.2",
+    federationPort: 8448,
+    controlPort: 8008,
+    appservicePort: 9000,
+    livekit: NETNS_LIVEKIT,
+  },
+  b: {
+    serverName: "ministry-b.test",
+    hostname: "ministry-b.test",
+    namespace: "visio-b",
+    address: "10.77.0.2",
+    controlAddress: "10.77.2.2",
+    federationPort: 8448,
+    controlPort: 8008,
+    appservicePort: 9000,
+    livekit: NETNS_LIVEKIT,
+  },
   // Ministry C shares B's namespace (a second address on B's link): a third federating server
-  // without a third namespace.
-  c: { serverName: "ministry-c.test", namespace: "visio-b", address: "10.77.0.3", controlAddress: "10.77.2.2" },
+  // without a third namespace. Its control listener and appservice cannot reuse B's ports on the
+  // shared control address.
+  c: {
+    serverName: "ministry-c.test",
+    hostname: "ministry-c.test",
+    namespace: "visio-b",
+    address: "10.77.0.3",
+    controlAddress: "10.77.2.2",
+    federationPort: 8448,
+    controlPort: 8018,
+    appservicePort: 9002,
+  },
 } as const satisfies Record<string, Host>;
 
+// The demo on a laptop: both ministries on 127.0.0.1, told apart by their ports. Nothing here
+// listens or connects outside 127.0.0.0/8 and ::1.
+export const LOOPBACK_HOSTS = {
+  a: {
+    serverName: "localhost:8448",
+    hostname: "localhost",
+    namespace: null,
+    address: "127.0.0.1",
+    controlAddress: "127.0.0.1",
+    federationPort: 8448,
+    controlPort: 8008,
+    appservicePort: 9000,
+    livekit: { port: 7880, rtcUdpPort: 7882, rtcTcpPort: 0 },
+  },
+  b: {
+    serverName: "localhost:8449",
+    hostname: "localhost",
+    namespace: null,
+    address: "127.0.0.1",
+    controlAddress: "127.0.0.1",
+    federationPort: 8449,
+    controlPort: 8009,
+    appservicePort: 9001,
+    livekit: { port: 7890, rtcUdpPort: 7892, rtcTcpPort: 0 },
+  },
+} as const satisfies Record<string, Host>;
+
+export type Topology = "netns" | "loopback";
+
 export const MINISTRY_SUBNET = "10.77.0.0/24";
+// Synapse's ip_range_whitelist (its default blacklist covers private ranges and loopback). On
+// loopback, `localhost` resolves to 127.0.0.1 and ::1: a lookup with one blocked address fails whole.
+export const FEDERATION_WHITELIST: Record<Topology, readonly string[]> = {
+  netns: [MINISTRY_SUBNET],
+  loopback: ["127.0.0.1/32", "::1/128"],
+};
 export const NAMESPACES = [HOSTS.a.namespace, HOSTS.b.namespace] as const;
 
 const ROOT_CONTROL_ADDRESS = { a: "10.77.1.1", b: "10.77.2.1" } as const;

@@ -108,6 +108,19 @@ export class ProcessGroup {
     return this.spawn(name, "ip", ["netns", "exec", namespace, command, ...args], options);
   }
 
+  // In a namespace, or directly on this machine when `namespace` is null (loopback topology).
+  spawnOn(
+    namespace: string | null,
+    name: string,
+    command: string,
+    args: readonly string[],
+    options: SpawnOptions = {},
+  ): ManagedProcess {
+    return namespace === null
+      ? this.spawn(name, command, args, options)
+      : this.spawnInNamespace(namespace, name, command, args, options);
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.#children].map((child) => child.stop()));
   }

@@ -3,24 +3,25 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import yaml from "js-yaml";
 import type { Host } from "./network.ts";
-import { MINISTRY_SUBNET } from "./network.ts";
 import type { ManagedProcess, ProcessGroup } from "./processes.ts";
 import { httpStatus, waitUntil } from "./wait.ts";
 
-export const FEDERATION_PORT = 8448;
 const STARTUP_TIMEOUT_MS = 120_000;
 
 export interface SynapseOptions {
   python: string;
+  // Its federationPort (TLS) and controlPort (plain-HTTP client listener, for the runner).
   host: Host;
-  // Plain-HTTP client listener on the control address, for the test runner.
-  controlPort: number;
   dir: string;
+  // ip_range_whitelist: the addresses federation may connect to (FEDERATION_WHITELIST).
+  federationWhitelist: readonly string[];
   caCertPath: string;
   certPath: string;
   keyPath: string;
   appserviceConfigFiles: readonly string[];
   rtcTransportUrl: string;
+  // What clients are told to use (login's well_known): the TLS listener unless given.
+  publicBaseurl?: string;
   processes: ProcessGroup;
 }
 
@@ -32,7 +33,7 @@ export interface RegisteredUser {
 
 export interface SynapseServer {
   serverName: string;
-  namespace: string;
+  namespace: string | null;
   address: string;
   controlAddress: string;
   // Base URL the test runner uses for the client-server API (plain HTTP, control link).
@@ -84,6 +85,7 @@ function signingKeyFile(): string {
 
 export async function startSynapse(options: SynapseOptions): Promise<SynapseServer> {
   const { host, dir } = options;
+  const federationBase = `https://${host.hostname}:${host.federationPort}`;
   await mkdir(join(dir, "media"), { recursive: true });
   const signingKeyPath = join(dir, "signing.key");
   await writeFile(signingKeyPath, signingKeyFile(), { mode: 0o600 });
@@ -91,7 +93,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
 
   const config = {
     server_name: host.serverName,
-    public_baseurl: `https://${host.serverName}:${FEDERATION_PORT}/`,
+    public_baseurl: options.publicBaseurl ?? `${federationBase}/`,
     pid_file: join(dir, "homeserver.pid"),
     report_stats: false,
     signing_key_path: signingKeyPath,
@@ -99,7 +101,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
     tls_private_key_path: options.keyPath,
     listeners: [
       {
-        port: FEDERATION_PORT,
+        port: host.federationPort,
         bind_addresses: [host.address],
         type: "http",
         tls: true,
@@ -107,7 +109,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
         resources: [{ names: ["client", "federation"], compress: false }],
       },
       {
-        port: options.controlPort,
+        port: host.controlPort,
         bind_addresses: [host.controlAddress],
         type: "http",
         tls: false,
@@ -126,8 +128,9 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
     federation_verify_certificates: true,
     trusted_key_servers: [],
     suppress_key_server_warning: true,
-    // The default blacklist covers private ranges, so the ministries' /24 must be allowed back in.
-    ip_range_whitelist: [MINISTRY_SUBNET],
+    // The default blacklist covers private ranges and loopback: the ministries' addresses must be
+    // allowed back in.
+    ip_range_whitelist: [...options.federationWhitelist],
     // The default backs a failing peer off for 10 minutes: one slow start would poison a whole run.
     federation: { destination_min_retry_interval: "1s" },
     ...rateLimits(),
@@ -139,15 +142,15 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
   const configPath = join(dir, "homeserver.yaml");
   await writeFile(configPath, yaml.dump(config));
 
-  const name = `synapse-${host.serverName}`;
-  const child = options.processes.spawnInNamespace(
+  const name = `synapse-${host.serverName.replaceAll(":", "-")}`;
+  const child = options.processes.spawnOn(
     host.namespace,
     name,
     options.python,
     ["-m", "synapse.app.homeserver", "-c", configPath],
     { cwd: dir },
   );
-  const clientUrl = `http://${host.controlAddress}:${options.controlPort}`;
+  const clientUrl = `http://${host.controlAddress}:${host.controlPort}`;
   const waitOptions = {
     timeoutMs: STARTUP_TIMEOUT_MS,
     intervalMs: 300,
@@ -171,7 +174,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
     address: host.address,
     controlAddress: host.controlAddress,
     clientUrl,
-    federationUrl: `https://${host.serverName}:${FEDERATION_PORT}`,
+    federationUrl: federationBase,
     registrationSharedSecret,
     configPath,
     logPath: child.logPath,

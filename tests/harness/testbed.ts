@@ -4,17 +4,19 @@ import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { CertificateSubject } from "./ca.ts";
 import { createCertificates } from "./ca.ts";
 import type { LiveKitServer } from "./livekit.ts";
 import { startLiveKit } from "./livekit.ts";
-import type { Host } from "./network.ts";
-import { createNetwork, HOSTS, NAMESPACES, removeNetwork } from "./network.ts";
+import type { Host, Topology } from "./network.ts";
+import { createNetwork, FEDERATION_WHITELIST, HOSTS, NAMESPACES, removeNetwork } from "./network.ts";
 import type { PostgresServer } from "./postgres.ts";
 import { killStrayPostgres, startPostgres } from "./postgres.ts";
 import type { ManagedProcess } from "./processes.ts";
 import { ProcessGroup } from "./processes.ts";
+import { assertPortsFree, portsOf } from "./ports.ts";
 import type { SynapseServer } from "./synapse.ts";
-import { FEDERATION_PORT, startSynapse } from "./synapse.ts";
+import { startSynapse } from "./synapse.ts";
 import { waitUntil } from "./wait.ts";
 
 export type { LiveKitServer } from "./livekit.ts";
@@ -28,19 +30,22 @@ export type SfuMinistryName = "a" | "b";
 // What a registration or webhook callback needs to know about a ministry before its servers start.
 export interface MinistryAddress {
   serverName: string;
-  // On the ministries' shared network (10.77.0.x): where an appservice in this namespace listens.
+  // On the ministries' shared network (10.77.0.x, or 127.0.0.1 on loopback): where an appservice of
+  // this ministry listens.
   address: string;
-  // On the test runner's link to the namespace.
+  // On the runner's link to the namespace (127.0.0.1 on loopback).
   controlAddress: string;
-  namespace: string;
+  // null on loopback.
+  namespace: string | null;
+  host: Host;
   // An empty directory of this run where the callback may write its files.
   configDir: string;
 }
 
 export interface TestbedOptions {
-  // Paths of app-service registration YAML files for that ministry's Synapse (all three are asked).
+  // Paths of app-service registration YAML files for that ministry's Synapse (all of them are asked).
   appserviceRegistrations?: (ministry: MinistryAddress) => Promise<string[]>;
-  // LiveKit webhook URLs for ministry a or b; no webhook section at all when none are given.
+  // LiveKit webhook URLs for the ministries with a LiveKit server; no webhook section when none.
   livekitWebhookUrls?: (ministry: MinistryAddress) => Promise<string[]>;
 }
 
@@ -63,7 +68,7 @@ export interface Testbed {
   stop(options: { keepRunDir: boolean }): Promise<void>;
 }
 
-interface Tools {
+export interface Tools {
   synapsePython: string;
   livekitBinary: string;
   postgresBinDir: string;
@@ -71,15 +76,13 @@ interface Tools {
 
 export const RUN_DIR_PREFIX = "visio-testbed-";
 const DNS_STUB = fileURLToPath(new URL("./dns-stub.ts", import.meta.url));
-// The control listener for ministry C cannot reuse 8008: it shares B's namespace and control address.
-const CONTROL_PORTS: Record<MinistryName, number> = { a: 8008, b: 8008, c: 8018 };
 
 // The one place that reads the tool locations; scripts/run.sh installs the tools and sets them.
-function toolsFromEnvironment(): Tools {
+export function toolsFromEnvironment(): Tools {
   const required = (name: string, tool: string): string => {
     const value = process.env[name];
     if (value === undefined || value === "") {
-      throw new Error(`${name} is not set: run the tests through \`npm test\`, which installs ${tool} and sets it`);
+      throw new Error(`${name} is not set: run through \`npm test\` or \`npm start\`, which install ${tool} and set it`);
     }
     return value;
   };
@@ -96,28 +99,34 @@ function addressOf(host: Host, configDir: string): MinistryAddress {
     address: host.address,
     controlAddress: host.controlAddress,
     namespace: host.namespace,
+    host,
     configDir,
   };
 }
 
-let emergencyCleanup: (() => void) | undefined;
-
 // Ctrl-C or an uncaught error must not leave namespaces and servers behind; only synchronous
 // work runs in an 'exit' handler, hence the kill-and-delete here rather than the graceful stop.
-function installEmergencyCleanup(processes: ProcessGroup): void {
+// Returns the function that uninstalls it.
+function installEmergencyCleanup(
+  processes: ProcessGroup,
+  { topology, exitOnSignal }: { topology: Topology; exitOnSignal: boolean },
+): () => void {
   const cleanup = (): void => {
     processes.killAllSync();
-    removeNetwork();
+    // Never on loopback: a test run may be using the namespaces at the same time.
+    if (topology === "netns") removeNetwork();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     cleanup();
-    process.stderr.write(`\nInterrupted; test bed logs kept in ${processes.logsDir}\n`);
+    process.stderr.write(`\nInterrupted; logs kept in ${processes.logsDir}\n`);
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
   process.on("exit", cleanup);
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  emergencyCleanup = () => {
+  if (exitOnSignal) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+  return () => {
     process.off("exit", cleanup);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -134,8 +143,125 @@ async function startDnsStub(processes: ProcessGroup, namespace: string): Promise
   );
 }
 
-// Starts everything and returns once every server answers. Prefer getTestbed(): one test bed per
-// mocha run. On failure, whatever started is stopped and the run dir (with logs) is kept.
+export interface ServersSpec<M extends string> {
+  // netns: the test bed's namespaces (created here, leftovers removed first; needs root).
+  // loopback: every host on 127.0.0.1 with its own ports, processes started directly.
+  topology: Topology;
+  // A Synapse for each; a LiveKit server for each whose host has LiveKit ports.
+  hosts: Record<M, Host>;
+  // An existing directory; the servers' files and logs/ go inside.
+  runDir: string;
+  tools: Tools;
+  options?: TestbedOptions;
+  // true (tests): Ctrl-C kills everything at once and exits. false (demo): the caller handles
+  // signals and calls stop(); a process exit still kills whatever is left.
+  exitOnSignal: boolean;
+}
+
+export interface Servers<M extends string> {
+  runDir: string;
+  logsDir: string;
+  caCertPath: string;
+  ministries: Record<M, SynapseServer>;
+  livekit: Partial<Record<M, LiveKitServer>>;
+  processes: ProcessGroup;
+  // Stops every process (and, for netns, removes the namespaces). Files stay.
+  stop(): Promise<void>;
+}
+
+// Starts the servers of a topology and returns once every one answers. On failure, whatever
+// started is stopped and the error names the logs dir.
+export async function startServers<M extends string>(spec: ServersSpec<M>): Promise<Servers<M>> {
+  const { topology, runDir, tools, options = {} } = spec;
+  const entries = Object.entries(spec.hosts) as [M, Host][];
+  if (topology === "netns") {
+    removeNetwork();
+  } else {
+    if (entries.some(([, host]) => host.namespace !== null)) throw new Error("loopback topology: hosts must have no namespace");
+    await assertPortsFree(portsOf(entries.map(([, host]) => host)));
+  }
+
+  const logsDir = join(runDir, "logs");
+  await mkdir(logsDir, { recursive: true });
+  const processes = new ProcessGroup(logsDir);
+  const uninstallCleanup = installEmergencyCleanup(processes, { topology, exitOnSignal: spec.exitOnSignal });
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await processes.stopAll();
+    if (topology === "netns") removeNetwork();
+    uninstallCleanup();
+  };
+
+  try {
+    if (topology === "netns") createNetwork();
+    const subjects = new Map<string, CertificateSubject>();
+    for (const [, host] of entries) {
+      subjects.set(host.hostname, {
+        hostname: host.hostname,
+        // On loopback, clients may also connect by address.
+        ipAddresses: topology === "loopback" ? [host.address] : [],
+      });
+    }
+    const [certificates] = await Promise.all([
+      createCertificates(join(runDir, "tls"), [...subjects.values()]),
+      ...(topology === "netns" ? NAMESPACES.map((namespace) => startDnsStub(processes, namespace)) : []),
+    ]);
+
+    const startLiveKitFor = async (name: M, host: Host): Promise<[M, LiveKitServer]> => {
+      const dir = join(runDir, `livekit-${name}`);
+      await mkdir(dir, { recursive: true });
+      const webhookUrls = (await options.livekitWebhookUrls?.(addressOf(host, dir))) ?? [];
+      return [name, await startLiveKit({ binary: tools.livekitBinary, host, dir, webhookUrls, processes })];
+    };
+    const startSynapseFor = async (name: M, host: Host): Promise<[M, SynapseServer]> => {
+      const dir = join(runDir, `synapse-${name}`);
+      const configDir = join(runDir, `appservice-${name}`);
+      await mkdir(configDir, { recursive: true });
+      const appserviceConfigFiles = (await options.appserviceRegistrations?.(addressOf(host, configDir))) ?? [];
+      const certificate = certificates.certificateFor(host.hostname);
+      const synapse = await startSynapse({
+        python: tools.synapsePython,
+        host,
+        dir,
+        federationWhitelist: FEDERATION_WHITELIST[topology],
+        caCertPath: certificates.caCertPath,
+        certPath: certificate.certPath,
+        keyPath: certificate.keyPath,
+        appserviceConfigFiles,
+        rtcTransportUrl: `https://${host.hostname}:${host.federationPort}/livekit/jwt`,
+        // On loopback, clients (a browser's Element) use the plain-HTTP listener: the per-run CA is
+        // not theirs to trust.
+        ...(topology === "loopback" ? { publicBaseurl: `http://${host.controlAddress}:${host.controlPort}/` } : {}),
+        processes,
+      });
+      return [name, synapse];
+    };
+
+    const [livekits, synapses] = await Promise.all([
+      Promise.all(entries.filter(([, host]) => host.livekit !== undefined).map(([name, host]) => startLiveKitFor(name, host))),
+      Promise.all(entries.map(([name, host]) => startSynapseFor(name, host))),
+    ]);
+
+    return {
+      runDir,
+      logsDir,
+      caCertPath: certificates.caCertPath,
+      ministries: Object.fromEntries(synapses) as Record<M, SynapseServer>,
+      livekit: Object.fromEntries(livekits) as Partial<Record<M, LiveKitServer>>,
+      processes,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw new TestbedStartError(error, logsDir);
+  }
+}
+
+// The test bed: namespaces, Synapse A, B, C, LiveKit for A and B. Prefer getTestbed(): one test
+// bed per mocha run. On failure, whatever started is stopped and the run dir (with logs) is kept.
 export async function startTestbed(options: TestbedOptions = {}): Promise<Testbed> {
   const tools = toolsFromEnvironment();
   removeNetwork();
@@ -144,87 +270,35 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const runDir = await mkdtemp(join(tmpdir(), RUN_DIR_PREFIX));
   // PostgreSQL runs as its own OS user and must be able to reach its data dir inside.
   await chmod(runDir, 0o711);
-  const logsDir = join(runDir, "logs");
-  await mkdir(logsDir);
-  const processes = new ProcessGroup(logsDir);
-  installEmergencyCleanup(processes);
+
+  const servers = await startServers({ topology: "netns", hosts: HOSTS, runDir, tools, options, exitOnSignal: true });
+  const { a: livekitA, b: livekitB } = servers.livekit;
+  if (livekitA === undefined || livekitB === undefined) throw new Error("LiveKit A and B must have started");
 
   let stopped = false;
-  const stop = async ({ keepRunDir }: { keepRunDir: boolean }): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await processes.stopAll();
-    removeNetwork();
-    emergencyCleanup?.();
-    emergencyCleanup = undefined;
-    if (!keepRunDir) await rm(runDir, { recursive: true, force: true });
+  let postgres: Promise<PostgresServer> | undefined;
+  return {
+    runDir,
+    logsDir: servers.logsDir,
+    caCertPath: servers.caCertPath,
+    ministries: servers.ministries,
+    livekit: { a: livekitA, b: livekitB },
+    postgres: () => {
+      postgres ??= startPostgres({ binDir: tools.postgresBinDir, dir: join(runDir, "postgres"), processes: servers.processes });
+      return postgres;
+    },
+    spawnInNamespace: (namespace, command, args, spawnOptions) => {
+      if (stopped) throw new Error("the test bed has been stopped");
+      const { logName, ...rest } = spawnOptions;
+      return servers.processes.spawnInNamespace(namespace, logName, command, args, rest);
+    },
+    stop: async ({ keepRunDir }) => {
+      if (stopped) return;
+      stopped = true;
+      await servers.stop();
+      if (!keepRunDir) await rm(runDir, { recursive: true, force: true });
+    },
   };
-
-  try {
-    createNetwork();
-    const [certificates] = await Promise.all([
-      createCertificates(join(runDir, "tls"), Object.values(HOSTS).map((host) => host.serverName)),
-      ...NAMESPACES.map((namespace) => startDnsStub(processes, namespace)),
-    ]);
-
-    const startLiveKitFor = async (name: SfuMinistryName): Promise<LiveKitServer> => {
-      const host = HOSTS[name];
-      const dir = join(runDir, `livekit-${name}`);
-      await mkdir(dir, { recursive: true });
-      const webhookUrls = (await options.livekitWebhookUrls?.(addressOf(host, dir))) ?? [];
-      return startLiveKit({ binary: tools.livekitBinary, host, dir, webhookUrls, processes });
-    };
-    const startSynapseFor = async (name: MinistryName): Promise<SynapseServer> => {
-      const host = HOSTS[name];
-      const dir = join(runDir, `synapse-${name}`);
-      const configDir = join(runDir, `appservice-${name}`);
-      await mkdir(configDir, { recursive: true });
-      const appserviceConfigFiles = (await options.appserviceRegistrations?.(addressOf(host, configDir))) ?? [];
-      const certificate = certificates.certificateFor(host.serverName);
-      return startSynapse({
-        python: tools.synapsePython,
-        host,
-        controlPort: CONTROL_PORTS[name],
-        dir,
-        caCertPath: certificates.caCertPath,
-        certPath: certificate.certPath,
-        keyPath: certificate.keyPath,
-        appserviceConfigFiles,
-        rtcTransportUrl: `https://${host.serverName}:${FEDERATION_PORT}/livekit/jwt`,
-        processes,
-      });
-    };
-
-    const [livekitA, livekitB, synapseA, synapseB, synapseC] = await Promise.all([
-      startLiveKitFor("a"),
-      startLiveKitFor("b"),
-      startSynapseFor("a"),
-      startSynapseFor("b"),
-      startSynapseFor("c"),
-    ]);
-
-    let postgres: Promise<PostgresServer> | undefined;
-    return {
-      runDir,
-      logsDir,
-      caCertPath: certificates.caCertPath,
-      ministries: { a: synapseA, b: synapseB, c: synapseC },
-      livekit: { a: livekitA, b: livekitB },
-      postgres: () => {
-        postgres ??= startPostgres({ binDir: tools.postgresBinDir, dir: join(runDir, "postgres"), processes });
-        return postgres;
-      },
-      spawnInNamespace: (namespace, command, args, spawnOptions) => {
-        if (stopped) throw new Error("the test bed has been stopped");
-        const { logName, ...rest } = spawnOptions;
-        return processes.spawnInNamespace(namespace, logName, command, args, rest);
-      },
-      stop,
-    };
-  } catch (error) {
-    await stop({ keepRunDir: true });
-    throw new TestbedStartError(error, logsDir);
-  }
 }
 
 export class TestbedStartError extends Error {

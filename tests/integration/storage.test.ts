@@ -41,8 +41,8 @@ for (const backend of backends) {
       store = createStore(await openDatabase(database));
     });
     after(async () => {
-      await store.close();
-      if (database.client === "sqlite") await rm(join(database.filename, ".."), { recursive: true, force: true });
+      await store?.close();
+      if (database?.client === "sqlite") await rm(join(database.filename, ".."), { recursive: true, force: true });
     });
 
     it("applies a transaction once and keeps the latest membership", async () => {

@@ -20,8 +20,14 @@ describe("meeting rooms", () => {
   });
 
   it("limits the server ACL to the allowlist and this server, by host name", () => {
+    assert.deepEqual(serverAcl("ministry-a.test", ["ministry-a.test", "ministry-b.test:8448"]), {
+      allow: ["ministry-a.test", "ministry-b.test"],
+      deny: [],
+      allow_ip_literals: false,
+    });
+    // Synapse only sends an ACL that matches its own server name as written, port included.
     assert.deepEqual(serverAcl("localhost:8448", ["localhost:8449", "ministry-b.test"]), {
-      allow: ["localhost", "ministry-b.test"],
+      allow: ["localhost", "ministry-b.test", "localhost:8448"],
       deny: [],
       allow_ip_literals: false,
     });

@@ -1,0 +1,238 @@
+// npm start: two federated ministries, each with Synapse, LiveKit and the Visio appservice, demo
+// accounts and a meeting room; stays up until Ctrl-C.
+//   node scripts/demo.ts [--netns] [--check] [--dir <run dir>]
+//   --netns  inside the test bed's namespaces (ministry-a.test, ministry-b.test; needs root)
+//            instead of loopback (localhost:8448, localhost:8449)
+//   --check  verify the demo (logins, meeting room on both servers), print, stop, exit 0
+import { mkdir, rm } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { AppserviceProcess, PreparedAppservice } from "../tests/harness/appservice.ts";
+import { prepareAppservice, startAppserviceProcess } from "../tests/harness/appservice.ts";
+import { matrixRequest } from "../tests/harness/matrix-client.ts";
+import type { Host, Topology } from "../tests/harness/network.ts";
+import { HOSTS, LOOPBACK_HOSTS } from "../tests/harness/network.ts";
+import { assertPortsFree, portsOf, PortsInUseError } from "../tests/harness/ports.ts";
+import type { Servers, SynapseServer } from "../tests/harness/testbed.ts";
+import { startServers, toolsFromEnvironment } from "../tests/harness/testbed.ts";
+import { waitUntil } from "../tests/harness/wait.ts";
+
+type Ministry = "a" | "b";
+const MINISTRIES: readonly Ministry[] = ["a", "b"];
+const PASSWORD = "visio-demo";
+const ACCOUNTS: Record<Ministry, { localpart: string; displayName: string }> = {
+  a: { localpart: "alice", displayName: "Alice (ministry A)" },
+  b: { localpart: "bruno", displayName: "Bruno (ministry B)" },
+};
+const MEETING_SLUG = "demo";
+const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    netns: { type: "boolean", default: false },
+    check: { type: "boolean", default: false },
+    dir: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write("usage: npm start [-- --netns] [--check] [--dir <run dir>]\n");
+  process.exit(0);
+}
+const topology: Topology = values.netns ? "netns" : "loopback";
+const hosts: Record<Ministry, Host> = topology === "netns" ? { a: HOSTS.a, b: HOSTS.b } : { ...LOOPBACK_HOSTS };
+const runDir = values.dir ?? join(REPO_ROOT, ".demo", topology);
+const say = (line: string): void => void process.stderr.write(`[demo] ${line}\n`);
+const fail = (message: string): never => {
+  process.stderr.write(`demo: ${message}\n`);
+  process.exit(1);
+};
+
+let servers: Servers<Ministry> | undefined;
+let stopping: Promise<void> | undefined;
+
+// First Ctrl-C: graceful stop. A second one, or one during start: exit now; the process 'exit'
+// handler of startServers kills whatever runs (and removes the namespaces in netns mode).
+function stopAndExit(code: number): Promise<void> {
+  stopping ??= (async () => {
+    if (servers !== undefined) {
+      say("stopping…");
+      await servers.stop();
+      say(`stopped; logs kept in ${servers.logsDir}`);
+    }
+    process.exit(code);
+  })();
+  return stopping;
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (servers === undefined || stopping !== undefined) {
+      process.stderr.write(`\n${signal}: stopping at once\n`);
+      process.exit(130);
+    }
+    process.stderr.write("\n");
+    void stopAndExit(0);
+  });
+}
+
+async function main(): Promise<void> {
+  const tools = toolsFromEnvironment();
+  if (topology === "netns" && process.getuid?.() !== 0) {
+    fail("--netns creates network namespaces and needs root (run it as root, or without --netns for loopback)");
+  }
+  // Before touching the run dir: a demo already running there keeps its files.
+  if (topology === "loopback") await assertPortsFree(portsOf(Object.values(hosts)));
+  await rm(runDir, { recursive: true, force: true });
+  await mkdir(runDir, { recursive: true });
+
+  const started = Date.now();
+  say(`starting Synapse, LiveKit and the appservice for ${hosts.a.serverName} and ${hosts.b.serverName} (${topology}); logs in ${join(runDir, "logs")}`);
+  const allowlist = MINISTRIES.map((m) => hosts[m].serverName);
+  const prepared = new Map<string, PreparedAppservice>();
+  servers = await startServers({
+    topology,
+    hosts,
+    runDir,
+    tools,
+    exitOnSignal: false,
+    options: {
+      appserviceRegistrations: async (ministry) => {
+        const ready = await prepareAppservice(ministry.host, ministry.configDir, { allowlist, logLevel: "info" });
+        prepared.set(ministry.serverName, ready);
+        return [ready.registrationPath];
+      },
+    },
+  });
+  const bed = servers;
+
+  const appservices = await Promise.all(
+    MINISTRIES.map((m): Promise<AppserviceProcess> => {
+      const ready = prepared.get(hosts[m].serverName);
+      if (ready === undefined) throw new Error(`no appservice prepared for ${hosts[m].serverName}`);
+      return startAppserviceProcess(
+        ready,
+        (command, args, options) => bed.processes.spawnOn(hosts[m].namespace, options.logName, command, args, { cwd: options.cwd }),
+        `appservice-${m}`,
+      );
+    }),
+  );
+  say(`servers up in ${((Date.now() - started) / 1000).toFixed(1)} s; creating accounts and the meeting`);
+
+  const users = await Promise.all(
+    MINISTRIES.map(async (m) => {
+      const synapse = bed.ministries[m];
+      const { localpart, displayName } = ACCOUNTS[m];
+      const user = await synapse.registerUser(localpart, { password: PASSWORD });
+      await matrixRequest(synapse.clientUrl, user.accessToken, "PUT", `/_matrix/client/v3/profile/${encodeURIComponent(user.userId)}/displayname`, {
+        displayname: displayName,
+      });
+      return user;
+    }),
+  );
+  const [alice, bruno] = users as [(typeof users)[number], (typeof users)[number]];
+  const alias = `#${appservices[0]?.config.meetings.alias_prefix ?? "visio-"}${MEETING_SLUG}:${hosts.a.serverName}`;
+  const joinPath = `/_matrix/client/v3/join/${encodeURIComponent(alias)}`;
+  // A's appservice creates the room on the first alias query; then B joins over federation.
+  const { room_id: roomId } = await matrixRequest<{ room_id: string }>(bed.ministries.a.clientUrl, alice.accessToken, "POST", joinPath, {});
+  await matrixRequest(bed.ministries.b.clientUrl, bruno.accessToken, "POST", joinPath, {});
+  const bot = appservices[0];
+  if (bot === undefined) throw new Error("appservice A missing");
+  await matrixRequest(
+    bed.ministries.a.clientUrl,
+    bot.config.appservice.as_token,
+    "PUT",
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/demo-welcome`,
+    {
+      msgtype: "m.text",
+      body: `Welcome to the Visio demo meeting. ${ACCOUNTS.a.displayName} and ${ACCOUNTS.b.displayName} are here, each on their own ministry's homeserver, federating over TLS.`,
+    },
+  );
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  process.stdout.write(banner(bed, alias, roomId, appservices));
+
+  if (values.check) {
+    await check(bed, alias, roomId);
+    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined)\n");
+    await stopAndExit(0);
+  }
+}
+
+function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservices: AppserviceProcess[]): string {
+  const show = (path: string): string => {
+    const rel = relative(process.cwd(), path);
+    return rel.startsWith("..") ? path : rel;
+  };
+  const lines: string[] = ["", `Visio demo is running (${topology === "loopback" ? "loopback" : "network namespaces"}).`, ""];
+  MINISTRIES.forEach((m, index) => {
+    const host = hosts[m];
+    const synapse: SynapseServer = bed.ministries[m];
+    const livekit = bed.livekit[m];
+    lines.push(`Ministry ${m.toUpperCase()}: server name ${host.serverName}`);
+    lines.push(`  homeserver for a Matrix client (e.g. Element):  ${synapse.clientUrl}`);
+    if (topology === "netns") lines.push(`    (control link from the root namespace; inside namespace ${host.namespace ?? ""} it is ${synapse.federationUrl})`);
+    lines.push(`  federation (TLS, per-run CA):                   ${synapse.federationUrl}`);
+    if (livekit !== undefined) {
+      lines.push(`  LiveKit:                                        ${livekit.url}${topology === "netns" ? `  (from the root namespace: ${livekit.controlUrl})` : ""}`);
+    }
+    lines.push(`  Visio appservice:                               ${appservices[index]?.url ?? "?"}  (bot @${appservices[index]?.config.appservice.sender_localpart ?? "visio"}:${host.serverName})`);
+  });
+  lines.push(`CA certificate of this run (federation TLS):      ${show(bed.caCertPath)}`);
+  lines.push("");
+  lines.push(`Accounts (password "${PASSWORD}"):`);
+  for (const m of MINISTRIES) {
+    lines.push(`  @${ACCOUNTS[m].localpart}:${hosts[m].serverName}  log in as "${ACCOUNTS[m].localpart}" on ${bed.ministries[m].clientUrl}`);
+  }
+  lines.push("");
+  lines.push(`Meeting: ${alias}  (${roomId}), created by A's appservice; alice and bruno are in it.`);
+  lines.push(`  Any #visio-<name>:${hosts.a.serverName} or #visio-<name>:${hosts.b.serverName} alias creates a new meeting when someone joins it.`);
+  lines.push("");
+  lines.push("Not part of the demo yet: the Visio web client and the transcription bridge (not built yet).");
+  lines.push("  No calls yet either: the LiveKit servers run, but nothing hands out LiveKit tokens.");
+  lines.push("");
+  lines.push(`Logs: ${show(bed.logsDir)}  (Synapse, LiveKit, appservice: one file each)`);
+  lines.push(values.check ? "--check: verifying, then stopping." : "Ctrl-C stops everything.");
+  lines.push("");
+  return `${lines.join("\n")}\n`;
+}
+
+// What --check verifies, with nothing but HTTP: what a user of a Matrix client would do.
+async function check(bed: Servers<Ministry>, alias: string, roomId: string): Promise<void> {
+  for (const m of MINISTRIES) {
+    const { clientUrl } = bed.ministries[m];
+    const response = await fetch(`${clientUrl}/_matrix/client/v3/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: ACCOUNTS[m].localpart }, password: PASSWORD }),
+    });
+    if (!response.ok) throw new Error(`login of ${ACCOUNTS[m].localpart} on ${clientUrl}: HTTP ${response.status} ${await response.text()}`);
+    const { access_token: token } = (await response.json()) as { access_token: string };
+    const resolved = await matrixRequest<{ room_id: string }>(clientUrl, token, "GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`);
+    if (resolved.room_id !== roomId) throw new Error(`${alias} resolves to ${resolved.room_id} on ${clientUrl}, expected ${roomId}`);
+    const joined = await matrixRequest<{ joined_rooms: string[] }>(clientUrl, token, "GET", "/_matrix/client/v3/joined_rooms");
+    if (!joined.joined_rooms.includes(roomId)) throw new Error(`${ACCOUNTS[m].localpart} is not in ${roomId}`);
+  }
+  const bruno = `@${ACCOUNTS.b.localpart}:${hosts.b.serverName}`;
+  const a = bed.ministries.a;
+  const admin = await a.registerUser(`check-${Date.now()}`, { admin: true });
+  await waitUntil(
+    `${bruno} joined on ${a.serverName}`,
+    async () => {
+      const members = await matrixRequest<{ members: string[] }>(a.clientUrl, admin.accessToken, "GET", `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/members`);
+      return members.members.includes(bruno);
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
+main().catch(async (error: unknown) => {
+  if (stopping !== undefined) return;
+  const message = error instanceof PortsInUseError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`demo: failed to start: ${message}\n`);
+  if (servers !== undefined) {
+    await servers.stop();
+    process.stderr.write(`demo: logs kept in ${servers.logsDir}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+// The real appservice process for one ministry, as the tests and the demo run it: a config and the
+// registration for its Synapse (written before Synapse starts), then the process, ready once it
+// answers /_matrix/app/v1/ping.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import yaml from "js-yaml";
+import { generateToken, registrationYaml } from "../../appservice/src/registration.ts";
+import { parseConfig } from "../../config/load.ts";
+import type { AppserviceConfig } from "../../config/schema.ts";
+import type { Host } from "./network.ts";
+import type { ManagedProcess } from "./processes.ts";
+import { waitUntil } from "./wait.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const MAIN = join(REPO_ROOT, "appservice", "src", "main.ts");
+
+export interface PreparedAppservice {
+  host: Host;
+  config: AppserviceConfig;
+  configPath: string;
+  // For the homeserver's app_service_config_files.
+  registrationPath: string;
+}
+
+export interface AppserviceProcess {
+  config: AppserviceConfig;
+  /** Where the runner reaches it (the namespace's control address, or 127.0.0.1). */
+  url: string;
+  process: ManagedProcess;
+}
+
+// Starts `command args` where the host's processes run (its namespace, or directly), logging to
+// <logs>/<logName>.log.
+export type SpawnForHost = (command: string, args: readonly string[], options: { logName: string; cwd: string }) => ManagedProcess;
+
+export async function prepareAppservice(
+  host: Host,
+  configDir: string,
+  options: { allowlist: readonly string[]; logLevel?: AppserviceConfig["logging"]["level"] },
+): Promise<PreparedAppservice> {
+  const port = host.appservicePort;
+  const config = parseConfig({
+    homeserver: { server_name: host.serverName, url: `http://${host.controlAddress}:${host.controlPort}` },
+    appservice: {
+      // In a namespace: both its ministry address (for Synapse) and its control address (for the runner).
+      bind_address: host.namespace === null ? host.address : "0.0.0.0",
+      port,
+      url: `http://${host.address}:${port}`,
+      as_token: generateToken(),
+      hs_token: generateToken(),
+    },
+    database: { client: "sqlite", filename: join(configDir, "appservice.db") },
+    federation: { allowlist: [...options.allowlist] },
+    logging: { level: options.logLevel ?? "debug" },
+  });
+  const configPath = join(configDir, "appservice.yaml");
+  const registrationPath = join(configDir, "registration.yaml");
+  await writeFile(configPath, yaml.dump(config), { mode: 0o600 });
+  await writeFile(registrationPath, registrationYaml(config), { mode: 0o600 });
+  return { host, config, configPath, registrationPath };
+}
+
+export async function startAppserviceProcess(
+  prepared: PreparedAppservice,
+  spawn: SpawnForHost,
+  logName: string,
+): Promise<AppserviceProcess> {
+  const { config, host } = prepared;
+  const url = `http://${host.controlAddress}:${config.appservice.port}`;
+  const child = spawn(process.execPath, [MAIN, "start", "-c", prepared.configPath], { logName, cwd: REPO_ROOT });
+  await waitUntil(
+    `appservice of ${host.serverName}`,
+    async () => {
+      const res = await fetch(`${url}/_matrix/app/v1/ping`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${config.appservice.hs_token}`, "content-type": "application/json" },
+        body: "{}",
+        signal: AbortSignal.timeout(2000),
+      });
+      return res.status === 200;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, abortIf: child.exitDescription, hint: `see ${child.logPath}` },
+  );
+  return { config, url, process: child };
+}
