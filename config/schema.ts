@@ -76,6 +76,53 @@ export const configSchema = z.strictObject({
         .meta({ description: "Join rule of new meeting rooms; the server ACL applies whatever it is." }),
     })
     .prefault({}),
+  focus: z
+    .strictObject({
+      livekit: z
+        .strictObject({
+          url: z.url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" }).meta({
+            description: "LiveKit URL that clients connect to (returned with every token).",
+            examples: ["wss://livekit.ministry-a.example"],
+          }),
+          api_url: z
+            .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
+            .optional()
+            .meta({
+              description: "LiveKit server API URL as the appservice reaches it; default: url with ws→http, wss→https.",
+              examples: ["http://livekit:7880"],
+            }),
+          api_key: z.string().min(1).meta({ description: "LiveKit API key.", examples: ["visio"] }),
+          api_secret: z.string().min(32, "must be at least 32 characters (LiveKit refuses shorter secrets)").meta({
+            description: "LiveKit API secret (signs the tokens; LiveKit runs with room.auto_create: false).",
+            examples: ["CHANGE_ME_livekit_api_secret_32_chars_or_more"],
+          }),
+        })
+        .meta({ description: "This ministry's LiveKit SFU." }),
+      sfu_selection: z.enum(["oldest_membership", "multi_sfu"]).default("oldest_membership").meta({
+        description:
+          "oldest_membership: everyone publishes on the oldest member's SFU. multi_sfu: users of other servers only subscribe here.",
+      }),
+      full_access_servers: z.array(serverNameSchema).min(1).optional().meta({
+        description:
+          "Servers whose users this SFU serves: they may start calls (create LiveKit rooms) and, in multi_sfu, publish. Default: this homeserver.",
+        examples: [["ministry-a.example"]],
+      }),
+      federation_ca_file: z.string().min(1).optional().meta({
+        description: "PEM CA bundle that homeservers' federation certificates must chain to; default: Node's built-in CAs.",
+        examples: ["/etc/visio/federation-ca.pem"],
+      }),
+      federation_timeout_ms: z.number().int().min(100).max(60_000).default(5000).meta({
+        description: "Timeout of each federation request that checks an OpenID token.",
+      }),
+      openid_cache_seconds: z.number().int().min(0).max(300).default(60).meta({
+        description: "How long a checked OpenID token is trusted without asking its homeserver again (0: never).",
+      }),
+      token_ttl_seconds: z.number().int().min(30).max(3600).default(600).meta({
+        description: "Lifetime of LiveKit tokens; LiveKit refreshes them for connected participants.",
+      }),
+    })
+    .meta({ description: "MatrixRTC focus (LiveKit token service, MSC4195). Optional: leave it out to run without calls." })
+    .optional(),
   logging: z
     .strictObject({
       level: z.enum(["debug", "info", "warn", "error"]).default("info").meta({ description: "Lowest level logged." }),

@@ -5,6 +5,7 @@ import Koa from "koa";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import { appserviceApi } from "./appservice-api.ts";
 import { errorMiddleware } from "./errors.ts";
+import { createFocusRouter, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
 import { createHomeserverClient, type HomeserverClient } from "./homeserver-client.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMeetingRooms } from "./meeting-rooms.ts";
@@ -21,11 +22,23 @@ export interface RunningAppservice {
 export interface AppserviceDeps {
   log?: Logger;
   homeserver?: HomeserverClient;
+  /** Test doubles for the focus service's LiveKit room API and federation requests. */
+  focus?: Pick<FocusFromConfigDeps, "rooms" | "federationGet">;
 }
+
+/** Path of the focus API (MSC4195 `/get_token`, legacy `/sfu/get`): the URL advertised to clients. */
+export const FOCUS_PATH_PREFIX = "/livekit/jwt";
 
 export async function start(config: AppserviceConfig, deps: AppserviceDeps = {}): Promise<RunningAppservice> {
   const log = deps.log ?? createLogger(config.logging.level);
   const store = createStore(await openDatabase(config.database));
+  let focus;
+  try {
+    focus = await createFocusRouter(config, { membership: store, log, prefix: FOCUS_PATH_PREFIX, ...deps.focus });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const homeserver =
     deps.homeserver ?? createHomeserverClient({ baseUrl: config.homeserver.url, asToken: config.appservice.as_token });
   const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
@@ -40,6 +53,10 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   app.use(errorMiddleware(log));
   app.use(api.routes());
   app.use(api.allowedMethods());
+  if (focus) {
+    app.use(focus.routes());
+    app.use(focus.allowedMethods());
+  }
 
   const server = app.listen(config.appservice.port, config.appservice.bind_address);
   await once(server, "listening");

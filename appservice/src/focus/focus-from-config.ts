@@ -1,0 +1,72 @@
+// Builds the focus API from the `focus` config section; the appservice mounts it when present.
+import { readFile } from "node:fs/promises";
+import type Router from "@koa/router";
+import { RoomServiceClient } from "livekit-server-sdk";
+import { ConfigError } from "../../../config/load.ts";
+import type { AppserviceConfig } from "../../../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { Store } from "../storage/store.ts";
+import { createFederationGet, type FederationGet } from "./federation-client.ts";
+import { focusRouter } from "./focus-api.ts";
+import { createOpenIdVerifier } from "./openid-verifier.ts";
+import { createTokenIssuer, type LiveKitRooms } from "./token-issuer.ts";
+
+export type FocusConfig = NonNullable<AppserviceConfig["focus"]>;
+
+export interface FocusFromConfigDeps {
+  membership: Pick<Store, "membership">;
+  log: Logger;
+  /** Overrides for tests; by default the LiveKit server API and real federation HTTPS. */
+  rooms?: LiveKitRooms;
+  federationGet?: FederationGet;
+  prefix?: string;
+}
+
+/** LiveKit's server API listens where its WebSocket does: same host and port, http(s) instead of ws(s). */
+export function liveKitApiUrl(focus: FocusConfig): string {
+  if (focus.livekit.api_url) return focus.livekit.api_url;
+  const url = new URL(focus.livekit.url);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  return url.toString().replace(/\/$/, "");
+}
+
+async function readCa(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new ConfigError(`focus.federation_ca_file: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The focus router, or null when the config has no `focus` section. */
+export async function createFocusRouter(config: AppserviceConfig, deps: FocusFromConfigDeps): Promise<Router | null> {
+  const focus = config.focus;
+  if (!focus) return null;
+  const ownServer = config.homeserver.server_name;
+  const ca = focus.federation_ca_file ? await readCa(focus.federation_ca_file) : undefined;
+  const log = deps.log.child({ component: "focus" });
+  const verifier = createOpenIdVerifier({
+    get: deps.federationGet ?? createFederationGet({ ca, timeoutMs: focus.federation_timeout_ms }),
+    cacheTtlMs: focus.openid_cache_seconds * 1000,
+  });
+  const issuer = createTokenIssuer({
+    url: focus.livekit.url,
+    apiKey: focus.livekit.api_key,
+    apiSecret: focus.livekit.api_secret,
+    ttlSeconds: focus.token_ttl_seconds,
+    sfuSelection: focus.sfu_selection,
+    fullAccessServers: focus.full_access_servers ?? [ownServer],
+    rooms:
+      deps.rooms ??
+      new RoomServiceClient(liveKitApiUrl(focus), focus.livekit.api_key, focus.livekit.api_secret, { requestTimeout: 10 }),
+    log,
+  });
+  return focusRouter({
+    verifier,
+    issuer,
+    membership: deps.membership,
+    allowedServers: [ownServer, ...config.federation.allowlist],
+    log,
+    ...(deps.prefix ? { prefix: deps.prefix } : {}),
+  });
+}

@@ -1,0 +1,287 @@
+// The focus API in a Koa app with fakes for the verifier, the store and LiveKit's room API, and real
+// LiveKit tokens, checked with livekit-server-sdk's TokenVerifier.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import Koa from "koa";
+import { Room, TokenVerifier, type ClaimGrants } from "livekit-server-sdk";
+import { errorMiddleware } from "../../appservice/src/errors.ts";
+import { focusRouter } from "../../appservice/src/focus/focus-api.ts";
+import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
+import { OpenIdVerificationError, type OpenIdTokenClaim, type OpenIdVerifier } from "../../appservice/src/focus/openid-verifier.ts";
+import { createTokenIssuer, type LiveKitRooms, type SfuSelection } from "../../appservice/src/focus/token-issuer.ts";
+import { createLogger } from "../../appservice/src/log.ts";
+import { requestJson, type JsonResponse } from "../support/http.ts";
+
+const API_KEY = "focus-test-key";
+const API_SECRET = "focus-test-secret-0123456789abcdefghij";
+const LIVEKIT_URL = "wss://livekit.ministry-a.test";
+const ROOM = "!call:ministry-a.test";
+const SLOT = "m.call#ROOM";
+const ALICE = "@alice:ministry-a.test"; // local, joined
+const BOB = "@bob:ministry-b.test"; // remote, allowlisted, joined
+const CAROL = "@carol:ministry-a.test"; // local, left the room
+const tokens: Record<string, string> = { "alice-token": ALICE, "bob-token": BOB, "carol-token": CAROL, "eve-token": "@eve:evil.test" };
+
+class FakeVerifier implements OpenIdVerifier {
+  calls: OpenIdTokenClaim[] = [];
+  async verify(claim: OpenIdTokenClaim): Promise<string> {
+    this.calls.push(claim);
+    const userId = tokens[claim.accessToken];
+    if (!userId) throw new OpenIdVerificationError("rejected", "Homeserver refused the token (HTTP 401)");
+    return userId;
+  }
+}
+
+class FakeRooms implements LiveKitRooms {
+  existing = new Set<string>();
+  created: string[] = [];
+  failing = false;
+  async listRooms(names?: string[]): Promise<Room[]> {
+    if (this.failing) throw new Error("connect ECONNREFUSED");
+    return (names ?? []).filter((n) => this.existing.has(n)).map((name) => new Room({ name }));
+  }
+  async createRoom(options: { name: string }): Promise<Room> {
+    if (this.failing) throw new Error("connect ECONNREFUSED");
+    this.created.push(options.name);
+    this.existing.add(options.name);
+    return new Room({ name: options.name });
+  }
+}
+
+const memberships = new Map([
+  [`${ROOM}|${ALICE}`, "join"],
+  [`${ROOM}|${BOB}`, "join"],
+  [`${ROOM}|${CAROL}`, "leave"],
+]);
+
+interface Focus {
+  url: string;
+  verifier: FakeVerifier;
+  rooms: FakeRooms;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+async function startFocus(sfuSelection: SfuSelection): Promise<Focus> {
+  const logs: string[] = [];
+  const log = createLogger("debug", (line) => logs.push(line));
+  const verifier = new FakeVerifier();
+  const rooms = new FakeRooms();
+  const router = focusRouter({
+    verifier,
+    issuer: createTokenIssuer({
+      url: LIVEKIT_URL,
+      apiKey: API_KEY,
+      apiSecret: API_SECRET,
+      ttlSeconds: 300,
+      sfuSelection,
+      fullAccessServers: ["ministry-a.test"],
+      rooms,
+      log,
+    }),
+    membership: { membership: async (roomId, userId) => memberships.get(`${roomId}|${userId}`) ?? null },
+    allowedServers: ["ministry-a.test", "ministry-b.test"],
+    log,
+  });
+  const app = new Koa();
+  app.use(errorMiddleware(log));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  const server: Server = app.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    verifier,
+    rooms,
+    logs,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const openid = (token: string, server: string) => ({
+  access_token: token,
+  token_type: "Bearer",
+  matrix_server_name: server,
+  expires_in: 3600,
+});
+const getTokenBody = (userId: string, token: string, overrides: Record<string, unknown> = {}) => ({
+  room_id: ROOM,
+  slot_id: SLOT,
+  openid_token: openid(token, userId.split(":")[1] ?? ""),
+  member: { id: "member-1", claimed_user_id: userId, claimed_device_id: "DEVICE1" },
+  ...overrides,
+});
+
+async function claims(res: JsonResponse): Promise<ClaimGrants> {
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.url, LIVEKIT_URL);
+  return new TokenVerifier(API_KEY, API_SECRET).verify(String(res.body.jwt));
+}
+
+function assertRefused(res: JsonResponse, status: number, errcode: string): void {
+  assert.equal(res.status, status, JSON.stringify(res.body));
+  assert.equal(res.body.errcode, errcode);
+  assert.equal(typeof res.body.error, "string");
+}
+
+describe("focus API (fakes, real LiveKit tokens)", () => {
+  describe("oldest_membership", () => {
+    let focus: Focus;
+    beforeEach(async () => {
+      focus = await startFocus("oldest_membership");
+    });
+    afterEach(() => focus.close());
+    const post = (path: string, body: unknown) => requestJson("POST", `${focus.url}${path}`, { body });
+
+    it("gives a joined local user a publishing token for the derived room, creating the LiveKit room", async () => {
+      const res = await post("/get_token", getTokenBody(ALICE, "alice-token"));
+      const c = await claims(res);
+      const alias = liveKitRoomAlias(ROOM, SLOT);
+      assert.equal(c.sub, liveKitIdentity(ALICE, "DEVICE1", "member-1"));
+      assert.deepEqual(
+        { ...c.video },
+        { room: alias, roomJoin: true, roomCreate: false, canPublish: true, canSubscribe: true, canUpdateOwnMetadata: false, hidden: false },
+      );
+      assert.equal((c.exp ?? 0) - (c.nbf ?? 0), 300);
+      assert.deepEqual(focus.rooms.created, [alias]);
+      assert.deepEqual(focus.verifier.calls, [{ accessToken: "alice-token", serverName: "ministry-a.test", expiresInSeconds: 3600 }]);
+    });
+
+    it("lets an allowlisted remote user publish on the call's SFU, once the call exists", async () => {
+      focus.rooms.existing.add(liveKitRoomAlias(ROOM, SLOT));
+      const c = await claims(await post("/get_token", getTokenBody(BOB, "bob-token")));
+      assert.equal(c.video?.canPublish, true);
+      assert.deepEqual(focus.rooms.created, [], "only full-access users create rooms");
+    });
+
+    it("refuses a remote user while no local user has started the call", async () => {
+      assertRefused(await post("/get_token", getTokenBody(BOB, "bob-token")), 403, "M_FORBIDDEN");
+      assert.deepEqual(focus.rooms.created, []);
+    });
+
+    it("serves the legacy /sfu/get with lk-jwt-service's legacy derivations", async () => {
+      const res = await post("/sfu/get", { room: ROOM, openid_token: openid("alice-token", "ministry-a.test"), device_id: "DEVICE1" });
+      const c = await claims(res);
+      assert.equal(c.sub, legacyLiveKitIdentity(ALICE, "DEVICE1"));
+      assert.equal(c.video?.room, liveKitRoomAlias(ROOM, LEGACY_CALL_SLOT));
+      assert.equal(c.video?.canPublish, true);
+    });
+
+    it("answers a forged or expired OpenID token with 401 M_UNAUTHORIZED, as lk-jwt-service does", async () => {
+      assertRefused(await post("/get_token", getTokenBody(ALICE, "forged-token")), 401, "M_UNAUTHORIZED");
+      assertRefused(await post("/sfu/get", { room: ROOM, openid_token: openid("expired", "ministry-a.test"), device_id: "D" }), 401, "M_UNAUTHORIZED");
+    });
+
+    it("refuses a claimed user who does not own the token with 401 M_UNAUTHORIZED", async () => {
+      const body = getTokenBody(ALICE, "bob-token", { openid_token: openid("bob-token", "ministry-b.test") });
+      assertRefused(await post("/get_token", body), 401, "M_UNAUTHORIZED");
+      assert.deepEqual(focus.rooms.created, []);
+    });
+
+    it("refuses users who are not joined to the room with 403", async () => {
+      assertRefused(await post("/get_token", getTokenBody(CAROL, "carol-token")), 403, "M_FORBIDDEN");
+      assertRefused(await post("/get_token", getTokenBody(ALICE, "alice-token", { room_id: "!other:ministry-a.test" })), 403, "M_FORBIDDEN");
+      assert.deepEqual(focus.rooms.created, []);
+    });
+
+    it("refuses a server off the allowlist with 403 before asking it anything", async () => {
+      assertRefused(await post("/get_token", getTokenBody("@eve:evil.test", "eve-token")), 403, "M_FORBIDDEN");
+      assert.deepEqual(focus.verifier.calls, []);
+    });
+
+    it("names what is wrong with a malformed body", async () => {
+      const notJson = await requestJson("POST", `${focus.url}/get_token`, { rawBody: "{nope" });
+      assertRefused(notJson, 400, "M_NOT_JSON");
+      const cases: [unknown, string, RegExp][] = [
+        [[], "M_BAD_JSON", /'body' must be a JSON object/],
+        [getTokenBody(ALICE, "alice-token", { member: undefined }), "M_BAD_JSON", /'member' must be a JSON object/],
+        [getTokenBody(ALICE, "alice-token", { slot_id: 7 }), "M_BAD_JSON", /'slot_id' must be a non-empty string/],
+        [getTokenBody(ALICE, "alice-token", { extra: 1 }), "M_BAD_JSON", /Unknown field 'extra'/],
+        [getTokenBody(ALICE, "alice-token", { room_id: "#alias:ministry-a.test" }), "M_INVALID_PARAM", /'room_id' must be a room ID/],
+        [
+          getTokenBody(ALICE, "alice-token", { openid_token: { ...openid("alice-token", "ministry-a.test"), token_type: "Mac" } }),
+          "M_INVALID_PARAM",
+          /token_type/,
+        ],
+        [
+          getTokenBody(ALICE, "alice-token", { openid_token: openid("alice-token", "not a server") }),
+          "M_INVALID_PARAM",
+          /matrix_server_name/,
+        ],
+        [{ room: ROOM, openid_token: openid("alice-token", "ministry-a.test") }, "M_BAD_JSON", /'device_id'/],
+      ];
+      for (const [body, errcode, message] of cases) {
+        const path = body !== null && typeof body === "object" && "room" in body ? "/sfu/get" : "/get_token";
+        const res = await post(path, body);
+        assertRefused(res, 400, errcode);
+        assert.match(String(res.body.error), message);
+      }
+      const huge = await requestJson("POST", `${focus.url}/get_token`, { rawBody: JSON.stringify({ pad: "x".repeat(32 * 1024) }) });
+      assertRefused(huge, 413, "M_TOO_LARGE");
+      assert.deepEqual(focus.verifier.calls, []);
+    });
+
+    it("answers 503 when LiveKit's room API is down", async () => {
+      focus.rooms.failing = true;
+      assertRefused(await post("/get_token", getTokenBody(ALICE, "alice-token")), 503, "M_UNAVAILABLE");
+    });
+
+    it("answers CORS preflights and marks every answer readable by any origin", async () => {
+      for (const path of ["/get_token", "/sfu/get"]) {
+        const res = await fetch(`${focus.url}${path}`, {
+          method: "OPTIONS",
+          headers: { origin: "https://call.example", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+        });
+        assert.equal(res.status, 204);
+        assert.equal(res.headers.get("access-control-allow-origin"), "*");
+        assert.match(res.headers.get("access-control-allow-methods") ?? "", /POST/);
+        assert.match(res.headers.get("access-control-allow-headers") ?? "", /Content-Type/);
+      }
+      const refused = await fetch(`${focus.url}/get_token`, { method: "POST", body: "{nope" });
+      assert.equal(refused.headers.get("access-control-allow-origin"), "*");
+    });
+
+    it("logs refusals with errcode, user and room, never the token", async () => {
+      await post("/get_token", getTokenBody(CAROL, "carol-token"));
+      await post("/get_token", getTokenBody(ALICE, "forged-token"));
+      const text = focus.logs.join("");
+      assert.doesNotMatch(text, /carol-token|forged-token/);
+      const refusals = focus.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "focus request refused");
+      assert.deepEqual(
+        refusals.map((r) => [r.errcode, r.userId, r.roomId]),
+        [
+          ["M_FORBIDDEN", CAROL, ROOM],
+          ["M_UNAUTHORIZED", undefined, ROOM],
+        ],
+      );
+      assert.equal(refusals[1]?.claimedUserId, ALICE);
+      assert.equal(refusals[1]?.reason, "rejected");
+    });
+  });
+
+  describe("multi_sfu", () => {
+    let focus: Focus;
+    beforeEach(async () => {
+      focus = await startFocus("multi_sfu");
+    });
+    afterEach(() => focus.close());
+    const post = (path: string, body: unknown) => requestJson("POST", `${focus.url}${path}`, { body });
+
+    it("lets local users publish and allowlisted users of other ministries only subscribe", async () => {
+      const local = await claims(await post("/get_token", getTokenBody(ALICE, "alice-token")));
+      assert.equal(local.video?.canPublish, true);
+      const remote = await claims(await post("/get_token", getTokenBody(BOB, "bob-token", { member: { id: "m-b", claimed_user_id: BOB, claimed_device_id: "B" } })));
+      assert.equal(remote.video?.canPublish, false);
+      assert.equal(remote.video?.canSubscribe, true);
+      assert.equal(remote.video?.roomJoin, true);
+      assert.equal(remote.video?.room, local.video?.room);
+      assert.equal(remote.sub, liveKitIdentity(BOB, "B", "m-b"));
+      assert.deepEqual(focus.rooms.created, [liveKitRoomAlias(ROOM, SLOT)]);
+    });
+  });
+});
