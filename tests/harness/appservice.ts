@@ -61,6 +61,28 @@ export async function prepareAppservice(
   return { host, config, configPath, registrationPath };
 }
 
+export interface FocusSettings {
+  /** The ministry's own LiveKit server. */
+  livekit: { url: string; apiKey: string; apiSecret: string };
+  /** The CA that homeservers' federation certificates chain to (the run's CA). */
+  caCertPath: string;
+  sfuSelection: NonNullable<AppserviceConfig["focus"]>["sfu_selection"];
+}
+
+/** The same appservice with its focus service on: rewrites its config file. */
+export async function withFocus(prepared: PreparedAppservice, focus: FocusSettings): Promise<PreparedAppservice> {
+  const config = parseConfig({
+    ...prepared.config,
+    focus: {
+      livekit: { url: focus.livekit.url, api_key: focus.livekit.apiKey, api_secret: focus.livekit.apiSecret },
+      sfu_selection: focus.sfuSelection,
+      federation_ca_file: focus.caCertPath,
+    },
+  });
+  await writeFile(prepared.configPath, yaml.dump(config), { mode: 0o600 });
+  return { ...prepared, config };
+}
+
 export async function startAppserviceProcess(
   prepared: PreparedAppservice,
   spawn: SpawnForHost,

@@ -136,7 +136,13 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
     ...rateLimits(),
     app_service_config_files: [...options.appserviceConfigFiles],
     experimental_features: { msc4143_enabled: true },
+    // MatrixRTC focus discovery, both ways clients use: MSC4143's transports endpoint and the
+    // client .well-known that Element Call reads.
     matrix_rtc: { transports: [{ type: "livekit", livekit_service_url: options.rtcTransportUrl }] },
+    serve_client_wellknown: true,
+    extra_well_known_client_content: {
+      "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: options.rtcTransportUrl }],
+    },
     max_event_delay_duration: "24h",
   };
   const configPath = join(dir, "homeserver.yaml");

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CertificateSubject } from "./ca.ts";
+import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { createCertificates } from "./ca.ts";
 import type { LiveKitServer } from "./livekit.ts";
 import { startLiveKit } from "./livekit.ts";
@@ -231,7 +232,8 @@ export async function startServers<M extends string>(spec: ServersSpec<M>): Prom
         certPath: certificate.certPath,
         keyPath: certificate.keyPath,
         appserviceConfigFiles,
-        rtcTransportUrl: `https://${host.hostname}:${host.federationPort}/livekit/jwt`,
+        // The focus service lives in the ministry's appservice.
+        rtcTransportUrl: `http://${host.address}:${host.appservicePort}${FOCUS_PATH_PREFIX}`,
         // On loopback, clients (a browser's Element) use the plain-HTTP listener: the per-run CA is
         // not theirs to trust.
         ...(topology === "loopback" ? { publicBaseurl: `http://${host.controlAddress}:${host.controlPort}/` } : {}),

@@ -3,7 +3,7 @@
 // itself is in ../harness/appservice.ts, shared with the demo.
 import { HOSTS } from "../harness/network.ts";
 import type { AppserviceProcess, PreparedAppservice } from "../harness/appservice.ts";
-import { prepareAppservice, startAppserviceProcess } from "../harness/appservice.ts";
+import { prepareAppservice, startAppserviceProcess, withFocus, type FocusSettings } from "../harness/appservice.ts";
 import { configureTestbed, getTestbed, type MinistryName } from "../harness/testbed.ts";
 
 export type { AppserviceProcess } from "../harness/appservice.ts";
@@ -22,14 +22,38 @@ configureTestbed({
   },
 });
 
-export async function startAppservice(ministry: MinistryName): Promise<AppserviceProcess> {
+const running = new Map<MinistryName, AppserviceProcess>();
+let starts = 0;
+
+export interface StartOptions {
+  /** SFU selection of the focus service (A and B have one, with their own LiveKit); default oldest_membership. */
+  sfuSelection?: FocusSettings["sfuSelection"];
+}
+
+/**
+ * (Re)starts a ministry's appservice: a test file that needs other settings than the previous one
+ * gets a fresh process on the same database, as an operator's restart would.
+ */
+export async function startAppservice(ministry: MinistryName, options: StartOptions = {}): Promise<AppserviceProcess> {
   const testbed = await getTestbed();
   const ready = prepared.get(ministry);
   if (ready === undefined) throw new Error(`no appservice config was prepared for ministry ${ministry}`);
+  await running.get(ministry)?.process.stop();
+  const livekit = ministry === "c" ? undefined : testbed.livekit[ministry];
+  const config = livekit
+    ? await withFocus(ready, {
+        livekit,
+        caCertPath: testbed.caCertPath,
+        sfuSelection: options.sfuSelection ?? "oldest_membership",
+      })
+    : ready;
   const namespace = HOSTS[ministry].namespace;
-  return startAppserviceProcess(
-    ready,
-    (command, args, options) => testbed.spawnInNamespace(namespace, command, args, options),
-    `appservice-${ministry}`,
+  starts += 1;
+  const started = await startAppserviceProcess(
+    config,
+    (command, args, spawnOptions) => testbed.spawnInNamespace(namespace, command, args, spawnOptions),
+    `appservice-${ministry}-${starts}`,
   );
+  running.set(ministry, started);
+  return started;
 }
