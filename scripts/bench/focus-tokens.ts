@@ -1,0 +1,124 @@
+// /get_token throughput and latency of one appservice process pinned to one core, with the OpenID
+// check cached (one token per user, reused) and uncached (a new token per request, so every request
+// asks the user's homeserver). The LiveKit server is real (loopback); the homeserver side of the
+// OpenID check is a minimal HTTPS responder, so that the figures are the focus service's own.
+import { once } from "node:events";
+import { readFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import yaml from "js-yaml";
+import { parseConfig } from "../../config/load.ts";
+import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
+import { openDatabase } from "../../appservice/src/storage/database.ts";
+import { createStore } from "../../appservice/src/storage/store.ts";
+import { createCertificates } from "../../tests/harness/ca.ts";
+import { startLiveKit } from "../../tests/harness/livekit.ts";
+import { LOOPBACK_HOSTS } from "../../tests/harness/network.ts";
+import { ProcessGroup } from "../../tests/harness/processes.ts";
+import { waitUntil } from "../../tests/harness/wait.ts";
+
+export interface FocusBenchRun {
+  tokensPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const USERS = 50;
+const CONCURRENCY = 16;
+const APPSERVICE_PORT = 19_410;
+const ROOM = "!bench:bench.localhost";
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+
+async function load(url: string, requests: number, body: (i: number) => unknown): Promise<FocusBenchRun> {
+  const latencies: number[] = [];
+  let next = 0;
+  const began = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < requests) {
+        const i = next++;
+        const t0 = performance.now();
+        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body(i)) });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`get_token answered ${res.status}`);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - began) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { tokensPerSecond: requests / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+}
+
+export async function benchFocusTokens(livekitBinary: string, { runs = 3, requests = 3000 } = {}): Promise<{ cached: FocusBenchRun[]; uncached: FocusBenchRun[] }> {
+  const dir = await mkdtemp(join(tmpdir(), "visio-bench-focus-"));
+  const processes = new ProcessGroup(dir);
+  const userinfo = { server: undefined as ReturnType<typeof createServer> | undefined };
+  try {
+    const certificates = await createCertificates(join(dir, "tls"), [{ hostname: "localhost", ipAddresses: ["127.0.0.1"] }]);
+    const cert = certificates.certificateFor("localhost");
+    // The homeserver's federation OpenID endpoint: token "<user>.<n>" belongs to @<user>:<server>.
+    userinfo.server = createServer({ cert: await readFile(cert.certPath), key: await readFile(cert.keyPath) }, (req, res) => {
+      const token = new URL(req.url ?? "/", "https://x").searchParams.get("access_token") ?? "";
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ sub: `@${token.split(".")[0]}:${serverName}` }));
+    });
+    userinfo.server.listen(0, "127.0.0.1");
+    await once(userinfo.server, "listening");
+    const serverName = `localhost:${(userinfo.server.address() as AddressInfo).port}`;
+
+    const livekit = await startLiveKit({ binary: livekitBinary, host: LOOPBACK_HOSTS.a, dir: join(dir, "livekit"), webhookUrls: [], processes });
+    const config = parseConfig({
+      homeserver: { server_name: serverName, url: "http://127.0.0.1:1" },
+      appservice: { url: `http://127.0.0.1:${APPSERVICE_PORT}`, port: APPSERVICE_PORT, as_token: "a".repeat(40), hs_token: "h".repeat(40) },
+      database: { client: "sqlite", filename: join(dir, "as.db") },
+      federation: { allowlist: [serverName] },
+      focus: {
+        livekit: { url: livekit.url, api_key: livekit.apiKey, api_secret: livekit.apiSecret },
+        federation_ca_file: certificates.caCertPath,
+      },
+      logging: { level: "warn" },
+    });
+    // Everyone is joined: seeded as the homeserver's transactions would have.
+    const store = createStore(await openDatabase(config.database));
+    await store.applyTransaction(
+      "seed",
+      USERS,
+      Array.from({ length: USERS }, (_, u) => ({ roomId: ROOM, userId: `@user${u}:${serverName}`, membership: "join", eventId: `$${u}`, originServerTs: 0 })),
+    );
+    await store.close();
+    const configPath = join(dir, "appservice.yaml");
+    await writeFile(configPath, yaml.dump(config));
+    const appservice = processes.spawn("appservice", "taskset", ["-c", "0", process.execPath, "appservice/src/main.ts", "start", "-c", configPath]);
+    const url = `http://127.0.0.1:${APPSERVICE_PORT}${FOCUS_PATH_PREFIX}/get_token`;
+    await waitUntil("bench appservice", async () => (await fetch(`http://127.0.0.1:${APPSERVICE_PORT}/_matrix/app/v1/ping`, { method: "POST" })).status === 401, {
+      timeoutMs: 30_000,
+      abortIf: appservice.exitDescription,
+      hint: `see ${appservice.logPath}`,
+    });
+
+    const body = (token: string, u: number) => ({
+      room_id: ROOM,
+      slot_id: "m.call#ROOM",
+      openid_token: { access_token: token, token_type: "Bearer", matrix_server_name: serverName, expires_in: 3600 },
+      member: { id: `member${u}`, claimed_user_id: `@user${u}:${serverName}`, claimed_device_id: `DEV${u}` },
+    });
+    const cached: FocusBenchRun[] = [];
+    const uncached: FocusBenchRun[] = [];
+    let fresh = 0;
+    for (let run = 0; run < runs; run++) {
+      // First round fills the cache; the measured one reuses each user's token.
+      await load(url, USERS, (i) => body(`user${i % USERS}.0`, i % USERS));
+      cached.push(await load(url, requests, (i) => body(`user${i % USERS}.0`, i % USERS)));
+      uncached.push(await load(url, Math.floor(requests / 3), (i) => body(`user${i % USERS}.${++fresh}`, i % USERS)));
+    }
+    return { cached, uncached };
+  } finally {
+    await processes.stopAll();
+    userinfo.server?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
