@@ -9,7 +9,8 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { AppserviceProcess, PreparedAppservice } from "../tests/harness/appservice.ts";
-import { prepareAppservice, startAppserviceProcess } from "../tests/harness/appservice.ts";
+import { prepareAppservice, startAppserviceProcess, withFocus } from "../tests/harness/appservice.ts";
+import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
 import { matrixRequest } from "../tests/harness/matrix-client.ts";
 import type { Host, Topology } from "../tests/harness/network.ts";
 import { HOSTS, LOOPBACK_HOSTS } from "../tests/harness/network.ts";
@@ -107,11 +108,14 @@ async function main(): Promise<void> {
   const bed = servers;
 
   const appservices = await Promise.all(
-    MINISTRIES.map((m): Promise<AppserviceProcess> => {
+    MINISTRIES.map(async (m): Promise<AppserviceProcess> => {
       const ready = prepared.get(hosts[m].serverName);
-      if (ready === undefined) throw new Error(`no appservice prepared for ${hosts[m].serverName}`);
+      const livekit = bed.livekit[m];
+      if (ready === undefined || livekit === undefined) throw new Error(`no appservice or LiveKit for ${hosts[m].serverName}`);
+      // Each ministry's focus service hands out tokens for its own LiveKit.
+      const withCalls = await withFocus(ready, { livekit, caCertPath: bed.caCertPath, sfuSelection: "oldest_membership" });
       return startAppserviceProcess(
-        ready,
+        withCalls,
         (command, args, options) => bed.processes.spawnOn(hosts[m].namespace, options.logName, command, args, { cwd: options.cwd }),
         `appservice-${m}`,
       );
@@ -154,7 +158,7 @@ async function main(): Promise<void> {
 
   if (values.check) {
     await check(bed, alias, roomId);
-    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined)\n");
+    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token)\n");
     await stopAndExit(0);
   }
 }
@@ -177,6 +181,7 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
       lines.push(`  LiveKit:                                        ${livekit.url}${topology === "netns" ? `  (from the root namespace: ${livekit.controlUrl})` : ""}`);
     }
     lines.push(`  Visio appservice:                               ${appservices[index]?.url ?? "?"}  (bot @${appservices[index]?.config.appservice.sender_localpart ?? "visio"}:${host.serverName})`);
+    lines.push(`  MatrixRTC focus (LiveKit tokens, MSC4195):      http://${host.address}:${host.appservicePort}${FOCUS_PATH_PREFIX}  (advertised in .well-known/matrix/client)`);
   });
   lines.push(`CA certificate of this run (federation TLS):      ${show(bed.caCertPath)}`);
   lines.push("");
@@ -189,7 +194,6 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   lines.push(`  Any #visio-<name>:${hosts.a.serverName} or #visio-<name>:${hosts.b.serverName} alias creates a new meeting when someone joins it.`);
   lines.push("");
   lines.push("Not part of the demo yet: the Visio web client and the transcription bridge (not built yet).");
-  lines.push("  No calls yet either: the LiveKit servers run, but nothing hands out LiveKit tokens.");
   lines.push("");
   lines.push(`Logs: ${show(bed.logsDir)}  (Synapse, LiveKit, appservice: one file each)`);
   lines.push(values.check ? "--check: verifying, then stopping." : "Ctrl-C stops everything.");
@@ -213,6 +217,7 @@ async function check(bed: Servers<Ministry>, alias: string, roomId: string): Pro
     const joined = await matrixRequest<{ joined_rooms: string[] }>(clientUrl, token, "GET", "/_matrix/client/v3/joined_rooms");
     if (!joined.joined_rooms.includes(roomId)) throw new Error(`${ACCOUNTS[m].localpart} is not in ${roomId}`);
   }
+  await checkCallToken(bed, roomId);
   const bruno = `@${ACCOUNTS.b.localpart}:${hosts.b.serverName}`;
   const a = bed.ministries.a;
   const admin = await a.registerUser(`check-${Date.now()}`, { admin: true });
@@ -221,6 +226,36 @@ async function check(bed: Servers<Ministry>, alias: string, roomId: string): Pro
     async () => {
       const members = await matrixRequest<{ members: string[] }>(a.clientUrl, admin.accessToken, "GET", `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/members`);
       return members.members.includes(bruno);
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
+// A call can start: alice gets a LiveKit token from A's focus with an OpenID token from A.
+async function checkCallToken(bed: Servers<Ministry>, roomId: string): Promise<void> {
+  const { clientUrl } = bed.ministries.a;
+  const login = await matrixRequest<{ access_token: string; user_id: string; device_id: string }>(clientUrl, "", "POST", "/_matrix/client/v3/login", {
+    type: "m.login.password",
+    identifier: { type: "m.id.user", user: ACCOUNTS.a.localpart },
+    password: PASSWORD,
+  });
+  const openid = await matrixRequest(clientUrl, login.access_token, "POST", `/_matrix/client/v3/user/${encodeURIComponent(login.user_id)}/openid/request_token`, {});
+  const focusUrl = `http://${hosts.a.controlAddress}:${hosts.a.appservicePort}${FOCUS_PATH_PREFIX}/get_token`;
+  await waitUntil(
+    "a LiveKit token for alice from A's focus",
+    async () => {
+      const response = await fetch(focusUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          room_id: roomId,
+          slot_id: "m.call#ROOM",
+          openid_token: openid,
+          member: { id: "demo-check", claimed_user_id: login.user_id, claimed_device_id: login.device_id },
+        }),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status} ${await response.text()}`);
+      return typeof ((await response.json()) as { jwt?: unknown }).jwt === "string";
     },
     { timeoutMs: 30_000 },
   );
