@@ -70,3 +70,43 @@ export interface FocusTokenResponse {
 export interface OpenIdUserInfo {
   sub: string;
 }
+
+/**
+ * Content of a MatrixRTC call membership (`org.matrix.msc3401.call.member` / `m.call.member`) as
+ * Element Call and matrix-js-sdk publish it; the state key is `[_]<user id>_<device id>[_<suffix>]`.
+ * Empty content (`{}`) means the device left the call, whether the client sent it or the homeserver
+ * did as the client's MSC4140 delayed leave event.
+ */
+export interface CallMemberContent {
+  application?: string;
+  call_id?: string;
+  device_id?: string;
+  scope?: string;
+  focus_active?: { type: string; focus_selection?: string };
+  foci_preferred?: { type: string; livekit_service_url?: string; livekit_alias?: string }[];
+  /** Milliseconds after `created_ts` (or the event's origin_server_ts) when the membership lapses. */
+  expires?: number;
+  created_ts?: number;
+}
+
+/** Machine-readable part of the appservice bot's call notices, under `org.visio.call`. */
+export interface CallNoticeFields {
+  call_id: string;
+  state: "started" | "ended";
+  /** Milliseconds since the epoch. */
+  started_at: number;
+  /** Set once ended. */
+  ended_at?: number;
+  duration_ms?: number;
+  /** Distinct Matrix users who were in the call. */
+  participants?: number;
+  /** Matrix IDs of those users, in order of first join. */
+  participant_ids?: string[];
+}
+
+/** The `m.notice` the appservice bot posts when a call starts and when it ends. */
+export interface CallNoticeContent {
+  msgtype: "m.notice";
+  body: string;
+  "org.visio.call": CallNoticeFields;
+}

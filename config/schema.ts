@@ -91,7 +91,11 @@ export const configSchema = z.strictObject({
               description: "LiveKit server API URL as the appservice reaches it; default: url with ws→http, wss→https.",
               examples: ["http://livekit:7880"],
             }),
-          api_key: z.string().min(1).meta({ description: "LiveKit API key.", examples: ["visio"] }),
+          api_key: z.string().min(1).meta({
+            description:
+              "LiveKit API key. LiveKit must sign its webhooks (to POST /livekit/webhook here) with it: set its webhook.api_key to this key.",
+            examples: ["visio"],
+          }),
           api_secret: z.string().min(32, "must be at least 32 characters (LiveKit refuses shorter secrets)").meta({
             description: "LiveKit API secret (signs the tokens; LiveKit runs with room.auto_create: false).",
             examples: ["CHANGE_ME_livekit_api_secret_32_chars_or_more"],

@@ -2,10 +2,15 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
+import { RoomServiceClient, WebhookReceiver } from "livekit-server-sdk";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import { appserviceApi } from "./appservice-api.ts";
+import type { LiveKitRoomService } from "./calls/call-effects.ts";
+import { createCallState } from "./calls/call-state.ts";
+import { createCallStore, type CallStore } from "./calls/call-store.ts";
+import { liveKitWebhookRouter } from "./calls/livekit-webhook.ts";
 import { errorMiddleware } from "./errors.ts";
-import { createFocusRouter, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
+import { createFocusRouter, liveKitApiUrl, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
 import { createHomeserverClient, type HomeserverClient } from "./homeserver-client.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMeetingRooms } from "./meeting-rooms.ts";
@@ -16,6 +21,8 @@ import { createTransactionHandler } from "./transactions.ts";
 export interface RunningAppservice {
   url: string;
   store: Store;
+  /** Calls, their participants and pending effects, as recorded (read it; the appservice writes it). */
+  callStore: CallStore;
   stop(): Promise<void>;
 }
 
@@ -24,6 +31,10 @@ export interface AppserviceDeps {
   homeserver?: HomeserverClient;
   /** Test doubles for the focus service's LiveKit room API and federation requests. */
   focus?: Pick<FocusFromConfigDeps, "rooms" | "federationGet">;
+  /** Test double for the LiveKit room API calls of the call lifecycle (removals, closing rooms). */
+  livekit?: LiveKitRoomService;
+  /** How often failed call effects are retried and expired call memberships swept (ms). */
+  callTickMs?: number;
 }
 
 /** Path of the focus API (MSC4195 `/get_token`, legacy `/sfu/get`): the URL advertised to clients. */
@@ -31,10 +42,18 @@ export const FOCUS_PATH_PREFIX = "/livekit/jwt";
 
 export async function start(config: AppserviceConfig, deps: AppserviceDeps = {}): Promise<RunningAppservice> {
   const log = deps.log ?? createLogger(config.logging.level);
-  const store = createStore(await openDatabase(config.database));
+  const db = await openDatabase(config.database);
+  const store = createStore(db);
+  const callStore = createCallStore(db);
   let focus;
   try {
-    focus = await createFocusRouter(config, { membership: store, log, prefix: FOCUS_PATH_PREFIX, ...deps.focus });
+    focus = await createFocusRouter(config, {
+      membership: store,
+      identities: callStore,
+      log,
+      prefix: FOCUS_PATH_PREFIX,
+      ...deps.focus,
+    });
   } catch (err) {
     await store.close();
     throw err;
@@ -42,11 +61,26 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   const homeserver =
     deps.homeserver ?? createHomeserverClient({ baseUrl: config.homeserver.url, asToken: config.appservice.as_token });
   const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
+  const focusConfig = config.focus;
+  const calls = createCallState({
+    db,
+    homeserver,
+    livekit:
+      deps.livekit ??
+      (focusConfig
+        ? new RoomServiceClient(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, {
+            requestTimeout: 10,
+          })
+        : null),
+    botUserId,
+    log,
+    ...(deps.callTickMs !== undefined ? { tickMs: deps.callTickMs } : {}),
+  });
 
   const app = new Koa({ proxy: false });
   const api = appserviceApi({
     hsToken: config.appservice.hs_token,
-    transactions: createTransactionHandler({ store, log }),
+    transactions: createTransactionHandler({ store, calls, log }),
     meetingRooms: createMeetingRooms({ config, homeserver, store, log }),
     botUserId,
   });
@@ -56,6 +90,20 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   if (focus) {
     app.use(focus.routes());
     app.use(focus.allowedMethods());
+  }
+  if (focusConfig) {
+    // LiveKit signs its webhooks with one of its API keys: the one this appservice uses.
+    const { api_key: apiKey, api_secret: apiSecret } = focusConfig.livekit;
+    const webhooks = liveKitWebhookRouter({ receiver: new WebhookReceiver(apiKey, apiSecret), calls, log });
+    app.use(webhooks.routes());
+    app.use(webhooks.allowedMethods());
+  }
+  try {
+    // Effects left pending by a previous run (a notice, a removal) go out now.
+    await calls.start();
+  } catch (err) {
+    await store.close();
+    throw err;
   }
 
   const server = app.listen(config.appservice.port, config.appservice.bind_address);
@@ -67,9 +115,11 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   return {
     url,
     store,
+    callStore,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await calls.stop();
       await store.close();
       log.info("appservice stopped");
     },

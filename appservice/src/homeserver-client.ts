@@ -1,5 +1,5 @@
 // The few Client-Server API calls the appservice makes, as its bot, with the as_token.
-import type { JoinRule, MatrixErrorBody, ServerAclContent } from "../../wire-types.ts";
+import type { CallNoticeContent, JoinRule, MatrixErrorBody, ServerAclContent } from "../../wire-types.ts";
 import { RetryableError, retry } from "./retry.ts";
 
 export interface CreateRoomRequest {
@@ -35,6 +35,11 @@ export interface HomeserverClient {
   resolveAlias(alias: string): Promise<string | null>;
   /** Asks the homeserver to ping us back (`POST /_matrix/client/v1/appservice/{id}/ping`). */
   pingAppservice(appserviceId: string): Promise<{ duration_ms: number }>;
+  /**
+   * Posts an `m.notice` as the bot. The caller picks the transaction ID: the same ID again (a retry,
+   * a rerun after a restart) is the same message, which the homeserver does not post twice.
+   */
+  sendNotice(roomId: string, txnId: string, content: CallNoticeContent): Promise<{ event_id: string }>;
 }
 
 export interface HomeserverClientOptions {
@@ -90,5 +95,11 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
       call("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, {
         transaction_id: `visio-startup-${Date.now()}`,
       }),
+    sendNotice: (roomId, txnId, content) =>
+      call(
+        "PUT",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`,
+        content,
+      ),
   };
 }

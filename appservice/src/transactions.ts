@@ -1,5 +1,7 @@
 // Transactions pushed by the homeserver: validated, applied once per txnId, acknowledged.
 import type { AppserviceTransaction, RoomEvent } from "../../wire-types.ts";
+import { callInputs } from "./calls/call-events.ts";
+import type { CallState } from "./calls/call-state.ts";
 import { MatrixError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { MembershipChange, Store, TransactionOutcome } from "./storage/store.ts";
@@ -48,7 +50,14 @@ export interface TransactionHandler {
   handle(txnId: string, body: unknown): Promise<TransactionOutcome>;
 }
 
-export function createTransactionHandler({ store, log }: { store: Pick<Store, "applyTransaction">; log: Logger }): TransactionHandler {
+export interface TransactionHandlerDeps {
+  store: Pick<Store, "applyTransaction">;
+  /** Call state follows MatrixRTC memberships and room departures; left out, calls are not tracked. */
+  calls?: Pick<CallState, "applyInputs" | "serialize" | "afterCommit">;
+  log: Logger;
+}
+
+export function createTransactionHandler({ store, calls, log }: TransactionHandlerDeps): TransactionHandler {
   // A homeserver retrying while we still work on the first delivery gets the same answer.
   const inFlight = new Map<string, Promise<TransactionOutcome>>();
   return {
@@ -57,8 +66,15 @@ export function createTransactionHandler({ store, log }: { store: Pick<Store, "a
       const running = inFlight.get(txnId);
       if (running) return running;
       const memberships = txn.events.map(membershipChange).filter((c): c is MembershipChange => c !== null);
-      const work = store.applyTransaction(txnId, txn.events.length, memberships).then((outcome) => {
+      const inputs = calls ? callInputs(txn.events) : [];
+      const apply = (): Promise<TransactionOutcome> =>
+        calls && inputs.length > 0
+          ? calls.serialize(() => store.applyTransaction(txnId, txn.events.length, memberships, (trx) => calls.applyInputs(trx, inputs)))
+          : store.applyTransaction(txnId, txn.events.length, memberships);
+      const work = apply().then((outcome) => {
         log.debug("transaction", { txnId, events: txn.events.length, outcome });
+        // Notices and LiveKit removals run once the changes are committed, not before the answer.
+        if (outcome === "handled" && inputs.length > 0) calls?.afterCommit();
         return outcome;
       });
       inFlight.set(txnId, work);

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AppserviceConfig } from "../../config/schema.ts";
+import { createCallStore } from "../../appservice/src/calls/call-store.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type MembershipChange, type Store } from "../../appservice/src/storage/store.ts";
 import { getTestbed } from "../harness/testbed.ts";
@@ -65,6 +66,47 @@ for (const backend of backends) {
       await store.saveMeetingRoom({ ...room, createdAt: 1 });
       assert.deepEqual(await store.meetingRoomByAlias(room.alias), room);
       assert.equal(await store.meetingRoomByAlias("#visio-y:ministry-a.test"), null);
+    });
+
+    it("keeps call state: identities, webhook ids, one running call per room, presences, effects", async () => {
+      const db = await openDatabase(database);
+      try {
+        const calls = createCallStore(db);
+        const identity = { livekitRoom: "lk1", identity: "id1", roomId: "!c:x", userId: "@a:x", deviceId: "D", issuedAt: 1 };
+        await calls.recordIdentity(identity);
+        await calls.recordIdentity({ ...identity, issuedAt: 2 });
+        assert.deepEqual(await calls.identity("lk1", "id1"), { ...identity, issuedAt: 2 });
+        assert.equal((await calls.identitiesOf("!c:x", "@a:x")).length, 1);
+
+        assert.equal(await calls.markWebhookSeen("EV1", "participant_joined", 10), true);
+        assert.equal(await calls.markWebhookSeen("EV1", "participant_joined", 11), false);
+        await calls.forgetWebhooksBefore(11);
+        assert.equal(await calls.markWebhookSeen("EV1", "participant_joined", 12), true);
+
+        const call = await calls.startCall("!c:x", 1_700_000_000_000);
+        await assert.rejects(calls.startCall("!c:x", 1_700_000_000_001), "a second running call in one room");
+        const presence = { callId: call.id, userId: "@a:x", deviceId: "D", livekitRoom: "lk1", identity: "id1", expiresAt: null };
+        await calls.addPresence({ ...presence, source: "livekit", key: "PA1", joinedAt: 1_700_000_000_000 });
+        await calls.addPresence({ ...presence, source: "matrixrtc", key: "_@a:x_D", joinedAt: 1_700_000_000_500 });
+        await calls.addPresence({ ...presence, userId: "@b:x", source: "livekit", key: "PA2", joinedAt: 1_700_000_001_000 });
+        assert.deepEqual(await calls.activeCall("!c:x"), { ...call, participantCount: 2, maxConcurrent: 2 });
+        assert.equal((await calls.openPresencesInLiveKitRoom("lk1")).length, 2);
+        for (const p of await calls.openPresences(call.id)) await calls.closePresence(p.id, 1_700_000_060_000);
+        const ended = await calls.endCall(call.id, 1_700_000_060_000);
+        assert.equal(ended.endedAt, 1_700_000_060_000);
+        assert.equal(await calls.activeCall("!c:x"), null);
+        assert.ok(await calls.startCall("!c:x", 1_700_000_100_000), "a new call once the last one ended");
+
+        await calls.enqueueEffect({ kind: "close_livekit_rooms", roomId: "!c:x", callId: call.id, livekitRooms: ["lk1"] }, 1);
+        const [pending] = await calls.pendingEffects(10);
+        assert.deepEqual(pending?.effect, { kind: "close_livekit_rooms", roomId: "!c:x", callId: call.id, livekitRooms: ["lk1"] });
+        await calls.effectAttempted(pending?.id ?? -1, false, 2);
+        assert.equal((await calls.pendingEffects(10))[0]?.attempts, 1);
+        await calls.effectAttempted(pending?.id ?? -1, true, 3);
+        assert.deepEqual(await calls.pendingEffects(10), []);
+      } finally {
+        await db.destroy();
+      }
     });
 
     it("reopens an existing database without migrating it again, data intact", async () => {

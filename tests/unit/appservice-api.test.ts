@@ -24,6 +24,7 @@ describe("appservice API (in-process, fake homeserver)", () => {
     },
     resolveAlias: async () => null,
     pingAppservice: async () => ({ duration_ms: 1 }),
+    sendNotice: async () => ({ event_id: "$notice" }),
   };
   const config = (): ReturnType<typeof testConfig> =>
     testConfig({ database: { client: "sqlite", filename: join(dir, "as.db") } });

@@ -10,6 +10,7 @@ import type { FocusTokenResponse, OpenIdToken } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import { readJsonBody } from "../http-body.ts";
 import type { Logger } from "../log.ts";
+import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
 import { parseGetTokenRequest, parseLegacySfuRequest, serverOfUserId } from "./focus-requests.ts";
 import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "./livekit-names.ts";
@@ -20,6 +21,11 @@ export interface FocusRouterDeps {
   verifier: OpenIdVerifier;
   issuer: TokenIssuer;
   membership: Pick<Store, "membership">;
+  /**
+   * Where each issued identity is recorded (LiveKit room, identity → Matrix room, user, device):
+   * webhooks carry only the LiveKit names, and removing a kicked user needs their identities.
+   */
+  identities?: Pick<CallStore, "recordIdentity">;
   /** Servers whose users may get tokens at all: the federation allowlist and this homeserver. */
   allowedServers: readonly string[];
   log: Logger;
@@ -89,8 +95,16 @@ export function focusRouter(deps: FocusRouterDeps): Router {
     return userId;
   };
 
-  const issue = async (facts: RequestFacts, userId: string, roomAlias: string, identity: string): Promise<FocusTokenResponse> => {
+  const issue = async (
+    facts: RequestFacts & { roomId: string },
+    userId: string,
+    deviceId: string,
+    roomAlias: string,
+    identity: string,
+  ): Promise<FocusTokenResponse> => {
     const issued = await deps.issuer.issue({ userId, serverName: serverOfUserId(userId), roomAlias, identity });
+    // Before the answer: the client may connect, and LiveKit send its webhook, right after.
+    await deps.identities?.recordIdentity({ livekitRoom: roomAlias, identity, roomId: facts.roomId, userId, deviceId, issuedAt: Date.now() });
     deps.log.info("focus token issued", { userId, roomId: facts.roomId, canPublish: issued.canPublish });
     return { url: issued.url, jwt: issued.jwt };
   };
@@ -120,8 +134,9 @@ export function focusRouter(deps: FocusRouterDeps): Router {
       facts.claimedUserId = req.member.claimed_user_id;
       const userId = await authorize(facts, req.room_id, req.openid_token, req.member.claimed_user_id);
       return issue(
-        facts,
+        { ...facts, roomId: req.room_id },
         userId,
+        req.member.claimed_device_id,
         liveKitRoomAlias(req.room_id, req.slot_id),
         liveKitIdentity(userId, req.member.claimed_device_id, req.member.id),
       );
@@ -134,7 +149,13 @@ export function focusRouter(deps: FocusRouterDeps): Router {
       const req = parseLegacySfuRequest(await readJsonBody(ctx, BODY_LIMIT_BYTES));
       facts.roomId = req.room;
       const userId = await authorize(facts, req.room, req.openid_token, null);
-      return issue(facts, userId, liveKitRoomAlias(req.room, LEGACY_CALL_SLOT), legacyLiveKitIdentity(userId, req.device_id));
+      return issue(
+        { ...facts, roomId: req.room },
+        userId,
+        req.device_id,
+        liveKitRoomAlias(req.room, LEGACY_CALL_SLOT),
+        legacyLiveKitIdentity(userId, req.device_id),
+      );
     }),
   );
 

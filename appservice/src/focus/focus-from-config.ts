@@ -5,6 +5,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import { ConfigError } from "../../../config/load.ts";
 import type { AppserviceConfig } from "../../../config/schema.ts";
 import type { Logger } from "../log.ts";
+import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
 import { createFederationGet, type FederationGet } from "./federation-client.ts";
 import { focusRouter } from "./focus-api.ts";
@@ -15,6 +16,7 @@ export type FocusConfig = NonNullable<AppserviceConfig["focus"]>;
 
 export interface FocusFromConfigDeps {
   membership: Pick<Store, "membership">;
+  identities?: Pick<CallStore, "recordIdentity">;
   log: Logger;
   /** Overrides for tests; by default the LiveKit server API and real federation HTTPS. */
   rooms?: LiveKitRooms;
@@ -65,6 +67,7 @@ export async function createFocusRouter(config: AppserviceConfig, deps: FocusFro
     verifier,
     issuer,
     membership: deps.membership,
+    ...(deps.identities ? { identities: deps.identities } : {}),
     allowedServers: [ownServer, ...config.federation.allowlist],
     log,
     ...(deps.prefix ? { prefix: deps.prefix } : {}),

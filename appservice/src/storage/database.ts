@@ -2,6 +2,7 @@
 import knex, { type Knex } from "knex";
 import type { AppserviceConfig } from "../../../config/schema.ts";
 import * as initial from "./migrations/001-initial.ts";
+import * as calls from "./migrations/002-calls.ts";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,7 +10,10 @@ interface Migration {
 }
 
 /** Every migration, in order. Names are stored in the database: never rename one. */
-const MIGRATIONS: [name: string, migration: Migration][] = [["001-initial", initial]];
+const MIGRATIONS: [name: string, migration: Migration][] = [
+  ["001-initial", initial],
+  ["002-calls", calls],
+];
 
 const migrationSource: Knex.MigrationSource<[string, Migration]> = {
   getMigrations: async () => MIGRATIONS,

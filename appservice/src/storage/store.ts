@@ -21,9 +21,15 @@ export type TransactionOutcome = "handled" | "duplicate";
 export interface Store {
   /**
    * Applies a transaction's changes and records its txnId atomically: a txnId seen before is not
-   * applied again, even after a restart.
+   * applied again, even after a restart. `alsoApply` runs in the same database transaction (after
+   * the memberships), for changes kept elsewhere, such as call state.
    */
-  applyTransaction(txnId: string, eventCount: number, memberships: MembershipChange[]): Promise<TransactionOutcome>;
+  applyTransaction(
+    txnId: string,
+    eventCount: number,
+    memberships: MembershipChange[],
+    alsoApply?: (trx: Knex.Transaction) => Promise<void>,
+  ): Promise<TransactionOutcome>;
   membership(roomId: string, userId: string): Promise<string | null>;
   saveMeetingRoom(room: MeetingRoom): Promise<void>;
   meetingRoomByAlias(alias: string): Promise<MeetingRoom | null>;
@@ -39,7 +45,7 @@ interface MeetingRoomRow {
 
 export function createStore(db: Knex): Store {
   return {
-    async applyTransaction(txnId, eventCount, memberships) {
+    async applyTransaction(txnId, eventCount, memberships, alsoApply) {
       return db.transaction(async (trx) => {
         const inserted = await trx("as_transactions")
           .insert({ txn_id: txnId, event_count: eventCount, handled_at: Date.now() })
@@ -64,6 +70,7 @@ export function createStore(db: Knex): Store {
             .onConflict(["room_id", "user_id"])
             .merge(["membership", "event_id", "origin_server_ts"]);
         }
+        await alsoApply?.(trx);
         return "handled";
       });
     },

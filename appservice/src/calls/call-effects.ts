@@ -1,0 +1,157 @@
+// Runs the effects that committed call changes left in call_effects: the bot's notices and the
+// LiveKit room API calls. Every effect is safe to run twice (notices carry a fixed transaction ID,
+// LiveKit answers not_found for what is already gone), so one left half-done by a crash is simply
+// run again after the restart.
+import { ServerError, type RoomServiceClient } from "livekit-server-sdk";
+import type { HomeserverClient } from "../homeserver-client.ts";
+import type { Logger } from "../log.ts";
+import type { CallEffect, CloseLiveKitRoomsEffect, RemoveFromLiveKitEffect } from "./call-effect-types.ts";
+import type { CallStore } from "./call-store.ts";
+
+/** The LiveKit room API calls the call lifecycle makes; a fake implements these three. */
+export type LiveKitRoomService = Pick<RoomServiceClient, "listParticipants" | "removeParticipant" | "deleteRoom">;
+
+export interface CallEffectsDeps {
+  store: Pick<CallStore, "pendingEffects" | "effectAttempted" | "identitiesOf" | "identity" | "activeCall" | "membership">;
+  homeserver: Pick<HomeserverClient, "sendNotice">;
+  /** null when the appservice has no focus section: calls run on other ministries' SFUs. */
+  livekit: LiveKitRoomService | null;
+  botUserId: string;
+  log: Logger;
+  /** Runs (one per drain) before an effect is given up. */
+  maxAttempts?: number;
+  now?: () => number;
+}
+
+export interface CallEffects {
+  /** Runs every pending effect once; failed ones stay pending for the next drain. */
+  drain(): Promise<void>;
+}
+
+const BATCH = 50;
+
+const isNotFound = (err: unknown): boolean => err instanceof ServerError && (err.code === "not_found" || err.status === 404);
+
+export function createCallEffects(deps: CallEffectsDeps): CallEffects {
+  const { store, log } = deps;
+  const now = deps.now ?? Date.now;
+  const maxAttempts = deps.maxAttempts ?? 20;
+
+  const participantsOf = async (livekit: LiveKitRoomService, livekitRoom: string) => {
+    try {
+      return await livekit.listParticipants(livekitRoom);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  };
+
+  const removeParticipant = async (livekit: LiveKitRoomService, livekitRoom: string, identity: string): Promise<boolean> => {
+    try {
+      await livekit.removeParticipant(livekitRoom, identity);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  };
+
+  const removeFromLiveKit = async (livekit: LiveKitRoomService, effect: RemoveFromLiveKitEffect): Promise<void> => {
+    let removed = 0;
+    if (effect.only) {
+      if (await removeParticipant(livekit, effect.only.livekitRoom, effect.only.identity)) removed++;
+    } else {
+      const identities = (await store.identitiesOf(effect.roomId, effect.userId)).filter(
+        (i) => effect.deviceId === undefined || i.deviceId === effect.deviceId,
+      );
+      // Asking LiveKit who is connected bounds the work by the call's size, not by tokens ever issued.
+      for (const livekitRoom of new Set(identities.map((i) => i.livekitRoom))) {
+        const wanted = new Set(identities.filter((i) => i.livekitRoom === livekitRoom).map((i) => i.identity));
+        for (const p of await participantsOf(livekit, livekitRoom)) {
+          if (!wanted.has(p.identity)) continue;
+          if (effect.joinedBefore !== undefined && Number(p.joinedAt) * 1000 > effect.joinedBefore) continue;
+          if (await removeParticipant(livekit, livekitRoom, p.identity)) removed++;
+        }
+      }
+    }
+    if (removed > 0) log.info("removed from LiveKit", { roomId: effect.roomId, userId: effect.userId, reason: effect.reason, removed });
+  };
+
+  const closeLiveKitRooms = async (livekit: LiveKitRoomService, effect: CloseLiveKitRoomsEffect): Promise<void> => {
+    // Somebody came back since the call emptied: the new call uses the same LiveKit room.
+    if (await store.activeCall(effect.roomId)) return;
+    for (const livekitRoom of effect.livekitRooms) {
+      const participants = await participantsOf(livekit, livekitRoom);
+      const known = await Promise.all(participants.map((p) => store.identity(livekitRoom, p.identity)));
+      // Only participants of ours count: a transcription bridge alone does not keep a call open.
+      if (known.some((k) => k !== null)) continue;
+      try {
+        await livekit.deleteRoom(livekitRoom);
+        log.info("LiveKit room closed", { roomId: effect.roomId, callId: effect.callId });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  };
+
+  const run = async (effect: CallEffect): Promise<void> => {
+    switch (effect.kind) {
+      case "notice":
+        // Rooms of other ministries' bots: their appservice posts there, not us.
+        if ((await store.membership(effect.roomId, deps.botUserId)) !== "join") return;
+        await deps.homeserver.sendNotice(effect.roomId, effect.txnId, effect.content);
+        return;
+      case "remove_from_livekit":
+        if (deps.livekit) await removeFromLiveKit(deps.livekit, effect);
+        return;
+      case "close_livekit_rooms":
+        if (deps.livekit) await closeLiveKitRooms(deps.livekit, effect);
+        return;
+    }
+  };
+
+  const drainOnce = async (): Promise<void> => {
+    for (;;) {
+      const pending = await store.pendingEffects(BATCH);
+      let failed = false;
+      for (const { id, effect, attempts } of pending) {
+        try {
+          await run(effect);
+          await store.effectAttempted(id, true, now());
+        } catch (err) {
+          failed = true;
+          const giveUp = attempts + 1 >= maxAttempts;
+          const fields = { kind: effect.kind, roomId: effect.roomId, attempts: attempts + 1, err };
+          if (giveUp) log.error("call effect given up", fields);
+          else log.warn("call effect failed, will retry", fields);
+          await store.effectAttempted(id, giveUp, now());
+        }
+      }
+      // Failed effects stay pending: the next drain (timer or new change) tries them again.
+      if (failed || pending.length < BATCH) return;
+    }
+  };
+
+  // One drain at a time; a drain asked for while one runs runs once more after it.
+  let running: Promise<void> | null = null;
+  let again = false;
+  const drain = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await drainOnce();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+
+  return { drain };
+}

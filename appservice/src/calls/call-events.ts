@@ -1,0 +1,95 @@
+// What in a room event changes call state: MatrixRTC call memberships (join / leave, including the
+// homeserver's MSC4140 delayed leave events) and users leaving or being removed from the room.
+import { CALL_MEMBER_EVENT_TYPES, type CallMemberContent, type RoomEvent } from "../../../wire-types.ts";
+
+export interface RtcJoin {
+  kind: "rtc-join";
+  roomId: string;
+  userId: string;
+  deviceId: string;
+  /** The call.member state key: one membership per key, replaced by later events with that key. */
+  stateKey: string;
+  at: number;
+  expiresAt: number | null;
+}
+
+export interface RtcLeave {
+  kind: "rtc-leave";
+  roomId: string;
+  userId: string;
+  stateKey: string;
+  /** The device named by the state key (the content is empty). */
+  keyDevice: string;
+  at: number;
+}
+
+/** A user whose room membership ended (left, kicked or banned): not allowed in the call any more. */
+export interface RoomDeparture {
+  kind: "room-departure";
+  roomId: string;
+  userId: string;
+  /** leave by someone else (kick) or ban; a user leaving on their own is not. */
+  removed: boolean;
+  isBan: boolean;
+  at: number;
+}
+
+export type CallInput = RtcJoin | RtcLeave | RoomDeparture;
+
+const MEMBER_TYPES: ReadonlySet<string> = new Set(CALL_MEMBER_EVENT_TYPES);
+
+/** The device part of a state key `[_]<user id>_<device id>[_<application>]`, or null if not the sender's. */
+function deviceOfStateKey(stateKey: string, sender: string): string | null {
+  const own = stateKey.startsWith("_") ? stateKey.slice(1) : stateKey;
+  if (!own.startsWith(`${sender}_`)) return null;
+  const device = own.slice(sender.length + 1);
+  return device === "" ? null : device;
+}
+
+function callMemberInput(event: RoomEvent & { state_key: string }): RtcJoin | RtcLeave | null {
+  // MatrixRTC memberships are owned by their sender: someone else's key is not a membership of theirs.
+  const keyDevice = deviceOfStateKey(event.state_key, event.sender);
+  if (keyDevice === null) return null;
+  const at = event.origin_server_ts ?? Date.now();
+  const base = { roomId: event.room_id, userId: event.sender, stateKey: event.state_key, at };
+  const content = event.content as CallMemberContent;
+  if (Object.keys(content).length === 0) return { kind: "rtc-leave", ...base, keyDevice };
+  // Other MatrixRTC applications (and the pre-2024 per-user format) are not calls we track.
+  if (content.application !== "m.call") return null;
+  const created = typeof content.created_ts === "number" ? content.created_ts : at;
+  return {
+    kind: "rtc-join",
+    ...base,
+    deviceId: typeof content.device_id === "string" && content.device_id !== "" ? content.device_id : keyDevice,
+    expiresAt: typeof content.expires === "number" && content.expires > 0 ? created + content.expires : null,
+  };
+}
+
+function departureInput(event: RoomEvent & { state_key: string }): RoomDeparture | null {
+  const { membership } = event.content;
+  if (membership !== "leave" && membership !== "ban") return null;
+  return {
+    kind: "room-departure",
+    roomId: event.room_id,
+    userId: event.state_key,
+    removed: membership === "ban" || event.sender !== event.state_key,
+    isBan: membership === "ban",
+    at: event.origin_server_ts ?? Date.now(),
+  };
+}
+
+/** The call-relevant changes of a transaction's events, in event order. */
+export function callInputs(events: readonly RoomEvent[]): CallInput[] {
+  const inputs: CallInput[] = [];
+  for (const event of events) {
+    if (event.state_key === undefined) continue;
+    const stateEvent = event as RoomEvent & { state_key: string };
+    const input = MEMBER_TYPES.has(event.type)
+      ? callMemberInput(stateEvent)
+      : event.type === "m.room.member"
+        ? departureInput(stateEvent)
+        : null;
+    if (input) inputs.push(input);
+  }
+  return inputs;
+}

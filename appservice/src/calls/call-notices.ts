@@ -1,0 +1,40 @@
+// The bot's timeline notices for a call: one when it starts, one when it ends, nothing in between.
+import type { CallNoticeContent } from "../../../wire-types.ts";
+import type { Call } from "./call-store.ts";
+
+/** "42 min", "1 h 05 min"; under a minute is "< 1 min" rather than a misleading "0 min". */
+export function formatDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (ms < 60_000 || minutes < 1) return "< 1 min";
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+export function callStartedNotice(call: Call): CallNoticeContent {
+  return {
+    msgtype: "m.notice",
+    body: "Call started",
+    "org.visio.call": { call_id: call.id, state: "started", started_at: call.startedAt },
+  };
+}
+
+export function callEndedNotice(call: Call & { endedAt: number }, participantIds: readonly string[]): CallNoticeContent {
+  const durationMs = Math.max(0, call.endedAt - call.startedAt);
+  const n = participantIds.length;
+  return {
+    msgtype: "m.notice",
+    body: `Call ended · ${n} participant${n === 1 ? "" : "s"} · ${formatDuration(durationMs)}`,
+    "org.visio.call": {
+      call_id: call.id,
+      state: "ended",
+      started_at: call.startedAt,
+      ended_at: call.endedAt,
+      duration_ms: durationMs,
+      participants: n,
+      participant_ids: [...participantIds],
+    },
+  };
+}
+
+/** Same call and kind, same transaction ID: a retried send is one message in the room. */
+export const noticeTxnId = (callId: string, state: "started" | "ended"): string => `visio-call-${callId}-${state}`;

@@ -1,0 +1,137 @@
+// Call state as one service: MatrixRTC changes from the transactions, LiveKit webhooks, the
+// identities the focus service hands out, and the effects that follow. All of it lives in the
+// database, so a restarted appservice carries on with the same calls.
+import type { Knex } from "knex";
+import type { WebhookEvent } from "livekit-server-sdk";
+import type { Logger } from "../log.ts";
+import type { CallInput } from "./call-events.ts";
+import { createCallEffects, type CallEffectsDeps } from "./call-effects.ts";
+import { createCallStore, type CallStore } from "./call-store.ts";
+import { callTracker } from "./call-tracker.ts";
+
+export type WebhookOutcome = "handled" | "duplicate" | "ignored";
+
+export interface CallState {
+  /** Applies a transaction's call changes inside its database transaction (see Store.applyTransaction). */
+  applyInputs(trx: Knex.Transaction, inputs: readonly CallInput[]): Promise<void>;
+  /** Runs database work that changes call state one at a time (two starts of one call cannot race). */
+  serialize<T>(work: () => Promise<T>): Promise<T>;
+  /** Applies a verified LiveKit webhook, once per event id. */
+  applyWebhook(event: WebhookEvent): Promise<WebhookOutcome>;
+  recordIdentity: CallStore["recordIdentity"];
+  /** Runs the effects of committed changes now; failures are logged and retried by the timer. */
+  afterCommit(): void;
+  /** Catches up (effects left by a previous run, expired memberships), then checks periodically. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "livekit" | "botUserId" | "maxAttempts"> {
+  db: Knex;
+  log: Logger;
+  /** How often failed effects are retried and expired memberships swept; default 10 s. */
+  tickMs?: number;
+  now?: () => number;
+}
+
+const WEBHOOK_IDS_KEPT_MS = 24 * 60 * 60 * 1000;
+
+/** When LiveKit says it happened (seconds), or now for events without a time. */
+function webhookTime(event: WebhookEvent, now: number): number {
+  const ms = event.event === "participant_joined" ? Number(event.participant?.joinedAtMs ?? 0n) : 0;
+  if (ms > 0) return ms;
+  const seconds = Number(event.createdAt);
+  return seconds > 0 ? seconds * 1000 : now;
+}
+
+export function createCallState(deps: CallStateDeps): CallState {
+  const log = deps.log.child({ component: "calls" });
+  const now = deps.now ?? Date.now;
+  const store = createCallStore(deps.db);
+  const effects = createCallEffects({ ...deps, store, log, now });
+
+  let tail: Promise<unknown> = Promise.resolve();
+  const serialize = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
+  let draining: Promise<void> = Promise.resolve();
+  const drain = (): void => {
+    draining = effects.drain().catch((err: unknown) => log.error("call effects failed", { err }));
+  };
+
+  const sweep = async (): Promise<void> => {
+    const at = now();
+    await serialize(() => deps.db.transaction((trx) => callTracker(createCallStore(trx), log).sweep(at)));
+    await store.forgetWebhooksBefore(at - WEBHOOK_IDS_KEPT_MS);
+  };
+  const tick = async (): Promise<void> => {
+    await sweep();
+    drain();
+    await draining;
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+
+  return {
+    async applyInputs(trx, inputs) {
+      const tracker = callTracker(createCallStore(trx), log);
+      for (const input of inputs) await tracker.apply(input);
+    },
+    serialize,
+    applyWebhook(event) {
+      const at = webhookTime(event, now());
+      return serialize(() =>
+        deps.db.transaction(async (trx): Promise<WebhookOutcome> => {
+          const txStore = createCallStore(trx);
+          if (!(await txStore.markWebhookSeen(event.id, event.event, now()))) return "duplicate";
+          const tracker = callTracker(txStore, log);
+          const livekitRoom = event.room?.name ?? "";
+          const participant = event.participant;
+          switch (event.event) {
+            case "participant_joined":
+              if (!participant) return "ignored";
+              await tracker.liveKitJoined({ livekitRoom, identity: participant.identity, sid: participant.sid, at });
+              return "handled";
+            case "participant_left":
+            case "participant_connection_aborted":
+              if (!participant) return "ignored";
+              await tracker.liveKitLeft({ livekitRoom, identity: participant.identity, sid: participant.sid, at });
+              return "handled";
+            case "room_finished":
+              await tracker.liveKitRoomFinished(livekitRoom, at);
+              return "handled";
+            default:
+              // room_started: a room exists once the focus creates it; the call starts with its first participant.
+              return "ignored";
+          }
+        }),
+      ).finally(drain);
+    },
+    recordIdentity: (identity) => store.recordIdentity(identity),
+    afterCommit: drain,
+    async start() {
+      await sweep();
+      // In the background: the homeserver may not be up yet, and the timer retries anyway.
+      drain();
+      timer = setInterval(() => {
+        ticking ??= tick()
+          .catch((err: unknown) => log.error("call state check failed", { err }))
+          .finally(() => {
+            ticking = undefined;
+          });
+      }, deps.tickMs ?? 10_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await ticking;
+      await tail;
+      // Effects not run yet stay in the database for the next start.
+      await draining;
+    },
+  };
+}
