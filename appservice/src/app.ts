@@ -10,6 +10,7 @@ import { createCallState } from "./calls/call-state.ts";
 import { createCallStore, type CallStore } from "./calls/call-store.ts";
 import { liveKitWebhookRouter } from "./calls/livekit-webhook.ts";
 import { errorMiddleware } from "./errors.ts";
+import { createRoomMembership } from "./focus/room-membership.ts";
 import { createFocusRouter, liveKitApiUrl, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
 import { createHomeserverClient, type HomeserverClient } from "./homeserver-client.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -45,10 +46,13 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   const db = await openDatabase(config.database);
   const store = createStore(db);
   const callStore = createCallStore(db);
+  const homeserver =
+    deps.homeserver ?? createHomeserverClient({ baseUrl: config.homeserver.url, asToken: config.appservice.as_token });
+  const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
   let focus;
   try {
     focus = await createFocusRouter(config, {
-      membership: store,
+      membership: createRoomMembership({ store, homeserver, botUserId, log }),
       identities: callStore,
       log,
       prefix: FOCUS_PATH_PREFIX,
@@ -58,9 +62,6 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     await store.close();
     throw err;
   }
-  const homeserver =
-    deps.homeserver ?? createHomeserverClient({ baseUrl: config.homeserver.url, asToken: config.appservice.as_token });
-  const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
   const focusConfig = config.focus;
   const calls = createCallState({
     db,

@@ -40,6 +40,10 @@ export interface HomeserverClient {
    * a rerun after a restart) is the same message, which the homeserver does not post twice.
    */
   sendNotice(roomId: string, txnId: string, content: CallNoticeContent): Promise<{ event_id: string }>;
+  /** Joins the bot to a room, through servers already in it. */
+  joinRoom(roomId: string, via: readonly string[]): Promise<void>;
+  /** Who is joined to a room the bot is in. */
+  joinedMembers(roomId: string): Promise<string[]>;
 }
 
 export interface HomeserverClientOptions {
@@ -95,6 +99,14 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
       call("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, {
         transaction_id: `visio-startup-${Date.now()}`,
       }),
+    async joinRoom(roomId, via) {
+      const query = via.map((server) => `server_name=${encodeURIComponent(server)}`).join("&");
+      await call("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}${query ? `?${query}` : ""}`, {});
+    },
+    async joinedMembers(roomId) {
+      const res = await call<{ joined: Record<string, unknown> }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`);
+      return Object.keys(res.joined);
+    },
     sendNotice: (roomId, txnId, content) =>
       call(
         "PUT",

@@ -24,6 +24,8 @@ describe("appservice API (in-process, fake homeserver)", () => {
     },
     resolveAlias: async () => null,
     pingAppservice: async () => ({ duration_ms: 1 }),
+    joinRoom: async () => undefined,
+    joinedMembers: async () => [],
     sendNotice: async () => ({ event_id: "$notice" }),
   };
   const config = (): ReturnType<typeof testConfig> =>

@@ -12,7 +12,7 @@ import type { CallStore } from "./call-store.ts";
 export type LiveKitRoomService = Pick<RoomServiceClient, "listParticipants" | "removeParticipant" | "deleteRoom">;
 
 export interface CallEffectsDeps {
-  store: Pick<CallStore, "pendingEffects" | "effectAttempted" | "identitiesOf" | "identity" | "activeCall" | "membership">;
+  store: Pick<CallStore, "pendingEffects" | "effectAttempted" | "identitiesOf" | "identity" | "activeCall" | "hostsRoom">;
   homeserver: Pick<HomeserverClient, "sendNotice">;
   /** null when the appservice has no focus section: calls run on other ministries' SFUs. */
   livekit: LiveKitRoomService | null;
@@ -97,8 +97,8 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
   const run = async (effect: CallEffect): Promise<void> => {
     switch (effect.kind) {
       case "notice":
-        // Rooms of other ministries' bots: their appservice posts there, not us.
-        if ((await store.membership(effect.roomId, deps.botUserId)) !== "join") return;
+        // Meetings hosted by another ministry (followed for multi_sfu): its appservice posts there.
+        if (!(await store.hostsRoom(effect.roomId))) return;
         await deps.homeserver.sendNotice(effect.roomId, effect.txnId, effect.content);
         return;
       case "remove_from_livekit":

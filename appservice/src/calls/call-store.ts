@@ -52,6 +52,8 @@ export interface PendingEffect {
 export interface CallStore {
   /** The user's latest room membership, as the transactions recorded it. */
   membership(roomId: string, userId: string): Promise<string | null>;
+  /** Whether this appservice created the room (a meeting it hosts), rather than followed it. */
+  hostsRoom(roomId: string): Promise<boolean>;
   recordIdentity(identity: LiveKitIdentity): Promise<void>;
   identity(livekitRoom: string, identity: string): Promise<LiveKitIdentity | null>;
   identitiesOf(roomId: string, userId: string): Promise<LiveKitIdentity[]>;
@@ -164,6 +166,9 @@ export function createCallStore(db: Knex): CallStore {
   };
 
   return {
+    async hostsRoom(roomId) {
+      return (await db("meeting_rooms").where({ room_id: roomId }).first("room_id")) !== undefined;
+    },
     async membership(roomId, userId) {
       const row = (await db("room_members").where({ room_id: roomId, user_id: userId }).first("membership")) as
         | { membership: string }

@@ -12,6 +12,7 @@ import { readJsonBody } from "../http-body.ts";
 import type { Logger } from "../log.ts";
 import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
+import type { RoomMembership } from "./room-membership.ts";
 import { parseGetTokenRequest, parseLegacySfuRequest, serverOfUserId } from "./focus-requests.ts";
 import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "./livekit-names.ts";
 import { OpenIdVerificationError, type OpenIdVerifier } from "./openid-verifier.ts";
@@ -20,7 +21,7 @@ import type { TokenIssuer } from "./token-issuer.ts";
 export interface FocusRouterDeps {
   verifier: OpenIdVerifier;
   issuer: TokenIssuer;
-  membership: Pick<Store, "membership">;
+  membership: RoomMembership;
   /**
    * Where each issued identity is recorded (LiveKit room, identity → Matrix room, user, device):
    * webhooks carry only the LiveKit names, and removing a kicked user needs their identities.

@@ -7,6 +7,7 @@ import type { AppserviceConfig } from "../../../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
+import type { RoomMembership } from "./room-membership.ts";
 import { createFederationGet, type FederationGet } from "./federation-client.ts";
 import { focusRouter } from "./focus-api.ts";
 import { createOpenIdVerifier } from "./openid-verifier.ts";
@@ -15,7 +16,7 @@ import { createTokenIssuer, type LiveKitRooms } from "./token-issuer.ts";
 export type FocusConfig = NonNullable<AppserviceConfig["focus"]>;
 
 export interface FocusFromConfigDeps {
-  membership: Pick<Store, "membership">;
+  membership: RoomMembership;
   identities?: Pick<CallStore, "recordIdentity">;
   log: Logger;
   /** Overrides for tests; by default the LiveKit server API and real federation HTTPS. */

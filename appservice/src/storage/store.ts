@@ -31,6 +31,11 @@ export interface Store {
     alsoApply?: (trx: Knex.Transaction) => Promise<void>,
   ): Promise<TransactionOutcome>;
   membership(roomId: string, userId: string): Promise<string | null>;
+  /**
+   * Records the members of a room the bot has just joined (a meeting hosted by another ministry).
+   * What the transactions recorded already is newer and stays.
+   */
+  seedMembers(roomId: string, userIds: readonly string[]): Promise<void>;
   saveMeetingRoom(room: MeetingRoom): Promise<void>;
   meetingRoomByAlias(alias: string): Promise<MeetingRoom | null>;
   close(): Promise<void>;
@@ -77,6 +82,12 @@ export function createStore(db: Knex): Store {
     async membership(roomId, userId) {
       const row = await db("room_members").where({ room_id: roomId, user_id: userId }).first("membership");
       return (row as { membership: string } | undefined)?.membership ?? null;
+    },
+    async seedMembers(roomId, userIds) {
+      const rows = userIds.map((userId) => ({ room_id: roomId, user_id: userId, membership: "join", event_id: "", origin_server_ts: 0 }));
+      for (let i = 0; i < rows.length; i += 100) {
+        await db("room_members").insert(rows.slice(i, i + 100)).onConflict(["room_id", "user_id"]).ignore();
+      }
     },
     async saveMeetingRoom(room) {
       await db("meeting_rooms")

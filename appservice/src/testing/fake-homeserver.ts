@@ -28,6 +28,18 @@ export class FakeHomeserver implements HomeserverClient {
     return { duration_ms: 1 };
   }
 
+  /** Rooms the bot joined, and the members each one reports. */
+  readonly joined = new Map<string, string[]>();
+
+  async joinRoom(roomId: string): Promise<void> {
+    if (this.failing) throw this.failing;
+    if (!this.joined.has(roomId)) this.joined.set(roomId, []);
+  }
+
+  async joinedMembers(roomId: string): Promise<string[]> {
+    return this.joined.get(roomId) ?? [];
+  }
+
   async sendNotice(roomId: string, txnId: string, content: CallNoticeContent): Promise<{ event_id: string }> {
     if (this.failing) throw this.failing;
     this.notices.push({ roomId, txnId, content });

@@ -1,0 +1,52 @@
+// Room membership as the focus service checks it. The rooms this appservice's bot is in are known
+// from the homeserver's transactions. In multi_sfu, users also ask this ministry's focus about
+// meetings hosted elsewhere (ours publish here, others subscribe here): for such a room the bot
+// joins it first, through the requesting user's server, and records who is in it; from then on
+// the transactions keep it current. A room the bot cannot join (invite-only) stays unknown.
+import type { HomeserverClient } from "../homeserver-client.ts";
+import type { Logger } from "../log.ts";
+import type { Store } from "../storage/store.ts";
+
+export interface RoomMembership {
+  /** The user's membership, or null when unknown (the room cannot be seen from here). */
+  membership(roomId: string, userId: string): Promise<string | null>;
+}
+
+const serverOf = (userId: string): string => userId.slice(userId.indexOf(":") + 1);
+
+export function createRoomMembership(deps: {
+  store: Pick<Store, "membership" | "seedMembers">;
+  homeserver: Pick<HomeserverClient, "joinRoom" | "joinedMembers">;
+  botUserId: string;
+  log: Logger;
+}): RoomMembership {
+  const { store, homeserver, botUserId, log } = deps;
+  // Requests for a room not followed yet share one join.
+  const following = new Map<string, Promise<boolean>>();
+
+  const follow = async (roomId: string, via: string): Promise<boolean> => {
+    try {
+      await homeserver.joinRoom(roomId, [via]);
+      await store.seedMembers(roomId, await homeserver.joinedMembers(roomId));
+      log.info("following a meeting hosted elsewhere", { roomId, via });
+      return true;
+    } catch (err) {
+      log.info("cannot follow room", { roomId, via, err });
+      return false;
+    }
+  };
+
+  return {
+    async membership(roomId, userId) {
+      if ((await store.membership(roomId, botUserId)) !== "join") {
+        let joining = following.get(roomId);
+        if (joining === undefined) {
+          joining = follow(roomId, serverOf(userId)).finally(() => following.delete(roomId));
+          following.set(roomId, joining);
+        }
+        if (!(await joining)) return null;
+      }
+      return store.membership(roomId, userId);
+    },
+  };
+}
