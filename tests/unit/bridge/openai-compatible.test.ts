@@ -1,0 +1,165 @@
+// The OpenAI-compatible client against a local HTTP server that checks the request as the API defines
+// it (multipart/form-data with the WAV file and the form fields). A protocol test: no Whisper server runs.
+import { strict as assert } from "node:assert";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SttEngineError, SttEngineNotReadyError, type SttResult } from "../../../bridge/src/stt/engine.ts";
+import { OpenAiCompatibleEngine } from "../../../bridge/src/stt/openai-compatible.ts";
+
+interface Received {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  form?: FormData;
+}
+
+type Handler = (request: Received, response: ServerResponse) => void;
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+describe("OpenAI-compatible engine", function () {
+  let server: Server;
+  let baseUrl: string;
+  let handler: Handler;
+  const received: Received[] = [];
+
+  before(async function () {
+    server = createServer((request, response) => {
+      void (async () => {
+        const body = await readBody(request);
+        const entry: Received = { method: request.method ?? "", url: request.url ?? "", headers: request.headers };
+        const type = request.headers["content-type"];
+        if (type?.startsWith("multipart/form-data")) {
+          // The platform's own multipart parser: what a real server would accept.
+          entry.form = await new Response(new Uint8Array(body), { headers: { "content-type": type } }).formData();
+        }
+        received.push(entry);
+        handler(entry, response);
+      })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+
+  after(function () {
+    server.close();
+  });
+
+  beforeEach(function () {
+    received.length = 0;
+  });
+
+  it("posts each stream's audio as a 16 kHz mono WAV with the model and verbose_json, and reads segments and words", async function () {
+    handler = (_request, response) =>
+      json(response, 200, {
+        text: " Bonjour à tous. ",
+        language: "french",
+        segments: [{ id: 0, start: 0.32, end: 1.4, text: " Bonjour à tous." }],
+        words: [
+          { word: " Bonjour", start: 0.32, end: 0.8, probability: 0.9 },
+          { word: " à", start: 0.8, end: 0.9 },
+          { word: " tous.", start: 0.9, end: 1.4 },
+        ],
+      });
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, model: "Systran/faster-whisper-small", apiKey: "sk-test", timeoutMs: 5000 });
+    const results: SttResult[] = [];
+    const stream = engine.start({ language: "fr-FR", onResult: (r) => results.push(r) });
+    const pcm = Int16Array.from({ length: 24_000 }, (_, i) => (i % 100) - 50);
+    stream.write(pcm.subarray(0, 10_000));
+    stream.write(pcm.subarray(10_000));
+    await stream.end();
+
+    assert.equal(received.length, 1);
+    const [request] = received;
+    assert.ok(request?.form !== undefined, "multipart/form-data");
+    assert.equal(request.method, "POST");
+    assert.equal(request.url, "/v1/audio/transcriptions");
+    assert.equal(request.headers.authorization, "Bearer sk-test");
+    assert.equal(request.form.get("model"), "Systran/faster-whisper-small");
+    assert.equal(request.form.get("response_format"), "verbose_json");
+    assert.equal(request.form.get("language"), "fr");
+    assert.deepEqual(request.form.getAll("timestamp_granularities[]"), ["segment", "word"]);
+    const file = request.form.get("file");
+    assert.ok(file instanceof File);
+    assert.equal(file.name, "utterance.wav");
+    assert.equal(file.type, "audio/wav");
+    const wav = Buffer.from(await file.arrayBuffer());
+    assert.equal(wav.subarray(0, 4).toString("latin1"), "RIFF");
+    assert.equal(wav.subarray(8, 12).toString("latin1"), "WAVE");
+    assert.equal(wav.readUInt16LE(20), 1, "PCM");
+    assert.equal(wav.readUInt16LE(22), 1, "mono");
+    assert.equal(wav.readUInt32LE(24), 16_000);
+    assert.equal(wav.readUInt16LE(34), 16);
+    assert.equal(wav.readUInt32LE(40), 48_000);
+    assert.equal(wav.readInt16LE(44 + 2 * 12_345), pcm[12_345]);
+
+    assert.deepEqual(results, [
+      {
+        text: "Bonjour à tous.",
+        startMs: 320,
+        endMs: 1400,
+        final: true,
+        words: [
+          { text: "Bonjour", startMs: 320, endMs: 800, confidence: 0.9 },
+          { text: "à", startMs: 800, endMs: 900 },
+          { text: "tous.", startMs: 900, endMs: 1400 },
+        ],
+      },
+    ]);
+  });
+
+  it("sends nothing for a stream without audio, and no language unless one is set", async function () {
+    handler = (_request, response) => json(response, 200, { text: "hi", segments: [{ start: 0, end: 0.5, text: "hi" }] });
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, model: "m", timeoutMs: 5000 });
+    await engine.start({ onResult: () => assert.fail("no result") }).end();
+    assert.equal(received.length, 0);
+    const results: SttResult[] = [];
+    const stream = engine.start({ onResult: (r) => results.push(r) });
+    stream.write(new Int16Array(16_000));
+    await stream.end();
+    assert.equal(received[0]?.form?.get("language"), null);
+    assert.equal(received[0]?.headers.authorization, undefined);
+    assert.deepEqual(results, [{ text: "hi", startMs: 0, endMs: 500, final: true }]);
+  });
+
+  it("fails the stream with the server's error message", async function () {
+    handler = (_request, response) => json(response, 400, { error: { message: "Invalid file format", type: "invalid_request_error" } });
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, model: "m", timeoutMs: 5000 });
+    const stream = engine.start({ onResult: () => {} });
+    stream.write(new Int16Array(1600));
+    await assert.rejects(stream.end(), (err: unknown) => err instanceof SttEngineError && /400: Invalid file format/.test(err.message));
+  });
+
+  it("checks at start that the server answers and serves the model", async function () {
+    handler = (_request, response) => json(response, 200, { object: "list", data: [{ id: "tiny.en" }, { id: "small" }] });
+    await new OpenAiCompatibleEngine({ url: baseUrl, model: "small", timeoutMs: 5000 }).checkReady();
+    await assert.rejects(
+      new OpenAiCompatibleEngine({ url: baseUrl, model: "large-v3", timeoutMs: 5000 }).checkReady(),
+      (err: unknown) => err instanceof SttEngineNotReadyError && /does not serve model large-v3 \(it serves: tiny.en, small\)/.test(err.message),
+    );
+    handler = (_request, response) => json(response, 401, { error: "bad key" });
+    await assert.rejects(new OpenAiCompatibleEngine({ url: baseUrl, model: "small", timeoutMs: 5000 }).checkReady(), /refused the API key/);
+    // A server without /v1/models is reachable, which is all that can be checked.
+    handler = (_request, response) => json(response, 404, { detail: "Not Found" });
+    await new OpenAiCompatibleEngine({ url: baseUrl, model: "small", timeoutMs: 5000 }).checkReady();
+  });
+
+  it("says when the server is unreachable", async function () {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await assert.rejects(
+      new OpenAiCompatibleEngine({ url: `http://127.0.0.1:${port}`, model: "m", timeoutMs: 2000 }).checkReady(),
+      (err: unknown) => err instanceof SttEngineNotReadyError && /unreachable/.test(err.message),
+    );
+  });
+});
