@@ -10,6 +10,7 @@ import { createCallState } from "./calls/call-state.ts";
 import { createCallStore, type CallStore } from "./calls/call-store.ts";
 import { liveKitWebhookRouter } from "./calls/livekit-webhook.ts";
 import { errorMiddleware } from "./errors.ts";
+import { createKnownRooms, type KnownRooms } from "./focus/known-rooms.ts";
 import { createRoomMembership } from "./focus/room-membership.ts";
 import { createFocusRouter, liveKitApiUrl, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
 import { createHomeserverClient, type HomeserverClient } from "./homeserver-client.ts";
@@ -38,20 +39,38 @@ export interface AppserviceDeps {
   callTickMs?: number;
 }
 
+/** The lifecycle's LiveKit calls, with the rooms it deletes no longer trusted to exist by the focus. */
+function forgettingDeletedRooms(livekit: LiveKitRoomService | null, knownRooms: KnownRooms): LiveKitRoomService | null {
+  if (livekit === null) return null;
+  return {
+    listParticipants: (room) => livekit.listParticipants(room),
+    removeParticipant: (room, identity) => livekit.removeParticipant(room, identity),
+    deleteRoom: async (room) => {
+      // Before and after: a token request racing the deletion must not leave the room trusted.
+      knownRooms.forget(room);
+      await livekit.deleteRoom(room);
+      knownRooms.forget(room);
+    },
+  };
+}
+
 /** Path of the focus API (MSC4195 `/get_token`, legacy `/sfu/get`): the URL advertised to clients. */
 export const FOCUS_PATH_PREFIX = "/livekit/jwt";
 
 export async function start(config: AppserviceConfig, deps: AppserviceDeps = {}): Promise<RunningAppservice> {
   const log = deps.log ?? createLogger(config.logging.level);
   const db = await openDatabase(config.database);
-  const store = createStore(db);
+  // This process writes every membership change: it may keep what it reads.
+  const store = createStore(db, { cacheMemberships: true });
   const callStore = createCallStore(db);
   const homeserver =
     deps.homeserver ?? createHomeserverClient({ baseUrl: config.homeserver.url, asToken: config.appservice.as_token });
   const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
+  const knownRooms = createKnownRooms();
   let focus;
   try {
     focus = await createFocusRouter(config, {
+      knownRooms,
       membership: createRoomMembership({ store, homeserver, botUserId, log }),
       identities: callStore,
       log,
@@ -66,13 +85,15 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   const calls = createCallState({
     db,
     homeserver,
-    livekit:
+    livekit: forgettingDeletedRooms(
       deps.livekit ??
-      (focusConfig
-        ? new RoomServiceClient(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, {
-            requestTimeout: 10,
-          })
-        : null),
+        (focusConfig
+          ? new RoomServiceClient(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, {
+              requestTimeout: 10,
+            })
+          : null),
+      knownRooms,
+    ),
     botUserId,
     log,
     ...(deps.callTickMs !== undefined ? { tickMs: deps.callTickMs } : {}),

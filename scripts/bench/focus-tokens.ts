@@ -82,12 +82,19 @@ export async function benchFocusTokens(livekitBinary: string, { runs = 3, reques
       },
       logging: { level: "warn" },
     });
-    // Everyone is joined: seeded as the homeserver's transactions would have.
+    // Everyone is joined, the bot too (a meeting of this appservice): seeded as the homeserver's
+    // transactions would have.
     const store = createStore(await openDatabase(config.database));
     await store.applyTransaction(
       "seed",
       USERS,
-      Array.from({ length: USERS }, (_, u) => ({ roomId: ROOM, userId: `@user${u}:${serverName}`, membership: "join", eventId: `$${u}`, originServerTs: 0 })),
+      [`@visio:${serverName}`, ...Array.from({ length: USERS }, (_, u) => `@user${u}:${serverName}`)].map((userId, n) => ({
+        roomId: ROOM,
+        userId,
+        membership: "join",
+        eventId: `$${n}`,
+        originServerTs: 0,
+      })),
     );
     await store.close();
     const configPath = join(dir, "appservice.yaml");

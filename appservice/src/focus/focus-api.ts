@@ -35,6 +35,7 @@ export interface FocusRouterDeps {
 }
 
 const BODY_LIMIT_BYTES = 16 * 1024;
+const RECORDED_IDENTITIES = 100_000;
 
 /** What a refusal log line may carry: identifiers, never tokens. */
 interface RequestFacts {
@@ -61,6 +62,7 @@ const preflight = (ctx: Context): void => {
 export function focusRouter(deps: FocusRouterDeps): Router {
   const router = new Router(deps.prefix ? { prefix: deps.prefix } : {});
   const allowed = new Set(deps.allowedServers);
+  const recordedIdentities = new Set<string>();
 
   const authorize = async (
     facts: RequestFacts,
@@ -105,7 +107,13 @@ export function focusRouter(deps: FocusRouterDeps): Router {
   ): Promise<FocusTokenResponse> => {
     const issued = await deps.issuer.issue({ userId, serverName: serverOfUserId(userId), roomAlias, identity });
     // Before the answer: the client may connect, and LiveKit send its webhook, right after.
-    await deps.identities?.recordIdentity({ livekitRoom: roomAlias, identity, roomId: facts.roomId, userId, deviceId, issuedAt: Date.now() });
+    // A device asking again (token refresh) has the same identity: recorded once is enough.
+    const key = `${roomAlias}\u0000${identity}`;
+    if (!recordedIdentities.has(key)) {
+      await deps.identities?.recordIdentity({ livekitRoom: roomAlias, identity, roomId: facts.roomId, userId, deviceId, issuedAt: Date.now() });
+      recordedIdentities.add(key);
+      if (recordedIdentities.size > RECORDED_IDENTITIES) recordedIdentities.delete(recordedIdentities.values().next().value as string);
+    }
     deps.log.info("focus token issued", { userId, roomId: facts.roomId, canPublish: issued.canPublish });
     return { url: issued.url, jwt: issued.jwt };
   };

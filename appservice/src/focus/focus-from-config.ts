@@ -10,6 +10,7 @@ import type { Store } from "../storage/store.ts";
 import type { RoomMembership } from "./room-membership.ts";
 import { createFederationGet, type FederationGet } from "./federation-client.ts";
 import { focusRouter } from "./focus-api.ts";
+import type { KnownRooms } from "./known-rooms.ts";
 import { createOpenIdVerifier } from "./openid-verifier.ts";
 import { createTokenIssuer, type LiveKitRooms } from "./token-issuer.ts";
 
@@ -22,6 +23,7 @@ export interface FocusFromConfigDeps {
   /** Overrides for tests; by default the LiveKit server API and real federation HTTPS. */
   rooms?: LiveKitRooms;
   federationGet?: FederationGet;
+  knownRooms?: KnownRooms;
   prefix?: string;
 }
 
@@ -59,6 +61,7 @@ export async function createFocusRouter(config: AppserviceConfig, deps: FocusFro
     ttlSeconds: focus.token_ttl_seconds,
     sfuSelection: focus.sfu_selection,
     fullAccessServers: focus.full_access_servers ?? [ownServer],
+    ...(deps.knownRooms ? { knownRooms: deps.knownRooms } : {}),
     rooms:
       deps.rooms ??
       new RoomServiceClient(liveKitApiUrl(focus), focus.livekit.api_key, focus.livekit.api_secret, { requestTimeout: 10 }),

@@ -2,6 +2,7 @@
 // LiveKit runs with auto_create off, so only this service decides which calls may start.
 import { AccessToken, type RoomServiceClient } from "livekit-server-sdk";
 import { MatrixError } from "../errors.ts";
+import { createKnownRooms, type KnownRooms } from "./known-rooms.ts";
 import type { Logger } from "../log.ts";
 
 /** The LiveKit room API calls the issuer makes; a fake implements these two. */
@@ -39,6 +40,8 @@ export interface TokenIssuerOptions {
   fullAccessServers: readonly string[];
   rooms: LiveKitRooms;
   log: Logger;
+  /** Shared with the call lifecycle, which forgets the rooms it deletes. */
+  knownRooms?: KnownRooms;
 }
 
 // What lk-jwt-service uses: long enough for the first participant to connect, short after the last leaves.
@@ -48,23 +51,33 @@ const DEPARTURE_TIMEOUT_SECONDS = 20;
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const fullAccess = new Set(options.fullAccessServers);
 
+  const knownRooms = options.knownRooms ?? createKnownRooms();
+
   const ensureRoom = async (request: TokenGrantRequest, mayCreate: boolean): Promise<void> => {
+    if (knownRooms.has(request.roomAlias)) return;
     try {
-      if (mayCreate) {
-        // CreateRoom returns the existing room when there is one: one call either way.
-        await options.rooms.createRoom({
-          name: request.roomAlias,
-          emptyTimeout: EMPTY_TIMEOUT_SECONDS,
-          departureTimeout: DEPARTURE_TIMEOUT_SECONDS,
-        });
-        return;
-      }
-      const existing = await options.rooms.listRooms([request.roomAlias]);
-      if (existing.some((room) => room.name === request.roomAlias)) return;
+      await askLiveKit(request, mayCreate);
+      knownRooms.add(request.roomAlias);
+      return;
     } catch (err) {
+      if (err instanceof MatrixError) throw err;
       options.log.error("LiveKit room API failed", { roomAlias: request.roomAlias, err });
       throw new MatrixError("M_UNAVAILABLE", "Unable to reach the SFU");
     }
+  };
+
+  const askLiveKit = async (request: TokenGrantRequest, mayCreate: boolean): Promise<void> => {
+    if (mayCreate) {
+      // CreateRoom returns the existing room when there is one: one call either way.
+      await options.rooms.createRoom({
+        name: request.roomAlias,
+        emptyTimeout: EMPTY_TIMEOUT_SECONDS,
+        departureTimeout: DEPARTURE_TIMEOUT_SECONDS,
+      });
+      return;
+    }
+    const existing = await options.rooms.listRooms([request.roomAlias]);
+    if (existing.some((room) => room.name === request.roomAlias)) return;
     throw new MatrixError("M_FORBIDDEN", "The call has not been started on this SFU by one of its own users");
   };
 
