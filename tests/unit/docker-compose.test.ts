@@ -42,6 +42,22 @@ describe("docker-compose.yml", () => {
     assert.ok(services[new URL(config.database.connection ?? "").hostname], "database host is a service of the stack");
   });
 
+  it("gives the focus service the LiveKit key that LiveKit signs its webhooks with", async () => {
+    const appservice = parseConfig(await read("config/docker/appservice.yaml"));
+    const livekit = (await read("config/docker/livekit.yaml")) as {
+      keys: Record<string, string>;
+      room: { auto_create: boolean };
+      webhook: { api_key: string; urls: string[] };
+    };
+    const focus = appservice.focus;
+    assert.ok(focus, "the stack runs the focus service");
+    assert.equal(livekit.keys[focus.livekit.api_key], focus.livekit.api_secret);
+    assert.equal(livekit.webhook.api_key, focus.livekit.api_key);
+    assert.deepEqual(livekit.webhook.urls, [`${appservice.appservice.url}/livekit/webhook`]);
+    assert.equal(livekit.room.auto_create, false);
+    assert.ok(services[new URL(focus.livekit.api_url ?? "").hostname], "the LiveKit API host is a service of the stack");
+  });
+
   it("pins the server versions the tests run", () => {
     assert.equal(services.synapse?.image, "matrixdotorg/synapse:v1.163.2");
     assert.equal(services.livekit?.image, "livekit/livekit-server:v1.13.5");
