@@ -1,0 +1,133 @@
+// The bridge inside a call: a hidden LiveKit participant that subscribes to every microphone track
+// (present at join or published later), resamples each to 16 kHz mono and feeds the track's
+// transcription pipeline; subtitles go back to the room as `lk.transcription` text streams.
+import { AudioStream, Room, RoomEvent, TrackKind, TrackSource } from "@livekit/rtc-node";
+import type { AudioFrame, RemoteParticipant, RemoteTrack, RemoteTrackPublication } from "@livekit/rtc-node";
+import { STT_SAMPLE_RATE, type SttEngine } from "../stt/engine.ts";
+import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
+import type { TranscriptSegment } from "../transcript/segment.ts";
+import { transcriptSpeaker, speakerFromParticipant, type SpeakerResolver } from "./speaker.ts";
+import { SpeakerPipelines } from "./speaker-pipelines.ts";
+import { SubtitlePublisher } from "./subtitle-publisher.ts";
+
+export type ListenerEvent =
+  | { event: "connected"; room: string; identity: string }
+  | { event: "subscribed"; trackSid: string; participant: string; speaker: string }
+  | { event: "track-closed"; trackSid: string }
+  | { event: "subtitle"; trackSid: string; segmentId: string; final: boolean; text: string; startMs: number; endMs: number }
+  | { event: "error"; message: string }
+  | { event: "disconnected"; reason: string };
+
+export interface RoomListenerOptions {
+  engine: SttEngine;
+  language?: string;
+  vad?: Partial<EnergyVadOptions>;
+  speakerOf?: SpeakerResolver;
+  /** Milliseconds on a monotonic clock (performance.now in production). */
+  now(): number;
+  report(event: ListenerEvent): void;
+}
+
+export class RoomListener {
+  #options: RoomListenerOptions;
+  #room = new Room();
+  #startedAt: number;
+  #pipelines: SpeakerPipelines;
+  #publisher: SubtitlePublisher | undefined;
+  #readers = new Map<string, ReadableStreamDefaultReader<AudioFrame>>();
+  #closing = new Set<Promise<void>>();
+
+  constructor(options: RoomListenerOptions) {
+    this.#options = options;
+    this.#startedAt = options.now();
+    this.#pipelines = new SpeakerPipelines({
+      engine: options.engine,
+      language: options.language,
+      vad: options.vad,
+      nowMs: () => options.now() - this.#startedAt,
+      onSegment: (trackSid, segment) => this.#onSegment(trackSid, segment),
+      onError: (trackSid, err) => options.report({ event: "error", message: `track ${trackSid}: ${err.message}` }),
+    });
+  }
+
+  /** Resolves once connected; subscriptions to the tracks already in the room follow as events. */
+  async connect(url: string, token: string): Promise<void> {
+    const room = this.#room;
+    room.on(RoomEvent.TrackSubscribed, (track, publication, participant) => this.#subscribed(track, publication, participant));
+    room.on(RoomEvent.TrackUnsubscribed, (track) => this.#closeTrack(track.sid));
+    room.on(RoomEvent.ParticipantDisconnected, (participant) => {
+      for (const sid of participant.trackPublications.keys()) this.#closeTrack(sid);
+    });
+    room.on(RoomEvent.Disconnected, (reason) => this.#options.report({ event: "disconnected", reason: String(reason) }));
+    await room.connect(url, token, { autoSubscribe: true, dynacast: false });
+    const local = room.localParticipant;
+    if (local === undefined) throw new Error("connected without a local participant");
+    this.#publisher = new SubtitlePublisher({
+      sender: local,
+      onError: (err) => this.#options.report({ event: "error", message: `subtitle not sent: ${err.message}` }),
+      onSent: (trackSid, segmentId, segment) =>
+        this.#options.report({
+          event: "subtitle",
+          trackSid,
+          segmentId,
+          final: segment.final,
+          text: segment.text,
+          startMs: Math.round(segment.startMs),
+          endMs: Math.round(segment.endMs),
+        }),
+    });
+    this.#options.report({ event: "connected", room: room.name ?? "", identity: local.identity });
+  }
+
+  /** Leaves the room after every open utterance has had its final subtitle sent. */
+  async close(): Promise<void> {
+    for (const sid of [...this.#readers.keys()]) this.#closeTrack(sid);
+    await Promise.all(this.#closing);
+    await this.#pipelines.closeAll();
+    await this.#publisher?.flush();
+    await this.#room.disconnect();
+  }
+
+  #subscribed(track: RemoteTrack, publication: RemoteTrackPublication, participant: RemoteParticipant): void {
+    const sid = track.sid;
+    if (track.kind !== TrackKind.KIND_AUDIO || publication.source !== TrackSource.SOURCE_MICROPHONE || sid === undefined) return;
+    if (this.#readers.has(sid)) return;
+    const speakerOf = this.#options.speakerOf ?? speakerFromParticipant;
+    const resolved = speakerOf(participant.identity, { identity: participant.identity, name: participant.name });
+    const speaker = transcriptSpeaker(participant.identity, resolved);
+    this.#pipelines.open(sid, speaker);
+    const reader = new AudioStream(track, STT_SAMPLE_RATE, 1).getReader();
+    this.#readers.set(sid, reader);
+    this.#options.report({ event: "subscribed", trackSid: sid, participant: participant.identity, speaker: speaker.name });
+    void this.#read(sid, reader);
+  }
+
+  async #read(sid: string, reader: ReadableStreamDefaultReader<AudioFrame>): Promise<void> {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        this.#pipelines.push(sid, value.data);
+      }
+    } catch (err) {
+      this.#options.report({ event: "error", message: `track ${sid}: ${err instanceof Error ? err.message : String(err)}` });
+    }
+    this.#closeTrack(sid);
+  }
+
+  #closeTrack(sid: string | undefined): void {
+    if (sid === undefined) return;
+    const reader = this.#readers.get(sid);
+    if (reader === undefined) return;
+    this.#readers.delete(sid);
+    void reader.cancel().catch(() => undefined);
+    const closing = this.#pipelines.close(sid).then(() => this.#options.report({ event: "track-closed", trackSid: sid }));
+    this.#closing.add(closing);
+    void closing.finally(() => this.#closing.delete(closing));
+  }
+
+  #onSegment(trackSid: string, segment: TranscriptSegment): void {
+    // Tracks are only subscribed once connected, so the publisher is there; send failures are reported by it.
+    void this.#publisher?.publish(trackSid, segment);
+  }
+}
