@@ -1,9 +1,7 @@
 // The transcription bridge's configuration: one schema gives the type, the defaults and validation at
 // load; an error names every wrong or unknown key. (The live LiveKit/Matrix settings join it later.)
-import { readFile } from "node:fs/promises";
-import yaml from "js-yaml";
 import { z } from "zod";
-import { describeIssues } from "../../config/issues.ts";
+import { parseWithSchema, readYamlFile } from "../../config/load.ts";
 import { DEFAULT_VAD_OPTIONS } from "./transcript/energy-vad.ts";
 import { DEBIAN_POCKETSPHINX_MODEL_DIR } from "./stt/pocketsphinx.ts";
 
@@ -76,28 +74,10 @@ export const bridgeConfigSchema = z.strictObject({
 export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
 export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
 
-export class BridgeConfigError extends Error {
-  override name = "BridgeConfigError";
-}
-
 export function parseBridgeConfig(raw: unknown): BridgeConfig {
-  const result = bridgeConfigSchema.safeParse(raw ?? {});
-  if (result.success) return result.data;
-  throw new BridgeConfigError(`invalid configuration:\n  ${describeIssues(result.error.issues).join("\n  ")}`);
+  return parseWithSchema(bridgeConfigSchema, raw);
 }
 
 export async function loadBridgeConfig(path: string): Promise<BridgeConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new BridgeConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = yaml.load(text);
-  } catch (err) {
-    throw new BridgeConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
-  }
-  return parseBridgeConfig(raw);
+  return parseBridgeConfig(await readYamlFile(path));
 }

@@ -3,7 +3,7 @@
 // as live subtitles until SIGTERM/SIGINT. Reports one JSON object per line on stdout (see ListenerEvent).
 // Exit status: 0 stopped, 1 failed, 2 bad usage or config, 3 engine not ready.
 import { parseArgs } from "node:util";
-import { BridgeConfigError } from "../config.ts";
+import { ConfigError } from "../../../config/load.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { SttEngineNotReadyError } from "../stt/engine.ts";
 import { mintBridgeToken } from "./bridge-token.ts";
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
 process.exitCode = await main().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   report({ event: "error", message });
-  if (err instanceof BridgeConfigError) return 2;
+  if (err instanceof ConfigError) return 2;
   if (err instanceof SttEngineNotReadyError) return 3;
   return 1;
 });

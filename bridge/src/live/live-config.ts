@@ -1,10 +1,8 @@
 // The live bridge's configuration file: the offline bridge's settings (engine, VAD) plus the LiveKit
 // server it runs beside, whose API key lets it mint its own hidden participant's token.
-import { readFile } from "node:fs/promises";
-import yaml from "js-yaml";
 import { z } from "zod";
-import { describeIssues } from "../../../config/issues.ts";
-import { BridgeConfigError, bridgeConfigSchema } from "../config.ts";
+import { parseWithSchema, readYamlFile } from "../../../config/load.ts";
+import { bridgeConfigSchema } from "../config.ts";
 
 const liveKitSchema = z.strictObject({
   url: z.url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" }).meta({ description: "LiveKit server the calls run on." }),
@@ -21,17 +19,9 @@ export const liveBridgeConfigSchema = bridgeConfigSchema.extend({
 export type LiveBridgeConfig = z.output<typeof liveBridgeConfigSchema>;
 
 export function parseLiveBridgeConfig(raw: unknown): LiveBridgeConfig {
-  const result = liveBridgeConfigSchema.safeParse(raw ?? {});
-  if (result.success) return result.data;
-  throw new BridgeConfigError(`invalid configuration:\n  ${describeIssues(result.error.issues).join("\n  ")}`);
+  return parseWithSchema(liveBridgeConfigSchema, raw);
 }
 
 export async function loadLiveBridgeConfig(path: string): Promise<LiveBridgeConfig> {
-  let raw: unknown;
-  try {
-    raw = yaml.load(await readFile(path, "utf8"));
-  } catch (err) {
-    throw new BridgeConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
-  }
-  return parseLiveBridgeConfig(raw);
+  return parseLiveBridgeConfig(await readYamlFile(path));
 }

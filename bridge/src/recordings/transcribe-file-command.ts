@@ -4,7 +4,8 @@ import { writeFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import { AudioDecodeError, decodeAudioFile } from "../audio/decode-file.ts";
-import { BridgeConfigError, ENGINE_NAMES, loadBridgeConfig, parseBridgeConfig, type BridgeConfig } from "../config.ts";
+import { ConfigError } from "../../../config/load.ts";
+import { ENGINE_NAMES, loadBridgeConfig, parseBridgeConfig, type BridgeConfig } from "../config.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { SttEngineNotReadyError } from "../stt/engine.ts";
 import { toMarkdown } from "../transcript/markdown.ts";
@@ -83,7 +84,7 @@ export async function transcribeFileCommand(argv: string[], io: TranscribeFileIo
       },
     });
   } catch (err) {
-    if (!(err instanceof BridgeConfigError)) throw err;
+    if (!(err instanceof ConfigError)) throw err;
     io.log(err.message);
     return EXIT.usage;
   }

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { BridgeConfigError, parseBridgeConfig } from "../../../bridge/src/config.ts";
+import { ConfigError } from "../../../config/load.ts";
+import { parseBridgeConfig } from "../../../bridge/src/config.ts";
 import { engineFromConfig } from "../../../bridge/src/stt/engine-from-config.ts";
 
 describe("bridge configuration", function () {
@@ -24,7 +25,7 @@ describe("bridge configuration", function () {
     assert.throws(
       () => parseBridgeConfig({ stt: { engine: "openai", colour: "blue" }, vad: { end_silence_ms: 5 } }),
       (err: unknown) =>
-        err instanceof BridgeConfigError &&
+        err instanceof ConfigError &&
         /stt\.colour: unknown key/.test(err.message) &&
         /vad\.end_silence_ms: /.test(err.message),
     );
