@@ -110,3 +110,29 @@ export interface CallNoticeContent {
   body: string;
   "org.visio.call": CallNoticeFields;
 }
+
+/** Under `org.visio.transcript.session` on the bridge's "Transcription started" notice (the thread root). */
+export interface TranscriptSessionFields {
+  /** BCP 47 tag of the engine's model, or "und" when the engine detects it. */
+  language: string;
+  /** The engine's configured name ("pocketsphinx"). */
+  engine: string;
+}
+
+/**
+ * Under `org.visio.transcript` on each utterance's thread message (and in `m.new_content` of its edits):
+ * a proposal, since no Matrix spec or MSC defines captions yet.
+ */
+export interface TranscriptFields {
+  /** The speaker's Matrix user ID where known, else the LiveKit participant identity. */
+  speaker: string;
+  /** What the body names the speaker as. */
+  speaker_name: string;
+  /** Milliseconds since transcription started. */
+  start_ms: number;
+  end_ms: number;
+  language: string;
+  engine: string;
+  /** false while the engine may still revise the text: a later edit replaces it. */
+  final: boolean;
+}

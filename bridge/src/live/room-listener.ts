@@ -15,6 +15,7 @@ export type ListenerEvent =
   | { event: "subscribed"; trackSid: string; participant: string; speaker: string }
   | { event: "track-closed"; trackSid: string }
   | { event: "subtitle"; trackSid: string; segmentId: string; final: boolean; text: string; startMs: number; endMs: number }
+  | { event: "posted"; eventId: string; final: boolean; text: string }
   | { event: "error"; message: string }
   | { event: "disconnected"; reason: string };
 
@@ -26,6 +27,8 @@ export interface RoomListenerOptions {
   /** Milliseconds on a monotonic clock (performance.now in production). */
   now(): number;
   report(event: ListenerEvent): void;
+  /** Each segment version, besides its subtitle (the Matrix thread, when configured). */
+  onSegment?(trackSid: string, segment: TranscriptSegment): void;
 }
 
 export class RoomListener {
@@ -129,5 +132,6 @@ export class RoomListener {
   #onSegment(trackSid: string, segment: TranscriptSegment): void {
     // Tracks are only subscribed once connected, so the publisher is there; send failures are reported by it.
     void this.#publisher?.publish(trackSid, segment);
+    this.#options.onSegment?.(trackSid, segment);
   }
 }

@@ -1,0 +1,54 @@
+// Reads the bridge's transcript thread back from a room's timeline, as a client would show it: the
+// "Transcription started" root and one message per utterance, each with its latest edit applied.
+import type { RoomEvent, TranscriptFields, TranscriptSessionFields } from "../../wire-types.ts";
+import { matrixRequest } from "../harness/matrix-client.ts";
+
+export interface ThreadMessage {
+  eventId: string;
+  sender: string;
+  /** Body and fields after applying edits, in timeline order. */
+  body: string;
+  fields: TranscriptFields | undefined;
+  /** Every version's fields: the first post's, then each edit's. */
+  versions: (TranscriptFields | undefined)[];
+}
+
+export interface TranscriptThread {
+  root: RoomEvent;
+  session: TranscriptSessionFields | undefined;
+  messages: ThreadMessage[];
+}
+
+const relation = (event: RoomEvent): { rel_type?: string; event_id?: string } =>
+  (event.content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined) ?? {};
+
+const fieldsOf = (content: Record<string, unknown> | undefined): TranscriptFields | undefined =>
+  content?.["org.visio.transcript"] as TranscriptFields | undefined;
+
+/** The newest transcript thread among the room's last 200 events, or undefined if there is none. */
+export async function readTranscriptThread(clientUrl: string, accessToken: string, roomId: string): Promise<TranscriptThread | undefined> {
+  const page = await matrixRequest<{ chunk: RoomEvent[] }>(
+    clientUrl,
+    accessToken,
+    "GET",
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=200`,
+  );
+  const events = [...page.chunk].reverse().filter((e) => e.type === "m.room.message");
+  const root = events.filter((e) => e.content["org.visio.transcript.session"] !== undefined).at(-1);
+  if (root === undefined) return undefined;
+  const messages = events
+    .filter((e) => relation(e).rel_type === "m.thread" && relation(e).event_id === root.event_id)
+    .map((first): ThreadMessage => {
+      // Edits count only from the original sender, as clients apply them.
+      const edits = events.filter((e) => relation(e).rel_type === "m.replace" && relation(e).event_id === first.event_id && e.sender === first.sender);
+      const latest = edits.at(-1)?.content["m.new_content"] as Record<string, unknown> | undefined;
+      return {
+        eventId: first.event_id,
+        sender: first.sender,
+        body: String((latest ?? first.content).body),
+        fields: fieldsOf(latest ?? first.content),
+        versions: [fieldsOf(first.content), ...edits.map((e) => fieldsOf(e.content["m.new_content"] as Record<string, unknown> | undefined))],
+      };
+    });
+  return { root, session: root.content["org.visio.transcript.session"] as TranscriptSessionFields | undefined, messages };
+}

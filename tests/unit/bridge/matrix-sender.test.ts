@@ -1,0 +1,79 @@
+import { strict as assert } from "node:assert";
+import { MatrixSendError, MatrixSender, type FetchLike } from "../../../bridge/src/matrix/matrix-sender.ts";
+
+interface Call {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function scripted(answers: (Response | Error)[]): { fetch: FetchLike; calls: Call[] } {
+  const calls: Call[] = [];
+  return {
+    calls,
+    fetch: async (url, init) => {
+      calls.push({ url, method: init.method, headers: init.headers, body: init.body });
+      const answer = answers.shift();
+      if (answer === undefined) throw new Error("no more answers");
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+  };
+}
+
+const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+function sender(fetch: FetchLike, slept: number[]): MatrixSender {
+  return new MatrixSender({
+    homeserverUrl: "http://hs.test:8008/",
+    accessToken: "tok",
+    fetch,
+    sleep: async (ms) => void slept.push(ms),
+    attempts: 3,
+    backoffMs: 100,
+  });
+}
+
+describe("MatrixSender", () => {
+  it("PUTs the event to /rooms/{roomId}/send/{type}/{txnId} with the access token", async () => {
+    const { fetch, calls } = scripted([json(200, { event_id: "$abc" })]);
+    const eventId = await sender(fetch, []).sendEvent("!r:a.test", "m.room.message", { body: "hi" }, "visio-transcript.s1.root");
+    assert.equal(eventId, "$abc");
+    assert.deepEqual(calls, [
+      {
+        url: "http://hs.test:8008/_matrix/client/v3/rooms/!r%3Aa.test/send/m.room.message/visio-transcript.s1.root",
+        method: "PUT",
+        headers: { authorization: "Bearer tok", "content-type": "application/json" },
+        body: JSON.stringify({ body: "hi" }),
+      },
+    ]);
+  });
+
+  it("retries 429 after retry_after_ms and 5xx or network errors after a doubling backoff, with the same txnId", async () => {
+    const slept: number[] = [];
+    const { fetch, calls } = scripted([json(429, { errcode: "M_LIMIT_EXCEEDED", error: "slow down", retry_after_ms: 1234 }), json(502, {}), json(200, { event_id: "$x" })]);
+    assert.equal(await sender(fetch, slept).sendEvent("!r", "m.room.message", {}, "t1"), "$x");
+    assert.deepEqual(slept, [1234, 200]);
+    assert.equal(new Set(calls.map((c) => c.url)).size, 1);
+
+    const again = scripted([new TypeError("fetch failed"), json(200, { event_id: "$y" })]);
+    assert.equal(await sender(again.fetch, []).sendEvent("!r", "m.room.message", {}, "t2"), "$y");
+  });
+
+  it("gives up after the last attempt, and at once on other errors", async () => {
+    const slept: number[] = [];
+    const { fetch, calls } = scripted([json(500, {}), json(503, {}), json(500, { errcode: "M_UNKNOWN", error: "boom" })]);
+    await assert.rejects(sender(fetch, slept).sendEvent("!r", "m.room.message", {}, "t"), (err: unknown) => {
+      assert.ok(err instanceof MatrixSendError);
+      assert.equal(err.status, 500);
+      assert.match(err.message, /M_UNKNOWN: boom \(3 tries\)/);
+      return true;
+    });
+    assert.equal(calls.length, 3);
+
+    const forbidden = scripted([json(403, { errcode: "M_FORBIDDEN", error: "not in room" })]);
+    await assert.rejects(sender(forbidden.fetch, []).sendEvent("!r", "m.room.message", {}, "t"), /403 M_FORBIDDEN: not in room/);
+    assert.equal(forbidden.calls.length, 1);
+  });
+});
