@@ -193,7 +193,8 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   lines.push(`Meeting: ${alias}  (${roomId}), created by A's appservice; alice and bruno are in it.`);
   lines.push(`  Any #visio-<name>:${hosts.a.serverName} or #visio-<name>:${hosts.b.serverName} alias creates a new meeting when someone joins it.`);
   lines.push("");
-  lines.push("Not part of the demo yet: the Visio web client and the transcription bridge (not built yet).");
+  lines.push("Not part of the demo yet: the Visio web client and the transcription bridge");
+  lines.push("  (the client is not built yet; the bridge's live listener runs by hand: bridge/README.md).");
   lines.push("");
   lines.push(`Logs: ${show(bed.logsDir)}  (Synapse, LiveKit, appservice: one file each)`);
   lines.push(values.check ? "--check: verifying, then stopping." : "Ctrl-C stops everything.");
