@@ -1,18 +1,14 @@
 // Headless LiveKit participants (rtc-participant.ts) run inside a ministry's namespace; the test
 // follows what they report through their log file.
-import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { ManagedProcess } from "../harness/processes.ts";
 import type { Testbed } from "../harness/testbed.ts";
-import { waitUntil } from "../harness/wait.ts";
+import { followJsonLines, type JsonReport } from "./json-line-process.ts";
 
 const SCRIPT = fileURLToPath(new URL("./rtc-participant.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-export interface ParticipantReport {
-  event: string;
-  [field: string]: unknown;
-}
+export type ParticipantReport = JsonReport;
 
 export interface Participant {
   process: ManagedProcess;
@@ -36,28 +32,10 @@ export function startParticipant(
     logName: `participant-${count}-${mode}`,
     cwd: REPO_ROOT,
   });
-  const reports = async (): Promise<ParticipantReport[]> =>
-    (await readFile(child.logPath, "utf8"))
-      .split("\n")
-      .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as ParticipantReport);
+  const followed = followJsonLines(child);
   return {
     process: child,
-    reports,
-    async waitFor(event, timeoutMs = 30_000) {
-      let found: ParticipantReport | undefined;
-      await waitUntil(
-        `participant ${count} (${mode}) reports "${event}"`,
-        async () => {
-          const all = await reports();
-          const failure = all.find((r) => r.event === "error");
-          if (failure && event !== "error") throw new Error(`participant failed: ${String(failure.message)}`);
-          found = all.find((r) => r.event === event);
-          return found !== undefined;
-        },
-        { timeoutMs, intervalMs: 200, hint: `see ${child.logPath}` },
-      );
-      return found as ParticipantReport;
-    },
+    reports: followed.reports,
+    waitFor: (event, timeoutMs) => followed.waitFor(`reports "${event}"`, (r) => r.event === event, timeoutMs),
   };
 }
