@@ -9,21 +9,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
 import { RoomServiceClient } from "livekit-server-sdk";
-import type { FocusGetTokenRequest, OpenIdToken } from "../../wire-types.ts";
-import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type Store } from "../../appservice/src/storage/store.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
 import { HOSTS } from "../harness/network.ts";
-import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
+import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../speech/festival-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson } from "../support/http.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../support/json-line-process.ts";
-import { joinAlias, openIdToken } from "../support/matrix-users.ts";
+import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 
 const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -72,14 +69,8 @@ describe("live subtitles from the transcription bridge (real LiveKit A, PocketSp
   let recording: SpeechRecording;
   const started: JsonLineProcess[] = [];
 
-  const tokenFor = async (user: RegisteredUser, token: OpenIdToken): Promise<string> => {
-    const body: FocusGetTokenRequest = {
-      room_id: roomId,
-      slot_id: SLOT,
-      openid_token: token,
-      member: { id: `member-${user.deviceId}`, claimed_user_id: user.userId, claimed_device_id: user.deviceId },
-    };
-    const res = await requestJson("POST", `${appservice.url}${FOCUS_PATH_PREFIX}/get_token`, { body });
+  const tokenFor = async (server: SynapseServer, user: RegisteredUser): Promise<string> => {
+    const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return String(res.body.jwt);
   };
@@ -103,11 +94,7 @@ describe("live subtitles from the transcription bridge (real LiveKit A, PocketSp
     const alias = `#visio-call-${uniqueLocalpart("subtitles")}:ministry-a.test`;
     roomId = await joinAlias(a, alice, alias);
     await joinAlias(b, bob, alias);
-    await waitUntil(
-      "the appservice saw both joins",
-      async () => (await store.membership(roomId, alice.userId)) === "join" && (await store.membership(roomId, bob.userId)) === "join",
-      { timeoutMs: 30_000 },
-    );
+    await waitForJoins(store, roomId, [alice, bob]);
     recording = await speech;
   });
 
@@ -120,8 +107,8 @@ describe("live subtitles from the transcription bridge (real LiveKit A, PocketSp
   it("sends final lk.transcription streams for the speaker's microphone track, from a hidden participant", async function () {
     const livekit = testbed.livekit.a;
     // The focus creates the LiveKit room when it issues the first token; the bridge may only join it.
-    const aliceJwt = await tokenFor(alice, await openIdToken(testbed.ministries.a, alice));
-    const bobJwt = await tokenFor(bob, await openIdToken(testbed.ministries.b, bob));
+    const aliceJwt = await tokenFor(testbed.ministries.a, alice);
+    const bobJwt = await tokenFor(testbed.ministries.b, bob);
     const room = liveKitRoomAlias(roomId, SLOT);
 
     const configPath = join(dir, "live-bridge.yaml");

@@ -8,8 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
-import type { FocusGetTokenRequest } from "../../wire-types.ts";
-import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type Store } from "../../appservice/src/storage/store.ts";
@@ -20,9 +18,8 @@ import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../speech/festival-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson } from "../support/http.ts";
 import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
-import { joinAlias, openIdToken } from "../support/matrix-users.ts";
+import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import { readTranscriptThread } from "../support/transcript-thread.ts";
 
 const SLOT = "m.call#ROOM";
@@ -67,7 +64,7 @@ describe("transcript thread from the transcription bridge (real LiveKit and Syna
     const alias = `#visio-call-${uniqueLocalpart("thread")}:ministry-a.test`;
     roomId = await joinAlias(a, alice, alias);
     await joinAlias(a, scribe, alias);
-    await waitUntil("the appservice saw alice join", async () => (await store.membership(roomId, alice.userId)) === "join", { timeoutMs: 30_000 });
+    await waitForJoins(store, roomId, [alice]);
     recording = await speech;
   });
 
@@ -80,14 +77,8 @@ describe("transcript thread from the transcription bridge (real LiveKit and Syna
   it("posts one thread message per utterance under a Transcription started notice, final after edits", async function () {
     const livekit = testbed.livekit.a;
     const homeserver = testbed.ministries.a;
-    const body: FocusGetTokenRequest = {
-      room_id: roomId,
-      slot_id: SLOT,
-      openid_token: await openIdToken(homeserver, alice),
-      member: { id: `member-${alice.deviceId}`, claimed_user_id: alice.userId, claimed_device_id: alice.deviceId },
-    };
     // The focus creates the LiveKit room when it issues the first token; the bridge may only join it.
-    const res = await requestJson("POST", `${appservice.url}${FOCUS_PATH_PREFIX}/get_token`, { body });
+    const res = await requestFocusToken(appservice.url, roomId, homeserver, alice, SLOT);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const aliceJwt = String(res.body.jwt);
 

@@ -5,7 +5,7 @@
 // that stopped refreshing it) removes that device's participant.
 import assert from "node:assert/strict";
 import { RoomServiceClient } from "livekit-server-sdk";
-import type { CallNoticeContent, FocusGetTokenRequest } from "../../wire-types.ts";
+import type { CallNoticeContent } from "../../wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { createCallStore, type Call, type CallStore } from "../../appservice/src/calls/call-store.ts";
 import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
@@ -18,8 +18,7 @@ import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.
 import { configureTestbed, getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson } from "../support/http.ts";
-import { joinAlias, openIdToken } from "../support/matrix-users.ts";
+import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 
 // LiveKit A signs its webhooks with its only API key, which is also the one A's focus service uses.
@@ -60,13 +59,7 @@ describe("call state and lifecycle (real Synapse A, B, LiveKit A with webhooks)"
   /** What a MatrixRTC client does to join: membership event, focus token, LiveKit connection. */
   const joinCall = async (server: SynapseServer, user: RegisteredUser, namespace: string, mode: "publish" | "listen"): Promise<Participant> => {
     await as(server, user.accessToken)("PUT", `${room()}/state/${CALL_MEMBER}/${encodeURIComponent(memberStateKey(user))}`, membershipContent(user));
-    const request: FocusGetTokenRequest = {
-      room_id: roomId,
-      slot_id: SLOT,
-      openid_token: await openIdToken(server, user),
-      member: { id: `member-${user.deviceId}`, claimed_user_id: user.userId, claimed_device_id: user.deviceId },
-    };
-    const res = await requestJson("POST", `${appservice.url}${FOCUS_PATH_PREFIX}/get_token`, { body: request });
+    const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     // Publishing and listening far longer than the test: only a removal ends these connections.
     const participant = startParticipant(testbed, namespace, mode, String(res.body.url), String(res.body.jwt), mode === "publish" ? 600 : 10_000_000);
@@ -106,11 +99,7 @@ describe("call state and lifecycle (real Synapse A, B, LiveKit A with webhooks)"
     roomId = await joinAlias(a, alice, alias);
     await joinAlias(b, bob, alias);
     livekitRoom = liveKitRoomAlias(roomId, SLOT);
-    await waitUntil(
-      "the appservice saw both joins",
-      async () => (await db.store.membership(roomId, alice.userId)) === "join" && (await db.store.membership(roomId, bob.userId)) === "join",
-      { timeoutMs: 30_000 },
-    );
+    await waitForJoins(db.store, roomId, [alice, bob]);
   });
   after(async () => {
     await Promise.all(participants.map((p) => p.process.stop()));

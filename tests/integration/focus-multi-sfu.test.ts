@@ -3,7 +3,6 @@
 // by A; B's appservice follows it when its first user asks for a token.
 import assert from "node:assert/strict";
 import { TokenVerifier } from "livekit-server-sdk";
-import type { FocusGetTokenRequest } from "../../wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
@@ -11,7 +10,7 @@ import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson } from "../support/http.ts";
-import { joinAlias, openIdToken } from "../support/matrix-users.ts";
+import { joinAlias, openIdToken, requestFocusToken } from "../support/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 
 const SLOT = "m.call#ROOM";
@@ -25,13 +24,7 @@ describe("focus service in multi_sfu mode (an SFU per ministry)", function () {
   let bob: RegisteredUser;
 
   const tokenFrom = async (ministry: "a" | "b", server: SynapseServer, user: RegisteredUser) => {
-    const body: FocusGetTokenRequest = {
-      room_id: roomId,
-      slot_id: SLOT,
-      openid_token: await openIdToken(server, user),
-      member: { id: `member-${user.deviceId}`, claimed_user_id: user.userId, claimed_device_id: user.deviceId },
-    };
-    const res = await requestJson("POST", `${focus[ministry].url}${FOCUS_PATH_PREFIX}/get_token`, { body });
+    const res = await requestFocusToken(focus[ministry].url, roomId, server, user, SLOT);
     assert.equal(res.status, 200, `${ministry}'s focus for ${user.userId}: ${JSON.stringify(res.body)}`);
     const livekit = testbed.livekit[ministry];
     assert.ok(livekit);

@@ -11,10 +11,9 @@ import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
-import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson } from "../support/http.ts";
-import { joinAlias, openIdToken } from "../support/matrix-users.ts";
+import { joinAlias, openIdToken, waitForJoins } from "../support/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 
 const SLOT = "m.call#ROOM";
@@ -47,11 +46,7 @@ describe("focus service (real Synapse A, B, C and LiveKit, oldest_membership)", 
     const alias = `#visio-call-${uniqueLocalpart("m")}:ministry-a.test`;
     roomId = await joinAlias(a, alice, alias);
     await joinAlias(b, bob, alias);
-    await waitUntil(
-      "the appservice saw both joins",
-      async () => (await store.membership(roomId, alice.userId)) === "join" && (await store.membership(roomId, bob.userId)) === "join",
-      { timeoutMs: 30_000 },
-    );
+    await waitForJoins(store, roomId, [alice, bob]);
   });
   after(async () => {
     await store?.close();

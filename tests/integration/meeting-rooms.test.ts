@@ -6,6 +6,7 @@ import { MatrixRequestError, matrixRequest } from "../harness/matrix-client.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
+import { waitForJoins } from "../support/matrix-users.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { memberEvent, requestJson } from "../support/http.ts";
 
@@ -86,9 +87,7 @@ describe("meeting rooms across federation (real Synapse A, B, C)", function () {
     await waitForMessage(b, bob, roomId, "Bonjour depuis A");
 
     assert.equal((await store.meetingRoomByAlias(alias))?.roomId, roomId, "the appservice recorded the room");
-    await waitUntil("the appservice saw both joins", async () => (await store.membership(roomId, bob.userId)) === "join" && (await store.membership(roomId, alice.userId)) === "join", {
-      timeoutMs: 30_000,
-    });
+    await waitForJoins(store, roomId, [bob, alice]);
   });
 
   it("refuses a homeserver that is not on the allowlist", async () => {

@@ -1,6 +1,9 @@
 // What tests do as Matrix users: join by alias, get OpenID tokens, wait for the appservice to see joins.
-import type { OpenIdToken } from "../../wire-types.ts";
+import type { FocusGetTokenRequest, OpenIdToken } from "../../wire-types.ts";
+import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
+import { waitUntil } from "../harness/wait.ts";
+import { requestJson, type JsonResponse } from "./http.ts";
 import type { RegisteredUser, SynapseServer } from "../harness/testbed.ts";
 
 export async function joinAlias(server: SynapseServer, user: RegisteredUser, alias: string): Promise<string> {
@@ -23,4 +26,34 @@ export function openIdToken(server: SynapseServer, user: RegisteredUser): Promis
     `/_matrix/client/v3/user/${encodeURIComponent(user.userId)}/openid/request_token`,
     {},
   );
+}
+
+/** Waits until the appservice has recorded these users' joins from its transactions. */
+export async function waitForJoins(
+  store: { membership(roomId: string, userId: string): Promise<string | null> },
+  roomId: string,
+  users: readonly RegisteredUser[],
+): Promise<void> {
+  await waitUntil(
+    "the appservice saw the joins",
+    async () => (await Promise.all(users.map((u) => store.membership(roomId, u.userId)))).every((m) => m === "join"),
+    { timeoutMs: 30_000 },
+  );
+}
+
+/** Asks an appservice's focus for a LiveKit token as a MatrixRTC client does, with a fresh OpenID token. */
+export async function requestFocusToken(
+  appserviceUrl: string,
+  roomId: string,
+  server: SynapseServer,
+  user: RegisteredUser,
+  slotId = "m.call#ROOM",
+): Promise<JsonResponse> {
+  const body: FocusGetTokenRequest = {
+    room_id: roomId,
+    slot_id: slotId,
+    openid_token: await openIdToken(server, user),
+    member: { id: `member-${user.deviceId}`, claimed_user_id: user.userId, claimed_device_id: user.deviceId },
+  };
+  return requestJson("POST", `${appserviceUrl}${FOCUS_PATH_PREFIX}/get_token`, { body });
 }
