@@ -2,7 +2,7 @@
 // load; an error names every wrong or unknown key. (The live LiveKit/Matrix settings join it later.)
 import { z } from "zod";
 import { parseWithSchema, readYamlFile } from "../../config/load.ts";
-import { DEFAULT_VAD_OPTIONS } from "./transcript/energy-vad.ts";
+import { DEFAULT_VAD_OPTIONS, type EnergyVadOptions } from "./transcript/energy-vad.ts";
 import { DEBIAN_POCKETSPHINX_MODEL_DIR } from "./stt/pocketsphinx.ts";
 
 export const ENGINE_NAMES = ["pocketsphinx", "openai"] as const;
@@ -73,6 +73,17 @@ export const bridgeConfigSchema = z.strictObject({
 
 export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
 export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
+
+/** The VAD settings of a config, as the energy VAD takes them. */
+export function vadOptions(vad: BridgeConfig["vad"]): Partial<EnergyVadOptions> {
+  return {
+    minSpeechDb: vad.min_speech_db,
+    marginDb: vad.margin_db,
+    endSilenceMs: vad.end_silence_ms,
+    preRollMs: vad.pre_roll_ms,
+    maxUtteranceMs: vad.max_utterance_ms,
+  };
+}
 
 export function parseBridgeConfig(raw: unknown): BridgeConfig {
   return parseWithSchema(bridgeConfigSchema, raw);

@@ -8,6 +8,7 @@ import { ConfigError } from "../../../config/load.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { SttEngineNotReadyError } from "../stt/engine.ts";
 import { mintBridgeToken } from "./bridge-token.ts";
+import { vadOptions } from "../config.ts";
 import { loadLiveBridgeConfig } from "./live-config.ts";
 import { MatrixSender } from "../matrix/matrix-sender.ts";
 import { TranscriptPoster } from "../matrix/transcript-poster.ts";
@@ -53,13 +54,7 @@ async function main(): Promise<number> {
   await poster?.start();
   const listener = new RoomListener({
     engine,
-    vad: {
-      minSpeechDb: config.vad.min_speech_db,
-      marginDb: config.vad.margin_db,
-      endSilenceMs: config.vad.end_silence_ms,
-      preRollMs: config.vad.pre_roll_ms,
-      maxUtteranceMs: config.vad.max_utterance_ms,
-    },
+    vad: vadOptions(config.vad),
     now: () => performance.now(),
     report,
     onSegment: poster === undefined ? undefined : (trackSid, segment) => void poster.post(trackSid, segment),

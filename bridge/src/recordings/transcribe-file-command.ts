@@ -5,7 +5,7 @@ import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import { AudioDecodeError, decodeAudioFile } from "../audio/decode-file.ts";
 import { ConfigError } from "../../../config/load.ts";
-import { ENGINE_NAMES, loadBridgeConfig, parseBridgeConfig, type BridgeConfig } from "../config.ts";
+import { ENGINE_NAMES, loadBridgeConfig, parseBridgeConfig, vadOptions, type BridgeConfig } from "../config.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { SttEngineNotReadyError } from "../stt/engine.ts";
 import { toMarkdown } from "../transcript/markdown.ts";
@@ -105,13 +105,7 @@ export async function transcribeFileCommand(argv: string[], io: TranscribeFileIo
       engine,
       speaker: { id: "speaker-1", name: values.speaker },
       language: values.language,
-      vad: {
-        minSpeechDb: config.vad.min_speech_db,
-        marginDb: config.vad.margin_db,
-        endSilenceMs: config.vad.end_silence_ms,
-        preRollMs: config.vad.pre_roll_ms,
-        maxUtteranceMs: config.vad.max_utterance_ms,
-      },
+      vad: vadOptions(config.vad),
       concurrency: jobs,
     });
   } catch (err) {
