@@ -30,6 +30,8 @@ ensure_debian_packages() {
   command -v opusdec >/dev/null || missing+=(opus-tools)
   command -v text2wave >/dev/null || missing+=(festival)
   [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
+  # The browser that the client's end-to-end tests drive through playwright-core.
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     apt-get update -qq
