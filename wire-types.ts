@@ -136,3 +136,60 @@ export interface TranscriptFields {
   /** false while the engine may still revise the text: a later edit replaces it. */
   final: boolean;
 }
+
+/**
+ * LiveKit participant attribute that the focus service puts in every token it issues: the verified
+ * Matrix user behind the participant (identities are hashes, so this is how the bridge names speakers).
+ */
+export const MATRIX_USER_ATTRIBUTE = "org.visio.matrix_user_id";
+
+/** Room state (state key "") saying whether the room is transcribed; written by the appservice bot only. */
+export const TRANSCRIPTION_STATE_EVENT = "org.visio.transcription";
+
+export interface TranscriptionStateContent {
+  active: boolean;
+  /** Matrix user who asked for the last start or stop. */
+  requested_by: string;
+  /** BCP 47 tag, or "und" when the engine detects it. */
+  language: string;
+  /** The bridge engine's configured name ("pocketsphinx"). */
+  engine: string;
+  /** Milliseconds since the epoch. */
+  started_at?: number;
+  stopped_at?: number;
+  /** Event ID of the "Transcription started" notice that the transcript is threaded under. */
+  thread_root?: string;
+}
+
+/** `POST /_visio/v1/transcription` on the appservice: start or stop a room's transcription. */
+export interface TranscriptionControlRequest {
+  room_id: string;
+  action: "start" | "stop";
+  /** For "start"; the bridge's configured language when absent. */
+  language?: string;
+  /** From the requester's own homeserver, verified like the focus service's. */
+  openid_token: OpenIdToken;
+}
+
+export interface TranscriptionControlResponse {
+  state: TranscriptionStateContent;
+}
+
+/** LiveKit agent name the bridge workers register under; the appservice dispatches jobs to it. */
+export const TRANSCRIBER_AGENT_NAME = "visio-transcriber";
+
+/** Metadata of a LiveKit agent dispatch asking a bridge worker to transcribe one call. */
+export interface TranscriptionJobMetadata {
+  room_id: string;
+  language: string;
+  engine: string;
+  started_at: number;
+  thread_root: string;
+}
+
+/** Data-packet topic on which the appservice tells the bridge in a call to finish (files, then leave). */
+export const TRANSCRIPTION_CONTROL_TOPIC = "org.visio.transcription.control";
+
+export interface TranscriptionControlMessage {
+  action: "stop";
+}

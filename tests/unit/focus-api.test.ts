@@ -1,5 +1,6 @@
 // The focus API in a Koa app with fakes for the verifier, the store and LiveKit's room API, and real
 // LiveKit tokens, checked with livekit-server-sdk's TokenVerifier.
+import { MATRIX_USER_ATTRIBUTE } from "../../wire-types.ts";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { Server } from "node:http";
@@ -147,6 +148,7 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
         { ...c.video },
         { room: alias, roomJoin: true, roomCreate: false, canPublish: true, canSubscribe: true, canUpdateOwnMetadata: false, hidden: false },
       );
+      assert.deepEqual(c.attributes, { [MATRIX_USER_ATTRIBUTE]: ALICE });
       assert.equal((c.exp ?? 0) - (c.nbf ?? 0), 300);
       assert.deepEqual(focus.rooms.created, [alias]);
       assert.deepEqual(focus.verifier.calls, [{ accessToken: "alice-token", serverName: "ministry-a.test", expiresInSeconds: 3600 }]);

@@ -4,6 +4,7 @@ import { AccessToken, type RoomServiceClient } from "livekit-server-sdk";
 import { MatrixError } from "../errors.ts";
 import { createKnownRooms, type KnownRooms } from "./known-rooms.ts";
 import type { Logger } from "../log.ts";
+import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 
 /** The LiveKit room API calls the issuer makes; a fake implements these two. */
 export type LiveKitRooms = Pick<RoomServiceClient, "listRooms" | "createRoom">;
@@ -92,6 +93,7 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
       const token = new AccessToken(options.apiKey, options.apiSecret, {
         identity: request.identity,
         ttl: options.ttlSeconds,
+        attributes: { [MATRIX_USER_ATTRIBUTE]: request.userId },
       });
       token.addGrant({
         room: request.roomAlias,
