@@ -193,3 +193,13 @@ export const TRANSCRIPTION_CONTROL_TOPIC = "org.visio.transcription.control";
 export interface TranscriptionControlMessage {
   action: "stop";
 }
+
+/**
+ * Key in a homeserver's `.well-known/matrix/client`: where that ministry's appservice answers
+ * (`{ "url": "https://…" }`), for the transcription control API of rooms it hosts.
+ */
+export const WELL_KNOWN_APPSERVICE_KEY = "org.visio.appservice";
+
+export interface WellKnownAppservice {
+  url: string;
+}
