@@ -4,6 +4,7 @@
 // OpenID check is a minimal HTTPS responder, so that the figures are the focus service's own.
 import { once } from "node:events";
 import { readFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { Agent, request } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -23,34 +24,68 @@ export interface FocusBenchRun {
   tokensPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** The appservice's CPU time per token: what one core could sustain, whatever the load generator costs. */
+  serverCpuMsPerToken: number;
 }
 
 const USERS = 50;
 const CONCURRENCY = 16;
 const APPSERVICE_PORT = 19_410;
 const ROOM = "!bench:bench.localhost";
+// USER_HZ on Linux.
+const CLOCK_TICKS_PER_SECOND = 100;
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
-async function load(url: string, requests: number, body: (i: number) => unknown): Promise<FocusBenchRun> {
+// node:http with kept-alive sockets: fetch's own overhead would make the load generator, not the
+// service, the bottleneck on a two-core machine.
+async function post(agent: Agent, url: URL, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+async function load(url: string, serverPid: number, requests: number, body: (i: number) => unknown): Promise<FocusBenchRun> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const target = new URL(url);
+  const bodies = Array.from({ length: requests }, (_, i) => JSON.stringify(body(i)));
   const latencies: number[] = [];
   let next = 0;
+  const cpuBefore = await cpuSecondsOf(serverPid);
   const began = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < requests) {
         const i = next++;
         const t0 = performance.now();
-        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body(i)) });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`get_token answered ${res.status}`);
+        const status = await post(agent, target, bodies[i]!);
+        if (status !== 200) throw new Error(`get_token answered ${status}`);
         latencies.push(performance.now() - t0);
       }
     }),
   );
   const seconds = (performance.now() - began) / 1000;
+  const cpuSeconds = (await cpuSecondsOf(serverPid)) - cpuBefore;
+  agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { tokensPerSecond: requests / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  return {
+    tokensPerSecond: requests / seconds,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    serverCpuMsPerToken: (cpuSeconds * 1000) / requests,
+  };
 }
 
 export async function benchFocusTokens(livekitBinary: string, { runs = 3, requests = 3000 } = {}): Promise<{ cached: FocusBenchRun[]; uncached: FocusBenchRun[] }> {
@@ -118,9 +153,9 @@ export async function benchFocusTokens(livekitBinary: string, { runs = 3, reques
     let fresh = 0;
     for (let run = 0; run < runs; run++) {
       // First round fills the cache; the measured one reuses each user's token.
-      await load(url, USERS, (i) => body(`user${i % USERS}.0`, i % USERS));
-      cached.push(await load(url, requests, (i) => body(`user${i % USERS}.0`, i % USERS)));
-      uncached.push(await load(url, Math.floor(requests / 3), (i) => body(`user${i % USERS}.${++fresh}`, i % USERS)));
+      await load(url, appservice.pid, USERS, (i) => body(`user${i % USERS}.0`, i % USERS));
+      cached.push(await load(url, appservice.pid, requests, (i) => body(`user${i % USERS}.0`, i % USERS)));
+      uncached.push(await load(url, appservice.pid, Math.floor(requests / 3), (i) => body(`user${i % USERS}.${++fresh}`, i % USERS)));
     }
     return { cached, uncached };
   } finally {

@@ -1,8 +1,9 @@
 // Issues LiveKit access tokens with MSC4195's grants, and makes sure the LiveKit room exists first:
 // LiveKit runs with auto_create off, so only this service decides which calls may start.
-import { AccessToken, type RoomServiceClient } from "livekit-server-sdk";
+import type { RoomServiceClient } from "livekit-server-sdk";
 import { MatrixError } from "../errors.ts";
 import { createKnownRooms, type KnownRooms } from "./known-rooms.ts";
+import { createLiveKitTokenSigner } from "./livekit-jwt.ts";
 import type { Logger } from "../log.ts";
 import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 
@@ -51,6 +52,7 @@ const DEPARTURE_TIMEOUT_SECONDS = 20;
 
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const fullAccess = new Set(options.fullAccessServers);
+  const signer = createLiveKitTokenSigner(options.apiKey, options.apiSecret);
 
   const knownRooms = options.knownRooms ?? createKnownRooms();
 
@@ -90,22 +92,22 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
       const canPublish = options.sfuSelection === "oldest_membership" || isFullAccess;
       await ensureRoom(request, isFullAccess);
 
-      const token = new AccessToken(options.apiKey, options.apiSecret, {
+      const jwt = signer.sign({
         identity: request.identity,
-        ttl: options.ttlSeconds,
+        ttlSeconds: options.ttlSeconds,
+        video: {
+          room: request.roomAlias,
+          roomJoin: true,
+          // roomCreate would also let the holder delete any room (MSC4195): rooms are made here instead.
+          roomCreate: false,
+          canPublish,
+          canSubscribe: true,
+          canUpdateOwnMetadata: false,
+          hidden: false,
+        },
         attributes: { [MATRIX_USER_ATTRIBUTE]: request.userId },
       });
-      token.addGrant({
-        room: request.roomAlias,
-        roomJoin: true,
-        // roomCreate would also let the holder delete any room (MSC4195): rooms are made here instead.
-        roomCreate: false,
-        canPublish,
-        canSubscribe: true,
-        canUpdateOwnMetadata: false,
-        hidden: false,
-      });
-      return { url: options.url, jwt: await token.toJwt(), canPublish };
+      return { url: options.url, jwt, canPublish };
     },
   };
 }
