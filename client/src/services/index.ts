@@ -1,0 +1,24 @@
+// What the stores need from the outside world, provided once by main.ts (and by tests with fakes):
+// stores never construct SDK clients or touch browser globals themselves.
+import { inject, type App, type InjectionKey } from "vue";
+import type { MatrixClientFactory } from "./matrix/client-factory.ts";
+import type { FetchLike } from "./matrix/homeserver-discovery.ts";
+import type { KeyValueStorage } from "./matrix/session-storage.ts";
+
+export interface Services {
+  fetch: FetchLike;
+  storage: KeyValueStorage;
+  createMatrixClient: MatrixClientFactory;
+}
+
+const SERVICES_KEY: InjectionKey<Services> = Symbol("services");
+
+export function provideServices(app: App, services: Services): void {
+  app.provide(SERVICES_KEY, services);
+}
+
+export function useServices(): Services {
+  const services = inject(SERVICES_KEY);
+  if (services === undefined) throw new Error("useServices() outside an app with provideServices()");
+  return services;
+}

@@ -1,0 +1,64 @@
+// Signing in and out: server discovery, password login, and the mapping of the homeserver's answers
+// to errors a user understands. The SDK does the HTTP; this decides what each failure means.
+import { ConnectionError, createClient, MatrixError } from "matrix-js-sdk";
+import { ERRCODE, VisioError } from "../errors.ts";
+import { discoverHomeserver, type FetchLike } from "./homeserver-discovery.ts";
+import type { StoredSession } from "./session-storage.ts";
+
+export interface SignInRequest {
+  server: string;
+  username: string;
+  password: string;
+}
+
+const DEVICE_NAME = "Visio (web)";
+
+function userIdentifier(username: string): string {
+  const trimmed = username.trim();
+  // "@alice:server" and "alice" both work; the server decides whether the full ID is its own.
+  return trimmed.startsWith("@") ? trimmed : trimmed.toLowerCase();
+}
+
+export async function signIn(request: SignInRequest, fetchFn: FetchLike): Promise<StoredSession> {
+  const username = userIdentifier(request.username);
+  if (username === "" || request.password === "") throw new VisioError(ERRCODE.invalidParam, "error.missingField");
+  const homeserver = await discoverHomeserver(request.server, fetchFn);
+  const client = createClient({ baseUrl: homeserver.baseUrl, fetchFn: fetchFn as typeof fetch });
+  try {
+    const response = await client.loginRequest({
+      type: "m.login.password",
+      identifier: { type: "m.id.user", user: username },
+      password: request.password,
+      initial_device_display_name: DEVICE_NAME,
+    });
+    return {
+      serverName: homeserver.serverName,
+      baseUrl: homeserver.baseUrl,
+      userId: response.user_id,
+      deviceId: response.device_id,
+      accessToken: response.access_token,
+      wellKnown: homeserver.wellKnown,
+    };
+  } catch (error) {
+    throw loginError(error, homeserver.serverName);
+  } finally {
+    client.stopClient();
+  }
+}
+
+export function loginError(error: unknown, serverName: string): VisioError {
+  if (error instanceof MatrixError) {
+    if (error.errcode === "M_FORBIDDEN" || error.errcode === "M_INVALID_USERNAME" || error.errcode === "M_USER_DEACTIVATED") {
+      return new VisioError(ERRCODE.forbidden, "error.wrongPassword", { cause: error });
+    }
+    if ((error.httpStatus ?? 0) >= 500 || error.errcode === "M_LIMIT_EXCEEDED") {
+      return new VisioError(ERRCODE.serverDown, "error.serverDown", { params: { server: serverName }, retryable: true, cause: error });
+    }
+    return new VisioError(error.errcode ?? ERRCODE.unknown, "error.generic", { params: { message: error.data.error ?? error.message }, cause: error });
+  }
+  if (error instanceof ConnectionError) {
+    return new VisioError(ERRCODE.serverDown, "error.serverDown", { params: { server: serverName }, retryable: true, cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new VisioError(ERRCODE.unknown, "error.generic", { params: { message }, cause: error });
+}

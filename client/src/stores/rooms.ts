@@ -1,0 +1,141 @@
+// The user's meeting rooms: the list, the one open, joining by alias, and each room's members.
+import { KnownMembership, MatrixError, type MatrixClient, type Room } from "matrix-js-sdk";
+import { defineStore } from "pinia";
+import { computed, ref, shallowRef } from "vue";
+import type { TranscriptionStateContent } from "../../../wire-types.ts";
+import { TRANSCRIPTION_STATE_EVENT } from "../../../wire-types.ts";
+import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
+import { ministryOf } from "../timeline/timeline-model.ts";
+import { useClientRevision } from "./client-revision.ts";
+import { useSessionStore } from "./session.ts";
+
+export interface RoomSummary {
+  roomId: string;
+  name: string;
+  alias: string | null;
+  memberCount: number;
+  lastActivity: number;
+}
+
+export interface MemberSummary {
+  userId: string;
+  name: string;
+  ministry: string;
+}
+
+// "#visio-x:server": a localpart and a server part, as the spec's room alias grammar.
+const ALIAS = /^#[^:\s]+:[^\s]+$/;
+
+function summaryOf(room: Room): RoomSummary {
+  return {
+    roomId: room.roomId,
+    name: room.name,
+    alias: room.getCanonicalAlias(),
+    memberCount: room.getJoinedMemberCount(),
+    lastActivity: room.getLastActiveTimestamp(),
+  };
+}
+
+export function transcriptionStateOf(room: Room | null): TranscriptionStateContent | null {
+  const event = room?.currentState.getStateEvents(TRANSCRIPTION_STATE_EVENT, "");
+  const content = event?.getContent<Partial<TranscriptionStateContent>>();
+  return content !== undefined && typeof content.active === "boolean" ? (content as TranscriptionStateContent) : null;
+}
+
+export function joinError(error: unknown, alias: string): VisioError {
+  if (error instanceof MatrixError && (error.errcode === "M_NOT_FOUND" || error.errcode === "M_FORBIDDEN" || error.httpStatus === 404)) {
+    return new VisioError(error.errcode ?? ERRCODE.notFound, "rooms.notFound", { params: { alias }, cause: error });
+  }
+  return asVisioError(error);
+}
+
+export const useRoomsStore = defineStore("rooms", () => {
+  const session = useSessionStore();
+  const client = computed<MatrixClient | null>(() => session.client);
+  const revision = useClientRevision(client);
+  const selectedRoomId = ref<string | null>(null);
+  const joining = ref(false);
+  const joinFailure = shallowRef<VisioError | null>(null);
+
+  const rooms = computed<RoomSummary[]>(() => {
+    void revision.value;
+    const matrix = client.value;
+    if (matrix === null) return [];
+    return matrix
+      .getRooms()
+      .filter((room) => room.getMyMembership() === KnownMembership.Join)
+      .map(summaryOf)
+      .sort((a, b) => b.lastActivity - a.lastActivity);
+  });
+
+  const selectedRoom = computed<Room | null>(() => {
+    void revision.value;
+    const id = selectedRoomId.value;
+    return id === null ? null : (client.value?.getRoom(id) ?? null);
+  });
+
+  const selected = computed<RoomSummary | null>(() => {
+    void revision.value;
+    return selectedRoom.value === null ? null : summaryOf(selectedRoom.value);
+  });
+
+  const members = computed<MemberSummary[]>(() => {
+    void revision.value;
+    const room = selectedRoom.value;
+    if (room === null) return [];
+    return room
+      .getJoinedMembers()
+      .map((member) => ({ userId: member.userId, name: member.name || member.userId, ministry: ministryOf(member.userId) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  });
+
+  const transcription = computed(() => {
+    void revision.value;
+    return transcriptionStateOf(selectedRoom.value);
+  });
+
+  function displayName(userId: string): string {
+    void revision.value;
+    return selectedRoom.value?.getMember(userId)?.name || userId;
+  }
+
+  function select(roomId: string | null): void {
+    selectedRoomId.value = roomId;
+  }
+
+  async function joinByAlias(input: string): Promise<boolean> {
+    const alias = input.trim();
+    joinFailure.value = null;
+    if (!ALIAS.test(alias)) {
+      joinFailure.value = new VisioError(ERRCODE.invalidParam, "rooms.badAlias");
+      return false;
+    }
+    const matrix = client.value;
+    if (matrix === null) return false;
+    joining.value = true;
+    try {
+      const room = await matrix.joinRoom(alias);
+      selectedRoomId.value = room.roomId;
+      return true;
+    } catch (error) {
+      joinFailure.value = joinError(error, alias);
+      return false;
+    } finally {
+      joining.value = false;
+    }
+  }
+
+  return {
+    rooms,
+    selected,
+    selectedRoom,
+    members,
+    transcription,
+    joining: computed(() => joining.value),
+    joinFailure: computed(() => joinFailure.value),
+    revision: computed(() => revision.value),
+    displayName,
+    select,
+    joinByAlias,
+  };
+});

@@ -1,0 +1,106 @@
+// The signed-in user: sign in (discovery + password), restore after a reload, sign out.
+import { ClientEvent, HttpApiEvent, SyncState, type MatrixClient } from "matrix-js-sdk";
+import { defineStore } from "pinia";
+import { computed, markRaw, readonly, ref, shallowRef } from "vue";
+import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
+import { signIn as signInRequest, type SignInRequest } from "../services/matrix/account.ts";
+import { SYNC_OPTIONS } from "../services/matrix/client-factory.ts";
+import { clearSession, loadSession, saveSession, type StoredSession } from "../services/matrix/session-storage.ts";
+import { useServices } from "../services/index.ts";
+
+export type SessionStatus = "signed-out" | "signing-in" | "starting" | "signed-in";
+
+export const useSessionStore = defineStore("session", () => {
+  const services = useServices();
+  const status = ref<SessionStatus>("signed-out");
+  const error = shallowRef<VisioError | null>(null);
+  const session = shallowRef<StoredSession | null>(null);
+  const client = shallowRef<MatrixClient | null>(null);
+
+  function stopClient(): void {
+    client.value?.removeAllListeners();
+    client.value?.stopClient();
+    client.value = null;
+  }
+
+  function forget(reason: VisioError | null): void {
+    stopClient();
+    clearSession(services.storage);
+    session.value = null;
+    status.value = "signed-out";
+    error.value = reason;
+  }
+
+  async function start(stored: StoredSession): Promise<void> {
+    status.value = "starting";
+    session.value = stored;
+    // The SDK client is a large event emitter: never let Vue proxy it.
+    const matrix = markRaw(services.createMatrixClient(stored));
+    client.value = matrix;
+    matrix.on(HttpApiEvent.SessionLoggedOut, () => forget(new VisioError(ERRCODE.unknownToken, "error.sessionExpired")));
+    const firstSync = new Promise<void>((resolve) => {
+      const onSync = (state: SyncState): void => {
+        if (state === SyncState.Prepared || state === SyncState.Syncing) {
+          matrix.off(ClientEvent.Sync, onSync);
+          resolve();
+        }
+      };
+      matrix.on(ClientEvent.Sync, onSync);
+    });
+    await matrix.startClient(SYNC_OPTIONS);
+    await firstSync;
+    if (client.value === matrix) status.value = "signed-in";
+  }
+
+  async function signIn(request: SignInRequest): Promise<void> {
+    if (status.value === "signing-in") return;
+    status.value = "signing-in";
+    error.value = null;
+    try {
+      const stored = await signInRequest(request, services.fetch);
+      saveSession(services.storage, stored);
+      await start(stored);
+    } catch (caught) {
+      stopClient();
+      status.value = "signed-out";
+      error.value = asVisioError(caught);
+    }
+  }
+
+  /** After a reload: picks up the stored session, if any. */
+  async function restore(): Promise<void> {
+    const stored = loadSession(services.storage);
+    if (stored === null) return;
+    try {
+      await start(stored);
+    } catch (caught) {
+      forget(asVisioError(caught));
+    }
+  }
+
+  async function signOut(): Promise<void> {
+    const matrix = client.value;
+    try {
+      // Invalidates the access token on the server; if that fails, the local copy still goes.
+      await matrix?.logout(true);
+    } catch {
+      // Server unreachable: nothing more we can do about that token from here.
+    }
+    forget(null);
+  }
+
+  return {
+    status: readonly(status),
+    error: computed(() => error.value),
+    userId: computed(() => session.value?.userId ?? null),
+    serverName: computed(() => session.value?.serverName ?? null),
+    wellKnown: computed(() => session.value?.wellKnown ?? {}),
+    client: computed(() => client.value),
+    signIn,
+    restore,
+    signOut,
+    clearError: () => {
+      error.value = null;
+    },
+  };
+});
