@@ -1,5 +1,6 @@
 // Wires the appservice process together: config in, running HTTP server out.
 import { once } from "node:events";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import { RoomServiceClient, WebhookReceiver } from "livekit-server-sdk";
@@ -12,7 +13,7 @@ import { liveKitWebhookRouter } from "./calls/livekit-webhook.ts";
 import { errorMiddleware } from "./errors.ts";
 import { createKnownRooms, type KnownRooms } from "./focus/known-rooms.ts";
 import { createRoomMembership } from "./focus/room-membership.ts";
-import { createFocusRouter, liveKitApiUrl, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
+import { focusApiFromConfig, liveKitApiUrl, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
 import { createHomeserverClient, type HomeserverClient } from "./homeserver-client.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMeetingRooms } from "./meeting-rooms.ts";
@@ -69,7 +70,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   const knownRooms = createKnownRooms();
   let focus;
   try {
-    focus = await createFocusRouter(config, {
+    focus = await focusApiFromConfig(config, {
       knownRooms,
       membership: createRoomMembership({ store, homeserver, botUserId, log }),
       identities: callStore,
@@ -109,10 +110,6 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   app.use(errorMiddleware(log));
   app.use(api.routes());
   app.use(api.allowedMethods());
-  if (focus) {
-    app.use(focus.routes());
-    app.use(focus.allowedMethods());
-  }
   if (focusConfig) {
     // LiveKit signs its webhooks with one of its API keys: the one this appservice uses.
     const { api_key: apiKey, api_secret: apiSecret } = focusConfig.livekit;
@@ -128,7 +125,12 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     throw err;
   }
 
-  const server = app.listen(config.appservice.port, config.appservice.bind_address);
+  const koa = app.callback();
+  const server = createServer((req, res) => {
+    if (focus?.owns(req)) focus.handle(req, res);
+    else void koa(req, res);
+  });
+  server.listen(config.appservice.port, config.appservice.bind_address);
   await once(server, "listening");
   const { address, port } = server.address() as AddressInfo;
   const url = `http://${address.includes(":") ? `[${address}]` : address}:${port}`;

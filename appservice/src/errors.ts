@@ -17,6 +17,11 @@ const STATUS_BY_ERRCODE = {
   M_LIMIT_EXCEEDED: 429,
   M_UNKNOWN: 500,
   M_UNAVAILABLE: 503,
+  // Transcription control: the room is already / not transcribed (a state conflict, not bad input),
+  // and a room this appservice follows but did not create (another ministry's appservice controls it).
+  "ORG.VISIO.TRANSCRIPTION_ACTIVE": 409,
+  "ORG.VISIO.TRANSCRIPTION_INACTIVE": 409,
+  "ORG.VISIO.ROOM_NOT_HOSTED": 404,
 } as const;
 
 export type Errcode = keyof typeof STATUS_BY_ERRCODE;
@@ -36,7 +41,18 @@ export class MatrixError extends Error {
   }
 }
 
-/** Renders any thrown error as a Matrix error body; unexpected errors become a bare M_UNKNOWN. */
+/**
+ * The Matrix error to answer for anything a handler threw, logged in one short line: unexpected
+ * errors become a bare M_UNKNOWN (their details go to the log, never to the client).
+ */
+export function matrixErrorFor(err: unknown, log: Logger, request: { method: string; path: string }): MatrixError {
+  const error = err instanceof MatrixError ? err : new MatrixError("M_UNKNOWN", "Internal server error");
+  if (error.status >= 500) log.error("request failed", { ...request, err });
+  else log.info("request refused", { ...request, errcode: error.errcode, reason: error.message });
+  return error;
+}
+
+/** Renders any thrown error as a Matrix error body (see matrixErrorFor). */
 export function errorMiddleware(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
@@ -45,9 +61,7 @@ export function errorMiddleware(log: Logger): Middleware {
         throw new MatrixError("M_UNRECOGNIZED", "Unrecognized request");
       }
     } catch (err) {
-      const error = err instanceof MatrixError ? err : new MatrixError("M_UNKNOWN", "Internal server error");
-      if (error.status >= 500) log.error("request failed", { method: ctx.method, path: ctx.path, err });
-      else log.info("request refused", { method: ctx.method, path: ctx.path, errcode: error.errcode, reason: error.message });
+      const error = matrixErrorFor(err, log, { method: ctx.method, path: ctx.path });
       ctx.status = error.status;
       ctx.body = error.toBody();
     }

@@ -1,11 +1,20 @@
 // Reads a JSON request body with a size limit; the raw bytes stay available (webhooks sign them).
+import type { IncomingMessage } from "node:http";
 import type { Context } from "koa";
 import { MatrixError } from "./errors.ts";
 
 export function readRawBody(ctx: Context, limitBytes: number): Promise<Buffer> {
+  return readRequestBody(ctx.req, limitBytes);
+}
+
+export async function readJsonBody(ctx: Context, limitBytes: number): Promise<unknown> {
+  return parseJsonBody(await readRawBody(ctx, limitBytes));
+}
+
+/** The body of a plain node:http request (the focus endpoints run outside Koa). */
+export function readRequestBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   // Stream events rather than `for await`: the async iterator costs more than small bodies do.
   return new Promise((resolve, reject) => {
-    const req = ctx.req;
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
@@ -24,8 +33,7 @@ export function readRawBody(ctx: Context, limitBytes: number): Promise<Buffer> {
   });
 }
 
-export async function readJsonBody(ctx: Context, limitBytes: number): Promise<unknown> {
-  const raw = await readRawBody(ctx, limitBytes);
+export function parseJsonBody(raw: Buffer): unknown {
   try {
     return JSON.parse(raw.toString("utf8"));
   } catch {

@@ -88,7 +88,7 @@ async function load(url: string, serverPid: number, requests: number, body: (i: 
   };
 }
 
-export async function benchFocusTokens(livekitBinary: string, { runs = 3, requests = 3000 } = {}): Promise<{ cached: FocusBenchRun[]; uncached: FocusBenchRun[] }> {
+export async function benchFocusTokens(livekitBinary: string, { runs = 3, requests = 3000, warmup = 2000 } = {}): Promise<{ cached: FocusBenchRun[]; uncached: FocusBenchRun[] }> {
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-focus-"));
   const processes = new ProcessGroup(dir);
   const userinfo = { server: undefined as ReturnType<typeof createServer> | undefined };
@@ -152,8 +152,8 @@ export async function benchFocusTokens(livekitBinary: string, { runs = 3, reques
     const uncached: FocusBenchRun[] = [];
     let fresh = 0;
     for (let run = 0; run < runs; run++) {
-      // First round fills the cache; the measured one reuses each user's token.
-      await load(url, appservice.pid, USERS, (i) => body(`user${i % USERS}.0`, i % USERS));
+      // The first round fills the cache and lets the JIT settle; the measured one reuses each user's token.
+      await load(url, appservice.pid, run === 0 ? warmup : USERS, (i) => body(`user${i % USERS}.0`, i % USERS));
       cached.push(await load(url, appservice.pid, requests, (i) => body(`user${i % USERS}.0`, i % USERS)));
       uncached.push(await load(url, appservice.pid, Math.floor(requests / 3), (i) => body(`user${i % USERS}.${++fresh}`, i % USERS)));
     }

@@ -3,12 +3,10 @@
 import { MATRIX_USER_ATTRIBUTE } from "../../wire-types.ts";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import Koa from "koa";
 import { Room, TokenVerifier, type ClaimGrants } from "livekit-server-sdk";
-import { errorMiddleware } from "../../appservice/src/errors.ts";
-import { focusRouter } from "../../appservice/src/focus/focus-api.ts";
+import { createFocusApi } from "../../appservice/src/focus/focus-api.ts";
 import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { OpenIdVerificationError, type OpenIdTokenClaim, type OpenIdVerifier } from "../../appservice/src/focus/openid-verifier.ts";
 import { createTokenIssuer, type LiveKitRooms, type SfuSelection } from "../../appservice/src/focus/token-issuer.ts";
@@ -70,7 +68,7 @@ async function startFocus(sfuSelection: SfuSelection): Promise<Focus> {
   const log = createLogger("debug", (line) => logs.push(line));
   const verifier = new FakeVerifier();
   const rooms = new FakeRooms();
-  const router = focusRouter({
+  const focus = createFocusApi({
     verifier,
     issuer: createTokenIssuer({
       url: LIVEKIT_URL,
@@ -86,11 +84,11 @@ async function startFocus(sfuSelection: SfuSelection): Promise<Focus> {
     allowedServers: ["ministry-a.test", "ministry-b.test"],
     log,
   });
-  const app = new Koa();
-  app.use(errorMiddleware(log));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-  const server: Server = app.listen(0, "127.0.0.1");
+  const server: Server = createServer((req, res) => {
+    if (focus.owns(req)) focus.handle(req, res);
+    else res.writeHead(404).end();
+  });
+  server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -246,6 +244,17 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
       }
       const refused = await fetch(`${focus.url}/get_token`, { method: "POST", body: "{nope" });
       assert.equal(refused.headers.get("access-control-allow-origin"), "*");
+    });
+
+    it("answers other methods with 405 and oversized bodies with 413, as Matrix errors", async () => {
+      const get = await requestJson("GET", `${focus.url}/get_token`);
+      assert.equal(get.status, 405);
+      assert.equal(get.body.errcode, "M_UNRECOGNIZED");
+      const huge = await requestJson("POST", `${focus.url}/sfu/get`, { rawBody: `{"room":"${"x".repeat(20_000)}"}` });
+      assert.equal(huge.status, 413);
+      assert.equal(huge.body.errcode, "M_TOO_LARGE");
+      // The service still answers afterwards.
+      assert.equal((await post("/get_token", getTokenBody(ALICE, "alice-token"))).status, 200);
     });
 
     it("logs refusals with errcode, user and room, never the token", async () => {

@@ -1,13 +1,12 @@
 // The optional `focus` config section and the router built from it.
+import { createServer } from "node:http";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import Koa from "koa";
 import { Room, TokenVerifier } from "livekit-server-sdk";
 import { ConfigError, parseConfig } from "../../config/load.ts";
-import { errorMiddleware } from "../../appservice/src/errors.ts";
 import type { FederationGet } from "../../appservice/src/focus/federation-client.ts";
-import { createFocusRouter, liveKitApiUrl } from "../../appservice/src/focus/focus-from-config.ts";
+import { focusApiFromConfig, liveKitApiUrl } from "../../appservice/src/focus/focus-from-config.ts";
 import type { LiveKitRooms } from "../../appservice/src/focus/token-issuer.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import { requestJson } from "../support/http.ts";
@@ -52,10 +51,10 @@ describe("focus config", () => {
     assert.equal(liveKitApiUrl(focus({ api_url: "http://livekit:7880" })), "http://livekit:7880");
   });
 
-  it("builds no router without the section, and a working one with it", async () => {
+  it("builds no API without the section, and a working one with it", async () => {
     const log = createLogger("error");
     const membership = { membership: async () => "join" };
-    assert.equal(await createFocusRouter(parseConfig(base), { membership, log }), null);
+    assert.equal(await focusApiFromConfig(parseConfig(base), { membership, log }), null);
 
     const asked: string[] = [];
     const federationGet: FederationGet = async (target, path) => {
@@ -68,12 +67,10 @@ describe("focus config", () => {
       createRoom: async () => assert.fail("a remote user must not create rooms"),
     };
     const config = parseConfig({ ...base, focus: { livekit, sfu_selection: "multi_sfu" } });
-    const router = await createFocusRouter(config, { membership, log, rooms, federationGet, prefix: "/focus" });
-    assert.ok(router);
-    const app = new Koa();
-    app.use(errorMiddleware(log));
-    app.use(router.routes());
-    const server = app.listen(0, "127.0.0.1");
+    const focus = await focusApiFromConfig(config, { membership, log, rooms, federationGet, prefix: "/focus" });
+    assert.ok(focus);
+    const server = createServer((req, res) => focus.handle(req, res));
+    server.listen(0, "127.0.0.1");
     await once(server, "listening");
     try {
       const res = await requestJson("POST", `http://127.0.0.1:${(server.address() as AddressInfo).port}/focus/get_token`, {
@@ -97,7 +94,7 @@ describe("focus config", () => {
   it("reports an unreadable CA file as a config error", async () => {
     const config = parseConfig({ ...base, focus: { livekit, federation_ca_file: "/nonexistent/ca.pem" } });
     await assert.rejects(
-      createFocusRouter(config, { membership: { membership: async () => null }, log: createLogger("error") }),
+      focusApiFromConfig(config, { membership: { membership: async () => null }, log: createLogger("error") }),
       (err: Error) => err instanceof ConfigError && /focus\.federation_ca_file/.test(err.message),
     );
   });

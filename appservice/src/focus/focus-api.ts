@@ -4,11 +4,14 @@
 // Stricter than lk-jwt-service: the token's server must be on the federation allowlist (checked
 // before any federation request, so the endpoint cannot be used to make us call arbitrary hosts),
 // and the user must be joined to the Matrix room.
-import Router from "@koa/router";
-import type { Context, Middleware } from "koa";
+//
+// Served by a plain node:http handler, in front of the process's Koa app: every call of every
+// participant comes through here, and Koa's context, router and response machinery cost about as
+// much CPU per request as the whole token path (measured by `npm run bench`).
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FocusTokenResponse, OpenIdToken } from "../../../wire-types.ts";
-import { MatrixError } from "../errors.ts";
-import { readJsonBody } from "../http-body.ts";
+import { MatrixError, matrixErrorFor } from "../errors.ts";
+import { parseJsonBody, readRequestBody } from "../http-body.ts";
 import type { Logger } from "../log.ts";
 import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
@@ -18,7 +21,7 @@ import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAl
 import { OpenIdVerificationError, type OpenIdVerifier } from "./openid-verifier.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
 
-export interface FocusRouterDeps {
+export interface FocusApiDeps {
   verifier: OpenIdVerifier;
   issuer: TokenIssuer;
   membership: RoomMembership;
@@ -47,20 +50,27 @@ interface RequestFacts {
 
 // Browsers call the focus cross-origin (Element Call is served from elsewhere) and the request
 // carries no cookies, so any origin may call it; the OpenID token is the credential.
-const cors: Middleware = async (ctx, next) => {
-  ctx.set("Access-Control-Allow-Origin", "*");
-  ctx.set("Access-Control-Allow-Methods", "POST, OPTIONS");
-  ctx.set("Access-Control-Allow-Headers", "Accept, Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token");
-  ctx.set("Access-Control-Max-Age", "86400");
-  await next();
+const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "POST, OPTIONS",
+  "access-control-allow-headers": "Accept, Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token",
+  "access-control-max-age": "86400",
 };
 
-const preflight = (ctx: Context): void => {
-  ctx.status = 204;
-};
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...CORS_HEADERS, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
 
-export function focusRouter(deps: FocusRouterDeps): Router {
-  const router = new Router(deps.prefix ? { prefix: deps.prefix } : {});
+export interface FocusApi {
+  /** Whether a request is for one of the focus endpoints (the rest of the process answers the others). */
+  owns(req: IncomingMessage): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export function createFocusApi(deps: FocusApiDeps): FocusApi {
+  const prefix = deps.prefix ?? "";
   const allowed = new Set(deps.allowedServers);
   const recordedIdentities = new Set<string>();
 
@@ -118,55 +128,67 @@ export function focusRouter(deps: FocusRouterDeps): Router {
     return { url: issued.url, jwt: issued.jwt };
   };
 
-  /** Runs a handler, logging refusals with identifiers only (the error middleware renders them). */
-  const refusalsLogged = (handler: (ctx: Context, facts: RequestFacts) => Promise<FocusTokenResponse>) =>
-    async (ctx: Context): Promise<void> => {
-      const facts: RequestFacts = {};
-      try {
-        ctx.body = await handler(ctx, facts);
-      } catch (err) {
-        if (err instanceof MatrixError && err.status < 500) {
-          deps.log.info("focus request refused", { errcode: err.errcode, path: ctx.path, ...facts });
-        }
-        throw err;
+  const getToken = async (body: unknown, facts: RequestFacts): Promise<FocusTokenResponse> => {
+    const req = parseGetTokenRequest(body);
+    facts.roomId = req.room_id;
+    facts.claimedUserId = req.member.claimed_user_id;
+    const userId = await authorize(facts, req.room_id, req.openid_token, req.member.claimed_user_id);
+    return issue(
+      { ...facts, roomId: req.room_id },
+      userId,
+      req.member.claimed_device_id,
+      liveKitRoomAlias(req.room_id, req.slot_id),
+      liveKitIdentity(userId, req.member.claimed_device_id, req.member.id),
+    );
+  };
+
+  const legacySfuGet = async (body: unknown, facts: RequestFacts): Promise<FocusTokenResponse> => {
+    const req = parseLegacySfuRequest(body);
+    facts.roomId = req.room;
+    const userId = await authorize(facts, req.room, req.openid_token, null);
+    return issue({ ...facts, roomId: req.room }, userId, req.device_id, liveKitRoomAlias(req.room, LEGACY_CALL_SLOT), legacyLiveKitIdentity(userId, req.device_id));
+  };
+
+  const endpoints = new Map([
+    [`${prefix}/get_token`, getToken],
+    [`${prefix}/sfu/get`, legacySfuGet],
+  ]);
+  const pathOf = (req: IncomingMessage): string => (req.url ?? "").split("?", 1)[0] ?? "";
+
+  /** Answers one request; refusals are logged with identifiers only, never tokens. */
+  const answer = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    const endpoint = endpoints.get(path);
+    if (endpoint === undefined) throw new MatrixError("M_UNRECOGNIZED", "Unrecognized request");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, CORS_HEADERS);
+      res.end();
+      return;
+    }
+    if (req.method !== "POST") {
+      res.setHeader("allow", "POST, OPTIONS");
+      send(res, 405, new MatrixError("M_UNRECOGNIZED", "Method not allowed").toBody());
+      return;
+    }
+    const facts: RequestFacts = {};
+    try {
+      send(res, 200, await endpoint(parseJsonBody(await readRequestBody(req, BODY_LIMIT_BYTES)), facts));
+    } catch (err) {
+      if (err instanceof MatrixError && err.status < 500) {
+        deps.log.info("focus request refused", { errcode: err.errcode, path, ...facts });
       }
-    };
+      throw err;
+    }
+  };
 
-  router.use(cors);
-  router.options(["/get_token", "/sfu/get"], preflight);
-
-  router.post(
-    "/get_token",
-    refusalsLogged(async (ctx, facts) => {
-      const req = parseGetTokenRequest(await readJsonBody(ctx, BODY_LIMIT_BYTES));
-      facts.roomId = req.room_id;
-      facts.claimedUserId = req.member.claimed_user_id;
-      const userId = await authorize(facts, req.room_id, req.openid_token, req.member.claimed_user_id);
-      return issue(
-        { ...facts, roomId: req.room_id },
-        userId,
-        req.member.claimed_device_id,
-        liveKitRoomAlias(req.room_id, req.slot_id),
-        liveKitIdentity(userId, req.member.claimed_device_id, req.member.id),
-      );
-    }),
-  );
-
-  router.post(
-    "/sfu/get",
-    refusalsLogged(async (ctx, facts) => {
-      const req = parseLegacySfuRequest(await readJsonBody(ctx, BODY_LIMIT_BYTES));
-      facts.roomId = req.room;
-      const userId = await authorize(facts, req.room, req.openid_token, null);
-      return issue(
-        { ...facts, roomId: req.room },
-        userId,
-        req.device_id,
-        liveKitRoomAlias(req.room, LEGACY_CALL_SLOT),
-        legacyLiveKitIdentity(userId, req.device_id),
-      );
-    }),
-  );
-
-  return router;
+  return {
+    owns: (req) => endpoints.has(pathOf(req)),
+    handle(req, res) {
+      const path = pathOf(req);
+      answer(req, res, path).catch((err: unknown) => {
+        const error = matrixErrorFor(err, deps.log, { method: req.method ?? "", path });
+        if (res.headersSent) res.destroy();
+        else send(res, error.status, error.toBody());
+      });
+    },
+  };
 }

@@ -1,6 +1,5 @@
 // Builds the focus API from the `focus` config section; the appservice mounts it when present.
 import { readFile } from "node:fs/promises";
-import type Router from "@koa/router";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { ConfigError } from "../../../config/load.ts";
 import type { AppserviceConfig } from "../../../config/schema.ts";
@@ -9,7 +8,7 @@ import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
 import type { RoomMembership } from "./room-membership.ts";
 import { createFederationGet, type FederationGet } from "./federation-client.ts";
-import { focusRouter } from "./focus-api.ts";
+import { createFocusApi, type FocusApi } from "./focus-api.ts";
 import type { KnownRooms } from "./known-rooms.ts";
 import { createOpenIdVerifier } from "./openid-verifier.ts";
 import { createTokenIssuer, type LiveKitRooms } from "./token-issuer.ts";
@@ -43,8 +42,8 @@ async function readCa(path: string): Promise<Buffer> {
   }
 }
 
-/** The focus router, or null when the config has no `focus` section. */
-export async function createFocusRouter(config: AppserviceConfig, deps: FocusFromConfigDeps): Promise<Router | null> {
+/** The focus API, or null when the config has no `focus` section. */
+export async function focusApiFromConfig(config: AppserviceConfig, deps: FocusFromConfigDeps): Promise<FocusApi | null> {
   const focus = config.focus;
   if (!focus) return null;
   const ownServer = config.homeserver.server_name;
@@ -67,7 +66,7 @@ export async function createFocusRouter(config: AppserviceConfig, deps: FocusFro
       new RoomServiceClient(liveKitApiUrl(focus), focus.livekit.api_key, focus.livekit.api_secret, { requestTimeout: 10 }),
     log,
   });
-  return focusRouter({
+  return createFocusApi({
     verifier,
     issuer,
     membership: deps.membership,
