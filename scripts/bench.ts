@@ -31,7 +31,7 @@ const focusLine = (label: string, runs: FocusBenchRun[]): string =>
   `p99 ${median(runs.map((r) => r.p99Ms)).toFixed(1)} ms (runs: ${runs.map((r) => fmt(r.tokensPerSecond)).join(", ")} tokens/s)`;
 process.stdout.write(
   [
-    "focus /get_token (appservice on 1 core, SQLite, real LiveKit on loopback, 16 concurrent clients; medians of 3 runs):",
+    "focus /get_token (appservice on 1 core, SQLite, real LiveKit on loopback, 16 concurrent clients; medians of 5 runs):",
     focusLine("OpenID check cached  ", focus.cached),
     focusLine("OpenID check uncached", focus.uncached),
     "  target: >= 5000 tokens/s cached, p99 < 20 ms",

@@ -4,7 +4,6 @@
 // OpenID check is a minimal HTTPS responder, so that the figures are the focus service's own.
 import { once } from "node:events";
 import { readFile, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { Agent, request } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,6 +11,7 @@ import { join } from "node:path";
 import yaml from "js-yaml";
 import { parseConfig } from "../../config/load.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
+import { encodePost, LoadConnection } from "./http-load.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore } from "../../appservice/src/storage/store.ts";
 import { createCertificates } from "../../tests/harness/ca.ts";
@@ -37,20 +37,6 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 
-// node:http with kept-alive sockets: fetch's own overhead would make the load generator, not the
-// service, the bottleneck on a two-core machine.
-async function post(agent: Agent, url: URL, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 async function cpuSecondsOf(pid: number): Promise<number> {
   const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
@@ -58,27 +44,30 @@ async function cpuSecondsOf(pid: number): Promise<number> {
 }
 
 async function load(url: string, serverPid: number, requests: number, body: (i: number) => unknown): Promise<FocusBenchRun> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const target = new URL(url);
-  const bodies = Array.from({ length: requests }, (_, i) => JSON.stringify(body(i)));
+  const connections = await Promise.all(Array.from({ length: CONCURRENCY }, () => LoadConnection.open(target.hostname, Number(target.port))));
+  const encoded = Array.from({ length: requests }, (_, i) => encodePost(target.host, target.pathname, JSON.stringify(body(i))));
   const latencies: number[] = [];
   let next = 0;
   const cpuBefore = await cpuSecondsOf(serverPid);
   const began = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < requests) {
-        const i = next++;
-        const t0 = performance.now();
-        const status = await post(agent, target, bodies[i]!);
-        if (status !== 200) throw new Error(`get_token answered ${status}`);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
+  try {
+    await Promise.all(
+      connections.map(async (connection) => {
+        while (next < requests) {
+          const i = next++;
+          const t0 = performance.now();
+          const status = await connection.send(encoded[i]!);
+          if (status !== 200) throw new Error(`get_token answered ${status}`);
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+  } finally {
+    for (const connection of connections) connection.close();
+  }
   const seconds = (performance.now() - began) / 1000;
   const cpuSeconds = (await cpuSecondsOf(serverPid)) - cpuBefore;
-  agent.destroy();
   latencies.sort((a, b) => a - b);
   return {
     tokensPerSecond: requests / seconds,
@@ -88,7 +77,7 @@ async function load(url: string, serverPid: number, requests: number, body: (i: 
   };
 }
 
-export async function benchFocusTokens(livekitBinary: string, { runs = 3, requests = 3000, warmup = 2000 } = {}): Promise<{ cached: FocusBenchRun[]; uncached: FocusBenchRun[] }> {
+export async function benchFocusTokens(livekitBinary: string, { runs = 5, requests = 5000, warmup = 5000 } = {}): Promise<{ cached: FocusBenchRun[]; uncached: FocusBenchRun[] }> {
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-focus-"));
   const processes = new ProcessGroup(dir);
   const userinfo = { server: undefined as ReturnType<typeof createServer> | undefined };

@@ -57,10 +57,28 @@ const CORS_HEADERS = {
   "access-control-max-age": "86400",
 };
 
+// writeHead's flat [name, value, …] form skips the per-answer header object handling.
+const JSON_HEADERS = [...Object.entries(CORS_HEADERS).flat(), "content-type", "application/json; charset=utf-8"];
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...CORS_HEADERS, "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, [...JSON_HEADERS, "content-length", String(Buffer.byteLength(text))]);
   res.end(text);
+}
+
+/** Name derivations repeat for every participant's token refreshes: each is hashed once. */
+function remembered<Args extends string[]>(derive: (...args: Args) => string, max = 10_000): (...args: Args) => string {
+  const known = new Map<string, string>();
+  return (...args) => {
+    const key = JSON.stringify(args); // unambiguous, whatever the strings hold
+    let name = known.get(key);
+    if (name === undefined) {
+      name = derive(...args);
+      if (known.size >= max) known.clear();
+      known.set(key, name);
+    }
+    return name;
+  };
 }
 
 export interface FocusApi {
@@ -71,6 +89,9 @@ export interface FocusApi {
 
 export function createFocusApi(deps: FocusApiDeps): FocusApi {
   const prefix = deps.prefix ?? "";
+  const roomAliasOf = remembered(liveKitRoomAlias);
+  const identityOf = remembered(liveKitIdentity);
+  const legacyIdentityOf = remembered(legacyLiveKitIdentity);
   const allowed = new Set(deps.allowedServers);
   const recordedIdentities = new Set<string>();
 
@@ -137,8 +158,8 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
       { ...facts, roomId: req.room_id },
       userId,
       req.member.claimed_device_id,
-      liveKitRoomAlias(req.room_id, req.slot_id),
-      liveKitIdentity(userId, req.member.claimed_device_id, req.member.id),
+      roomAliasOf(req.room_id, req.slot_id),
+      identityOf(userId, req.member.claimed_device_id, req.member.id),
     );
   };
 
@@ -146,7 +167,7 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
     const req = parseLegacySfuRequest(body);
     facts.roomId = req.room;
     const userId = await authorize(facts, req.room, req.openid_token, null);
-    return issue({ ...facts, roomId: req.room }, userId, req.device_id, liveKitRoomAlias(req.room, LEGACY_CALL_SLOT), legacyLiveKitIdentity(userId, req.device_id));
+    return issue({ ...facts, roomId: req.room }, userId, req.device_id, roomAliasOf(req.room, LEGACY_CALL_SLOT), legacyIdentityOf(userId, req.device_id));
   };
 
   const endpoints = new Map([

@@ -1,12 +1,12 @@
 // The bridge inside a call: a hidden LiveKit participant that subscribes to every microphone track
 // (present at join or published later), resamples each to 16 kHz mono and feeds the track's
 // transcription pipeline; subtitles go back to the room as `lk.transcription` text streams.
-import { AudioStream, Room, RoomEvent, TrackKind, TrackSource } from "@livekit/rtc-node";
+import { AudioStream, DisconnectReason, Room, RoomEvent, TrackKind, TrackSource } from "@livekit/rtc-node";
 import type { AudioFrame, RemoteParticipant, RemoteTrack, RemoteTrackPublication } from "@livekit/rtc-node";
 import { STT_SAMPLE_RATE, type SttEngine } from "../stt/engine.ts";
 import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
-import { transcriptSpeaker, speakerFromParticipant, type SpeakerResolver } from "./speaker.ts";
+import { speakerResolver, type ParticipantInfo, type SpeakerResolver } from "./speaker.ts";
 import { SpeakerPipelines } from "./speaker-pipelines.ts";
 import { SubtitlePublisher } from "./subtitle-publisher.ts";
 
@@ -14,8 +14,8 @@ export type ListenerEvent =
   | { event: "connected"; room: string; identity: string }
   | { event: "subscribed"; trackSid: string; participant: string; speaker: string }
   | { event: "track-closed"; trackSid: string }
-  | { event: "subtitle"; trackSid: string; segmentId: string; final: boolean; text: string; startMs: number; endMs: number }
-  | { event: "posted"; eventId: string; final: boolean; text: string }
+  | { event: "subtitle"; trackSid: string; segmentId: string; final: boolean; startMs: number; endMs: number }
+  | { event: "posted"; eventId: string; final: boolean; speaker: string; startMs: number; endMs: number }
   | { event: "error"; message: string }
   | { event: "disconnected"; reason: string };
 
@@ -24,12 +24,22 @@ export interface RoomListenerOptions {
   language?: string;
   vad?: Partial<EnergyVadOptions>;
   speakerOf?: SpeakerResolver;
-  /** Milliseconds on a monotonic clock (performance.now in production). */
+  /** Milliseconds on the clock of startedAt. */
   now(): number;
+  /** When transcription started, on the clock of now() (transcript times count from it); default: now. */
+  startedAt?: number;
   report(event: ListenerEvent): void;
-  /** Each segment version, besides its subtitle (the Matrix thread, when configured). */
+  /** Each segment version, besides its subtitle (the Matrix thread). */
   onSegment?(trackSid: string, segment: TranscriptSegment): void;
+  /** A participant joined (its tracks follow): a chance to look up its name before it speaks. */
+  onParticipant?(participant: ParticipantInfo): void;
+  /** A data packet; fromServer when the server API sent it (no participant did). */
+  onData?(payload: Uint8Array, topic: string | undefined, fromServer: boolean): void;
+  /** The room connection ended without close() asking for it. */
+  onDisconnected?(reason: DisconnectReason): void;
 }
+
+const participantInfo = (p: RemoteParticipant): ParticipantInfo => ({ identity: p.identity, name: p.name, attributes: p.attributes });
 
 export class RoomListener {
   #options: RoomListenerOptions;
@@ -39,10 +49,12 @@ export class RoomListener {
   #publisher: SubtitlePublisher | undefined;
   #readers = new Map<string, ReadableStreamDefaultReader<AudioFrame>>();
   #closing = new Set<Promise<void>>();
+  #connected = false;
+  #closingRoom = false;
 
   constructor(options: RoomListenerOptions) {
     this.#options = options;
-    this.#startedAt = options.now();
+    this.#startedAt = options.startedAt ?? options.now();
     this.#pipelines = new SpeakerPipelines({
       engine: options.engine,
       language: options.language,
@@ -61,8 +73,16 @@ export class RoomListener {
     room.on(RoomEvent.ParticipantDisconnected, (participant) => {
       for (const sid of participant.trackPublications.keys()) this.#closeTrack(sid);
     });
-    room.on(RoomEvent.Disconnected, (reason) => this.#options.report({ event: "disconnected", reason: String(reason) }));
+    room.on(RoomEvent.ParticipantConnected, (participant) => this.#options.onParticipant?.(participantInfo(participant)));
+    room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => this.#options.onData?.(payload, topic, participant === undefined));
+    room.on(RoomEvent.Disconnected, (reason) => {
+      this.#connected = false;
+      this.#options.report({ event: "disconnected", reason: DisconnectReason[reason] ?? String(reason) });
+      if (!this.#closingRoom) this.#options.onDisconnected?.(reason);
+    });
     await room.connect(url, token, { autoSubscribe: true, dynacast: false });
+    this.#connected = true;
+    for (const participant of room.remoteParticipants.values()) this.#options.onParticipant?.(participantInfo(participant));
     const local = room.localParticipant;
     if (local === undefined) throw new Error("connected without a local participant");
     this.#publisher = new SubtitlePublisher({
@@ -74,7 +94,6 @@ export class RoomListener {
           trackSid,
           segmentId,
           final: segment.final,
-          text: segment.text,
           startMs: Math.round(segment.startMs),
           endMs: Math.round(segment.endMs),
         }),
@@ -82,12 +101,16 @@ export class RoomListener {
     this.#options.report({ event: "connected", room: room.name ?? "", identity: local.identity });
   }
 
-  /** Leaves the room after every open utterance has had its final subtitle sent. */
+  /**
+   * Leaves the room after every open utterance has had its final segment (and, while still connected,
+   * its final subtitle sent).
+   */
   async close(): Promise<void> {
     for (const sid of [...this.#readers.keys()]) this.#closeTrack(sid);
     await Promise.all(this.#closing);
     await this.#pipelines.closeAll();
     await this.#publisher?.flush();
+    this.#closingRoom = true;
     await this.#room.disconnect();
   }
 
@@ -95,13 +118,12 @@ export class RoomListener {
     const sid = track.sid;
     if (track.kind !== TrackKind.KIND_AUDIO || publication.source !== TrackSource.SOURCE_MICROPHONE || sid === undefined) return;
     if (this.#readers.has(sid)) return;
-    const speakerOf = this.#options.speakerOf ?? speakerFromParticipant;
-    const resolved = speakerOf(participant.identity, { identity: participant.identity, name: participant.name });
-    const speaker = transcriptSpeaker(participant.identity, resolved);
+    const speakerOf = this.#options.speakerOf ?? speakerResolver();
+    const speaker = speakerOf(participantInfo(participant));
     this.#pipelines.open(sid, speaker);
     const reader = new AudioStream(track, STT_SAMPLE_RATE, 1).getReader();
     this.#readers.set(sid, reader);
-    this.#options.report({ event: "subscribed", trackSid: sid, participant: participant.identity, speaker: speaker.name });
+    this.#options.report({ event: "subscribed", trackSid: sid, participant: participant.identity, speaker: speaker.id });
     void this.#read(sid, reader);
   }
 
@@ -130,8 +152,9 @@ export class RoomListener {
   }
 
   #onSegment(trackSid: string, segment: TranscriptSegment): void {
-    // Tracks are only subscribed once connected, so the publisher is there; send failures are reported by it.
-    void this.#publisher?.publish(trackSid, segment);
+    // Tracks are only subscribed once connected, so the publisher is there; send failures are reported by
+    // it. Once the room is gone (the call ended), the last finals still go to the thread, not as subtitles.
+    if (this.#connected) void this.#publisher?.publish(trackSid, segment);
     this.#options.onSegment?.(trackSid, segment);
   }
 }

@@ -1,26 +1,33 @@
-// Who speaks on a track. LiveKit identities minted by our focus are pseudonyms; the Matrix user behind
-// one is in the appservice's identity table, which the bridge does not read (yet): until a lookup is
-// wired in, the default names the speaker after the participant's LiveKit name, else its identity.
+// Who speaks on a track. LiveKit identities minted by our focus are pseudonyms; every token the focus
+// issues carries the verified Matrix user as the participant attribute MATRIX_USER_ATTRIBUTE, so the
+// speaker is that user, named by their display name in the room where known. A participant without
+// the attribute (a token minted elsewhere) is named after its LiveKit name, else its identity.
+import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 import type { Speaker } from "../transcript/segment.ts";
 
 export interface ParticipantInfo {
   identity: string;
   name: string | undefined;
+  attributes: Readonly<Record<string, string>>;
 }
 
-export interface ResolvedSpeaker {
-  /** The Matrix user ID, once known; undefined while only the LiveKit participant is known. */
-  userId?: string;
-  displayName: string;
+export type SpeakerResolver = (participant: ParticipantInfo) => Speaker;
+
+/** Matrix user IDs are `@localpart:server`; anything else in the attribute is not trusted as one. */
+const MATRIX_USER_ID = /^@[^:\s]+:\S+$/;
+
+/** The Matrix user behind a participant, from its focus-issued attribute. */
+export function matrixUserOf(participant: ParticipantInfo): string | undefined {
+  const userId = participant.attributes[MATRIX_USER_ATTRIBUTE];
+  return userId !== undefined && MATRIX_USER_ID.test(userId) ? userId : undefined;
 }
 
-export type SpeakerResolver = (participantIdentity: string, participant: ParticipantInfo) => ResolvedSpeaker;
-
-export const speakerFromParticipant: SpeakerResolver = (identity, participant) => ({
-  displayName: participant.name !== undefined && participant.name !== "" ? participant.name : identity,
-});
-
-/** The transcript's speaker: keyed by Matrix user where known, else by the LiveKit identity. */
-export function transcriptSpeaker(identity: string, resolved: ResolvedSpeaker): Speaker {
-  return { id: resolved.userId ?? identity, name: resolved.displayName };
+/** A resolver naming Matrix users through displayNameOf (undefined: not known, the user ID is shown). */
+export function speakerResolver(displayNameOf: (userId: string) => string | undefined = () => undefined): SpeakerResolver {
+  return (participant) => {
+    const userId = matrixUserOf(participant);
+    if (userId !== undefined) return { id: userId, name: displayNameOf(userId) ?? userId };
+    const name = participant.name !== undefined && participant.name !== "" ? participant.name : participant.identity;
+    return { id: participant.identity, name };
+  };
 }

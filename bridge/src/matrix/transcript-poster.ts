@@ -1,7 +1,8 @@
-// Transcript segments to the Matrix timeline: a "Transcription started" notice is the thread root, each
-// utterance is one notice in its thread, and the utterance's later versions (interim, then final) are
-// `m.replace` edits of that notice, so the timeline holds one message per utterance.
-import type { TranscriptFields, TranscriptSessionFields } from "../../../wire-types.ts";
+// Transcript segments to the Matrix timeline: under the "Transcription started" notice that the
+// appservice posts (the thread root, named in the job), each utterance is one notice in the thread,
+// and the utterance's later versions (interim, then final) are `m.replace` edits of that notice, so the
+// timeline holds one message per utterance.
+import type { TranscriptFields } from "../../../wire-types.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
 
 export const TRANSCRIPT_KEY = "org.visio.transcript";
@@ -15,9 +16,10 @@ export interface MatrixEventSender {
 export interface TranscriptPosterOptions {
   sender: MatrixEventSender;
   roomId: string;
-  /** Unique per transcription run: txnIds derive from it, so a new run never collides with an old one. */
+  /** Event ID of the "Transcription started" notice. */
+  threadRoot: string;
+  /** Unique per job: txnIds derive from it, so a restarted job never collides with an earlier one. */
   sessionId: string;
-  session: TranscriptSessionFields;
   /** A post failed: the timeline is best effort, transcription goes on. */
   onError(err: Error): void;
   onPosted?(eventId: string, segment: TranscriptSegment): void;
@@ -32,7 +34,6 @@ interface Posted {
 
 export class TranscriptPoster {
   #options: TranscriptPosterOptions;
-  #root: Promise<string | undefined> | undefined;
   #posted = new Map<string, Posted>();
   #count = 0;
   // Chained so that an edit is never sent before the message it edits.
@@ -40,15 +41,6 @@ export class TranscriptPoster {
 
   constructor(options: TranscriptPosterOptions) {
     this.#options = options;
-  }
-
-  /** Posts the thread root; resolves to its event id, undefined if it could not be sent. */
-  start(): Promise<string | undefined> {
-    this.#root ??= this.#send("m.room.message", this.#rootContent(), this.#txnId("root")).catch((err: unknown) => {
-      this.#fail(err);
-      return undefined;
-    });
-    return this.#root;
   }
 
   /** Queues this version of the segment; resolves once it is sent (or failed). */
@@ -66,13 +58,31 @@ export class TranscriptPoster {
     const txnId = this.#txnId(`${entry.n}.${entry.versions}`);
     const sent = this.#queue.then(async () => {
       try {
-        const root = await this.start();
-        if (root === undefined) throw new Error("no thread root: the transcription-started notice was not sent");
+        const root = this.#options.threadRoot;
         // A first version that failed leaves nothing to edit: the next version is posted as new.
         const content = entry.eventId === undefined ? this.#threadContent(root, segment) : this.#editContent(entry.eventId, segment);
         const eventId = await this.#send("m.room.message", content, txnId);
         entry.eventId ??= eventId;
         this.#options.onPosted?.(eventId, segment);
+      } catch (err) {
+        this.#fail(err);
+      }
+    });
+    this.#queue = sent;
+    return sent;
+  }
+
+  /**
+   * Makes a message that an earlier run left unfinished final, as it stands: the audio behind it went with
+   * that run, and readers must not see it as still in progress.
+   */
+  finalise(eventId: string, segment: TranscriptSegment): Promise<void> {
+    this.#count += 1;
+    const txnId = this.#txnId(`${this.#count}.final`);
+    const sent = this.#queue.then(async () => {
+      try {
+        const id = await this.#send("m.room.message", this.#editContent(eventId, { ...segment, final: true }), txnId);
+        this.#options.onPosted?.(id, { ...segment, final: true });
       } catch (err) {
         this.#fail(err);
       }
@@ -98,15 +108,10 @@ export class TranscriptPoster {
     this.#options.onError(err instanceof Error ? err : new Error(String(err)));
   }
 
-  #rootContent(): Record<string, unknown> {
-    return { msgtype: "m.notice", body: "Transcription started", [TRANSCRIPT_SESSION_KEY]: this.#options.session };
-  }
-
   #threadContent(root: string, segment: TranscriptSegment): Record<string, unknown> {
     return {
       ...messageContent(segment),
-      // is_falling_back: clients without threads show a reply to the root rather than a plain message.
-      "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } },
+      "m.relates_to": threadRelation(root),
     };
   }
 
@@ -121,6 +126,17 @@ export class TranscriptPoster {
   }
 }
 
+/** A message's place in the thread under root. */
+export function threadRelation(root: string): Record<string, unknown> {
+  // is_falling_back: clients without threads show a reply to the root rather than a plain message.
+  return { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } };
+}
+
+/** The body of an utterance's message: its speaker, then what was said (transcriptFromThread strips the prefix). */
+export function messageBody(speakerName: string, text: string): string {
+  return `${speakerName}: ${text}`;
+}
+
 function messageContent(segment: TranscriptSegment): Record<string, unknown> {
   const fields: TranscriptFields = {
     speaker: segment.speaker.id,
@@ -131,5 +147,5 @@ function messageContent(segment: TranscriptSegment): Record<string, unknown> {
     engine: segment.engine,
     final: segment.final,
   };
-  return { msgtype: "m.notice", body: `${segment.speaker.name}: ${segment.text}`, [TRANSCRIPT_KEY]: fields };
+  return { msgtype: "m.notice", body: messageBody(segment.speaker.name, segment.text), [TRANSCRIPT_KEY]: fields };
 }

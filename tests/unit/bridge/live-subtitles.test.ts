@@ -1,8 +1,6 @@
 import { strict as assert } from "node:assert";
-import { TokenVerifier } from "livekit-server-sdk";
-import { mintBridgeToken } from "../../../bridge/src/live/bridge-token.ts";
-import { parseLiveBridgeConfig } from "../../../bridge/src/live/live-config.ts";
-import { speakerFromParticipant, transcriptSpeaker } from "../../../bridge/src/live/speaker.ts";
+import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
+import { speakerResolver } from "../../../bridge/src/live/speaker.ts";
 import { SpeakerPipelines } from "../../../bridge/src/live/speaker-pipelines.ts";
 import { SubtitlePublisher, type TextSender } from "../../../bridge/src/live/subtitle-publisher.ts";
 import { FakeSttEngine } from "../../../bridge/src/stt/testing/fake-engine.ts";
@@ -130,34 +128,19 @@ describe("live subtitles", function () {
   });
 
   describe("speaker attribution", function () {
-    it("names the speaker after the participant until the Matrix user is known", function () {
-      assert.deepEqual(speakerFromParticipant("pseudo", { identity: "pseudo", name: "Alice" }), { displayName: "Alice" });
-      assert.deepEqual(speakerFromParticipant("pseudo", { identity: "pseudo", name: "" }), { displayName: "pseudo" });
-      assert.deepEqual(transcriptSpeaker("pseudo", { displayName: "Alice" }), { id: "pseudo", name: "Alice" });
-      assert.deepEqual(transcriptSpeaker("pseudo", { userId: "@alice:a.example", displayName: "Alice" }), { id: "@alice:a.example", name: "Alice" });
-    });
-  });
-
-  describe("bridge token and configuration", function () {
-    it("mints a hidden, subscribe-only token for one room that cannot create it", async function () {
-      const secret = "s".repeat(40);
-      const jwt = await mintBridgeToken({ apiKey: "key", apiSecret: secret, room: "!room", identity: "visio-transcriber", name: "Transcription" });
-      const claims = await new TokenVerifier("key", secret).verify(jwt);
-      assert.equal(claims.sub, "visio-transcriber");
-      assert.deepEqual(
-        { ...claims.video },
-        { room: "!room", roomJoin: true, roomCreate: false, hidden: true, canPublish: false, canPublishData: true, canSubscribe: true },
-      );
+    it("names the Matrix user from the focus-issued attribute, by display name where known", function () {
+      const names = new Map([["@alice:a.test", "Alice"]]);
+      const speakerOf = speakerResolver((userId) => names.get(userId));
+      const attributes = (userId: string): Record<string, string> => ({ [MATRIX_USER_ATTRIBUTE]: userId });
+      assert.deepEqual(speakerOf({ identity: "pseudo1", name: "", attributes: attributes("@alice:a.test") }), { id: "@alice:a.test", name: "Alice" });
+      assert.deepEqual(speakerOf({ identity: "pseudo2", name: "x", attributes: attributes("@bob:b.test") }), { id: "@bob:b.test", name: "@bob:b.test" });
     });
 
-    it("reads the LiveKit section beside the engine settings, and names what is wrong", function () {
-      const config = parseLiveBridgeConfig({ livekit: { url: "ws://10.77.0.1:7880", api_key: "k", api_secret: "x".repeat(32) } });
-      assert.equal(config.identity, "visio-transcriber");
-      assert.equal(config.stt.engine, "pocketsphinx");
-      assert.throws(
-        () => parseLiveBridgeConfig({ livekit: { url: "http://x", api_key: "k", api_secret: "short" }, extra: 1 }),
-        (err: Error) => /livekit\.url/.test(err.message) && /livekit\.api_secret/.test(err.message) && /extra/.test(err.message),
-      );
+    it("falls back to the LiveKit identity when the attribute is missing or not a user ID", function () {
+      const speakerOf = speakerResolver(() => "never used");
+      assert.deepEqual(speakerOf({ identity: "pseudo", name: "Alice", attributes: {} }), { id: "pseudo", name: "Alice" });
+      assert.deepEqual(speakerOf({ identity: "pseudo", name: undefined, attributes: {} }), { id: "pseudo", name: "pseudo" });
+      assert.deepEqual(speakerOf({ identity: "pseudo", name: "", attributes: { [MATRIX_USER_ATTRIBUTE]: "alice" } }), { id: "pseudo", name: "pseudo" });
     });
   });
 });

@@ -42,54 +42,40 @@ function poster(sender: MatrixEventSender, errors: Error[] = []): TranscriptPost
   return new TranscriptPoster({
     sender,
     roomId: "!r:a.test",
+    threadRoot: "$root",
     sessionId: "s1",
-    session: { language: "en", engine: "fake" },
     onError: (err) => errors.push(err),
   });
 }
 
 describe("TranscriptPoster", () => {
-  it("posts a Transcription started root with the session fields", async () => {
-    const { sender, sent } = fakeClient();
-    assert.equal(await poster(sender).start(), "$e1");
-    assert.deepEqual(sent, [
-      {
-        roomId: "!r:a.test",
-        type: "m.room.message",
-        txnId: "visio-transcript.s1.root",
-        content: { msgtype: "m.notice", body: "Transcription started", "org.visio.transcript.session": { language: "en", engine: "fake" } },
-      },
-    ]);
-  });
-
   it("posts a segment's first version in the root's thread and edits it with later versions", async () => {
     const { sender, sent } = fakeClient();
     const p = poster(sender);
-    await p.start();
     void p.post("TR_1", segment("a-1", "hello", false));
     void p.post("TR_1", segment("a-1", "hello world", true));
     await p.flush();
-    assert.equal(sent.length, 3);
-    assert.deepEqual(sent[1]?.content, {
+    assert.equal(sent.length, 2);
+    assert.deepEqual(sent[0]?.content, {
       msgtype: "m.notice",
       body: "Alice: hello",
       "org.visio.transcript": { speaker: "@alice:a.test", speaker_name: "Alice", start_ms: 1000, end_ms: 2500, language: "en", engine: "fake", final: false },
-      "m.relates_to": { rel_type: "m.thread", event_id: "$e1", is_falling_back: true, "m.in_reply_to": { event_id: "$e1" } },
+      "m.relates_to": { rel_type: "m.thread", event_id: "$root", is_falling_back: true, "m.in_reply_to": { event_id: "$root" } },
     });
     const replacement = {
       msgtype: "m.notice",
       body: "Alice: hello world",
       "org.visio.transcript": { speaker: "@alice:a.test", speaker_name: "Alice", start_ms: 1000, end_ms: 2500, language: "en", engine: "fake", final: true },
     };
-    assert.deepEqual(sent[2]?.content, {
+    assert.deepEqual(sent[1]?.content, {
       ...replacement,
       body: "* Alice: hello world",
       "m.new_content": replacement,
-      "m.relates_to": { rel_type: "m.replace", event_id: "$e2" },
+      "m.relates_to": { rel_type: "m.replace", event_id: "$e1" },
     });
     assert.deepEqual(
       sent.map((s) => s.txnId),
-      ["visio-transcript.s1.root", "visio-transcript.s1.1.1", "visio-transcript.s1.1.2"],
+      ["visio-transcript.s1.1.1", "visio-transcript.s1.1.2"],
     );
   });
 
@@ -100,7 +86,7 @@ describe("TranscriptPoster", () => {
     void p.post("TR_2", segment("x", "two", true));
     void p.post("TR_1", segment("x", "three", true, 5000));
     await p.flush();
-    const replies = sent.slice(1);
+    const replies = sent;
     assert.deepEqual(
       replies.map((s) => [s.content.body, (s.content["m.relates_to"] as { rel_type: string }).rel_type, s.txnId]),
       [
@@ -125,7 +111,6 @@ describe("TranscriptPoster", () => {
       },
     };
     const p = poster(flaky, errors);
-    await p.start();
     failNext = true;
     void p.post("TR_1", segment("a", "hel", false));
     void p.post("TR_1", segment("a", "hello", true));
@@ -137,13 +122,21 @@ describe("TranscriptPoster", () => {
     assert.equal(last?.txnId, "visio-transcript.s1.1.2");
   });
 
-  it("reports segments it cannot thread when the root was not sent", async () => {
-    const { sender, sent } = fakeClient(1);
-    const errors: Error[] = [];
-    const p = poster(sender, errors);
-    assert.equal(await p.start(), undefined);
-    await p.post("TR_1", segment("a", "hello", true));
-    assert.equal(sent.length, 0);
-    assert.deepEqual(errors.map((e) => e.message), ["homeserver down", "no thread root: the transcription-started notice was not sent"]);
+  it("finalises a message an earlier run left unfinished, as it stands, with a fresh txnId", async () => {
+    const { sender, sent } = fakeClient();
+    const p = poster(sender);
+    await p.finalise("$old", segment("$old", "half a sent", false));
+    void p.post("TR_1", segment("a", "next", true));
+    await p.flush();
+    assert.equal(sent.length, 2);
+    const edit = sent[0];
+    assert.deepEqual(edit?.content["m.relates_to"], { rel_type: "m.replace", event_id: "$old" });
+    const replacement = edit?.content["m.new_content"] as Record<string, unknown>;
+    assert.equal(replacement.body, "Alice: half a sent");
+    assert.equal((replacement["org.visio.transcript"] as { final: boolean }).final, true);
+    assert.deepEqual(
+      sent.map((s) => s.txnId),
+      ["visio-transcript.s1.1.final", "visio-transcript.s1.2.1"],
+    );
   });
 });

@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { MatrixSendError, MatrixSender, type FetchLike } from "../../../bridge/src/matrix/matrix-sender.ts";
+import { MatrixClient, MatrixRequestError, type FetchLike } from "../../../bridge/src/matrix/matrix-client.ts";
 
 interface Call {
   url: string;
   method: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array | undefined;
 }
 
 function scripted(answers: (Response | Error)[]): { fetch: FetchLike; calls: Call[] } {
@@ -24,10 +24,11 @@ function scripted(answers: (Response | Error)[]): { fetch: FetchLike; calls: Cal
 
 const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
-function sender(fetch: FetchLike, slept: number[]): MatrixSender {
-  return new MatrixSender({
+function sender(fetch: FetchLike, slept: number[], userId?: string): MatrixClient {
+  return new MatrixClient({
     homeserverUrl: "http://hs.test:8008/",
     accessToken: "tok",
+    userId,
     fetch,
     sleep: async (ms) => void slept.push(ms),
     attempts: 3,
@@ -35,7 +36,7 @@ function sender(fetch: FetchLike, slept: number[]): MatrixSender {
   });
 }
 
-describe("MatrixSender", () => {
+describe("MatrixClient", () => {
   it("PUTs the event to /rooms/{roomId}/send/{type}/{txnId} with the access token", async () => {
     const { fetch, calls } = scripted([json(200, { event_id: "$abc" })]);
     const eventId = await sender(fetch, []).sendEvent("!r:a.test", "m.room.message", { body: "hi" }, "visio-transcript.s1.root");
@@ -65,7 +66,7 @@ describe("MatrixSender", () => {
     const slept: number[] = [];
     const { fetch, calls } = scripted([json(500, {}), json(503, {}), json(500, { errcode: "M_UNKNOWN", error: "boom" })]);
     await assert.rejects(sender(fetch, slept).sendEvent("!r", "m.room.message", {}, "t"), (err: unknown) => {
-      assert.ok(err instanceof MatrixSendError);
+      assert.ok(err instanceof MatrixRequestError);
       assert.equal(err.status, 500);
       assert.match(err.message, /M_UNKNOWN: boom \(3 tries\)/);
       return true;
@@ -75,5 +76,39 @@ describe("MatrixSender", () => {
     const forbidden = scripted([json(403, { errcode: "M_FORBIDDEN", error: "not in room" })]);
     await assert.rejects(sender(forbidden.fetch, []).sendEvent("!r", "m.room.message", {}, "t"), /403 M_FORBIDDEN: not in room/);
     assert.equal(forbidden.calls.length, 1);
+  });
+
+  it("acts as the appservice user with ?user_id=, except when registering that user", async () => {
+    const { fetch, calls } = scripted([
+      json(400, { errcode: "M_USER_IN_USE", error: "taken" }),
+      json(200, {}),
+      json(200, { content_uri: "mxc://a.test/abc" }),
+    ]);
+    const client = sender(fetch, [], "@visio-transcriber:a.test");
+    await client.ensureRegistered("visio-transcriber");
+    await client.joinRoom("!r:a.test");
+    const bytes = new TextEncoder().encode("WEBVTT\n");
+    assert.equal(await client.upload(bytes, "text/vtt", "t.vtt"), "mxc://a.test/abc");
+    assert.deepEqual(
+      calls.map((c) => [c.method, c.url]),
+      [
+        ["POST", "http://hs.test:8008/_matrix/client/v3/register"],
+        ["POST", "http://hs.test:8008/_matrix/client/v3/rooms/!r%3Aa.test/join?user_id=%40visio-transcriber%3Aa.test"],
+        ["POST", "http://hs.test:8008/_matrix/media/v3/upload?filename=t.vtt&user_id=%40visio-transcriber%3Aa.test"],
+      ],
+    );
+    assert.deepEqual(JSON.parse(String(calls[0]?.body)), { type: "m.login.application_service", username: "visio-transcriber", inhibit_login: true });
+    assert.equal(calls[2]?.headers["content-type"], "text/vtt");
+    assert.equal(calls[2]?.body, bytes);
+  });
+
+  it("fails registration on other errors, naming the errcode but never the token", async () => {
+    const { fetch } = scripted([json(401, { errcode: "M_UNKNOWN_TOKEN", error: "bad as_token" })]);
+    await assert.rejects(sender(fetch, [], "@visio-transcriber:a.test").ensureRegistered("visio-transcriber"), (err: unknown) => {
+      assert.ok(err instanceof MatrixRequestError);
+      assert.equal(err.errcode, "M_UNKNOWN_TOKEN");
+      assert.doesNotMatch(err.message, /tok\b|user_id/);
+      return true;
+    });
   });
 });

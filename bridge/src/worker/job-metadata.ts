@@ -1,0 +1,32 @@
+// The metadata of a transcription dispatch (TranscriptionJobMetadata, set by the appservice), checked
+// before the worker accepts the job: a job it cannot place in a Matrix thread is refused, with a reason.
+import { z } from "zod";
+import type { TranscriptionJobMetadata } from "../../../wire-types.ts";
+
+const metadataSchema = z.object({
+  // No ":server" required: room version 12 IDs have none.
+  room_id: z.string().regex(/^!./, "must be a Matrix room ID (!…)"),
+  language: z.string().min(1),
+  engine: z.string().min(1),
+  started_at: z.number().int().positive(),
+  thread_root: z.string().regex(/^\$./, "must be a Matrix event ID ($…)"),
+}) satisfies z.ZodType<TranscriptionJobMetadata>;
+
+export class JobMetadataError extends Error {
+  override name = "JobMetadataError";
+}
+
+export function parseJobMetadata(raw: string): TranscriptionJobMetadata {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new JobMetadataError("job metadata is not JSON");
+  }
+  const result = metadataSchema.safeParse(json);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "metadata"}: ${issue.message}`);
+    throw new JobMetadataError(`job metadata: ${problems.join("; ")}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,170 @@
+// One call's transcription: the job a worker runs for one dispatch. It joins the Matrix room as the
+// bridge's user, reads back what an earlier run left in the thread (finals kept as they are, unfinished
+// ones finalised), joins the LiveKit room with the job's token, and posts subtitles and thread messages
+// until it is told to stop (TranscriptionControlMessage from the server API), the call ends (the room is
+// closed), or the worker shuts down. When transcription ends (stop, call ended, job terminated), open
+// utterances are finalised and the transcript files go into the thread; a worker shutting down only
+// finalises, since the job is dispatched again and the next run goes on in the same thread.
+import { randomUUID } from "node:crypto";
+import { DisconnectReason } from "@livekit/rtc-node";
+import { TRANSCRIPTION_CONTROL_TOPIC, type TranscriptionControlMessage, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import type { SttEngine } from "../stt/engine.ts";
+import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
+import type { TranscriptSegment } from "../transcript/segment.ts";
+import { RoomListener, type ListenerEvent } from "../live/room-listener.ts";
+import { speakerResolver, matrixUserOf } from "../live/speaker.ts";
+import type { MatrixClient } from "../matrix/matrix-client.ts";
+import { SpeakerNames } from "../matrix/speaker-names.ts";
+import { readEarlierTranscript } from "../matrix/thread-reader.ts";
+import { postTranscriptFiles } from "../matrix/transcript-files.ts";
+import { TranscriptPoster } from "../matrix/transcript-poster.ts";
+
+/** Why a job ended. The first three end the transcription (files are posted); "shutdown" does not. */
+export type JobEnd = "stopped" | "call-ended" | "terminated" | "shutdown" | "left";
+
+export type JobEvent =
+  | ListenerEvent
+  | { event: "resumed"; finals: number; unfinished: number }
+  | { event: "control-ignored"; reason: string }
+  | { event: "files-posted"; files: { filename: string; url: string; eventId: string }[] }
+  | { event: "ending"; reason: JobEnd };
+
+export interface TranscriptionJobOptions {
+  metadata: TranscriptionJobMetadata;
+  /** LiveKit server URL and the job's token (from the JobAssignment). */
+  url: string;
+  token: string;
+  engine: SttEngine;
+  vad?: Partial<EnergyVadOptions>;
+  matrix: Pick<MatrixClient, "request" | "sendEvent" | "upload" | "joinRoom">;
+  /** The bridge's Matrix user: only its messages in the thread are transcript. */
+  bridgeUserId: string;
+  report(event: JobEvent): void;
+  /** Milliseconds since the epoch (Date.now in production): transcript times count from metadata.started_at. */
+  now?(): number;
+}
+
+// The call ended: LiveKit closed or deleted the room. Other disconnections (a kick, a lost connection the
+// SDK gave up on) end this job without ending the transcription.
+const CALL_ENDED: readonly DisconnectReason[] = [DisconnectReason.ROOM_DELETED, DisconnectReason.ROOM_CLOSED];
+
+export class TranscriptionJob {
+  #options: TranscriptionJobOptions;
+  #end: Promise<JobEnd>;
+  #finish!: (end: JobEnd) => void;
+  #ended = false;
+
+  constructor(options: TranscriptionJobOptions) {
+    this.#options = options;
+    this.#end = new Promise((resolve) => {
+      this.#finish = (end) => {
+        if (this.#ended) return;
+        this.#ended = true;
+        resolve(end);
+      };
+    });
+  }
+
+  /** The transcription ends: finalise, post the files, leave. */
+  stop(reason: "stopped" | "terminated" = "stopped"): void {
+    this.#finish(reason);
+  }
+
+  /** The worker goes down: finalise what was heard and leave; the transcription goes on elsewhere. */
+  shutdown(): void {
+    this.#finish("shutdown");
+  }
+
+  /** Runs the job to its end; rejects when it could not start (Matrix room or LiveKit room unreachable). */
+  async run(): Promise<JobEnd> {
+    const { metadata, matrix, engine, report } = this.#options;
+    const now = this.#options.now ?? Date.now;
+    const roomId = metadata.room_id;
+    await matrix.joinRoom(roomId);
+    const names = new SpeakerNames(matrix, roomId);
+    // Names are a nicety: speakers are named by their user ID until they can be read.
+    await names.load().catch(() => undefined);
+    const earlier = await readEarlierTranscript(matrix, roomId, metadata.thread_root, this.#options.bridgeUserId);
+    if (earlier.finals.length > 0 || earlier.unfinished.length > 0) {
+      report({ event: "resumed", finals: earlier.finals.length, unfinished: earlier.unfinished.length });
+    }
+    const sessionId = randomUUID();
+    const poster = new TranscriptPoster({
+      sender: matrix,
+      roomId,
+      threadRoot: metadata.thread_root,
+      sessionId,
+      onError: (err) => report({ event: "error", message: `transcript message not sent: ${err.message}` }),
+      onPosted: (eventId, segment) =>
+        report({ event: "posted", eventId, final: segment.final, speaker: segment.speaker.id, startMs: Math.round(segment.startMs), endMs: Math.round(segment.endMs) }),
+    });
+    const finals: TranscriptSegment[] = [...earlier.finals];
+    for (const { eventId, segment } of earlier.unfinished) {
+      void poster.finalise(eventId, segment);
+      finals.push({ ...segment, final: true });
+    }
+    const listener = new RoomListener({
+      engine,
+      // Engines with a fixed model label segments with its language; others are told the requested one.
+      language: engine.language === undefined && metadata.language !== "und" ? metadata.language : undefined,
+      vad: this.#options.vad,
+      now,
+      startedAt: metadata.started_at,
+      speakerOf: speakerResolver((userId) => names.nameOf(userId)),
+      report,
+      onParticipant: (participant) => {
+        const userId = matrixUserOf(participant);
+        if (userId !== undefined) void names.lookup(userId);
+      },
+      onSegment: (trackSid, segment) => {
+        void poster.post(trackSid, segment);
+        if (segment.final) finals.push(segment);
+      },
+      onData: (payload, topic, fromServer) => this.#onControl(payload, topic, fromServer),
+      onDisconnected: (reason) => this.#finish(CALL_ENDED.includes(reason) ? "call-ended" : "left"),
+    });
+    try {
+      await listener.connect(this.#options.url, this.#options.token);
+    } catch (err) {
+      await poster.flush();
+      throw err;
+    }
+    const end = await this.#end;
+    report({ event: "ending", reason: end });
+    await listener.close();
+    await poster.flush();
+    if (end === "stopped" || end === "call-ended" || end === "terminated") {
+      const files = await postTranscriptFiles(matrix, {
+        roomId,
+        threadRoot: metadata.thread_root,
+        sessionId,
+        startedAt: metadata.started_at,
+        language: engine.language ?? metadata.language,
+        engine: engine.name,
+        segments: finals,
+      });
+      report({ event: "files-posted", files: files.map(({ filename, url, eventId }) => ({ filename, url, eventId })) });
+    }
+    return end;
+  }
+
+  #onControl(payload: Uint8Array, topic: string | undefined, fromServer: boolean): void {
+    if (topic !== TRANSCRIPTION_CONTROL_TOPIC) return;
+    // Participants may send data too; only the appservice, through LiveKit's server API, may stop us.
+    if (!fromServer) {
+      this.#options.report({ event: "control-ignored", reason: "sent by a participant, not the server" });
+      return;
+    }
+    let message: Partial<TranscriptionControlMessage> | undefined;
+    try {
+      message = JSON.parse(new TextDecoder().decode(payload)) as Partial<TranscriptionControlMessage>;
+    } catch {
+      message = undefined;
+    }
+    if (message?.action !== "stop") {
+      this.#options.report({ event: "control-ignored", reason: "not a known control message" });
+      return;
+    }
+    this.#finish("stopped");
+  }
+}

@@ -1,0 +1,171 @@
+// The transcription worker: registers with the ministry's LiveKit server as an agent worker under
+// TRANSCRIBER_AGENT_NAME and runs one TranscriptionJob per dispatched call, many at once. LiveKit offers
+// each dispatch to one registered worker (by reported load); several worker processes share the calls.
+import { JobStatus, type Job, type JobAssignment } from "@livekit/protocol";
+import { TRANSCRIBER_AGENT_NAME, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { AgentConnection, type AvailabilityAnswer } from "../agent/agent-connection.ts";
+import { vadOptions } from "../config.ts";
+import type { MatrixClient } from "../matrix/matrix-client.ts";
+import type { SttEngine } from "../stt/engine.ts";
+import { JobMetadataError, parseJobMetadata } from "./job-metadata.ts";
+import { TranscriptionJob, type JobEnd, type JobEvent } from "./transcription-job.ts";
+import type { WorkerConfig } from "./worker-config.ts";
+
+export type WorkerEvent =
+  | { event: "registered"; workerId: string }
+  | { event: "connection-lost"; reason: string; retryInMs: number }
+  | { event: "job-refused"; job: string; room: string; reason: string }
+  | { event: "job-started"; job: string; room: string; matrixRoom: string }
+  | { event: "job-ended"; job: string; room: string; end: JobEnd }
+  | { event: "error"; message: string; job?: string; room?: string }
+  | (JobEvent & { job: string; room: string });
+
+export interface WorkerDeps {
+  engine: SttEngine;
+  matrix: Pick<MatrixClient, "request" | "sendEvent" | "upload" | "joinRoom">;
+  report(event: WorkerEvent): void;
+  /** The agent protocol connection; built from the config when absent. */
+  connection?(handlers: ConstructorParameters<typeof AgentConnection>[0]["handlers"]): Pick<AgentConnection, "start" | "updateJob" | "updateStatus" | "close">;
+}
+
+interface RunningJob {
+  room: string;
+  job: TranscriptionJob | undefined;
+  done: Promise<void> | undefined;
+}
+
+// An accepted job whose assignment never came (the server gave up on it) frees its slot after this.
+const ASSIGNMENT_TIMEOUT_MS = 15_000;
+const WORKER_VERSION = "1";
+
+export class TranscriptionWorker {
+  #config: WorkerConfig;
+  #deps: WorkerDeps;
+  #connection: Pick<AgentConnection, "start" | "updateJob" | "updateStatus" | "close">;
+  #jobs = new Map<string, RunningJob>();
+  #closing = false;
+
+  constructor(config: WorkerConfig, deps: WorkerDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    const handlers = {
+      availability: (job: Job) => this.#availability(job),
+      assignment: (assignment: JobAssignment) => this.#assignment(assignment),
+      termination: (jobId: string) => this.#jobs.get(jobId)?.job?.stop("terminated"),
+      registered: (workerId: string) => deps.report({ event: "registered", workerId }),
+      disconnected: (reason: string, delayMs: number) => deps.report({ event: "connection-lost", reason, retryInMs: delayMs }),
+    };
+    this.#connection =
+      deps.connection?.(handlers) ??
+      new AgentConnection({
+        url: config.livekit.url,
+        apiKey: config.livekit.api_key,
+        apiSecret: config.livekit.api_secret,
+        agentName: TRANSCRIBER_AGENT_NAME,
+        // Hidden: no tile and no entry in callers' participant lists. No media: it only listens and
+        // sends subtitles as data.
+        permissions: { canSubscribe: true, canPublish: false, canPublishData: true, hidden: true },
+        version: WORKER_VERSION,
+        handlers,
+      });
+  }
+
+  get jobCount(): number {
+    return this.#jobs.size;
+  }
+
+  start(): void {
+    this.#connection.start();
+  }
+
+  /** Stops taking jobs, lets running ones finalise what they heard (no files: they are dispatched again), and disconnects. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#updateStatus();
+    for (const running of this.#jobs.values()) running.job?.shutdown();
+    await Promise.all([...this.#jobs.values()].map((running) => running.done));
+    await this.#connection.close();
+  }
+
+  #availability(job: Job): AvailabilityAnswer {
+    const room = job.room?.name ?? "";
+    const refuse = (reason: string): AvailabilityAnswer => {
+      this.#deps.report({ event: "job-refused", job: job.id, room, reason });
+      return { available: false, reason };
+    };
+    if (this.#closing) return refuse("the worker is shutting down");
+    if (this.#jobs.size >= this.#config.worker.max_jobs) return refuse("the worker is full");
+    // A second dispatch for a call this worker already transcribes would post every utterance twice.
+    if ([...this.#jobs.values()].some((running) => running.room === room)) return refuse("already transcribing this room");
+    try {
+      parseJobMetadata(job.metadata);
+    } catch (err) {
+      if (err instanceof JobMetadataError) return refuse(err.message);
+      throw err;
+    }
+    const reserved: RunningJob = { room, job: undefined, done: undefined };
+    this.#jobs.set(job.id, reserved);
+    setTimeout(() => {
+      if (this.#jobs.get(job.id) === reserved && reserved.job === undefined) {
+        this.#jobs.delete(job.id);
+        this.#updateStatus();
+      }
+    }, ASSIGNMENT_TIMEOUT_MS).unref();
+    this.#updateStatus();
+    return { available: true, identity: `${this.#config.worker.identity_prefix}-${job.id}`, name: this.#config.worker.name };
+  }
+
+  #assignment(assignment: JobAssignment): void {
+    const job = assignment.job;
+    if (job === undefined) return;
+    const running = this.#jobs.get(job.id);
+    const room = job.room?.name ?? "";
+    if (running === undefined || running.job !== undefined) {
+      this.#deps.report({ event: "error", message: "assignment for a job this worker did not accept", job: job.id, room });
+      this.#connection.updateJob(job.id, JobStatus.JS_FAILED, "not accepted by this worker");
+      return;
+    }
+    let metadata: TranscriptionJobMetadata;
+    try {
+      metadata = parseJobMetadata(job.metadata);
+    } catch (err) {
+      this.#jobs.delete(job.id);
+      this.#connection.updateJob(job.id, JobStatus.JS_FAILED, (err as Error).message);
+      return;
+    }
+    const report = this.#deps.report;
+    const transcription = new TranscriptionJob({
+      metadata,
+      url: assignment.url !== undefined && assignment.url !== "" ? assignment.url : this.#config.livekit.url,
+      token: assignment.token,
+      engine: this.#deps.engine,
+      vad: vadOptions(this.#config.vad),
+      matrix: this.#deps.matrix,
+      bridgeUserId: this.#config.matrix.user_id,
+      report: (event) => report({ ...event, job: job.id, room }),
+    });
+    running.job = transcription;
+    report({ event: "job-started", job: job.id, room, matrixRoom: metadata.room_id });
+    this.#connection.updateJob(job.id, JobStatus.JS_RUNNING);
+    running.done = transcription.run().then(
+      (end) => {
+        report({ event: "job-ended", job: job.id, room, end });
+        this.#connection.updateJob(job.id, JobStatus.JS_SUCCESS);
+      },
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        report({ event: "error", message: `job failed: ${message}`, job: job.id, room });
+        this.#connection.updateJob(job.id, JobStatus.JS_FAILED, message);
+      },
+    ).finally(() => {
+      this.#jobs.delete(job.id);
+      this.#updateStatus();
+    });
+  }
+
+  #updateStatus(): void {
+    const max = this.#config.worker.max_jobs;
+    const count = this.#jobs.size;
+    this.#connection.updateStatus(Math.min(1, count / max), count, this.#closing || count >= max);
+  }
+}
