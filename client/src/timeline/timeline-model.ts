@@ -65,8 +65,7 @@ function messageKind(msgtype: unknown): ItemKind {
 }
 
 function transcriptSessionOf(content: Record<string, unknown>): TranscriptSessionFields | undefined {
-  const transcript = objectAt<Record<string, unknown>>(content, "org.visio.transcript");
-  return transcript === undefined ? undefined : objectAt<TranscriptSessionFields>(transcript, "session");
+  return objectAt<TranscriptSessionFields>(content, "org.visio.transcript.session");
 }
 
 function transcriptOf(content: Record<string, unknown>): TranscriptFields | undefined {

@@ -1,0 +1,166 @@
+// The web client in two real browsers, one per ministry (Chromium inside namespaces visio-a and
+// visio-b), against the real Synapse A and B and A's appservice: sign in by server name, join the same
+// meeting room, chat both ways, members' ministries, transcript thread; the sign-in errors.
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import type { TranscriptFields } from "../../wire-types.ts";
+import { matrixRequest } from "../harness/matrix-client.ts";
+import { HOSTS } from "../harness/network.ts";
+import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
+import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import { startAppservice } from "../support/appservice-process.ts";
+import { joinAlias } from "../support/matrix-users.ts";
+import { joinMeeting, launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
+import { saveScreenshot } from "../support/browser-screenshots.ts";
+
+const PASSWORD = "correct horse battery staple";
+// Server names with the port of their client listener: no .well-known is served on 443 here.
+const SERVER_A = `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`;
+const SERVER_B = `${HOSTS.b.serverName}:${HOSTS.b.federationPort}`;
+
+describe("web client: sign-in, meeting room and chat across two ministries (Chromium, real Synapse A and B)", function () {
+  this.timeout(120_000);
+  let testbed: Testbed;
+  let browserA: Browser;
+  let browserB: Browser;
+  let alice: RegisteredUser;
+  let bob: RegisteredUser;
+  let alias: string;
+  let pageA: Page;
+  let pageB: Page;
+
+  before(async function () {
+    this.timeout(300_000);
+    testbed = await getTestbed();
+    await startAppservice("a");
+    const aliceName = uniqueLocalpart("alice");
+    const bobName = uniqueLocalpart("bob");
+    alice = await testbed.ministries.a.registerUser(aliceName, { password: PASSWORD });
+    bob = await testbed.ministries.b.registerUser(bobName, { password: PASSWORD });
+    alias = `#visio-e2e-${uniqueLocalpart("chat")}:${HOSTS.a.serverName}`;
+    [browserA, browserB] = await Promise.all([
+      launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),
+      launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([browserA?.close(), browserB?.close()]);
+  });
+
+  it("shows a clear error for a wrong password, and keeps what was typed", async () => {
+    const { page, context } = await openClient(browserA);
+    await page.getByTestId("sign-in-server").fill(SERVER_A);
+    await page.getByTestId("sign-in-username").fill(alice.userId);
+    await page.getByTestId("sign-in-password").fill("wrong password");
+    await page.getByTestId("sign-in-submit").click();
+    const error = page.getByTestId("sign-in-error");
+    await error.waitFor();
+    assert.equal(await error.getAttribute("data-errcode"), "M_FORBIDDEN");
+    assert.match(await error.innerText(), /mot de passe incorrect/);
+    assert.equal(await page.getByTestId("sign-in-server").inputValue(), SERVER_A);
+    assert.equal(await page.getByTestId("sign-in-password").inputValue(), "", "the password is not kept");
+    await context.close();
+  });
+
+  it("shows a clear error for an unknown homeserver, in the chosen language", async () => {
+    const { page, context } = await openClient(browserA, { locale: "en" });
+    await page.getByTestId("sign-in-server").fill("ministry-x.test");
+    await page.getByTestId("sign-in-username").fill("alice");
+    await page.getByTestId("sign-in-password").fill(PASSWORD);
+    await page.getByTestId("sign-in-submit").click();
+    const error = page.getByTestId("sign-in-error");
+    await error.waitFor({ timeout: 30_000 });
+    assert.equal(await error.getAttribute("data-errcode"), "ORG.VISIO.UNKNOWN_SERVER");
+    assert.match(await error.innerText(), /Unknown server: no Matrix server answers at “ministry-x\.test”/);
+    await context.close();
+  });
+
+  it("signs in users of A and B, who join the same meeting by alias and see each other's ministry", async () => {
+    ({ page: pageA } = await openClient(browserA));
+    ({ page: pageB } = await openClient(browserB));
+    await Promise.all([
+      signInThroughForm(pageA, SERVER_A, alice.userId.slice(1).split(":")[0] ?? "", PASSWORD),
+      signInThroughForm(pageB, SERVER_B, bob.userId, PASSWORD),
+    ]);
+    assert.match(await pageA.getByTestId("signed-in-as").innerText(), new RegExp(alice.userId.replace(/[.]/g, "\\.")));
+    await joinMeeting(pageA, alias);
+    await joinMeeting(pageB, alias);
+
+    await pageA.getByTestId("tab-members").click();
+    const bobEntry = pageA.getByTestId(`member-${bob.userId}`);
+    await bobEntry.waitFor({ timeout: 30_000 });
+    assert.match(await bobEntry.innerText(), /ministry-b\.test/);
+    await pageA.getByTestId("tab-chat").click();
+  });
+
+  it("chats both ways across the federation", async () => {
+    const fromA = `Bonjour de A ${Date.now()}`;
+    await pageA.getByTestId("composer-input").fill(fromA);
+    await pageA.getByTestId("composer-input").press("Enter");
+    await pageB.getByTestId("message-body").filter({ hasText: fromA }).waitFor({ timeout: 30_000 });
+
+    const fromB = `Réponse de B ${Date.now()}`;
+    await pageB.getByTestId("composer-input").fill(fromB);
+    await pageB.getByTestId("composer-send").click();
+    await pageA.getByTestId("message-body").filter({ hasText: fromB }).waitFor({ timeout: 30_000 });
+    assert.equal(await pageA.getByTestId("composer-input").inputValue(), "", "the composer empties once sent");
+  });
+
+  it("renders a transcript as a thread of edited notices under 'Transcription started'", async () => {
+    // A third member posts the thread in the bridge's event shapes (the live bridge is covered by
+    // bridge-transcript-thread.test.ts); the client must group it and apply the edits.
+    const { a } = testbed.ministries;
+    const scribe = await a.registerUser(uniqueLocalpart("scribe"));
+    const roomId = await joinAlias(a, scribe, alias);
+    let txn = 0;
+    const send = async (content: Record<string, unknown>): Promise<string> => {
+      txn += 1;
+      const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/t${Date.now()}-${txn}`;
+      return (await matrixRequest<{ event_id: string }>(a.clientUrl, scribe.accessToken, "PUT", path, content)).event_id;
+    };
+    const fields = (text: string, final: boolean, startMs: number): TranscriptFields => ({
+      speaker: alice.userId,
+      speaker_name: "Alice",
+      start_ms: startMs,
+      end_ms: startMs + 2400,
+      language: "fr",
+      engine: "pocketsphinx",
+      final,
+    });
+    const root = await send({ msgtype: "m.notice", body: "Transcription started", "org.visio.transcript.session": { language: "fr", engine: "pocketsphinx" } });
+    const utterances = ["Bonjour à tous, commençons la réunion.", "Le budget a été validé hier."];
+    for (const [index, text] of utterances.entries()) {
+      const partial = text.split(" ").slice(0, 2).join(" ");
+      const first = await send({
+        msgtype: "m.notice",
+        body: `Alice: ${partial}`,
+        "org.visio.transcript": fields(partial, false, index * 3000),
+        "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } },
+      });
+      const final = { msgtype: "m.notice", body: `Alice: ${text}`, "org.visio.transcript": fields(text, true, index * 3000) };
+      await send({ ...final, body: `* Alice: ${text}`, "m.new_content": final, "m.relates_to": { rel_type: "m.replace", event_id: first } });
+    }
+
+    const summary = pageB.getByTestId("thread-open");
+    await summary.waitFor({ timeout: 30_000 });
+    assert.match(await summary.innerText(), /2 réponse/);
+    await summary.click();
+    const panel = pageB.getByTestId("thread-panel");
+    for (const text of utterances) await panel.getByTestId("message-body").filter({ hasText: text }).waitFor({ timeout: 30_000 });
+    assert.equal(await panel.getByText("en cours").count(), 0, "every utterance shows its final edit");
+    await saveScreenshot(pageB, "chat-transcript-thread");
+
+    await pageB.getByTestId("tab-transcript").click();
+    await pageB.getByTestId("transcript-panel").getByText(utterances[1] ?? "").waitFor();
+    await pageB.getByTestId("tab-chat").click();
+  });
+
+  it("keeps the session across a reload, and signs out", async () => {
+    await pageA.reload();
+    await pageA.getByTestId("workspace").waitFor({ timeout: 30_000 });
+    await pageA.getByTestId(`room-${alias}`).waitFor({ timeout: 30_000 });
+    await pageA.getByTestId("sign-out").click();
+    await pageA.getByTestId("sign-in-submit").waitFor();
+    assert.equal(await pageA.evaluate(() => window.localStorage.getItem("visio.session")), null);
+  });
+});
