@@ -28,7 +28,8 @@ if (!livekitBinary) throw new Error("VISIO_LIVEKIT_BIN is not set: run `npm run 
 const focus = await benchFocusTokens(livekitBinary);
 const focusLine = (label: string, runs: FocusBenchRun[]): string =>
   `  ${label}: ${fmt(median(runs.map((r) => r.tokensPerSecond)))} tokens/s, p50 ${median(runs.map((r) => r.p50Ms)).toFixed(1)} ms, ` +
-  `p99 ${median(runs.map((r) => r.p99Ms)).toFixed(1)} ms (runs: ${runs.map((r) => fmt(r.tokensPerSecond)).join(", ")} tokens/s)`;
+  `p99 ${median(runs.map((r) => r.p99Ms)).toFixed(1)} ms (runs: ${runs.map((r) => fmt(r.tokensPerSecond)).join(", ")} tokens/s); ` +
+  `service CPU ${median(runs.map((r) => r.serverCpuMsPerToken)).toFixed(3)} ms/token = ${fmt(1000 / median(runs.map((r) => r.serverCpuMsPerToken)))} tokens/s per core`;
 process.stdout.write(
   [
     "focus /get_token (appservice on 1 core, SQLite, real LiveKit on loopback, 16 concurrent clients; medians of 5 runs):",
