@@ -16,7 +16,10 @@ export interface ThreadMessage {
 export interface TranscriptThread {
   root: RoomEvent;
   session: TranscriptSessionFields | undefined;
+  /** The utterances (every thread message but files). */
   messages: ThreadMessage[];
+  /** m.file messages in the thread (the transcript files posted at the end). */
+  files: RoomEvent[];
 }
 
 const relation = (event: RoomEvent): { rel_type?: string; event_id?: string } =>
@@ -25,19 +28,20 @@ const relation = (event: RoomEvent): { rel_type?: string; event_id?: string } =>
 const fieldsOf = (content: Record<string, unknown> | undefined): TranscriptFields | undefined =>
   content?.["org.visio.transcript"] as TranscriptFields | undefined;
 
-/** The newest transcript thread among the room's last 200 events, or undefined if there is none. */
-export async function readTranscriptThread(clientUrl: string, accessToken: string, roomId: string): Promise<TranscriptThread | undefined> {
+/** The transcript thread under rootId (default: the newest one) among the room's last 500 events, or undefined if there is none. */
+export async function readTranscriptThread(clientUrl: string, accessToken: string, roomId: string, rootId?: string): Promise<TranscriptThread | undefined> {
   const page = await matrixRequest<{ chunk: RoomEvent[] }>(
     clientUrl,
     accessToken,
     "GET",
-    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=200`,
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=500`,
   );
   const events = [...page.chunk].reverse().filter((e) => e.type === "m.room.message");
-  const root = events.filter((e) => e.content["org.visio.transcript.session"] !== undefined).at(-1);
+  const root = events.filter((e) => e.content["org.visio.transcript.session"] !== undefined && (rootId === undefined || e.event_id === rootId)).at(-1);
   if (root === undefined) return undefined;
-  const messages = events
-    .filter((e) => relation(e).rel_type === "m.thread" && relation(e).event_id === root.event_id)
+  const inThread = events.filter((e) => relation(e).rel_type === "m.thread" && relation(e).event_id === root.event_id);
+  const messages = inThread
+    .filter((e) => e.content.msgtype !== "m.file")
     .map((first): ThreadMessage => {
       // Edits count only from the original sender, as clients apply them.
       const edits = events.filter((e) => relation(e).rel_type === "m.replace" && relation(e).event_id === first.event_id && e.sender === first.sender);
@@ -50,5 +54,6 @@ export async function readTranscriptThread(clientUrl: string, accessToken: strin
         versions: [fieldsOf(first.content), ...edits.map((e) => fieldsOf(e.content["m.new_content"] as Record<string, unknown> | undefined))],
       };
     });
-  return { root, session: root.content["org.visio.transcript.session"] as TranscriptSessionFields | undefined, messages };
+  const files = inThread.filter((e) => e.content.msgtype === "m.file");
+  return { root, session: root.content["org.visio.transcript.session"] as TranscriptSessionFields | undefined, messages, files };
 }
