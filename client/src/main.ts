@@ -5,6 +5,7 @@ import App from "./App.vue";
 import { createI18n, installI18n } from "./i18n/index.ts";
 import { provideServices } from "./services/index.ts";
 import { createMatrixClientFactory } from "./services/matrix/client-factory.ts";
+import { createCallMedia } from "./services/livekit/call-media.ts";
 import "./styles/main.css";
 
 const fetchFn = window.fetch.bind(window);
@@ -13,6 +14,7 @@ provideServices(app, {
   fetch: fetchFn,
   storage: window.localStorage,
   createMatrixClient: createMatrixClientFactory(fetchFn),
+  callMedia: createCallMedia(),
 });
 installI18n(app, createI18n(window.localStorage));
 app.use(createPinia());

@@ -4,11 +4,13 @@ import { inject, type App, type InjectionKey } from "vue";
 import type { MatrixClientFactory } from "./matrix/client-factory.ts";
 import type { FetchLike } from "./matrix/homeserver-discovery.ts";
 import type { KeyValueStorage } from "./matrix/session-storage.ts";
+import type { CallMedia } from "./livekit/call-media.ts";
 
 export interface Services {
   fetch: FetchLike;
   storage: KeyValueStorage;
   createMatrixClient: MatrixClientFactory;
+  callMedia: CallMedia;
 }
 
 const SERVICES_KEY: InjectionKey<Services> = Symbol("services");

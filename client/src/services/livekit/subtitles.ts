@@ -1,0 +1,44 @@
+// Live subtitles from the transcription bridge: LiveKit text streams on topic `lk.transcription`,
+// one stream per segment, its attributes naming the transcribed track. Chunks are deltas; a segment
+// is final when its stream closes (or says so).
+import type { Room, TextStreamReader } from "livekit-client";
+
+export const TRANSCRIPTION_TOPIC = "lk.transcription";
+const ATTR_TRACK = "lk.transcribed_track_id";
+const ATTR_SEGMENT = "lk.segment_id";
+
+export interface SubtitleUpdate {
+  segmentId: string;
+  /** Identity of the LiveKit participant whose track was transcribed, when found. */
+  speakerIdentity: string | null;
+  text: string;
+  final: boolean;
+}
+
+export function speakerOfTrack(room: Room, trackSid: string | undefined): string | null {
+  if (trackSid === undefined) return null;
+  for (const participant of room.remoteParticipants.values()) {
+    if (participant.trackPublications.has(trackSid)) return participant.identity;
+  }
+  return room.localParticipant.trackPublications.has(trackSid) ? room.localParticipant.identity : null;
+}
+
+export function listenToSubtitles(room: Room, onUpdate: (update: SubtitleUpdate) => void): () => void {
+  room.registerTextStreamHandler(TRANSCRIPTION_TOPIC, (reader: TextStreamReader) => {
+    const attributes = reader.info.attributes ?? {};
+    const segmentId = attributes[ATTR_SEGMENT] ?? reader.info.id;
+    const speakerIdentity = speakerOfTrack(room, attributes[ATTR_TRACK]);
+    void (async () => {
+      let text = "";
+      try {
+        for await (const chunk of reader) {
+          text += chunk;
+          onUpdate({ segmentId, speakerIdentity, text, final: false });
+        }
+      } finally {
+        onUpdate({ segmentId, speakerIdentity, text, final: true });
+      }
+    })();
+  });
+  return () => room.unregisterTextStreamHandler(TRANSCRIPTION_TOPIC);
+}

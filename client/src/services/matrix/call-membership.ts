@@ -1,0 +1,90 @@
+// MatrixRTC membership through matrix-js-sdk's MatrixRTCSession: the call.member state event with
+// focus_active/foci_preferred of type livekit and an MSC4140 delayed leave, plus Element Call's
+// raise-hand (m.reaction 🖐️ on the member event) and reactions (io.element.call.reaction).
+import { EventType, RelationType, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
+import type { CallMembership, MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
+import type { LivekitTransport } from "../livekit/focus.ts";
+
+export const RAISED_HAND_KEY = "🖐️";
+export const CALL_REACTION_EVENT = "io.element.call.reaction";
+
+/** Element Call's reaction set (emoji and the name it sends). */
+export const CALL_REACTIONS = [
+  { emoji: "👍", name: "thumbsup" },
+  { emoji: "👏", name: "clap" },
+  { emoji: "😂", name: "laugh" },
+  { emoji: "❤️", name: "heart" },
+  { emoji: "🎉", name: "party" },
+] as const;
+
+// Membership lifetime and keep-alive: the homeserver sends our leave ~20 s after the tab dies.
+const MEMBERSHIP_CONFIG = { delayedLeaveEventDelayMs: 20_000, delayedLeaveEventRestartMs: 5_000, membershipEventExpiryMs: 4 * 3600_000 };
+
+export function rtcSessionOf(client: MatrixClient, room: Room): MatrixRTCSession {
+  return client.matrixRTC.getRoomSession(room);
+}
+
+export function liveMemberships(session: MatrixRTCSession): CallMembership[] {
+  return session.memberships.filter((m) => !m.isExpired());
+}
+
+/** oldest_membership: everyone connects to the SFU of the oldest member; ours when we are first. */
+export function transportToUse(session: MatrixRTCSession, own: LivekitTransport): LivekitTransport {
+  const oldest = session.getOldestMembership();
+  const transport = oldest?.getTransport(oldest) as Partial<LivekitTransport> | undefined;
+  return transport?.type === "livekit" && typeof transport.livekit_service_url === "string"
+    ? { type: "livekit", livekit_service_url: transport.livekit_service_url }
+    : own;
+}
+
+export function joinCall(session: MatrixRTCSession, own: LivekitTransport): void {
+  session.joinRoomSession([{ ...own }], undefined, { ...MEMBERSHIP_CONFIG });
+}
+
+export async function leaveCall(session: MatrixRTCSession): Promise<void> {
+  await session.leaveRoomSession(5_000);
+}
+
+export function ownMembership(session: MatrixRTCSession, client: MatrixClient): CallMembership | undefined {
+  return liveMemberships(session).find((m) => m.sender === client.getUserId() && m.deviceId === client.getDeviceId());
+}
+
+function annotationOf(event: MatrixEvent): { eventId: string; key: string } | undefined {
+  const relates = event.getRelation();
+  if (relates?.rel_type !== RelationType.Annotation || typeof relates.event_id !== "string" || typeof relates.key !== "string") return undefined;
+  return { eventId: relates.event_id, key: relates.key };
+}
+
+/** Raised hands in the call: member event ID → our reaction event's ID, per user. */
+export function raisedHands(room: Room, session: MatrixRTCSession): Map<string, string> {
+  const memberships = new Map(liveMemberships(session).map((m) => [m.eventId, m.sender]));
+  const raised = new Map<string, string>();
+  for (const event of room.getLiveTimeline().getEvents()) {
+    if (event.getType() !== EventType.Reaction || event.isRedacted()) continue;
+    const annotation = annotationOf(event);
+    if (annotation === undefined || annotation.key !== RAISED_HAND_KEY) continue;
+    const owner = memberships.get(annotation.eventId);
+    const eventId = event.getId();
+    if (owner !== undefined && owner === event.getSender() && eventId !== undefined) raised.set(owner, eventId);
+  }
+  return raised;
+}
+
+export async function raiseHand(client: MatrixClient, roomId: string, membershipEventId: string): Promise<void> {
+  await client.sendEvent(roomId, EventType.Reaction, {
+    "m.relates_to": { rel_type: RelationType.Annotation, event_id: membershipEventId, key: RAISED_HAND_KEY },
+  });
+}
+
+export async function lowerHand(client: MatrixClient, roomId: string, reactionEventId: string): Promise<void> {
+  await client.redactEvent(roomId, reactionEventId);
+}
+
+export async function sendCallReaction(client: MatrixClient, roomId: string, membershipEventId: string, reaction: { emoji: string; name: string }): Promise<void> {
+  // The SDK's event-type map does not know Element Call's custom type.
+  await (client.sendEvent as (roomId: string, type: string, content: Record<string, unknown>) => Promise<unknown>)(roomId, CALL_REACTION_EVENT, {
+    "m.relates_to": { rel_type: RelationType.Reference, event_id: membershipEventId },
+    emoji: reaction.emoji,
+    name: reaction.name,
+  });
+}

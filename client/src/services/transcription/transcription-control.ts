@@ -1,0 +1,78 @@
+// Starting and stopping a meeting's transcription: `POST <appservice>/_visio/v1/transcription` on the
+// appservice of the ministry hosting the room (named in the `.well-known/matrix/client` of the server
+// of the room's canonical alias), authenticated by an OpenID token from the user's own homeserver.
+import type { OpenIdToken, TranscriptionControlRequest, TranscriptionControlResponse, WellKnownAppservice } from "../../../../wire-types.ts";
+import { WELL_KNOWN_APPSERVICE_KEY } from "../../../../wire-types.ts";
+import { ERRCODE, VisioError } from "../errors.ts";
+import { errorFromResponse } from "../http-errors.ts";
+import type { FetchLike } from "../matrix/homeserver-discovery.ts";
+
+export const TRANSCRIPTION_PATH = "/_visio/v1/transcription";
+
+export function appserviceUrlFromWellKnown(wellKnown: Record<string, unknown>): string | null {
+  const entry = wellKnown[WELL_KNOWN_APPSERVICE_KEY] as Partial<WellKnownAppservice> | undefined;
+  return typeof entry?.url === "string" && /^https?:\/\//.test(entry.url) ? entry.url.replace(/\/+$/, "") : null;
+}
+
+export function serverOfAlias(alias: string): string | null {
+  const colon = alias.indexOf(":");
+  return alias.startsWith("#") && colon > 1 ? alias.slice(colon + 1) : null;
+}
+
+/**
+ * The appservice URL for a room hosted on `aliasServer`. When that server is the user's own, the
+ * `.well-known` read at sign-in answers (no second request); otherwise the hosting server's is read.
+ */
+export async function findAppserviceUrl(
+  fetchFn: FetchLike,
+  aliasServer: string,
+  own: { serverName: string; userId: string; wellKnown: Record<string, unknown> },
+): Promise<string> {
+  const ownServer = own.userId.slice(own.userId.indexOf(":") + 1);
+  if (aliasServer === ownServer || aliasServer === own.serverName) {
+    const url = appserviceUrlFromWellKnown(own.wellKnown);
+    if (url !== null) return url;
+  }
+  try {
+    const response = await fetchFn(`https://${aliasServer}/.well-known/matrix/client`, { signal: AbortSignal.timeout(10_000) });
+    if (response.ok) {
+      const url = appserviceUrlFromWellKnown((await response.json()) as Record<string, unknown>);
+      if (url !== null) return url;
+    }
+  } catch {
+    // Falls through to the clear error below.
+  }
+  throw new VisioError(ERRCODE.notFound, "transcription.noService", { detail: `no ${WELL_KNOWN_APPSERVICE_KEY} for ${aliasServer}` });
+}
+
+export async function controlTranscription(
+  fetchFn: FetchLike,
+  appserviceUrl: string,
+  request: { roomId: string; action: "start" | "stop"; openIdToken: OpenIdToken; language?: string },
+): Promise<TranscriptionControlResponse> {
+  const { openIdToken } = request;
+  const body: TranscriptionControlRequest = {
+    room_id: request.roomId,
+    action: request.action,
+    openid_token: {
+      access_token: openIdToken.access_token,
+      token_type: openIdToken.token_type,
+      matrix_server_name: openIdToken.matrix_server_name,
+      expires_in: openIdToken.expires_in,
+    },
+    ...(request.language === undefined ? {} : { language: request.language }),
+  };
+  let response: Response;
+  try {
+    response = await fetchFn(`${appserviceUrl}${TRANSCRIPTION_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    throw new VisioError(ERRCODE.serverDown, "transcription.failed", { params: { message: String(error) }, retryable: true, cause: error });
+  }
+  if (!response.ok) throw await errorFromResponse(response, "transcription.failed");
+  return (await response.json()) as TranscriptionControlResponse;
+}

@@ -1,0 +1,124 @@
+// A call in the web client between a user of ministry A and one of ministry B, each in their own
+// Chromium inside their ministry's namespace: MatrixRTC membership, LiveKit token from A's focus,
+// live video decoded at both ends, screen share and raise hand seen by the other.
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import { matrixRequest } from "../harness/matrix-client.ts";
+import { HOSTS } from "../harness/network.ts";
+import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
+import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import { waitUntil } from "../harness/wait.ts";
+import { startAppservice } from "../support/appservice-process.ts";
+import { joinAlias } from "../support/matrix-users.ts";
+import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
+import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
+import { saveScreenshot } from "../support/browser-screenshots.ts";
+
+const PASSWORD = "correct horse battery staple";
+const SERVER_A = `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`;
+const SERVER_B = `${HOSTS.b.serverName}:${HOSTS.b.federationPort}`;
+
+describe("web client: a call across two ministries (Chromium, real Synapse A and B, LiveKit A, A's focus)", function () {
+  this.timeout(120_000);
+  let testbed: Testbed;
+  let browserA: Browser;
+  let browserB: Browser;
+  let alice: RegisteredUser;
+  let bob: RegisteredUser;
+  let alias: string;
+  let roomId: string;
+  let pageA: Page;
+  let pageB: Page;
+
+  before(async function () {
+    this.timeout(300_000);
+    testbed = await getTestbed();
+    await startAppservice("a");
+    alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+    bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+    alias = `#visio-e2e-${uniqueLocalpart("call")}:${HOSTS.a.serverName}`;
+    roomId = await joinAlias(testbed.ministries.a, alice, alias);
+    await joinAlias(testbed.ministries.b, bob, alias);
+    [browserA, browserB] = await Promise.all([
+      launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),
+      launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
+    ]);
+    ({ page: pageA } = await openClient(browserA));
+    ({ page: pageB } = await openClient(browserB));
+    await Promise.all([signInThroughForm(pageA, SERVER_A, alice.userId, PASSWORD), signInThroughForm(pageB, SERVER_B, bob.userId, PASSWORD)]);
+    await pageA.getByTestId(`room-${alias}`).click();
+    await pageB.getByTestId(`room-${alias}`).click();
+  });
+  after(async () => {
+    await Promise.all([browserA?.close(), browserB?.close()]);
+  });
+
+  it("shows a pre-join screen with the camera preview and the devices to choose from", async () => {
+    await openPrejoin(pageA);
+    assert.ok((await pageA.getByTestId("prejoin-camera").locator("option").count()) >= 1, "a camera to choose");
+    assert.ok((await pageA.getByTestId("prejoin-microphone").locator("option").count()) >= 1, "a microphone to choose");
+    await saveScreenshot(pageA, "prejoin");
+  });
+
+  it("joins A and B, who each decode the other's video", async () => {
+    await pageA.getByTestId("call-join").click();
+    await openPrejoin(pageB);
+    await pageB.getByTestId("call-join").click();
+    const [atA, atB] = await Promise.all([
+      waitForRemoteFrames(pageA, { source: "camera", userId: bob.userId }),
+      waitForRemoteFrames(pageB, { source: "camera", userId: alice.userId }),
+    ]);
+    assert.ok(atA > 0 && atB > 0);
+
+    // Both memberships are MatrixRTC state in the room, with a LiveKit focus.
+    const state = await matrixRequest<{ type: string; state_key: string; content: Record<string, unknown> }[]>(
+      testbed.ministries.a.clientUrl,
+      alice.accessToken,
+      "GET",
+      `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`,
+    );
+    const members = state.filter((e) => e.type === "org.matrix.msc3401.call.member" && Object.keys(e.content).length > 0);
+    assert.deepEqual(members.map((e) => e.state_key.includes(alice.userId) || e.state_key.includes(bob.userId)), [true, true]);
+    for (const member of members) assert.equal((member.content.focus_active as { type?: string } | undefined)?.type, "livekit");
+
+    // Frames keep coming: live media, not one stuck picture.
+    const later = await waitForRemoteFrames(pageA, { source: "camera", userId: bob.userId, minFrames: atA + 10 });
+    assert.ok(later >= atA + 10);
+    await saveScreenshot(pageA, "two-person-call");
+  });
+
+  it("shows A's screen share at B", async () => {
+    await pageA.getByTestId("call-screen").click();
+    const frames = await waitForRemoteFrames(pageB, { source: "screen", userId: alice.userId });
+    assert.ok(frames > 0);
+    await pageA.getByTestId("call-screen").click();
+    await pageB.locator('[data-testid="video-tile"][data-source="screen"]').waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  it("shows B's raised hand at A, and its lowering", async () => {
+    await pageB.getByTestId("call-hand").click();
+    const hand = pageA.locator(`[data-testid="video-tile"][data-user-id="${bob.userId}"] [data-testid="tile-hand"]`);
+    await hand.waitFor({ timeout: 30_000 });
+    await pageB.getByTestId("call-hand").click();
+    await hand.waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  it("leaves: B's tile goes away at A and B's membership is emptied", async () => {
+    await pageB.getByTestId("call-leave").click();
+    await pageA.locator(`[data-testid="video-tile"][data-user-id="${bob.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
+    await waitUntil(
+      "B's call membership is emptied",
+      async () => {
+        const state = await matrixRequest<{ type: string; state_key: string; content: Record<string, unknown> }[]>(
+          testbed.ministries.a.clientUrl,
+          alice.accessToken,
+          "GET",
+          `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`,
+        );
+        return !state.some((e) => e.type === "org.matrix.msc3401.call.member" && e.state_key.includes(bob.userId) && Object.keys(e.content).length > 0);
+      },
+      { timeoutMs: 30_000 },
+    );
+    await pageA.getByTestId("call-leave").click();
+  });
+});

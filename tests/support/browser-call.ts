@@ -1,0 +1,33 @@
+// What the browser tests and the bench do in a call: open the pre-join screen, join, and wait
+// until a remote tile has actually decoded video frames (not just a tile drawn).
+import type { Page } from "playwright-core";
+
+export async function openPrejoin(page: Page): Promise<void> {
+  await page.getByTestId("call-open").click();
+  await page.getByTestId("prejoin").waitFor();
+  // The preview shows the fake camera: wait for its first frame so the screenshot is real.
+  await page.waitForFunction(() => {
+    const video = document.querySelector<HTMLVideoElement>('[data-testid="prejoin-video"]');
+    return video !== null && video.getVideoPlaybackQuality().totalVideoFrames > 0;
+  }, undefined, { timeout: 30_000 });
+}
+
+/** Resolves with the frames decoded so far in the first remote tile of that source (and user). */
+export async function waitForRemoteFrames(
+  page: Page,
+  options: { source: "camera" | "screen"; userId?: string; minFrames?: number; timeoutMs?: number },
+): Promise<number> {
+  const handle = await page.waitForFunction(
+    ({ source, userId, minFrames }) => {
+      const selector = `[data-testid="video-tile"][data-local="false"][data-source="${source}"]${userId ? `[data-user-id="${userId}"]` : ""} video`;
+      for (const video of Array.from(document.querySelectorAll<HTMLVideoElement>(selector))) {
+        const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+        if (frames >= minFrames && video.videoWidth > 0) return frames;
+      }
+      return false;
+    },
+    { source: options.source, userId: options.userId, minFrames: options.minFrames ?? 1 },
+    { timeout: options.timeoutMs ?? 45_000, polling: "raf" },
+  );
+  return (await handle.jsonValue()) as number;
+}
