@@ -24,18 +24,22 @@ function render(node: JsonSchemaNode, indent: string): string[] {
     }
     const value = child.default !== undefined ? child.default : child.examples?.[0];
     const optional = child.default === undefined && !(node.required ?? []).includes(key);
-    const rendered = yaml.dump({ [key]: value }, { flowLevel: 1 }).trimEnd();
+    // An optional key with neither default nor example is shown by name only.
+    const rendered = value === undefined ? `${key}:` : yaml.dump({ [key]: value }, { flowLevel: 1 }).trimEnd();
     lines.push(`${indent}${optional ? "# " : ""}${rendered}`);
   }
   return lines;
 }
 
+/** A commented YAML sample of any config schema: its defaults, else its first example, with descriptions. */
+export function renderSchemaSample(schema: z.ZodType, header: readonly string[]): string {
+  const jsonSchema = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchemaNode;
+  return [...header, ...render(jsonSchema, ""), ""].join("\n");
+}
+
 export function renderSampleConfig(): string {
-  const jsonSchema = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as JsonSchemaNode;
-  return [
+  return renderSchemaSample(configSchema, [
     "# Visio appservice configuration (sample; generated from config/schema.ts).",
     "# `visio-appservice generate` writes a real one with fresh tokens.",
-    ...render(jsonSchema, ""),
-    "",
-  ].join("\n");
+  ]);
 }

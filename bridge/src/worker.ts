@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `node bridge/src/worker.ts --config worker.yaml`: a transcription worker. It registers with the
+// `node bridge/src/worker.ts --config worker.yaml`: a transcription worker (`--sample-config` prints a
+// sample config). It registers with the
 // ministry's LiveKit server as an agent worker and transcribes every call dispatched to it, until
 // SIGTERM/SIGINT. Reports one JSON object per line on stdout (see WorkerEvent); no transcript text.
 // Exit status: 0 stopped, 1 failed, 2 bad usage or config, 3 engine not ready.
@@ -7,7 +8,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../../config/load.ts";
 import { SttEngineNotReadyError } from "./stt/engine.ts";
 import { start } from "./worker/start.ts";
-import { loadWorkerConfig } from "./worker/worker-config.ts";
+import { loadWorkerConfig, renderWorkerSampleConfig } from "./worker/worker-config.ts";
 import type { WorkerEvent } from "./worker/worker.ts";
 
 const report = (event: WorkerEvent): void => {
@@ -15,7 +16,11 @@ const report = (event: WorkerEvent): void => {
 };
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { config: { type: "string" } } });
+  const { values } = parseArgs({ options: { config: { type: "string" }, "sample-config": { type: "boolean" } } });
+  if (values["sample-config"] === true) {
+    process.stdout.write(renderWorkerSampleConfig());
+    return 0;
+  }
   if (values.config === undefined) {
     process.stderr.write("usage: worker.ts --config <transcription worker YAML>\n");
     return 2;

@@ -7,7 +7,7 @@
 // finalises, since the job is dispatched again and the next run goes on in the same thread.
 import { randomUUID } from "node:crypto";
 import { DisconnectReason } from "@livekit/rtc-node";
-import { TRANSCRIPTION_CONTROL_TOPIC, type TranscriptionControlMessage, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import type { TranscriptionJobMetadata } from "../../../wire-types.ts";
 import type { SttEngine } from "../stt/engine.ts";
 import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
@@ -18,6 +18,7 @@ import { SpeakerNames } from "../matrix/speaker-names.ts";
 import { readEarlierTranscript } from "../matrix/thread-reader.ts";
 import { postTranscriptFiles } from "../matrix/transcript-files.ts";
 import { TranscriptPoster } from "../matrix/transcript-poster.ts";
+import { readControlMessage } from "./control-message.ts";
 
 /** Why a job ended. The first three end the transcription (files are posted); "shutdown" does not. */
 export type JobEnd = "stopped" | "call-ended" | "terminated" | "shutdown" | "left";
@@ -149,22 +150,8 @@ export class TranscriptionJob {
   }
 
   #onControl(payload: Uint8Array, topic: string | undefined, fromServer: boolean): void {
-    if (topic !== TRANSCRIPTION_CONTROL_TOPIC) return;
-    // Participants may send data too; only the appservice, through LiveKit's server API, may stop us.
-    if (!fromServer) {
-      this.#options.report({ event: "control-ignored", reason: "sent by a participant, not the server" });
-      return;
-    }
-    let message: Partial<TranscriptionControlMessage> | undefined;
-    try {
-      message = JSON.parse(new TextDecoder().decode(payload)) as Partial<TranscriptionControlMessage>;
-    } catch {
-      message = undefined;
-    }
-    if (message?.action !== "stop") {
-      this.#options.report({ event: "control-ignored", reason: "not a known control message" });
-      return;
-    }
-    this.#finish("stopped");
+    const decision = readControlMessage(payload, topic, fromServer);
+    if (decision.action === "ignore") this.#options.report({ event: "control-ignored", reason: decision.reason });
+    if (decision.action === "stop") this.#finish("stopped");
   }
 }

@@ -2,6 +2,7 @@
 // server it registers with as an agent worker, and its Matrix identity (an appservice user).
 import { z } from "zod";
 import { parseWithSchema, readYamlFile } from "../../../config/load.ts";
+import { renderSchemaSample } from "../../../config/sample.ts";
 import { bridgeConfigSchema } from "../config.ts";
 
 const liveKitSchema = z.strictObject({
@@ -55,4 +56,12 @@ export function parseWorkerConfig(raw: unknown): WorkerConfig {
 
 export async function loadWorkerConfig(path: string): Promise<WorkerConfig> {
   return parseWorkerConfig(await readYamlFile(path));
+}
+
+/** The sample worker config (bridge/worker.sample.yaml), rendered from the schema so it cannot drift. */
+export function renderWorkerSampleConfig(): string {
+  return renderSchemaSample(workerConfigSchema, [
+    "# Visio transcription worker configuration (sample; generated from bridge/src/worker/worker-config.ts).",
+    "# Regenerate: node bridge/src/worker.ts --sample-config > bridge/worker.sample.yaml",
+  ]);
 }
