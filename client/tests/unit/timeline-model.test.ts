@@ -34,7 +34,7 @@ describe("timeline model", () => {
 
   it("groups a transcript thread of edited notices under its 'Transcription started' root", () => {
     const model = buildTimeline([
-      message("$root", BOT, { msgtype: "m.notice", body: "Transcription started", "org.visio.transcript": { session: { language: "en", engine: "pocketsphinx" } } }),
+      message("$root", BOT, { msgtype: "m.notice", body: "Transcription started", "org.visio.transcript.session": { language: "en", engine: "pocketsphinx" } }),
       message("$u1", BOT, { msgtype: "m.notice", body: "Alice: hello wor", "org.visio.transcript": transcript("hello wor", false), "m.relates_to": { rel_type: "m.thread", event_id: "$root" } }),
       message("$e1", BOT, {
         msgtype: "m.notice",

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import type { OpenIdToken } from "../../../wire-types.ts";
+import { VisioError } from "../../src/services/errors.ts";
+import { fociFromWellKnown, requestFocusToken } from "../../src/services/livekit/focus.ts";
+
+const TOKEN: OpenIdToken = { access_token: "openid-secret", token_type: "Bearer", matrix_server_name: "ministry-b.test", expires_in: 3600 };
+
+describe("focus discovery and token", () => {
+  it("reads the LiveKit foci of .well-known and ignores other kinds", () => {
+    const foci = fociFromWellKnown({
+      "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: "https://focus.a/livekit/jwt" }, { type: "nextgen" }, { type: "livekit" }],
+    });
+    assert.deepEqual(foci, [{ type: "livekit", livekit_service_url: "https://focus.a/livekit/jwt" }]);
+    assert.deepEqual(fociFromWellKnown({}), []);
+  });
+
+  it("asks /get_token with exactly the MSC4195 fields", async () => {
+    let seen: { url: string; body: unknown } | undefined;
+    const fetchFn = async (url: string, init?: RequestInit): Promise<Response> => {
+      seen = { url, body: JSON.parse(String(init?.body)) };
+      return Response.json({ url: "wss://sfu.a", jwt: "lk-jwt" });
+    };
+    const answer = await requestFocusToken(fetchFn, {
+      serviceUrl: "https://focus.a/livekit/jwt/",
+      roomId: "!room:ministry-a.test",
+      userId: "@bob:ministry-b.test",
+      deviceId: "DEV",
+      openIdToken: { ...TOKEN, extra: "dropped" } as OpenIdToken,
+    });
+    assert.deepEqual(answer, { url: "wss://sfu.a", jwt: "lk-jwt" });
+    assert.equal(seen?.url, "https://focus.a/livekit/jwt/get_token");
+    assert.deepEqual(seen?.body, {
+      room_id: "!room:ministry-a.test",
+      slot_id: "m.call#ROOM",
+      openid_token: TOKEN,
+      member: { id: "@bob:ministry-b.test:DEV", claimed_user_id: "@bob:ministry-b.test", claimed_device_id: "DEV" },
+    });
+  });
+
+  it("turns the focus's Matrix-style refusal into an error that keeps its errcode and sentence", async () => {
+    const fetchFn = async (): Promise<Response> => Response.json({ errcode: "M_FORBIDDEN", error: "You are not a member of this room" }, { status: 403 });
+    await assert.rejects(
+      requestFocusToken(fetchFn, { serviceUrl: "https://f", roomId: "!r:a", userId: "@u:a", deviceId: "D", openIdToken: TOKEN }),
+      (error: unknown) => {
+        assert.ok(error instanceof VisioError);
+        assert.equal(error.errcode, "M_FORBIDDEN");
+        assert.equal(error.messageKey, "call.failed");
+        assert.equal(error.params.message, "You are not a member of this room");
+        assert.equal(error.retryable, false);
+        return true;
+      },
+    );
+  });
+});
