@@ -18,6 +18,8 @@ import { assertPortsFree, portsOf, PortsInUseError } from "../tests/harness/port
 import type { Servers, SynapseServer } from "../tests/harness/testbed.ts";
 import { startServers, toolsFromEnvironment } from "../tests/harness/testbed.ts";
 import { waitUntil } from "../tests/harness/wait.ts";
+import { buildClient } from "../tests/support/browser-client-build.ts";
+import { serveStatic, type StaticServer } from "../tests/support/browser-client-server.ts";
 
 type Ministry = "a" | "b";
 const MINISTRIES: readonly Ministry[] = ["a", "b"];
@@ -28,6 +30,8 @@ const ACCOUNTS: Record<Ministry, { localpart: string; displayName: string }> = {
 };
 const MEETING_SLUG = "demo";
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
+// The web client, on the runner's loopback: a localhost origin is a secure context for the camera.
+const CLIENT_PORT = 8080;
 
 const { values } = parseArgs({
   options: {
@@ -51,12 +55,14 @@ const fail = (message: string): never => {
 };
 
 let servers: Servers<Ministry> | undefined;
+let client: StaticServer | undefined;
 let stopping: Promise<void> | undefined;
 
 // First Ctrl-C: graceful stop. A second one, or one during start: exit now; the process 'exit'
 // handler of startServers kills whatever runs (and removes the namespaces in netns mode).
 function stopAndExit(code: number): Promise<void> {
   stopping ??= (async () => {
+    await client?.close();
     if (servers !== undefined) {
       say("stopping…");
       await servers.stop();
@@ -84,6 +90,7 @@ async function main(): Promise<void> {
   }
   // Before touching the run dir: a demo already running there keeps its files.
   if (topology === "loopback") await assertPortsFree(portsOf(Object.values(hosts)));
+  await assertPortsFree([{ address: "127.0.0.1", port: CLIENT_PORT, protocol: "tcp", what: "the web client" }]);
   await rm(runDir, { recursive: true, force: true });
   await mkdir(runDir, { recursive: true });
 
@@ -152,13 +159,15 @@ async function main(): Promise<void> {
       body: `Welcome to the Visio demo meeting. ${ACCOUNTS.a.displayName} and ${ACCOUNTS.b.displayName} are here, each on their own ministry's homeserver, federating over TLS.`,
     },
   );
+  say("building the web client if its sources changed (vue-tsc, vite)");
+  client = await serveStatic(buildClient(), "127.0.0.1", CLIENT_PORT);
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   process.stdout.write(banner(bed, alias, roomId, appservices));
 
   if (values.check) {
     await check(bed, alias, roomId);
-    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token)\n");
+    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token; the web client is served)\n");
     await stopAndExit(0);
   }
 }
@@ -193,8 +202,11 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   lines.push(`Meeting: ${alias}  (${roomId}), created by A's appservice; alice and bruno are in it.`);
   lines.push(`  Any #visio-<name>:${hosts.a.serverName} or #visio-<name>:${hosts.b.serverName} alias creates a new meeting when someone joins it.`);
   lines.push("");
-  lines.push("Not part of the demo yet: the Visio web client and the transcription bridge");
-  lines.push("  (the client is not built yet; the bridge's live listener runs by hand: bridge/README.md).");
+  lines.push(`Visio web client: ${client?.url ?? "?"}`);
+  lines.push(`  sign in with a homeserver URL above (e.g. ${bed.ministries.a.clientUrl}), then open ${alias}.`);
+  if (topology === "netns") lines.push("  (served on the runner's loopback: calls need a browser inside a namespace, as the e2e tests run it)");
+  lines.push("");
+  lines.push("Not part of the demo yet: the transcription bridge (its live listener runs by hand: bridge/README.md).");
   lines.push("");
   lines.push(`Logs: ${show(bed.logsDir)}  (Synapse, LiveKit, appservice: one file each)`);
   lines.push(values.check ? "--check: verifying, then stopping." : "Ctrl-C stops everything.");
@@ -219,6 +231,7 @@ async function check(bed: Servers<Ministry>, alias: string, roomId: string): Pro
     if (!joined.joined_rooms.includes(roomId)) throw new Error(`${ACCOUNTS[m].localpart} is not in ${roomId}`);
   }
   await checkCallToken(bed, roomId);
+  await checkClientServed();
   const bruno = `@${ACCOUNTS.b.localpart}:${hosts.b.serverName}`;
   const a = bed.ministries.a;
   const admin = await a.registerUser(`check-${Date.now()}`, { admin: true });
@@ -230,6 +243,17 @@ async function check(bed: Servers<Ministry>, alias: string, roomId: string): Pro
     },
     { timeoutMs: 30_000 },
   );
+}
+
+// The web client is served: its page and the script it loads.
+async function checkClientServed(): Promise<void> {
+  const url = client?.url ?? "";
+  const page = await fetch(url);
+  const html = await page.text();
+  const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
+  if (!page.ok || script === undefined) throw new Error(`the web client at ${url}: HTTP ${page.status}, no script in its page`);
+  const js = await fetch(new URL(script, url));
+  if (!js.ok) throw new Error(`the web client's ${script}: HTTP ${js.status}`);
 }
 
 // A call can start: alice gets a LiveKit token from A's focus with an OpenID token from A.

@@ -50,7 +50,8 @@ describe("demo (npm start, loopback)", function () {
       "Meeting: #visio-demo:localhost:8448",
       "ws://127.0.0.1:7880",
       "ws://127.0.0.1:7890",
-      "Not part of the demo yet: the Visio web client and the transcription bridge",
+      "Visio web client: http://127.0.0.1:8080/",
+      "Not part of the demo yet: the transcription bridge",
       "check: OK",
     ]) {
       assert.ok(stdout.includes(expected), `banner lacks ${JSON.stringify(expected)}:\n${stdout}`);

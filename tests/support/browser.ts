@@ -3,23 +3,14 @@
 // over a pipe, fake camera and microphone. The built client is served to it by request interception
 // on its own origin, so no web server has to run in the namespaces.
 import { readFile, writeFile, chmod } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { buildClient } from "./browser-client-build.ts";
+import { contentTypeOf, fileInside } from "./browser-client-server.ts";
 
 /** Where the client is served in tests: a name no DNS knows, answered by interception only. */
 export const CLIENT_ORIGIN = "http://visio.test";
 const CHROMIUM = "/usr/bin/chromium";
-
-const CONTENT_TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript",
-  ".css": "text/css",
-  ".wasm": "application/wasm",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".json": "application/json",
-};
 
 export interface BrowserOptions {
   /** Network namespace to run in (visio-a, visio-b). */
@@ -66,11 +57,10 @@ export async function launchBrowser(options: BrowserOptions): Promise<Browser> {
 export async function serveClient(context: BrowserContext): Promise<void> {
   const dist = buildClient();
   await context.route(`${CLIENT_ORIGIN}/**`, async (route) => {
-    const path = new URL(route.request().url()).pathname;
-    const relative = normalize(path === "/" ? "/index.html" : path).replace(/^(\.\.[/\\])+/, "");
+    const path = fileInside(dist, new URL(route.request().url()).pathname);
     try {
-      const body = await readFile(join(dist, relative));
-      await route.fulfill({ status: 200, body, headers: { "content-type": CONTENT_TYPES[extname(relative)] ?? "application/octet-stream" } });
+      if (path === null) throw new Error("outside the client");
+      await route.fulfill({ status: 200, body: await readFile(path), headers: { "content-type": contentTypeOf(path) } });
     } catch {
       await route.fulfill({ status: 404, body: "not found" });
     }
