@@ -329,7 +329,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     });
   });
 
-  it("a worker killed mid-meeting: after the dispatch is sent again, earlier messages stay as they were and later speech is transcribed", async function () {
+  it("a worker killed mid-meeting: after the dispatch is sent again, earlier messages stay as they were, later speech is transcribed, files come when the call ends", async function () {
     const { a } = testbed.ministries;
     const { worker: doomed, job } = await workerOf(call2.room, workers);
     const daveSaid = await say(call2.jwt, speech.dave, "dave");
@@ -352,8 +352,13 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     const resumedAt = Number(connected.at) - meta2.started_at;
     await daveSaid.speaker.waitFor("done", (r) => r.event === "done", speech.dave.durationMs + 30_000);
     await resumed.worker.waitFor("closed Dave's pipeline", (r) => r.event === "track-closed" && r.job === resumed.job, 30_000);
-    await sendStop(testbed.livekit.a, call2.room);
+    // The call ends (its LiveKit room is closed): the transcription ends with it, files included.
+    const rooms = new RoomServiceClient(testbed.livekit.a.controlUrl, testbed.livekit.a.apiKey, testbed.livekit.a.apiSecret);
+    await rooms.deleteRoom(call2.room);
     const files = await resumed.worker.waitFor("posted the files", (r) => r.event === "files-posted" && r.job === resumed.job, 30_000);
+    // LiveKit ends the job (its dispatch goes with the room) before it disconnects the participant: either way the files come.
+    const ended = await resumed.worker.waitFor("ended the job", (r) => r.event === "job-ended" && r.job === resumed.job, 15_000);
+    assert.ok(ended.end === "terminated" || ended.end === "call-ended", `ended as ${String(ended.end)}`);
 
     const after = await readTranscriptThread(a.clientUrl, dave.accessToken, call2.roomId, meta2.thread_root);
     assert.ok(after !== undefined);
