@@ -54,3 +54,17 @@ if (firstStt !== undefined) {
     ].join("\n"),
   );
 }
+
+// The web client: two Chromium in the test bed's namespaces (root needed), real servers.
+const { benchClient } = await import("./bench/client.ts");
+const client = await benchClient(5);
+const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+process.stdout.write(
+  [
+    "web client (Chromium per ministry in its namespace, Synapse A and B, LiveKit A via A's focus, fake camera; 5 runs):",
+    `  click "join" -> first decoded remote video frame: median ${fmt(median(client.joinToFirstFrameMs))} ms (runs: ${client.joinToFirstFrameMs.map(fmt).join(", ")} ms; target < 2000 ms)`,
+    `  bundle loaded at start: ${(client.bundle.initialGzipBytes / 1024).toFixed(0)} KiB gzip (${(client.bundle.initialBytes / 1024).toFixed(0)} KiB raw); on-demand chunks (unused end-to-end encryption): ${(client.bundle.lazyGzipBytes / 1024).toFixed(0)} KiB gzip`,
+    `  one tab in a 2-person call after 10 s: JS heap ${mb(client.memory.jsHeapUsedBytes)} MiB, renderer RSS ${mb(client.memory.rendererRssBytes)} MiB, all Chromium processes RSS ${mb(client.memory.browserRssBytes)} MiB`,
+    "",
+  ].join("\n"),
+);
