@@ -334,14 +334,13 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     const { worker: doomed, job } = await workerOf(call2.room, workers);
     const daveSaid = await say(call2.jwt, speech.dave, "dave");
     await doomed.waitFor("posted a first final", (r) => r.event === "posted" && r.final === true && r.job === job, 30_000);
+    process.kill(-doomed.process.pid, "SIGKILL");
+    await doomed.process.exited;
+    const killedAt = Date.now();
     const before = await readTranscriptThread(a.clientUrl, dave.accessToken, call2.roomId, meta2.thread_root);
     assert.ok(before !== undefined);
     const earlier = before.messages.filter((m) => m.fields?.final === true);
     assert.ok(earlier.length >= 1);
-
-    process.kill(-doomed.process.pid, "SIGKILL");
-    await doomed.process.exited;
-    const killedAt = Date.now();
     const restarted = await startWorker("worker-restarted");
     // What the appservice does when the bridge's participant leaves a call still being transcribed.
     await dispatchTranscription(testbed.livekit.a, call2.room, meta2);
@@ -396,5 +395,26 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
       cues.map((c) => c.text),
       after.messages.toSorted((x, y) => (x.fields?.start_ms ?? 0) - (y.fields?.start_ms ?? 0)).map(textOf),
     );
+  });
+
+  it("a worker shut down with SIGTERM finalises and leaves its call without posting files, and exits 0", async function () {
+    // The first call is still on (B's caller is in it): the appservice dispatches it again.
+    const dispatchedAt = Date.now();
+    await dispatchTranscription(testbed.livekit.a, call.room, meta1);
+    const running = workers.filter((w) => w.process.exitDescription() === undefined);
+    const { worker, job } = await workerOf(call.room, running, dispatchedAt);
+    await worker.waitFor("joined the call", (r) => r.event === "connected" && r.job === job, 30_000);
+    await worker.process.stop();
+    assert.equal(await worker.process.exited, 0, "exited by itself, within the harness's grace period");
+    const reports = await jobReports(worker, job);
+    assert.deepEqual(
+      reports.filter((r) => ["ending", "job-ended", "files-posted"].includes(r.event)).map((r) => [r.event, r.reason ?? r.end]),
+      [
+        ["ending", "shutdown"],
+        ["job-ended", "shutdown"],
+      ],
+    );
+    const rooms = new RoomServiceClient(testbed.livekit.a.controlUrl, testbed.livekit.a.apiKey, testbed.livekit.a.apiSecret);
+    assert.ok(!(await rooms.listParticipants(call.room)).some((p) => p.identity === `visio-transcriber-${job}`), "it left the call");
   });
 });
