@@ -3,12 +3,13 @@
 // meeting room, chat both ways, members' ministries, transcript thread; the sign-in errors.
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import type { TranscriptFields } from "../../wire-types.ts";
+import type { TranscriptFields, TranscriptionStateContent } from "../../wire-types.ts";
+import { TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
-import { startAppservice } from "../support/appservice-process.ts";
+import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { joinAlias } from "../support/matrix-users.ts";
 import { joinMeeting, launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
@@ -28,11 +29,12 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
   let alias: string;
   let pageA: Page;
   let pageB: Page;
+  let appservice: AppserviceProcess;
 
   before(async function () {
     this.timeout(300_000);
     testbed = await getTestbed();
-    await startAppservice("a");
+    appservice = await startAppservice("a");
     const aliceName = uniqueLocalpart("alice");
     const bobName = uniqueLocalpart("bob");
     alice = await testbed.ministries.a.registerUser(aliceName, { password: PASSWORD });
@@ -141,9 +143,9 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
       await send({ ...final, body: `* Alice: ${text}`, "m.new_content": final, "m.relates_to": { rel_type: "m.replace", event_id: first } });
     }
 
-    const summary = pageB.getByTestId("thread-open");
+    // The summary counts the replies as they arrive over federation: both, in the end.
+    const summary = pageB.getByTestId("thread-open").filter({ hasText: "2 réponse" });
     await summary.waitFor({ timeout: 30_000 });
-    assert.match(await summary.innerText(), /2 réponse/);
     await summary.click();
     const panel = pageB.getByTestId("thread-panel");
     for (const text of utterances) await panel.getByTestId("message-body").filter({ hasText: text }).waitFor({ timeout: 30_000 });
@@ -153,6 +155,47 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await pageB.getByTestId("tab-transcript").click();
     await pageB.getByTestId("transcript-panel").getByText(utterances[1] ?? "").waitFor();
     await pageB.getByTestId("tab-chat").click();
+  });
+
+  it("shows the 'this meeting is transcribed' banner when the room's state says so", async () => {
+    const { a } = testbed.ministries;
+    const roomId = await joinAlias(a, alice, alias);
+    const bot = `@${appservice.config.appservice.sender_localpart}:${HOSTS.a.serverName}`;
+    const setState = (content: TranscriptionStateContent): Promise<unknown> =>
+      matrixRequest(a.clientUrl, appservice.config.appservice.as_token, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${TRANSCRIPTION_STATE_EVENT}/`, content);
+    assert.equal(await pageB.getByTestId("transcription-banner").count(), 0);
+    await setState({ active: true, requested_by: bot, language: "fr", engine: "pocketsphinx", started_at: Date.now() });
+    await pageB.getByTestId("transcription-banner").waitFor({ timeout: 30_000 });
+    assert.match(await pageB.getByTestId("transcription-banner").innerText(), /Cette réunion est transcrite/);
+    assert.match(await pageB.getByTestId("transcription-toggle").innerText(), /Arrêter la transcription/);
+    await setState({ active: false, requested_by: bot, language: "fr", engine: "pocketsphinx", stopped_at: Date.now() });
+    await pageB.getByTestId("transcription-banner").waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  it("works from the keyboard and in a narrow window: the room list, then the room", async () => {
+    const { page, context } = await openClient(browserB, { viewport: { width: 380, height: 760 } });
+    await page.getByTestId("sign-in-server").focus();
+    await page.keyboard.type(SERVER_B);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(bob.userId);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
+    const entry = page.getByTestId(`room-${alias}`);
+    await entry.waitFor({ timeout: 30_000 });
+    await entry.focus();
+    await page.keyboard.press("Enter");
+    await page.getByTestId("room-view").waitFor();
+    assert.equal(await entry.isVisible(), false, "one column: the list gives way to the room");
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 380, `no horizontal scrolling (content is ${width}px wide)`);
+    // Tabs follow the WAI-ARIA pattern: arrow keys move between them.
+    await page.getByTestId("tab-chat").focus();
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.getByTestId("tab-members").getAttribute("aria-selected"), "true");
+    await page.getByRole("button", { name: /Liste des réunions/ }).click();
+    await entry.waitFor();
+    await context.close();
   });
 
   it("keeps the session across a reload, and signs out", async () => {
