@@ -111,7 +111,10 @@ export interface CallNoticeContent {
   "org.visio.call": CallNoticeFields;
 }
 
-/** Under `org.visio.transcript.session` on the bridge's "Transcription started" notice (the thread root). */
+/** Key of TranscriptSessionFields on the "Transcription started" notice. */
+export const TRANSCRIPT_SESSION_KEY = "org.visio.transcript.session";
+
+/** Under `org.visio.transcript.session` on the "Transcription started" notice (the thread root). */
 export interface TranscriptSessionFields {
   /** BCP 47 tag of the engine's model, or "und" when the engine detects it. */
   language: string;

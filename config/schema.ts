@@ -7,6 +7,9 @@ export const serverNameSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(:\d{1,5})?$/, "must be a Matrix server name (host or host:port)");
 
+/** A BCP 47 language tag (en, fr-FR), or "und": the engine detects the language. */
+export const LANGUAGE_TAG = /^(?:[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*|und)$/;
+
 const tokenSchema = z.string().min(32, "must be at least 32 characters (generate one with `visio-appservice generate`)");
 
 export const configSchema = z.strictObject({
@@ -127,12 +130,42 @@ export const configSchema = z.strictObject({
     })
     .meta({ description: "MatrixRTC focus (LiveKit token service, MSC4195). Optional: leave it out to run without calls." })
     .optional(),
+  transcription: z
+    .strictObject({
+      control_power_level: z.number().int().min(-1_000_000).max(1_000_000).default(0).meta({
+        description:
+          "Lowest room power level that may start or stop a meeting's transcription (API or `!transcribe`); members must also be joined and from an allowed server. 0: any member, since everyone sees that the meeting is transcribed; 50: moderators only.",
+      }),
+      bridge_localpart: z
+        .string()
+        .regex(/^[a-z0-9._=/-]+$/, "must be a valid Matrix localpart")
+        .default("visio-transcriber")
+        .meta({
+          description:
+            "Localpart of the transcription bridge's Matrix user, which posts the transcript; it must lie in this appservice's namespace (<sender_localpart>-…). The appservice registers it and has it join transcribed rooms.",
+        }),
+      language: z
+        .string()
+        .regex(LANGUAGE_TAG, "must be a BCP 47 language tag such as en or fr-FR, or und")
+        .default("en")
+        .meta({ description: "Language when a start request names none (BCP 47; und: the engine detects it)." }),
+      engine: z.string().min(1).default("pocketsphinx").meta({
+        description: "Name of the bridge's speech-to-text engine, recorded in the room state and the transcript (match the bridge's stt.engine).",
+      }),
+    })
+    .meta({ description: "Live transcription control: who may start and stop it, and what the bridge is told." })
+    .prefault({}),
   logging: z
     .strictObject({
       level: z.enum(["debug", "info", "warn", "error"]).default("info").meta({ description: "Lowest level logged." }),
     })
     .prefault({}),
-});
+})
+  // The bridge's user is created and masqueraded as with this appservice's token: it must be ours.
+  .refine((config) => config.transcription.bridge_localpart.startsWith(`${config.appservice.sender_localpart}-`), {
+    message: "must start with '<appservice.sender_localpart>-' (the appservice's user namespace)",
+    path: ["transcription", "bridge_localpart"],
+  });
 
 export type AppserviceConfig = z.output<typeof configSchema>;
 export type AppserviceConfigInput = z.input<typeof configSchema>;

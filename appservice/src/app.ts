@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
-import { RoomServiceClient, WebhookReceiver } from "livekit-server-sdk";
+import { AgentDispatchClient, RoomServiceClient, WebhookReceiver } from "livekit-server-sdk";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import { appserviceApi } from "./appservice-api.ts";
 import type { LiveKitRoomService } from "./calls/call-effects.ts";
@@ -13,13 +13,19 @@ import { liveKitWebhookRouter } from "./calls/livekit-webhook.ts";
 import { errorMiddleware } from "./errors.ts";
 import { createKnownRooms, type KnownRooms } from "./focus/known-rooms.ts";
 import { createRoomMembership } from "./focus/room-membership.ts";
-import { focusApiFromConfig, liveKitApiUrl, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
+import { focusApiFromConfig, liveKitApiUrl, openIdVerifierFromConfig, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
 import { createHomeserverClient, type HomeserverClient } from "./homeserver-client.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMeetingRooms } from "./meeting-rooms.ts";
 import { openDatabase } from "./storage/database.ts";
 import { createStore, type Store } from "./storage/store.ts";
 import { createTransactionHandler } from "./transactions.ts";
+import { createTranscriberDispatch, type AgentDispatchApi, type TranscriberRoomApi } from "./transcription/transcriber-dispatch.ts";
+import { transcriptionApiRouter } from "./transcription/transcription-api.ts";
+import { createTranscriptionCommands } from "./transcription/transcription-commands.ts";
+import { createTranscriptionControl } from "./transcription/transcription-control.ts";
+import { createTranscriptionEffects } from "./transcription/transcription-effects.ts";
+import { createTranscriptionStateReader } from "./transcription/transcription-state.ts";
 
 export interface RunningAppservice {
   url: string;
@@ -36,6 +42,8 @@ export interface AppserviceDeps {
   focus?: Pick<FocusFromConfigDeps, "rooms" | "federationGet">;
   /** Test double for the LiveKit room API calls of the call lifecycle (removals, closing rooms). */
   livekit?: LiveKitRoomService;
+  /** Test doubles for the LiveKit APIs of transcription (agent dispatch, stop message). */
+  transcription?: { dispatches: AgentDispatchApi; rooms: TranscriberRoomApi };
   /** How often failed call effects are retried and expired call memberships swept (ms). */
   callTickMs?: number;
 }
@@ -68,9 +76,14 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     deps.homeserver ?? createHomeserverClient({ baseUrl: config.homeserver.url, asToken: config.appservice.as_token });
   const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
   const knownRooms = createKnownRooms();
+  const allowedServers = [config.homeserver.server_name, ...config.federation.allowlist];
   let focus;
+  let verifier;
   try {
+    // One verifier (and its cache) for every endpoint that takes OpenID tokens.
+    verifier = await openIdVerifierFromConfig(config, deps.focus?.federationGet);
     focus = await focusApiFromConfig(config, {
+      verifier,
       knownRooms,
       membership: createRoomMembership({ store, homeserver, botUserId, log }),
       identities: callStore,
@@ -83,33 +96,79 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     throw err;
   }
   const focusConfig = config.focus;
+  const roomService = focusConfig
+    ? new RoomServiceClient(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, { requestTimeout: 10 })
+    : null;
+  const transcriptionLiveKit =
+    deps.transcription ??
+    (focusConfig && roomService
+      ? {
+          dispatches: new AgentDispatchClient(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, {
+            requestTimeout: 10,
+          }),
+          rooms: roomService,
+        }
+      : null);
+  const transcriptionState = createTranscriptionStateReader(homeserver);
   const calls = createCallState({
     db,
     homeserver,
-    livekit: forgettingDeletedRooms(
-      deps.livekit ??
-        (focusConfig
-          ? new RoomServiceClient(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, {
-              requestTimeout: 10,
-            })
-          : null),
-      knownRooms,
-    ),
+    livekit: forgettingDeletedRooms(deps.livekit ?? roomService, knownRooms),
+    // Without a LiveKit server of its own, calls run on other ministries' SFUs: nothing to dispatch.
+    ...(transcriptionLiveKit
+      ? {
+          transcription: createTranscriptionEffects({
+            state: transcriptionState,
+            calls: callStore,
+            dispatch: createTranscriberDispatch({ ...transcriptionLiveKit, log }),
+            log,
+          }),
+        }
+      : {}),
     botUserId,
     log,
     ...(deps.callTickMs !== undefined ? { tickMs: deps.callTickMs } : {}),
   });
 
+  const bridgeUserId = `@${config.transcription.bridge_localpart}:${config.homeserver.server_name}`;
+  const transcription = createTranscriptionControl({
+    homeserver,
+    state: transcriptionState,
+    hostsRoom: (roomId) => callStore.hostsRoom(roomId),
+    membership: (roomId, userId) => store.membership(roomId, userId),
+    enqueue: async (effect) => {
+      await callStore.enqueueEffect(effect, Date.now());
+      calls.afterCommit();
+    },
+    botUserId,
+    bridgeUserId,
+    allowedServers,
+    controlPowerLevel: config.transcription.control_power_level,
+    defaultLanguage: config.transcription.language,
+    engine: config.transcription.engine,
+    log,
+  });
+  const commands = createTranscriptionCommands({
+    control: transcription,
+    homeserver,
+    hostsRoom: (roomId) => callStore.hostsRoom(roomId),
+    ownUsers: [botUserId, bridgeUserId],
+    log,
+  });
+
   const app = new Koa({ proxy: false });
   const api = appserviceApi({
     hsToken: config.appservice.hs_token,
-    transactions: createTransactionHandler({ store, calls, log }),
+    transactions: createTransactionHandler({ store, calls, log, onHandled: (events) => void commands.handle(events) }),
     meetingRooms: createMeetingRooms({ config, homeserver, store, log }),
     botUserId,
   });
   app.use(errorMiddleware(log));
   app.use(api.routes());
   app.use(api.allowedMethods());
+  const transcriptionApi = transcriptionApiRouter({ verifier, control: transcription, allowedServers, log });
+  app.use(transcriptionApi.routes());
+  app.use(transcriptionApi.allowedMethods());
   if (focusConfig) {
     // LiveKit signs its webhooks with one of its API keys: the one this appservice uses.
     const { api_key: apiKey, api_secret: apiSecret } = focusConfig.livekit;

@@ -44,6 +44,21 @@ export interface HomeserverClient {
   joinRoom(roomId: string, via: readonly string[]): Promise<void>;
   /** Who is joined to a room the bot is in. */
   joinedMembers(roomId: string): Promise<string[]>;
+  /**
+   * Posts an `m.room.message` as the bot (any content); like sendNotice, the same txnId is the same
+   * message.
+   */
+  sendMessage(roomId: string, txnId: string, content: Record<string, unknown>): Promise<{ event_id: string }>;
+  /** The content of a room state event, or null when the room has none of that type and key. */
+  getState(roomId: string, type: string, stateKey: string): Promise<Record<string, unknown> | null>;
+  /** Writes a room state event as the bot. */
+  setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<{ event_id: string }>;
+  /** Invites a user as the bot; a user already in the room (or invited) is not an error. */
+  invite(roomId: string, userId: string): Promise<void>;
+  /** Creates a user of the appservice's namespace; one that exists already is not an error. */
+  registerAppserviceUser(localpart: string): Promise<void>;
+  /** Joins a user of the appservice's namespace to a room (acting as that user). */
+  joinRoomAs(userId: string, roomId: string): Promise<void>;
 }
 
 export interface HomeserverClientOptions {
@@ -52,13 +67,19 @@ export interface HomeserverClientOptions {
   fetch?: typeof fetch;
 }
 
+const statePath = (roomId: string, type: string, stateKey: string): string =>
+  `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`;
+
 export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fetch }: HomeserverClientOptions): HomeserverClient {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> =>
+  const call = async <T>(method: string, path: string, body?: unknown, asUserId?: string): Promise<T> =>
     retry(
       async () => {
         let res: Response;
+        // Acting as another user of our namespace (Application Service API identity assertion).
+        const url = new URL(path, baseUrl);
+        if (asUserId !== undefined) url.searchParams.set("user_id", asUserId);
         try {
-          res = await fetchImpl(new URL(path, baseUrl), {
+          res = await fetchImpl(url, {
             method,
             headers: { authorization: `Bearer ${asToken}`, "content-type": "application/json" },
             body: body === undefined ? undefined : JSON.stringify(body),
@@ -113,5 +134,40 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
         `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`,
         content,
       ),
+    sendMessage: (roomId, txnId, content) =>
+      call(
+        "PUT",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`,
+        content,
+      ),
+    async getState(roomId, type, stateKey) {
+      try {
+        return await call<Record<string, unknown>>("GET", statePath(roomId, type, stateKey));
+      } catch (err) {
+        if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return null;
+        throw err;
+      }
+    },
+    setState: (roomId, type, stateKey, content) => call("PUT", statePath(roomId, type, stateKey), content),
+    async invite(roomId, userId) {
+      try {
+        await call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, { user_id: userId });
+      } catch (err) {
+        // Synapse answers 403 "… is already in the room" for a joined or invited user.
+        if (err instanceof HomeserverError && err.status === 403 && /already in the room/i.test(err.message)) return;
+        throw err;
+      }
+    },
+    async registerAppserviceUser(localpart) {
+      try {
+        await call("POST", "/_matrix/client/v3/register", { type: "m.login.application_service", username: localpart, inhibit_login: true });
+      } catch (err) {
+        if (err instanceof HomeserverError && err.errcode === "M_USER_IN_USE") return;
+        throw err;
+      }
+    },
+    async joinRoomAs(userId, roomId) {
+      await call("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {}, userId);
+    },
   };
 }

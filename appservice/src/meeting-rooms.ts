@@ -1,7 +1,7 @@
 // Meeting rooms on demand: an alias query for #<prefix><slug>:<server> creates the room.
 import type { AppserviceConfig } from "../../config/schema.ts";
 import type { ServerAclContent } from "../../wire-types.ts";
-import { CALL_MEMBER_EVENT_TYPES } from "../../wire-types.ts";
+import { CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
 import { HomeserverError, type CreateRoomRequest, type HomeserverClient } from "./homeserver-client.ts";
 import type { Logger } from "./log.ts";
 import type { Store } from "./storage/store.ts";
@@ -64,7 +64,8 @@ export function meetingRoomRequest(slug: string, config: AppserviceConfig): Crea
     ],
     // Members publish their own call membership (MatrixRTC) and chat; room settings stay with moderators.
     power_level_content_override: {
-      events: { ...callMembership, "m.room.server_acl": 100, "m.room.power_levels": 100 },
+      // Whether the meeting is transcribed is written by the bot alone: nobody can forge or hide it.
+      events: { ...callMembership, "m.room.server_acl": 100, "m.room.power_levels": 100, [TRANSCRIPTION_STATE_EVENT]: 100 },
       events_default: 0,
       state_default: 50,
       invite: 0,

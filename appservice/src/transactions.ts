@@ -54,10 +54,12 @@ export interface TransactionHandlerDeps {
   store: Pick<Store, "applyTransaction">;
   /** Call state follows MatrixRTC memberships and room departures; left out, calls are not tracked. */
   calls?: Pick<CallState, "applyInputs" | "serialize" | "afterCommit">;
+  /** Sees the events of each transaction once it is committed, not of a redelivered one (chat commands). */
+  onHandled?: (events: readonly RoomEvent[]) => void;
   log: Logger;
 }
 
-export function createTransactionHandler({ store, calls, log }: TransactionHandlerDeps): TransactionHandler {
+export function createTransactionHandler({ store, calls, onHandled, log }: TransactionHandlerDeps): TransactionHandler {
   // A homeserver retrying while we still work on the first delivery gets the same answer.
   const inFlight = new Map<string, Promise<TransactionOutcome>>();
   return {
@@ -75,6 +77,7 @@ export function createTransactionHandler({ store, calls, log }: TransactionHandl
         log.debug("transaction", { txnId, events: txn.events.length, outcome });
         // Notices and LiveKit removals run once the changes are committed, not before the answer.
         if (outcome === "handled" && inputs.length > 0) calls?.afterCommit();
+        if (outcome === "handled") onHandled?.(txn.events);
         return outcome;
       });
       inFlight.set(txnId, work);

@@ -27,6 +27,12 @@ describe("appservice API (in-process, fake homeserver)", () => {
     joinRoom: async () => undefined,
     joinedMembers: async () => [],
     sendNotice: async () => ({ event_id: "$notice" }),
+    sendMessage: async () => ({ event_id: "$message" }),
+    getState: async () => null,
+    setState: async () => ({ event_id: "$state" }),
+    invite: async () => undefined,
+    registerAppserviceUser: async () => undefined,
+    joinRoomAs: async () => undefined,
   };
   const config = (): ReturnType<typeof testConfig> =>
     testConfig({ database: { client: "sqlite", filename: join(dir, "as.db") } });

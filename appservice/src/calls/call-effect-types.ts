@@ -32,4 +32,26 @@ export interface CloseLiveKitRoomsEffect {
   livekitRooms: string[];
 }
 
-export type CallEffect = NoticeEffect | RemoveFromLiveKitEffect | CloseLiveKitRoomsEffect;
+/**
+ * Make sure the room's transcription (if it is on) has a transcriber in the call: in one LiveKit room
+ * (a first participant came, the transcriber left), or in every LiveKit room of the room's call
+ * (transcription just started). `since`: dispatches made before it are not trusted.
+ */
+export interface TranscriptionDispatchEffect {
+  kind: "transcription_dispatch";
+  roomId: string;
+  livekitRoom?: string;
+  since: number;
+}
+
+/** Tell the transcribers of a stopped session (the one started at `startedAt`) to finish, then withdraw it. */
+export interface TranscriptionStopEffect {
+  kind: "transcription_stop";
+  roomId: string;
+  startedAt: number;
+  requestedAt: number;
+}
+
+export type TranscriptionEffect = TranscriptionDispatchEffect | TranscriptionStopEffect;
+
+export type CallEffect = NoticeEffect | RemoveFromLiveKitEffect | CloseLiveKitRoomsEffect | TranscriptionEffect;

@@ -5,8 +5,21 @@
 import { ServerError, type RoomServiceClient } from "livekit-server-sdk";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
-import type { CallEffect, CloseLiveKitRoomsEffect, RemoveFromLiveKitEffect } from "./call-effect-types.ts";
+import type { CallEffect, CloseLiveKitRoomsEffect, RemoveFromLiveKitEffect, TranscriptionEffect } from "./call-effect-types.ts";
 import type { CallStore } from "./call-store.ts";
+
+/**
+ * Thrown by an effect that did its part but waits on something else (a worker taking a job, a
+ * transcriber leaving): it runs again at the next check, and is not logged as a failure.
+ */
+export class EffectPendingError extends Error {
+  override name = "EffectPendingError";
+}
+
+/** Runs the transcription effects (transcription/transcription-effects.ts). */
+export interface TranscriptionEffectRunner {
+  run(effect: TranscriptionEffect): Promise<void>;
+}
 
 /** The LiveKit room API calls the call lifecycle makes; a fake implements these three. */
 export type LiveKitRoomService = Pick<RoomServiceClient, "listParticipants" | "removeParticipant" | "deleteRoom">;
@@ -16,6 +29,8 @@ export interface CallEffectsDeps {
   homeserver: Pick<HomeserverClient, "sendNotice">;
   /** null when the appservice has no focus section: calls run on other ministries' SFUs. */
   livekit: LiveKitRoomService | null;
+  /** Absent: transcription effects are dropped (no LiveKit to dispatch on). */
+  transcription?: TranscriptionEffectRunner;
   botUserId: string;
   log: Logger;
   /** Runs (one per drain) before an effect is given up. */
@@ -107,6 +122,10 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
       case "close_livekit_rooms":
         if (deps.livekit) await closeLiveKitRooms(deps.livekit, effect);
         return;
+      case "transcription_dispatch":
+      case "transcription_stop":
+        await deps.transcription?.run(effect);
+        return;
     }
   };
 
@@ -123,6 +142,7 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
           const giveUp = attempts + 1 >= maxAttempts;
           const fields = { kind: effect.kind, roomId: effect.roomId, attempts: attempts + 1, err };
           if (giveUp) log.error("call effect given up", fields);
+          else if (err instanceof EffectPendingError) log.info("call effect waiting", { ...fields, err: err.message });
           else log.warn("call effect failed, will retry", fields);
           await store.effectAttempted(id, giveUp, now());
         }

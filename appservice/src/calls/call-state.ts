@@ -8,6 +8,7 @@ import type { CallInput } from "./call-events.ts";
 import { createCallEffects, type CallEffectsDeps } from "./call-effects.ts";
 import { createCallStore, type CallStore } from "./call-store.ts";
 import { callTracker } from "./call-tracker.ts";
+import { isTranscriberParticipant } from "../transcription/transcriber-dispatch.ts";
 
 export type WebhookOutcome = "handled" | "duplicate" | "ignored";
 
@@ -26,7 +27,7 @@ export interface CallState {
   stop(): Promise<void>;
 }
 
-export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "livekit" | "botUserId" | "maxAttempts"> {
+export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "livekit" | "transcription" | "botUserId" | "maxAttempts"> {
   db: Knex;
   log: Logger;
   /** How often failed effects are retried and expired memberships swept; default 10 s. */
@@ -99,7 +100,13 @@ export function createCallState(deps: CallStateDeps): CallState {
             case "participant_left":
             case "participant_connection_aborted":
               if (!participant) return "ignored";
-              await tracker.liveKitLeft({ livekitRoom, identity: participant.identity, sid: participant.sid, at });
+              await tracker.liveKitLeft({
+                livekitRoom,
+                identity: participant.identity,
+                sid: participant.sid,
+                at,
+                transcriber: isTranscriberParticipant(participant),
+              });
               return "handled";
             case "room_finished":
               await tracker.liveKitRoomFinished(livekitRoom, at);

@@ -13,6 +13,8 @@ export interface LiveKitParticipantEvent {
   /** LiveKit participant SID: a reconnection under the same identity is a new SID. */
   sid: string;
   at: number;
+  /** The transcription bridge's participant (see transcription/transcriber-dispatch.ts). */
+  transcriber?: boolean;
 }
 
 export interface CallTracker {
@@ -143,6 +145,14 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
         );
         return;
       }
+      // The first participant of a LiveKit room: a transcribed meeting gets its transcriber there.
+      const first = (await store.openPresencesInLiveKitRoom(event.livekitRoom)).length === 0;
+      if (first) {
+        await store.enqueueEffect(
+          { kind: "transcription_dispatch", roomId: known.roomId, livekitRoom: event.livekitRoom, since: event.at },
+          event.at,
+        );
+      }
       await join(known.roomId, {
         source: "livekit",
         key: event.sid,
@@ -156,6 +166,19 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
     },
 
     async liveKitLeft(event) {
+      if (event.transcriber) {
+        // A transcriber gone while people remain (a worker died or stopped): dispatched again if
+        // the room is still transcribed, its dispatch withdrawn if not.
+        const remaining = await store.openPresencesInLiveKitRoom(event.livekitRoom);
+        const call = remaining[0] ? await store.call(remaining[0].callId) : null;
+        if (call && call.endedAt === null) {
+          await store.enqueueEffect(
+            { kind: "transcription_dispatch", roomId: call.roomId, livekitRoom: event.livekitRoom, since: event.at },
+            event.at,
+          );
+        }
+        return;
+      }
       const open = (await store.openPresencesInLiveKitRoom(event.livekitRoom)).find((p) => p.key === event.sid);
       if (!open) return;
       await store.closePresence(open.id, event.at);

@@ -18,7 +18,7 @@ import type { Store } from "../storage/store.ts";
 import type { RoomMembership } from "./room-membership.ts";
 import { parseGetTokenRequest, parseLegacySfuRequest, serverOfUserId } from "./focus-requests.ts";
 import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "./livekit-names.ts";
-import { OpenIdVerificationError, type OpenIdVerifier } from "./openid-verifier.ts";
+import { authenticateOpenIdToken, type OpenIdVerifier } from "./openid-verifier.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
 
 export interface FocusApiDeps {
@@ -50,7 +50,7 @@ interface RequestFacts {
 
 // Browsers call the focus cross-origin (Element Call is served from elsewhere) and the request
 // carries no cookies, so any origin may call it; the OpenID token is the credential.
-const CORS_HEADERS = {
+export const CORS_HEADERS = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "POST, OPTIONS",
   "access-control-allow-headers": "Accept, Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token",
@@ -101,24 +101,9 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
     token: OpenIdToken,
     claimedUserId: string | null,
   ): Promise<string> => {
-    const serverName = token.matrix_server_name;
-    if (!allowed.has(serverName)) {
-      throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist");
-    }
-    let userId: string;
-    try {
-      userId = await deps.verifier.verify({
-        accessToken: token.access_token,
-        serverName,
-        expiresInSeconds: token.expires_in > 0 ? token.expires_in : undefined,
-      });
-    } catch (err) {
-      if (!(err instanceof OpenIdVerificationError)) throw err;
-      facts.reason = err.reason;
-      // 401 M_UNAUTHORIZED, as lk-jwt-service answers for any failed verification: the client's
-      // remedy is the same (get a fresh OpenID token), and details would help probing.
-      throw new MatrixError("M_UNAUTHORIZED", "The OpenID token could not be verified with its homeserver");
-    }
+    const userId = await authenticateOpenIdToken(deps.verifier, allowed, token, (reason) => {
+      facts.reason = reason;
+    });
     facts.userId = userId;
     if (claimedUserId !== null && claimedUserId !== userId) {
       throw new MatrixError("M_UNAUTHORIZED", "member.claimed_user_id is not the owner of the OpenID token");

@@ -10,7 +10,7 @@ import type { RoomMembership } from "./room-membership.ts";
 import { createFederationGet, type FederationGet } from "./federation-client.ts";
 import { createFocusApi, type FocusApi } from "./focus-api.ts";
 import type { KnownRooms } from "./known-rooms.ts";
-import { createOpenIdVerifier } from "./openid-verifier.ts";
+import { createOpenIdVerifier, type OpenIdVerifier } from "./openid-verifier.ts";
 import { createTokenIssuer, type LiveKitRooms } from "./token-issuer.ts";
 
 export type FocusConfig = NonNullable<AppserviceConfig["focus"]>;
@@ -24,6 +24,8 @@ export interface FocusFromConfigDeps {
   federationGet?: FederationGet;
   knownRooms?: KnownRooms;
   prefix?: string;
+  /** Shared with other endpoints that take OpenID tokens; built from the config when absent. */
+  verifier?: OpenIdVerifier;
 }
 
 /** LiveKit's server API listens where its WebSocket does: same host and port, http(s) instead of ws(s). */
@@ -42,17 +44,26 @@ async function readCa(path: string): Promise<Buffer> {
   }
 }
 
+/**
+ * Checks OpenID tokens over federation with the focus section's settings (CA, timeout, cache), or
+ * the defaults when the appservice runs without a focus.
+ */
+export async function openIdVerifierFromConfig(config: AppserviceConfig, federationGet?: FederationGet): Promise<OpenIdVerifier> {
+  const focus = config.focus;
+  const ca = focus?.federation_ca_file ? await readCa(focus.federation_ca_file) : undefined;
+  return createOpenIdVerifier({
+    get: federationGet ?? createFederationGet({ ca, timeoutMs: focus?.federation_timeout_ms ?? 5000 }),
+    cacheTtlMs: (focus?.openid_cache_seconds ?? 60) * 1000,
+  });
+}
+
 /** The focus API, or null when the config has no `focus` section. */
 export async function focusApiFromConfig(config: AppserviceConfig, deps: FocusFromConfigDeps): Promise<FocusApi | null> {
   const focus = config.focus;
   if (!focus) return null;
   const ownServer = config.homeserver.server_name;
-  const ca = focus.federation_ca_file ? await readCa(focus.federation_ca_file) : undefined;
   const log = deps.log.child({ component: "focus" });
-  const verifier = createOpenIdVerifier({
-    get: deps.federationGet ?? createFederationGet({ ca, timeoutMs: focus.federation_timeout_ms }),
-    cacheTtlMs: focus.openid_cache_seconds * 1000,
-  });
+  const verifier = deps.verifier ?? (await openIdVerifierFromConfig(config, deps.federationGet));
   const issuer = createTokenIssuer({
     url: focus.livekit.url,
     apiKey: focus.livekit.api_key,

@@ -104,3 +104,6 @@ export function parseLegacySfuRequest(body: unknown): FocusLegacySfuRequest {
 export function serverOfUserId(userId: string): string {
   return USER_ID.exec(userId)?.[1] ?? "";
 }
+
+// The same checks for other endpoints that take an OpenID token (transcription control).
+export { object as requireObject, onlyKeys as refuseUnknownKeys, roomId as requireRoomId, openIdToken as parseOpenIdToken };

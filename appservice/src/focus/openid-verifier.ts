@@ -1,6 +1,8 @@
 // Checks a Matrix OpenID token with the homeserver that issued it, over federation, and remembers
 // the answer briefly: Element Call asks for a token per SFU and on every reconnection.
 import { createHash } from "node:crypto";
+import type { OpenIdToken } from "../../../wire-types.ts";
+import { MatrixError } from "../errors.ts";
 import {
   FederationRequestError,
   resolveFederationTarget,
@@ -140,4 +142,35 @@ export function createOpenIdVerifier(options: OpenIdVerifierOptions): OpenIdVeri
       return lookup;
     },
   };
+}
+
+/**
+ * The Matrix user who owns an OpenID token sent to one of our HTTP endpoints, as a Matrix error
+ * when refused: the token's server must be allowed (checked before any federation request, so the
+ * endpoint cannot be used to make us call arbitrary hosts), and its homeserver must vouch for it.
+ * `onFailure` learns the static reason of a failed verification, for the caller's log line.
+ */
+export async function authenticateOpenIdToken(
+  verifier: OpenIdVerifier,
+  allowedServers: ReadonlySet<string>,
+  token: OpenIdToken,
+  onFailure?: (reason: OpenIdFailure) => void,
+): Promise<string> {
+  const serverName = token.matrix_server_name;
+  if (!allowedServers.has(serverName)) {
+    throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist");
+  }
+  try {
+    return await verifier.verify({
+      accessToken: token.access_token,
+      serverName,
+      expiresInSeconds: token.expires_in > 0 ? token.expires_in : undefined,
+    });
+  } catch (err) {
+    if (!(err instanceof OpenIdVerificationError)) throw err;
+    onFailure?.(err.reason);
+    // 401 M_UNAUTHORIZED, as lk-jwt-service answers for any failed verification: the client's
+    // remedy is the same (get a fresh OpenID token), and details would help probing.
+    throw new MatrixError("M_UNAUTHORIZED", "The OpenID token could not be verified with its homeserver");
+  }
 }

@@ -45,4 +45,48 @@ export class FakeHomeserver implements HomeserverClient {
     this.notices.push({ roomId, txnId, content });
     return { event_id: `$${txnId}` };
   }
+
+  /** Other messages the bot sent (transcription notices, command replies). */
+  readonly messages: { roomId: string; txnId: string; content: Record<string, unknown> }[] = [];
+  /** Room state by room, then `type\u0000stateKey`. */
+  readonly state = new Map<string, Map<string, Record<string, unknown>>>();
+  readonly invites: { roomId: string; userId: string }[] = [];
+  readonly registered = new Set<string>();
+  /** Joins made as users of the namespace: `roomId userId`. */
+  readonly joinsAs: { roomId: string; userId: string }[] = [];
+
+  async sendMessage(roomId: string, txnId: string, content: Record<string, unknown>): Promise<{ event_id: string }> {
+    if (this.failing) throw this.failing;
+    // The homeserver deduplicates per txnId: a retried send is one message.
+    if (!this.messages.some((m) => m.roomId === roomId && m.txnId === txnId)) this.messages.push({ roomId, txnId, content });
+    return { event_id: `$${txnId}` };
+  }
+
+  async getState(roomId: string, type: string, stateKey: string): Promise<Record<string, unknown> | null> {
+    if (this.failing) throw this.failing;
+    return this.state.get(roomId)?.get(`${type}\u0000${stateKey}`) ?? null;
+  }
+
+  async setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<{ event_id: string }> {
+    if (this.failing) throw this.failing;
+    const room = this.state.get(roomId) ?? new Map<string, Record<string, unknown>>();
+    room.set(`${type}\u0000${stateKey}`, content);
+    this.state.set(roomId, room);
+    return { event_id: `$state-${type}-${room.size}` };
+  }
+
+  async invite(roomId: string, userId: string): Promise<void> {
+    if (this.failing) throw this.failing;
+    this.invites.push({ roomId, userId });
+  }
+
+  async registerAppserviceUser(localpart: string): Promise<void> {
+    if (this.failing) throw this.failing;
+    this.registered.add(localpart);
+  }
+
+  async joinRoomAs(userId: string, roomId: string): Promise<void> {
+    if (this.failing) throw this.failing;
+    this.joinsAs.push({ roomId, userId });
+  }
 }

@@ -1,0 +1,175 @@
+// The LiveKit side of transcription: the bridge workers register as LiveKit agents under
+// TRANSCRIBER_AGENT_NAME and take the calls dispatched to them. LiveKit 1.13 launches a dispatch's job
+// once, when it is created, and only if a worker is registered then; a lost worker's job is not
+// launched again. So "a transcriber is in the call" is checked and, when needed, brought about again:
+// by a new dispatch, retried until a worker has taken it.
+import { DataPacket_Kind, ParticipantInfo_Kind, type AgentDispatch } from "@livekit/protocol";
+import { ServerError, type AgentDispatchClient, type ParticipantInfo, type RoomServiceClient } from "livekit-server-sdk";
+import {
+  TRANSCRIBER_AGENT_NAME,
+  TRANSCRIPTION_CONTROL_TOPIC,
+  type TranscriptionControlMessage,
+  type TranscriptionJobMetadata,
+} from "../../../wire-types.ts";
+import { EffectPendingError } from "../calls/call-effects.ts";
+import type { Logger } from "../log.ts";
+import { oneAtATimePerKey } from "./one-at-a-time.ts";
+
+/** The LiveKit agent dispatch API calls made here; a fake implements these three. */
+export type AgentDispatchApi = Pick<AgentDispatchClient, "createDispatch" | "deleteDispatch" | "listDispatch">;
+/** The LiveKit room API calls made here. */
+export type TranscriberRoomApi = Pick<RoomServiceClient, "listParticipants" | "sendData" | "removeParticipant">;
+
+/** How long a new dispatch may wait for a worker to take its job before it is made again. */
+export const JOB_TAKE_WAIT_MS = 5_000;
+/** How long a transcriber told to stop may take to post its files and leave before it is removed. */
+export const STOP_GRACE_MS = 60_000;
+
+/** The bridge's participant: an agent (what workers join as), or named by the agent name. */
+export function isTranscriberParticipant(p: Pick<ParticipantInfo, "kind" | "identity">): boolean {
+  return p.kind === ParticipantInfo_Kind.AGENT || p.identity.startsWith(TRANSCRIBER_AGENT_NAME);
+}
+
+const isNotFound = (err: unknown): boolean => err instanceof ServerError && (err.code === "not_found" || err.status === 404);
+
+/** The session a dispatch was made for (its metadata's room and start), or null for another's. */
+function sessionOf(dispatch: AgentDispatch): { roomId: string; startedAt: number } | null {
+  try {
+    const meta = JSON.parse(dispatch.metadata) as Partial<TranscriptionJobMetadata>;
+    return typeof meta.room_id === "string" && typeof meta.started_at === "number" ? { roomId: meta.room_id, startedAt: meta.started_at } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** When LiveKit created a dispatch, in ms (it keeps nanoseconds). */
+const createdAtMs = (dispatch: AgentDispatch): number => Number((dispatch.state?.createdAt ?? 0n) / 1_000_000n);
+
+export type EnsureOutcome = "no_call" | "present" | "taken";
+
+export interface TranscriberDispatch {
+  /**
+   * Makes sure a transcriber of this session is in the LiveKit room or on its way: "present" (its
+   * participant is there), "taken" (a worker took a dispatch made since `since`), "no_call" (the
+   * room is gone or only a transcriber is left). Otherwise dispatches (again) and throws
+   * EffectPendingError, so that the caller checks later whether a worker took it.
+   */
+  ensure(livekitRoom: string, metadata: TranscriptionJobMetadata, since: number): Promise<EnsureOutcome>;
+  /**
+   * Tells the session's transcribers to finish (stop message, through the server API) and withdraws
+   * the session's dispatches once they left. Throws EffectPendingError while a transcriber still
+   * finishes; after STOP_GRACE_MS past `requestedAt` it is removed from the room.
+   */
+  stop(livekitRoom: string, session: { roomId: string; startedAt: number }, requestedAt: number): Promise<void>;
+  /** Deletes every dispatch of the transcriber agent in the room but those of `keep`. */
+  withdraw(livekitRoom: string, keep?: { roomId: string; startedAt: number }): Promise<number>;
+}
+
+export interface TranscriberDispatchDeps {
+  dispatches: AgentDispatchApi;
+  rooms: TranscriberRoomApi;
+  log: Logger;
+  now?: () => number;
+}
+
+const STOP_PACKET: Uint8Array = new TextEncoder().encode(JSON.stringify({ action: "stop" } satisfies TranscriptionControlMessage));
+
+export function createTranscriberDispatch(deps: TranscriberDispatchDeps): TranscriberDispatch {
+  const now = deps.now ?? Date.now;
+  const { log } = deps;
+
+  const participantsOf = async (livekitRoom: string): Promise<ParticipantInfo[] | null> => {
+    try {
+      return await deps.rooms.listParticipants(livekitRoom);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  };
+
+  const ours = async (livekitRoom: string): Promise<AgentDispatch[]> => {
+    try {
+      return (await deps.dispatches.listDispatch(livekitRoom)).filter((d) => d.agentName === TRANSCRIBER_AGENT_NAME);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  };
+
+  const remove = async (livekitRoom: string, dispatch: AgentDispatch): Promise<void> => {
+    try {
+      // LiveKit terminates the dispatch's jobs: only for dispatches whose transcriber is gone or told to stop.
+      await deps.dispatches.deleteDispatch(dispatch.id, livekitRoom);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  };
+
+  const sameSession = (d: AgentDispatch, session: { roomId: string; startedAt: number }): boolean => {
+    const s = sessionOf(d);
+    return s !== null && s.roomId === session.roomId && s.startedAt === session.startedAt;
+  };
+
+  const withdraw: TranscriberDispatch["withdraw"] = async (livekitRoom, keep) => {
+    let removed = 0;
+    for (const d of await ours(livekitRoom)) {
+      if (keep && sameSession(d, keep)) continue;
+      await remove(livekitRoom, d);
+      removed++;
+    }
+    return removed;
+  };
+
+  // One check at a time per LiveKit room: a start and a first participant arriving together must
+  // not make two dispatches.
+  const oneAtATime = oneAtATimePerKey();
+
+  return {
+    ensure: (livekitRoom, metadata, since) =>
+      oneAtATime(livekitRoom, async (): Promise<EnsureOutcome> => {
+        const participants = await participantsOf(livekitRoom);
+        if (participants === null || !participants.some((p) => !isTranscriberParticipant(p))) return "no_call";
+        if (participants.some(isTranscriberParticipant)) return "present";
+        const session = { roomId: metadata.room_id, startedAt: metadata.started_at };
+        const current = (await ours(livekitRoom)).filter((d) => sameSession(d, session) && createdAtMs(d) >= since);
+        if (current.some((d) => (d.state?.jobs.length ?? 0) > 0)) return "taken";
+        if (current.some((d) => now() - createdAtMs(d) < JOB_TAKE_WAIT_MS)) {
+          throw new EffectPendingError("no transcription worker has taken the job yet");
+        }
+        // Dispatches of a lost worker, of an older session, or that no worker took: made again.
+        await withdraw(livekitRoom);
+        const created = await deps.dispatches.createDispatch(livekitRoom, TRANSCRIBER_AGENT_NAME, { metadata: JSON.stringify(metadata) });
+        log.info("transcriber dispatched", { roomId: metadata.room_id, livekitRoom, dispatchId: created.id });
+        throw new EffectPendingError("transcriber dispatched; waiting for a worker to take the job");
+      }),
+
+    stop: (livekitRoom, session, requestedAt) =>
+      oneAtATime(livekitRoom, async () => {
+        const participants = await participantsOf(livekitRoom);
+        if (participants === null) return;
+        const transcribers = participants.filter(isTranscriberParticipant);
+        if (transcribers.length > 0) {
+          if (now() - requestedAt < STOP_GRACE_MS) {
+            // Sent again on each check: the bridge treats a repeated stop as the same one.
+            await deps.rooms.sendData(livekitRoom, STOP_PACKET, DataPacket_Kind.RELIABLE, {
+              destinationIdentities: transcribers.map((p) => p.identity),
+              topic: TRANSCRIPTION_CONTROL_TOPIC,
+            });
+            throw new EffectPendingError("waiting for the transcriber to post its files and leave");
+          }
+          for (const p of transcribers) {
+            try {
+              await deps.rooms.removeParticipant(livekitRoom, p.identity);
+            } catch (err) {
+              if (!isNotFound(err)) throw err;
+            }
+          }
+          log.warn("transcriber did not leave after the stop message; removed", { roomId: session.roomId, livekitRoom });
+        }
+        const removed = (await ours(livekitRoom)).filter((d) => sameSession(d, session));
+        for (const d of removed) await remove(livekitRoom, d);
+      }),
+
+    withdraw: (livekitRoom, keep) => oneAtATime(livekitRoom, () => withdraw(livekitRoom, keep)),
+  };
+}

@@ -1,0 +1,65 @@
+// `POST /_visio/v1/transcription`: the web client starts and stops a meeting's transcription here,
+// on the appservice of the ministry hosting the room (advertised in its homeserver's
+// `.well-known/matrix/client` under `org.visio.appservice`). The credential is an OpenID token from
+// the user's own homeserver, checked as the focus service checks it; CORS is open for the same reason.
+import Router from "@koa/router";
+import type { Middleware } from "koa";
+import type { TranscriptionControlResponse } from "../../../wire-types.ts";
+import { MatrixError } from "../errors.ts";
+import { CORS_HEADERS } from "../focus/focus-api.ts";
+import { authenticateOpenIdToken, type OpenIdVerifier } from "../focus/openid-verifier.ts";
+import { readJsonBody } from "../http-body.ts";
+import type { Logger } from "../log.ts";
+import type { TranscriptionControl } from "./transcription-control.ts";
+import { parseTranscriptionRequest } from "./transcription-requests.ts";
+
+export const TRANSCRIPTION_API_PATH = "/_visio/v1/transcription";
+
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface TranscriptionApiDeps {
+  verifier: OpenIdVerifier;
+  control: TranscriptionControl;
+  /** This homeserver and the federation allowlist: tokens of other servers are not even checked. */
+  allowedServers: readonly string[];
+  log: Logger;
+}
+
+const cors: Middleware = async (ctx, next) => {
+  ctx.set(CORS_HEADERS);
+  await next();
+};
+
+export function transcriptionApiRouter(deps: TranscriptionApiDeps): Router {
+  const router = new Router();
+  const allowed = new Set(deps.allowedServers);
+  const log = deps.log.child({ component: "transcription" });
+
+  router.use(TRANSCRIPTION_API_PATH, cors);
+  router.options(TRANSCRIPTION_API_PATH, (ctx) => {
+    ctx.status = 204;
+  });
+  router.post(TRANSCRIPTION_API_PATH, async (ctx) => {
+    // Identifiers only in the refusal line: never the token.
+    const facts: { roomId?: string; userId?: string; reason?: string } = {};
+    try {
+      const request = parseTranscriptionRequest(await readJsonBody(ctx, BODY_LIMIT_BYTES));
+      facts.roomId = request.room_id;
+      const userId = await authenticateOpenIdToken(deps.verifier, allowed, request.openid_token, (reason) => {
+        facts.reason = reason;
+      });
+      facts.userId = userId;
+      const state = await deps.control.control({
+        roomId: request.room_id,
+        userId,
+        action: request.action,
+        ...(request.language !== undefined ? { language: request.language } : {}),
+      });
+      ctx.body = { state } satisfies TranscriptionControlResponse;
+    } catch (err) {
+      if (err instanceof MatrixError && err.status < 500) log.info("transcription request refused", { errcode: err.errcode, ...facts });
+      throw err;
+    }
+  });
+  return router;
+}

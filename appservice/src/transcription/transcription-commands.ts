@@ -1,0 +1,96 @@
+// The chat command `!transcribe start [language]` / `!transcribe stop`, seen in the appservice's
+// transactions: the sender is authenticated by their homeserver, so the command takes the same path as
+// the HTTP API from there. Refusals are answered with a short m.notice reply; a start or stop shows
+// itself (the "Transcription started" / "stopped" notices and the room state).
+import type { RoomEvent } from "../../../wire-types.ts";
+import { MatrixError } from "../errors.ts";
+import type { HomeserverClient } from "../homeserver-client.ts";
+import type { Logger } from "../log.ts";
+import type { TranscriptionControl } from "./transcription-control.ts";
+import { parseTranscribeCommand, type TranscribeCommand } from "./transcription-requests.ts";
+
+export interface TranscriptionCommands {
+  /**
+   * Runs the commands among a handled transaction's events, in order, after the answer to the
+   * homeserver; resolves when they are done (tests wait on it).
+   */
+  handle(events: readonly RoomEvent[]): Promise<void>;
+}
+
+export interface TranscriptionCommandsDeps {
+  control: TranscriptionControl;
+  homeserver: Pick<HomeserverClient, "sendMessage">;
+  /** Meetings this appservice only follows: their own appservice answers there. */
+  hostsRoom(roomId: string): Promise<boolean>;
+  /** The bot and the bridge's user: their own messages are never commands. */
+  ownUsers: readonly string[];
+  log: Logger;
+}
+
+/** The command an event carries, if it is a plain text message that starts with the prefix. */
+function commandEvent(event: RoomEvent, ownUsers: ReadonlySet<string>): { event: RoomEvent; body: string } | null {
+  if (event.type !== "m.room.message" || ownUsers.has(event.sender)) return null;
+  const { msgtype, body } = event.content;
+  // Edits (m.replace) repeat the body: only the original message is a command.
+  const relation = event.content["m.relates_to"] as { rel_type?: unknown } | undefined;
+  if (msgtype !== "m.text" || typeof body !== "string" || relation?.rel_type === "m.replace") return null;
+  return body.trimStart().toLowerCase().startsWith("!transcribe") ? { event, body } : null;
+}
+
+const replyTo = (event: RoomEvent, text: string): Record<string, unknown> => ({
+  msgtype: "m.notice",
+  body: text,
+  "m.relates_to": { "m.in_reply_to": { event_id: event.event_id } },
+});
+
+export function createTranscriptionCommands(deps: TranscriptionCommandsDeps): TranscriptionCommands {
+  const ownUsers = new Set(deps.ownUsers);
+  const log = deps.log.child({ component: "transcription" });
+  let tail: Promise<void> = Promise.resolve();
+
+  const reply = async (event: RoomEvent, text: string): Promise<void> => {
+    // The txnId comes from the command: a retried reply is one message.
+    await deps.homeserver.sendMessage(event.room_id, `visio-transcribe-reply-${event.event_id}`, replyTo(event, text));
+  };
+
+  const run = async (event: RoomEvent, body: string): Promise<void> => {
+    if (!(await deps.hostsRoom(event.room_id))) return;
+    let command: TranscribeCommand | null = null;
+    try {
+      command = parseTranscribeCommand(body);
+      if (command === null) return;
+      await deps.control.control({
+        roomId: event.room_id,
+        userId: event.sender,
+        action: command.action,
+        ...(command.action === "start" && command.language !== undefined ? { language: command.language } : {}),
+      });
+    } catch (err) {
+      const verb = command?.action === "stop" ? "stopped" : command?.action === "start" ? "started" : "changed";
+      if (err instanceof MatrixError && err.status < 500) {
+        log.info("transcription command refused", { roomId: event.room_id, userId: event.sender, errcode: err.errcode });
+        await reply(event, `Transcription not ${verb}: ${err.message}`);
+        return;
+      }
+      log.error("transcription command failed", { roomId: event.room_id, userId: event.sender, err });
+      await reply(event, `Transcription not ${verb}: the service failed, please try again`);
+    }
+  };
+
+  return {
+    handle(events) {
+      const commands = events.flatMap((e) => commandEvent(e, ownUsers) ?? []);
+      if (commands.length === 0) return tail;
+      tail = tail.then(async () => {
+        for (const { event, body } of commands) {
+          try {
+            await run(event, body);
+          } catch (err) {
+            log.error("transcription command reply failed", { roomId: event.room_id, err });
+          }
+        }
+      });
+      return tail;
+    },
+  };
+}
