@@ -2,6 +2,7 @@ import { createHmac, generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import yaml from "js-yaml";
+import { WELL_KNOWN_APPSERVICE_KEY, type WellKnownAppservice } from "../../wire-types.ts";
 import type { Host } from "./network.ts";
 import type { ManagedProcess, ProcessGroup } from "./processes.ts";
 import { httpStatus, waitUntil } from "./wait.ts";
@@ -20,6 +21,9 @@ export interface SynapseOptions {
   keyPath: string;
   appserviceConfigFiles: readonly string[];
   rtcTransportUrl: string;
+  // The ministry's appservice (transcription control), for `.well-known/matrix/client`; default: where
+  // the test bed runs it (the host's address and appservice port).
+  appserviceUrl?: string;
   // What clients are told to use (login's well_known): the TLS listener unless given.
   publicBaseurl?: string;
   processes: ProcessGroup;
@@ -142,6 +146,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
     serve_client_wellknown: true,
     extra_well_known_client_content: {
       "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: options.rtcTransportUrl }],
+      [WELL_KNOWN_APPSERVICE_KEY]: { url: options.appserviceUrl ?? `http://${host.address}:${host.appservicePort}` } satisfies WellKnownAppservice,
     },
     max_event_delay_duration: "24h",
   };

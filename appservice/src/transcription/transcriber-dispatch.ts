@@ -4,7 +4,7 @@
 // launched again. So "a transcriber is in the call" is checked and, when needed, brought about again:
 // by a new dispatch, retried until a worker has taken it.
 import { DataPacket_Kind, ParticipantInfo_Kind, type AgentDispatch } from "@livekit/protocol";
-import { ServerError, type AgentDispatchClient, type ParticipantInfo, type RoomServiceClient } from "livekit-server-sdk";
+import { ServerError, type AgentDispatchClient, type ParticipantInfo, type RoomServiceClient, type SendDataOptions } from "livekit-server-sdk";
 import {
   TRANSCRIBER_AGENT_NAME,
   TRANSCRIPTION_CONTROL_TOPIC,
@@ -17,8 +17,10 @@ import { oneAtATimePerKey } from "./one-at-a-time.ts";
 
 /** The LiveKit agent dispatch API calls made here; a fake implements these three. */
 export type AgentDispatchApi = Pick<AgentDispatchClient, "createDispatch" | "deleteDispatch" | "listDispatch">;
-/** The LiveKit room API calls made here. */
-export type TranscriberRoomApi = Pick<RoomServiceClient, "listParticipants" | "sendData" | "removeParticipant">;
+/** The LiveKit room API calls made here (sendData in its options form). */
+export interface TranscriberRoomApi extends Pick<RoomServiceClient, "listParticipants" | "removeParticipant"> {
+  sendData(room: string, data: Uint8Array, kind: DataPacket_Kind, options: SendDataOptions): Promise<void>;
+}
 
 /** How long a new dispatch may wait for a worker to take its job before it is made again. */
 export const JOB_TAKE_WAIT_MS = 5_000;

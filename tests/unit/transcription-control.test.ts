@@ -1,0 +1,262 @@
+// Transcription control with a homeserver double: who may start and stop, the state machine, what
+// is posted and written, the effects left for the LiveKit side; the request and command parsers; the
+// chat command's replies.
+import assert from "node:assert/strict";
+import type { TranscriptionEffect } from "../../appservice/src/calls/call-effect-types.ts";
+import { MatrixError } from "../../appservice/src/errors.ts";
+import { createLogger } from "../../appservice/src/log.ts";
+import { FakeHomeserver } from "../../appservice/src/testing/fake-homeserver.ts";
+import { createTranscriptionCommands } from "../../appservice/src/transcription/transcription-commands.ts";
+import {
+  createTranscriptionControl,
+  powerLevelOf,
+  type TranscriptionControl,
+} from "../../appservice/src/transcription/transcription-control.ts";
+import { parseTranscribeCommand, parseTranscriptionRequest } from "../../appservice/src/transcription/transcription-requests.ts";
+import { createTranscriptionStateReader } from "../../appservice/src/transcription/transcription-state.ts";
+import { TRANSCRIPT_SESSION_KEY, TRANSCRIPTION_STATE_EVENT, type RoomEvent } from "../../wire-types.ts";
+
+const ROOM = "!meeting:ministry-a.test";
+const FOLLOWED = "!elsewhere:ministry-b.test";
+const BOT = "@visio:ministry-a.test";
+const BRIDGE = "@visio-transcriber:ministry-a.test";
+const ALICE = "@alice:ministry-a.test";
+const BOB = "@bob:ministry-b.test";
+const CAROL = "@carol:ministry-a.test"; // left the room
+const EVE = "@eve:evil.test";
+const T0 = 1_700_000_000_000;
+
+const refusal = (errcode: string, message?: RegExp) => (err: unknown) =>
+  err instanceof MatrixError && err.errcode === errcode && (message === undefined || message.test(err.message));
+
+describe("transcription control (homeserver double)", () => {
+  let homeserver: FakeHomeserver;
+  let effects: TranscriptionEffect[];
+  let members: Map<string, string>;
+  let clock: number;
+
+  const control = (level = 0): TranscriptionControl =>
+    createTranscriptionControl({
+      homeserver,
+      state: createTranscriptionStateReader(homeserver),
+      hostsRoom: async (roomId) => roomId === ROOM,
+      membership: async (roomId, userId) => members.get(`${roomId}|${userId}`) ?? null,
+      enqueue: async (effect) => void effects.push(effect),
+      botUserId: BOT,
+      bridgeUserId: BRIDGE,
+      allowedServers: ["ministry-a.test", "ministry-b.test"],
+      controlPowerLevel: level,
+      defaultLanguage: "en",
+      engine: "pocketsphinx",
+      log: createLogger("error"),
+      now: () => clock,
+    });
+  const stateOf = (roomId = ROOM) => homeserver.state.get(roomId)?.get(`${TRANSCRIPTION_STATE_EVENT}\u0000`);
+
+  beforeEach(() => {
+    homeserver = new FakeHomeserver();
+    effects = [];
+    clock = T0;
+    members = new Map([
+      [`${ROOM}|${BOT}`, "join"],
+      [`${ROOM}|${ALICE}`, "join"],
+      [`${ROOM}|${BOB}`, "join"],
+      [`${ROOM}|${CAROL}`, "leave"],
+      [`${FOLLOWED}|${BOT}`, "join"],
+      [`${FOLLOWED}|${ALICE}`, "join"],
+    ]);
+    void homeserver.setState(ROOM, "m.room.power_levels", "", { users: { [BOT]: 100 }, users_default: 0 });
+  });
+
+  it("start: posts the thread root, brings the bridge's user in, writes the state, asks for a dispatch", async () => {
+    const state = await control().control({ roomId: ROOM, userId: BOB, action: "start", language: "fr-FR" });
+    const [root] = homeserver.messages;
+    assert.ok(root);
+    assert.deepEqual(root.content, { msgtype: "m.notice", body: "Transcription started", [TRANSCRIPT_SESSION_KEY]: { language: "fr-FR", engine: "pocketsphinx" } });
+    assert.deepEqual(state, {
+      active: true,
+      requested_by: BOB,
+      language: "fr-FR",
+      engine: "pocketsphinx",
+      started_at: T0,
+      thread_root: `$${root.txnId}`,
+    });
+    assert.deepEqual(stateOf(), state);
+    assert.deepEqual([...homeserver.registered], ["visio-transcriber"]);
+    assert.deepEqual(homeserver.invites, [{ roomId: ROOM, userId: BRIDGE }]);
+    assert.deepEqual(homeserver.joinsAs, [{ roomId: ROOM, userId: BRIDGE }]);
+    assert.deepEqual(effects, [{ kind: "transcription_dispatch", roomId: ROOM, since: T0 }]);
+  });
+
+  it("start without a language uses the configured one; a bridge user already joined is left alone", async () => {
+    members.set(`${ROOM}|${BRIDGE}`, "join");
+    const state = await control().control({ roomId: ROOM, userId: ALICE, action: "start" });
+    assert.equal(state.language, "en");
+    assert.deepEqual(homeserver.joinsAs, []);
+  });
+
+  it("refuses a second start, and a stop of a room not transcribed, with their own errcodes", async () => {
+    const c = control();
+    await assert.rejects(c.control({ roomId: ROOM, userId: ALICE, action: "stop" }), refusal("ORG.VISIO.TRANSCRIPTION_INACTIVE"));
+    await c.control({ roomId: ROOM, userId: ALICE, action: "start" });
+    await assert.rejects(c.control({ roomId: ROOM, userId: BOB, action: "start" }), refusal("ORG.VISIO.TRANSCRIPTION_ACTIVE"));
+    assert.equal(homeserver.messages.length, 1, "no second thread root");
+    assert.equal(new MatrixError("ORG.VISIO.TRANSCRIPTION_ACTIVE", "x").status, 409);
+  });
+
+  it("two starts at once: one wins, the other is refused", async () => {
+    const c = control();
+    const results = await Promise.allSettled([
+      c.control({ roomId: ROOM, userId: ALICE, action: "start" }),
+      c.control({ roomId: ROOM, userId: BOB, action: "start" }),
+    ]);
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    assert.ok(results.some((r) => r.status === "rejected" && refusal("ORG.VISIO.TRANSCRIPTION_ACTIVE")(r.reason)));
+  });
+
+  it("stop: writes who stopped it and when, keeps the session, posts a notice, asks the bridge to finish", async () => {
+    const c = control();
+    const started = await c.control({ roomId: ROOM, userId: ALICE, action: "start" });
+    clock = T0 + 60_000;
+    const stopped = await c.control({ roomId: ROOM, userId: BOB, action: "stop" });
+    assert.deepEqual(stopped, { ...started, active: false, requested_by: BOB, stopped_at: T0 + 60_000 });
+    assert.deepEqual(stateOf(), stopped);
+    assert.deepEqual(effects.at(-1), { kind: "transcription_stop", roomId: ROOM, startedAt: T0, requestedAt: T0 + 60_000 });
+    assert.equal(homeserver.messages.at(-1)?.content.body, "Transcription stopped");
+    // And it can start again: a new session.
+    clock = T0 + 120_000;
+    const again = await c.control({ roomId: ROOM, userId: ALICE, action: "start" });
+    assert.equal(again.started_at, T0 + 120_000);
+    assert.notEqual(again.thread_root, started.thread_root);
+  });
+
+  it("refuses users not joined, of servers not allowed, rooms it does not host or know", async () => {
+    const c = control();
+    await assert.rejects(c.control({ roomId: ROOM, userId: CAROL, action: "start" }), refusal("M_FORBIDDEN", /not joined/));
+    await assert.rejects(c.control({ roomId: ROOM, userId: "@dan:ministry-a.test", action: "start" }), refusal("M_FORBIDDEN", /not joined/));
+    await assert.rejects(c.control({ roomId: ROOM, userId: EVE, action: "start" }), refusal("M_FORBIDDEN", /allowlist/));
+    await assert.rejects(c.control({ roomId: FOLLOWED, userId: ALICE, action: "start" }), refusal("ORG.VISIO.ROOM_NOT_HOSTED"));
+    await assert.rejects(c.control({ roomId: "!nope:ministry-a.test", userId: ALICE, action: "start" }), refusal("M_NOT_FOUND"));
+    assert.equal(stateOf(), undefined);
+    assert.deepEqual(homeserver.messages, []);
+  });
+
+  it("with control_power_level 50, only moderators may start or stop", async () => {
+    const c = control(50);
+    await assert.rejects(c.control({ roomId: ROOM, userId: ALICE, action: "start" }), refusal("M_FORBIDDEN", /power level 50.*has 0/));
+    await homeserver.setState(ROOM, "m.room.power_levels", "", { users: { [BOT]: 100, [ALICE]: 50 }, users_default: 0 });
+    await c.control({ roomId: ROOM, userId: ALICE, action: "start" });
+    await assert.rejects(c.control({ roomId: ROOM, userId: BOB, action: "stop" }), refusal("M_FORBIDDEN", /power level 50/));
+  });
+
+  it("reads power levels as Matrix does", () => {
+    assert.equal(powerLevelOf({ users: { [ALICE]: 75 }, users_default: 10 }, ALICE), 75);
+    assert.equal(powerLevelOf({ users: {}, users_default: 10 }, ALICE), 10);
+    assert.equal(powerLevelOf({}, ALICE), 0);
+    assert.equal(powerLevelOf({ users: { [ALICE]: -1 } }, ALICE), -1);
+  });
+
+  it("a homeserver failure is not a refusal: nothing is written", async () => {
+    homeserver.failing = new Error("homeserver down");
+    await assert.rejects(control().control({ roomId: ROOM, userId: ALICE, action: "start" }), /homeserver down/);
+    homeserver.failing = null;
+    assert.equal(stateOf(), undefined);
+  });
+});
+
+describe("transcription requests", () => {
+  const token = { access_token: "tok", token_type: "Bearer", matrix_server_name: "ministry-b.test", expires_in: 3600 };
+
+  it("accepts a start with a language and a stop", () => {
+    assert.deepEqual(parseTranscriptionRequest({ room_id: ROOM, action: "start", language: "fr-FR", openid_token: token }), {
+      room_id: ROOM,
+      action: "start",
+      language: "fr-FR",
+      openid_token: token,
+    });
+    assert.deepEqual(parseTranscriptionRequest({ room_id: ROOM, action: "stop", openid_token: token }), { room_id: ROOM, action: "stop", openid_token: token });
+  });
+
+  it("names what is wrong", () => {
+    const bad: [unknown, string, RegExp][] = [
+      [[], "M_BAD_JSON", /JSON object/],
+      [{ room_id: ROOM, openid_token: token }, "M_BAD_JSON", /'action'/],
+      [{ room_id: ROOM, action: "pause", openid_token: token }, "M_INVALID_PARAM", /'action'/],
+      [{ room_id: "#alias:a.test", action: "start", openid_token: token }, "M_INVALID_PARAM", /room ID/],
+      [{ room_id: ROOM, action: "start", language: "français!", openid_token: token }, "M_INVALID_PARAM", /language/],
+      [{ room_id: ROOM, action: "start", language: 7, openid_token: token }, "M_BAD_JSON", /language/],
+      [{ room_id: ROOM, action: "stop", language: "en", openid_token: token }, "M_INVALID_PARAM", /only for/],
+      [{ room_id: ROOM, action: "start" }, "M_BAD_JSON", /openid_token/],
+      [{ room_id: ROOM, action: "start", openid_token: token, extra: 1 }, "M_BAD_JSON", /Unknown field 'extra'/],
+    ];
+    for (const [body, errcode, message] of bad) {
+      assert.throws(() => parseTranscriptionRequest(body), refusal(errcode, message), JSON.stringify(body));
+    }
+  });
+
+  it("reads the chat command", () => {
+    assert.deepEqual(parseTranscribeCommand("!transcribe start"), { action: "start" });
+    assert.deepEqual(parseTranscribeCommand("  !transcribe   start fr "), { action: "start", language: "fr" });
+    assert.deepEqual(parseTranscribeCommand("!transcribe stop"), { action: "stop" });
+    assert.equal(parseTranscribeCommand("hello !transcribe start"), null);
+    assert.equal(parseTranscribeCommand("!transcribed"), null);
+    for (const wrong of ["!transcribe", "!transcribe pause", "!transcribe stop now", "!transcribe start en fr"]) {
+      assert.throws(() => parseTranscribeCommand(wrong), refusal("M_INVALID_PARAM", /Usage/), wrong);
+    }
+    assert.throws(() => parseTranscribeCommand("!transcribe start 12"), refusal("M_INVALID_PARAM", /language/));
+  });
+});
+
+describe("transcription chat command", () => {
+  let n = 0;
+  const message = (sender: string, body: string, extra: Record<string, unknown> = {}, roomId = ROOM): RoomEvent => ({
+    event_id: `$cmd${++n}`,
+    room_id: roomId,
+    type: "m.room.message",
+    sender,
+    origin_server_ts: T0,
+    content: { msgtype: "m.text", body, ...extra },
+  });
+
+  it("runs commands through the control and answers refusals with a reply notice", async () => {
+    const homeserver = new FakeHomeserver();
+    const calls: unknown[] = [];
+    const commands = createTranscriptionCommands({
+      control: {
+        control: async (request) => {
+          calls.push(request);
+          if (request.userId === BOB) throw new MatrixError("M_FORBIDDEN", "The user is not joined to the room");
+          return { active: true, requested_by: request.userId, language: "en", engine: "pocketsphinx" };
+        },
+      },
+      homeserver,
+      hostsRoom: async (roomId) => roomId === ROOM,
+      ownUsers: [BOT, BRIDGE],
+      log: createLogger("error"),
+    });
+    const bobs = message(BOB, "!transcribe stop");
+    const bad = message(ALICE, "!transcribe sometimes");
+    await commands.handle([
+      message(ALICE, "!transcribe start fr"),
+      bobs,
+      bad,
+      message(ALICE, "just chatting"),
+      message(BOT, "!transcribe stop"),
+      message(ALICE, "!transcribe stop", { msgtype: "m.notice" }),
+      message(ALICE, "!transcribe stop", { "m.relates_to": { rel_type: "m.replace", event_id: "$x" } }),
+      message(ALICE, "!transcribe stop", {}, FOLLOWED),
+    ]);
+    assert.deepEqual(calls, [
+      { roomId: ROOM, userId: ALICE, action: "start", language: "fr" },
+      { roomId: ROOM, userId: BOB, action: "stop" },
+    ]);
+    assert.deepEqual(
+      homeserver.messages.map((m) => [m.content.body, (m.content["m.relates_to"] as { "m.in_reply_to": { event_id: string } })["m.in_reply_to"].event_id]),
+      [
+        ["Transcription not stopped: The user is not joined to the room", bobs.event_id],
+        ["Transcription not changed: Usage: !transcribe start [language] | !transcribe stop", bad.event_id],
+      ],
+    );
+    assert.ok(homeserver.messages.every((m) => m.content.msgtype === "m.notice"));
+  });
+});
