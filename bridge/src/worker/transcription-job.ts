@@ -20,8 +20,14 @@ import { postTranscriptFiles } from "../matrix/transcript-files.ts";
 import { TranscriptPoster } from "../matrix/transcript-poster.ts";
 import { readControlMessage } from "./control-message.ts";
 
-/** Why a job ended. The first three end the transcription (files are posted); "shutdown" does not. */
-export type JobEnd = "stopped" | "call-ended" | "terminated" | "shutdown" | "left";
+/**
+ * Why a job ended. "stopped", "call-ended" and "terminated" end the transcription (files are posted);
+ * "shutdown" (the worker goes down), "left" (disconnected for another reason) and "withdrawn" (the job
+ * was terminated before it joined the call: its dispatch was replaced) do not.
+ */
+export type JobEnd = "stopped" | "call-ended" | "terminated" | "shutdown" | "left" | "withdrawn";
+
+const ENDS_TRANSCRIPTION: readonly JobEnd[] = ["stopped", "call-ended", "terminated"];
 
 export type JobEvent =
   | ListenerEvent
@@ -54,6 +60,7 @@ export class TranscriptionJob {
   #end: Promise<JobEnd>;
   #finish!: (end: JobEnd) => void;
   #ended = false;
+  #joined = false;
 
   constructor(options: TranscriptionJobOptions) {
     this.#options = options;
@@ -66,9 +73,13 @@ export class TranscriptionJob {
     });
   }
 
-  /** The transcription ends: finalise, post the files, leave. */
+  /**
+   * The transcription ends: finalise, post the files, leave. LiveKit terminates a job when its dispatch
+   * is deleted, with the room (the call ended) or by the appservice; a job terminated before it joined
+   * the call never listened, and its dispatch was replaced: it only goes away.
+   */
   stop(reason: "stopped" | "terminated" = "stopped"): void {
-    this.#finish(reason);
+    this.#finish(reason === "terminated" && !this.#joined ? "withdrawn" : reason);
   }
 
   /** The worker goes down: finalise what was heard and leave; the transcription goes on elsewhere. */
@@ -124,8 +135,16 @@ export class TranscriptionJob {
       onData: (payload, topic, fromServer) => this.#onControl(payload, topic, fromServer),
       onDisconnected: (reason) => this.#finish(CALL_ENDED.includes(reason) ? "call-ended" : "left"),
     });
+    if (this.#ended) {
+      // Withdrawn or shut down while starting: nothing was heard.
+      await poster.flush();
+      const end = await this.#end;
+      report({ event: "ending", reason: end });
+      return end;
+    }
     try {
       await listener.connect(this.#options.url, this.#options.token);
+      this.#joined = true;
     } catch (err) {
       await poster.flush();
       throw err;
@@ -134,7 +153,7 @@ export class TranscriptionJob {
     report({ event: "ending", reason: end });
     await listener.close();
     await poster.flush();
-    if (end === "stopped" || end === "call-ended" || end === "terminated") {
+    if (ENDS_TRANSCRIPTION.includes(end)) {
       const files = await postTranscriptFiles(matrix, {
         roomId,
         threadRoot: metadata.thread_root,

@@ -13,6 +13,7 @@ import { parseWebVtt } from "../../../bridge/src/transcript/webvtt.ts";
 import { readControlMessage } from "../../../bridge/src/worker/control-message.ts";
 import { parseJobMetadata } from "../../../bridge/src/worker/job-metadata.ts";
 import { parseWorkerConfig, renderWorkerSampleConfig, type WorkerConfig } from "../../../bridge/src/worker/worker-config.ts";
+import { TranscriptionJob, type JobEvent } from "../../../bridge/src/worker/transcription-job.ts";
 import { TranscriptionWorker, type WorkerEvent } from "../../../bridge/src/worker/worker.ts";
 
 const BRIDGE = "@visio-transcriber:a.test";
@@ -286,6 +287,43 @@ describe("transcription worker", function () {
       connection.handlers.assignment({ job: job("AJ_x", "room-x"), token: "jwt" } as Parameters<AgentConnectionHandlers["assignment"]>[0]);
       assert.deepEqual(connection.jobUpdates, [["AJ_x", JobStatus.JS_FAILED, "not accepted by this worker"]]);
       assert.equal(events.find((e) => e.event === "error")?.event, "error");
+    });
+  });
+  describe("a job", function () {
+    it("terminated before it joined the call (its dispatch replaced) goes away: no LiveKit connection, no files", async function () {
+      const requests: string[] = [];
+      const sent: string[] = [];
+      const events: JobEvent[] = [];
+      let job: TranscriptionJob | undefined;
+      const matrix = {
+        joinRoom: async (roomId: string) => {
+          requests.push(`join ${roomId}`);
+          // LiveKit terminates the job while it is still setting up.
+          job?.stop("terminated");
+        },
+        request: async <T>(request: MatrixRequest): Promise<T> => {
+          requests.push(request.path.slice(-2).join(" "));
+          return (request.path.includes("relations") ? { chunk: [] } : { joined: {} }) as T;
+        },
+        sendEvent: async (_r: string, _t: string, _c: Record<string, unknown>, txnId: string) => {
+          sent.push(txnId);
+          return "$x";
+        },
+        upload: async () => assert.fail("no files for a withdrawn job"),
+      };
+      job = new TranscriptionJob({
+        metadata: METADATA,
+        url: "ws://127.0.0.1:9/never-dialled",
+        token: "jwt",
+        engine: new FakeSttEngine({ sentences: [] }),
+        matrix,
+        bridgeUserId: BRIDGE,
+        report: (event) => events.push(event),
+      });
+      assert.equal(await job.run(), "withdrawn");
+      assert.deepEqual(requests, [`join ${METADATA.room_id}`, `${METADATA.room_id} joined_members`, "$root m.thread"]);
+      assert.deepEqual(sent, []);
+      assert.deepEqual(events, [{ event: "ending", reason: "withdrawn" }]);
     });
   });
 });
