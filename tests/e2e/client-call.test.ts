@@ -7,6 +7,11 @@ import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { AccessToken } from "livekit-server-sdk";
+import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
+import { followJsonLines } from "../support/json-line-process.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice } from "../support/appservice-process.ts";
 import { joinAlias } from "../support/matrix-users.ts";
@@ -17,6 +22,8 @@ import { saveScreenshot } from "../support/browser-screenshots.ts";
 const PASSWORD = "correct horse battery staple";
 const SERVER_A = `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`;
 const SERVER_B = `${HOSTS.b.serverName}:${HOSTS.b.federationPort}`;
+const SUBTITLE_SENDER = fileURLToPath(new URL("../support/browser-subtitle-sender.ts", import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("web client: a call across two ministries (Chromium, real Synapse A and B, LiveKit A, A's focus)", function () {
   this.timeout(120_000);
@@ -101,6 +108,43 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
     await hand.waitFor({ timeout: 30_000 });
     await pageB.getByTestId("call-hand").click();
     await hand.waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  it("shows live subtitles with the speaker's name, and never a tile for the transcription agent", async () => {
+    const livekit = testbed.livekit.a;
+    const token = new AccessToken(livekit.apiKey, livekit.apiSecret, { identity: "visio-transcriber-e2e", ttl: 600 });
+    token.kind = "agent";
+    token.addGrant({ roomJoin: true, room: liveKitRoomAlias(roomId, "m.call#ROOM"), canSubscribe: true, canPublish: false, canPublishData: true });
+    const sender = followJsonLines(
+      testbed.spawnInNamespace(HOSTS.a.namespace, process.execPath, [SUBTITLE_SENDER, livekit.url, await token.toJwt(), alice.userId, "Bonjour à", "Bonjour à tous, le budget est validé."], {
+        logName: "e2e-subtitle-sender",
+        cwd: REPO_ROOT,
+      }),
+    );
+    try {
+      await sender.waitFor("connected", (r) => r.event === "connected", 30_000);
+      const line = pageB.getByTestId("subtitle-line").filter({ hasText: "Bonjour à tous, le budget est validé." });
+      await line.waitFor({ timeout: 30_000 });
+      assert.match(await line.innerText(), new RegExp(`^${alice.userId.slice(1).split(":")[0]}`), "the speaker is named by their Matrix name");
+      assert.equal(await pageB.getByTestId("subtitle-line").count(), 1, "the final version replaced the interim one");
+      assert.equal(await pageB.locator('[data-testid="video-tile"][data-source="camera"]').count(), 2, "the agent has no tile");
+    } finally {
+      await sender.process.stop();
+    }
+  });
+
+  it("reconnects after B's network drops, and B's video comes back at A", async () => {
+    const link = ["-n", HOSTS.b.namespace, "link", "set", "visab-b"];
+    execFileSync("ip", [...link, "down"]);
+    try {
+      await pageB.getByTestId("call-reconnecting").waitFor({ timeout: 30_000 });
+    } finally {
+      execFileSync("ip", [...link, "up"]);
+    }
+    await pageB.getByTestId("call-reconnecting").waitFor({ state: "detached", timeout: 45_000 });
+    const before = await waitForRemoteFrames(pageA, { source: "camera", userId: bob.userId });
+    const after = await waitForRemoteFrames(pageA, { source: "camera", userId: bob.userId, minFrames: before + 10, timeoutMs: 30_000 });
+    assert.ok(after >= before + 10);
   });
 
   it("leaves: B's tile goes away at A and B's membership is emptied", async () => {

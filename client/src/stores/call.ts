@@ -50,6 +50,7 @@ export interface Subtitle {
   speaker: string;
   text: string;
   final: boolean;
+  updatedAt: number;
 }
 
 export interface FlyingReaction {
@@ -227,12 +228,13 @@ export const useCallStore = defineStore("call", () => {
     const participant = update.speakerIdentity === null ? undefined : room?.getParticipantByIdentity(update.speakerIdentity);
     const userId = participant?.attributes[MATRIX_USER_ATTRIBUTE] ?? null;
     const speaker = nameOfUser(userId, participant?.name || update.speakerIdentity || "?");
-    const line: Subtitle = { segmentId: update.segmentId, speaker, text: update.text, final: update.final };
+    const line: Subtitle = { segmentId: update.segmentId, speaker, text: update.text, final: update.final, updatedAt: Date.now() };
     const others = subtitles.value.filter((s) => s.segmentId !== update.segmentId);
     subtitles.value = [...others, line].slice(-3);
     if (update.final) {
+      // A final line stays a while for slow readers, unless a newer version came meanwhile.
       setTimeout(() => {
-        subtitles.value = subtitles.value.filter((s) => s.segmentId !== update.segmentId || !s.final);
+        subtitles.value = subtitles.value.filter((s) => s.segmentId !== update.segmentId || !s.final || Date.now() - s.updatedAt < SUBTITLE_LINGER_MS);
       }, SUBTITLE_LINGER_MS);
     }
   }

@@ -1,11 +1,13 @@
 // Live subtitles from the transcription bridge: LiveKit text streams on topic `lk.transcription`,
-// one stream per segment, its attributes naming the transcribed track. Chunks are deltas; a segment
-// is final when its stream closes (or says so).
+// one stream per version of a segment (interim ones, then the final one), its attributes naming the
+// transcribed track. Chunks within a stream are deltas; a later stream of the same segment replaces
+// the text. A version is final when its attribute says so, or, without the attribute, when it closes.
 import type { Room, TextStreamReader } from "livekit-client";
 
 export const TRANSCRIPTION_TOPIC = "lk.transcription";
 const ATTR_TRACK = "lk.transcribed_track_id";
 const ATTR_SEGMENT = "lk.segment_id";
+const ATTR_FINAL = "lk.transcription_final";
 
 export interface SubtitleUpdate {
   segmentId: string;
@@ -28,6 +30,7 @@ export function listenToSubtitles(room: Room, onUpdate: (update: SubtitleUpdate)
     const attributes = reader.info.attributes ?? {};
     const segmentId = attributes[ATTR_SEGMENT] ?? reader.info.id;
     const speakerIdentity = speakerOfTrack(room, attributes[ATTR_TRACK]);
+    const finalWhenClosed = attributes[ATTR_FINAL] !== "false";
     void (async () => {
       let text = "";
       try {
@@ -36,7 +39,7 @@ export function listenToSubtitles(room: Room, onUpdate: (update: SubtitleUpdate)
           onUpdate({ segmentId, speakerIdentity, text, final: false });
         }
       } finally {
-        onUpdate({ segmentId, speakerIdentity, text, final: true });
+        onUpdate({ segmentId, speakerIdentity, text, final: finalWhenClosed });
       }
     })();
   });
