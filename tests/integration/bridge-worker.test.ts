@@ -65,6 +65,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
   let dave: RegisteredUser;
   let call: { roomId: string; room: string; jwt: Record<"alice" | "carol" | "bob", string> };
   let call2: { roomId: string; room: string; jwt: string };
+  let call3: { roomId: string; room: string; jwt: string };
   let speech: Record<"alice" | "carol" | "dave", SpeechRecording>;
   let configPath: string;
   const workers: JsonLineProcess[] = [];
@@ -146,7 +147,10 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     const alias2 = `#visio-call-${uniqueLocalpart("restart")}:${HOSTS.a.serverName}`;
     const roomId2 = await joinAlias(a, dave, alias2);
     await waitForJoins(store, roomId, [alice, carol, bob]);
+    const alias3 = `#visio-call-${uniqueLocalpart("parallel")}:${HOSTS.a.serverName}`;
+    const roomId3 = await joinAlias(a, dave, alias3);
     await waitForJoins(store, roomId2, [dave]);
+    await waitForJoins(store, roomId3, [dave]);
     // The focus creates the LiveKit rooms when it issues the first tokens; the workers may only join them.
     call = {
       roomId,
@@ -154,6 +158,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
       jwt: { alice: await tokenFor(roomId, a, alice), carol: await tokenFor(roomId, a, carol), bob: await tokenFor(roomId, b, bob) },
     };
     call2 = { roomId: roomId2, room: liveKitRoomAlias(roomId2, SLOT), jwt: await tokenFor(roomId2, a, dave) };
+    call3 = { roomId: roomId3, room: liveKitRoomAlias(roomId3, SLOT), jwt: await tokenFor(roomId3, a, dave) };
     configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, asToken, userId: bridgeUserId, maxJobs: 1 });
     await Promise.all([startWorker("worker-1"), startWorker("worker-2")]);
     const [aliceSpeech, carolSpeech, daveSpeech] = await recordings;
@@ -416,5 +421,48 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     );
     const rooms = new RoomServiceClient(testbed.livekit.a.controlUrl, testbed.livekit.a.apiKey, testbed.livekit.a.apiSecret);
     assert.ok(!(await rooms.listParticipants(call.room)).some((p) => p.identity === `visio-transcriber-${job}`), "it left the call");
+  });
+
+  it("one worker process transcribes two calls at once", async function () {
+    const { a } = testbed.ministries;
+    // The one-call workers go; one worker that takes up to four calls comes.
+    await Promise.all(workers.filter((w) => w.process.exitDescription() === undefined).map((w) => w.process.stop()));
+    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, asToken, userId: bridgeUserId, maxJobs: 4 });
+    const shared = await startWorker("worker-shared");
+    const dispatchedAt = Date.now();
+    const meta3 = await postThreadRoot(a, asToken, call3.roomId, SESSION);
+    await dispatchTranscription(testbed.livekit.a, call.room, meta1);
+    await dispatchTranscription(testbed.livekit.a, call3.room, meta3);
+    const [first, third] = await Promise.all([workerOf(call.room, [shared], dispatchedAt), workerOf(call3.room, [shared], dispatchedAt)]);
+    await shared.waitFor("joined the first call", (r) => r.event === "connected" && r.job === first.job, 30_000);
+    await shared.waitFor("joined the third call", (r) => r.event === "connected" && r.job === third.job, 30_000);
+
+    // Alice in the first call and Dave in the third speak at the same time.
+    const [aliceSaid, daveSaid] = await Promise.all([say(call.jwt.alice, speech.carol, "alice-again"), say(call3.jwt, speech.carol, "dave-parallel")]);
+    await Promise.all([aliceSaid, daveSaid].map((said) => said.speaker.waitFor("done", (r) => r.event === "done", speech.carol.durationMs + 30_000)));
+    for (const [job, said] of [
+      [first.job, aliceSaid],
+      [third.job, daveSaid],
+    ] as const) {
+      await shared.waitFor("closed the speaker's pipeline", (r) => r.event === "track-closed" && r.job === job && r.trackSid === said.trackSid, 30_000);
+    }
+    await sendStop(testbed.livekit.a, call.room);
+    await sendStop(testbed.livekit.a, call3.room);
+    for (const job of [first.job, third.job]) await shared.waitFor("posted the files", (r) => r.event === "files-posted" && r.job === job, 30_000);
+
+    const wers: string[] = [];
+    for (const [roomId, meta, user, since] of [
+      [call.roomId, meta1, alice, aliceSaid.startedAt],
+      [call3.roomId, meta3, dave, daveSaid.startedAt],
+    ] as const) {
+      const thread = await readTranscriptThread(a.clientUrl, user.accessToken, roomId, meta.thread_root);
+      assert.ok(thread !== undefined);
+      const fresh = thread.messages.filter((m) => (m.fields?.start_ms ?? 0) >= since - meta.started_at - CUE_START_TOLERANCE_MS);
+      assert.ok(fresh.every((m) => m.fields?.speaker === user.userId && m.fields.final), `${roomId}: the new utterances are ${user.userId}'s, final`);
+      const { wer } = wordErrorRate(CAROL_SENTENCES.join(" "), fresh.map(textOf).join(" "));
+      wers.push(wer.toFixed(3));
+      assert.ok(wer <= MAX_WER, `${roomId}: WER ${wer.toFixed(3)} above ${MAX_WER}`);
+    }
+    process.stderr.write(`      two calls in one process: WER ${wers.join(", ")}\n`);
   });
 });
