@@ -7,7 +7,6 @@
 import { AccessToken } from "livekit-server-sdk";
 import {
   AvailabilityResponse,
-  JobStatus,
   JobType,
   ParticipantPermission,
   ServerMessage,
@@ -18,6 +17,7 @@ import {
   WorkerStatus,
   type Job,
   type JobAssignment,
+  type JobStatus,
 } from "@livekit/protocol";
 import WebSocket from "ws";
 
@@ -257,5 +257,3 @@ function toBytes(data: WebSocket.RawData): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
-
-export { JobStatus };
