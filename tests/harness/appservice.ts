@@ -83,6 +83,16 @@ export async function withFocus(prepared: PreparedAppservice, focus: FocusSettin
   return { ...prepared, config };
 }
 
+/** The same appservice with other transcription settings (e.g. control_power_level): rewrites its config file. */
+export async function withTranscription(
+  prepared: PreparedAppservice,
+  transcription: Partial<AppserviceConfig["transcription"]>,
+): Promise<PreparedAppservice> {
+  const config = parseConfig({ ...prepared.config, transcription: { ...prepared.config.transcription, ...transcription } });
+  await writeFile(prepared.configPath, yaml.dump(config), { mode: 0o600 });
+  return { ...prepared, config };
+}
+
 export async function startAppserviceProcess(
   prepared: PreparedAppservice,
   spawn: SpawnForHost,

@@ -3,7 +3,7 @@
 // itself is in ../harness/appservice.ts, shared with the demo.
 import { HOSTS } from "../harness/network.ts";
 import type { AppserviceProcess, PreparedAppservice } from "../harness/appservice.ts";
-import { prepareAppservice, startAppserviceProcess, withFocus, type FocusSettings } from "../harness/appservice.ts";
+import { prepareAppservice, startAppserviceProcess, withFocus, withTranscription, type FocusSettings } from "../harness/appservice.ts";
 import { configureTestbed, getTestbed, type MinistryName } from "../harness/testbed.ts";
 
 export type { AppserviceProcess } from "../harness/appservice.ts";
@@ -28,6 +28,8 @@ let starts = 0;
 export interface StartOptions {
   /** SFU selection of the focus service (A and B have one, with their own LiveKit); default oldest_membership. */
   sfuSelection?: FocusSettings["sfuSelection"];
+  /** Transcription settings other than the defaults (e.g. control_power_level). */
+  transcription?: Parameters<typeof withTranscription>[1];
 }
 
 /**
@@ -40,13 +42,15 @@ export async function startAppservice(ministry: MinistryName, options: StartOpti
   if (ready === undefined) throw new Error(`no appservice config was prepared for ministry ${ministry}`);
   await running.get(ministry)?.process.stop();
   const livekit = ministry === "c" ? undefined : testbed.livekit[ministry];
-  const config = livekit
+  const withSfu = livekit
     ? await withFocus(ready, {
         livekit,
         caCertPath: testbed.caCertPath,
         sfuSelection: options.sfuSelection ?? "oldest_membership",
       })
     : ready;
+  // Written afresh from the prepared config each time: a restart without options gets the defaults back.
+  const config = options.transcription ? await withTranscription(withSfu, options.transcription) : withSfu;
   const namespace = HOSTS[ministry].namespace;
   starts += 1;
   const started = await startAppserviceProcess(

@@ -1,0 +1,310 @@
+// Transcription control against the real servers: Synapse A and B, LiveKit A sending its webhooks to
+// A's appservice, which hosts the meeting. Shown here: a user of B starts the transcription of a
+// meeting on A through the appservice's API (found in A's .well-known), the state reaches both
+// servers and nobody else can write it, the refusals, the chat command, the power-level setting, and
+// during a call the LiveKit agent dispatch (made when the call starts later, made again when the
+// transcriber leaves, withdrawn at stop).
+import assert from "node:assert/strict";
+import { AccessToken, AgentDispatchClient, type AgentDispatch } from "livekit-server-sdk";
+import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
+import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
+import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
+import { openDatabase } from "../../appservice/src/storage/database.ts";
+import { createStore, type Store } from "../../appservice/src/storage/store.ts";
+import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import {
+  TRANSCRIBER_AGENT_NAME,
+  TRANSCRIPT_SESSION_KEY,
+  TRANSCRIPTION_STATE_EVENT,
+  WELL_KNOWN_APPSERVICE_KEY,
+  type TranscriptionControlRequest,
+  type TranscriptionJobMetadata,
+  type TranscriptionStateContent,
+} from "../../wire-types.ts";
+import { matrixRequest, MatrixRequestError } from "../harness/matrix-client.ts";
+import { HOSTS } from "../harness/network.ts";
+import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
+import { configureTestbed, getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import { waitUntil } from "../harness/wait.ts";
+import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
+import { requestJson, type JsonResponse } from "../support/http.ts";
+import { joinAlias, openIdToken, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { startParticipant, type Participant } from "../support/participants.ts";
+
+configureTestbed({
+  livekitWebhookUrls: async (ministry) =>
+    ministry.serverName === HOSTS.a.serverName ? [`http://${HOSTS.a.address}:${HOSTS.a.appservicePort}${LIVEKIT_WEBHOOK_PATH}`] : [],
+});
+
+const BOT = `@visio:${HOSTS.a.serverName}`;
+const BRIDGE_USER = `@visio-transcriber:${HOSTS.a.serverName}`;
+const SLOT = "m.call#ROOM";
+const CALL_MEMBER = "org.matrix.msc3401.call.member";
+
+describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", function () {
+  this.timeout(240_000);
+  let testbed: Testbed;
+  let appservice: AppserviceProcess;
+  let db: { store: Store; close(): Promise<void> };
+  let alice: RegisteredUser; // A, joined
+  let bob: RegisteredUser; // B, joined
+  let carol: RegisteredUser; // B, not in the room
+  const participants: Participant[] = [];
+
+  const path = (roomId: string): string => `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+  const as = (server: SynapseServer, user: RegisteredUser) =>
+    <T>(method: "GET" | "POST" | "PUT", p: string, body?: unknown): Promise<T> => matrixRequest<T>(server.clientUrl, user.accessToken, method, p, body);
+
+  /** What the web client does: an OpenID token from the user's own homeserver, then the API. */
+  const control = async (
+    server: SynapseServer,
+    user: RegisteredUser,
+    roomId: string,
+    action: "start" | "stop",
+    language?: string,
+  ): Promise<JsonResponse> => {
+    const body: TranscriptionControlRequest = {
+      room_id: roomId,
+      action,
+      openid_token: await openIdToken(server, user),
+      ...(language !== undefined ? { language } : {}),
+    };
+    return requestJson("POST", `${appservice.url}${TRANSCRIPTION_API_PATH}`, { body });
+  };
+
+  const stateSeenBy = async (server: SynapseServer, user: RegisteredUser, roomId: string): Promise<TranscriptionStateContent | null> => {
+    try {
+      return await as(server, user)<TranscriptionStateContent>("GET", `${path(roomId)}/state/${TRANSCRIPTION_STATE_EVENT}/`);
+    } catch (err) {
+      if (err instanceof MatrixRequestError && err.status === 404) return null;
+      throw err;
+    }
+  };
+
+  const newMeeting = async (name: string): Promise<string> => {
+    const alias = `#visio-${name}-${uniqueLocalpart("t")}:${HOSTS.a.serverName}`;
+    const roomId = await joinAlias(testbed.ministries.a, alice, alias);
+    await joinAlias(testbed.ministries.b, bob, alias);
+    await waitForJoins(db.store, roomId, [alice, bob]);
+    return roomId;
+  };
+
+  before(async function () {
+    this.timeout(300_000);
+    testbed = await getTestbed();
+    appservice = await startAppservice("a");
+    const knex = await openDatabase(appservice.config.database);
+    db = { store: createStore(knex), close: () => knex.destroy() };
+    alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"));
+    bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"));
+    carol = await testbed.ministries.b.registerUser(uniqueLocalpart("carol"));
+  });
+  after(async () => {
+    await Promise.all(participants.map((p) => p.process.stop()));
+    await db?.close();
+  });
+
+  it("a user of B starts it through the API of A's appservice; both servers see the state; refusals are clear; stop", async () => {
+    const { a, b } = testbed.ministries;
+    // The client finds the appservice in the hosting server's .well-known.
+    const wellKnown = await (await fetch(`${a.clientUrl}/.well-known/matrix/client`)).json() as Record<string, unknown>;
+    assert.deepEqual(wellKnown[WELL_KNOWN_APPSERVICE_KEY], { url: `http://${HOSTS.a.address}:${HOSTS.a.appservicePort}` });
+
+    const roomId = await newMeeting("transcribed");
+    const started = await control(b, bob, roomId, "start", "en-GB");
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const state = started.body.state as TranscriptionStateContent;
+    assert.equal(state.active, true);
+    assert.equal(state.requested_by, bob.userId);
+    assert.equal(state.language, "en-GB");
+    assert.equal(state.engine, appservice.config.transcription.engine);
+    assert.ok(state.thread_root?.startsWith("$"));
+    assert.ok(typeof state.started_at === "number" && Math.abs(state.started_at - Date.now()) < 60_000);
+
+    // The room state, on A and over federation on B.
+    assert.deepEqual(await stateSeenBy(a, alice, roomId), state);
+    await waitUntil("B sees the transcription state", async () => (await stateSeenBy(b, bob, roomId))?.active === true, { timeoutMs: 20_000 });
+    assert.deepEqual(await stateSeenBy(b, bob, roomId), state);
+
+    // The thread root, posted by the bot; the bridge's user is in the room to post the transcript.
+    const root = await as(a, alice)<{ sender: string; content: Record<string, unknown> }>("GET", `${path(roomId)}/event/${encodeURIComponent(state.thread_root ?? "")}`);
+    assert.equal(root.sender, BOT);
+    assert.equal(root.content.msgtype, "m.notice");
+    assert.equal(root.content.body, "Transcription started");
+    assert.deepEqual(root.content[TRANSCRIPT_SESSION_KEY], { language: "en-GB", engine: state.engine });
+    const members = await as(a, alice)<{ joined: Record<string, unknown> }>("GET", `${path(roomId)}/joined_members`);
+    assert.ok(BRIDGE_USER in members.joined, "the bridge's user joined the room");
+
+    // Only the bot may write the state: a member's forgery is refused by the homeserver.
+    await assert.rejects(
+      as(a, alice)("PUT", `${path(roomId)}/state/${TRANSCRIPTION_STATE_EVENT}/`, { ...state, active: false }),
+      (err: unknown) => err instanceof MatrixRequestError && err.status === 403,
+    );
+
+    const twice = await control(a, alice, roomId, "start");
+    assert.equal(twice.status, 409);
+    assert.equal(twice.body.errcode, "ORG.VISIO.TRANSCRIPTION_ACTIVE");
+    const outsider = await control(b, carol, roomId, "stop");
+    assert.equal(outsider.status, 403);
+    assert.equal(outsider.body.errcode, "M_FORBIDDEN");
+    assert.match(String(outsider.body.error), /not joined/);
+    const unknown = await control(a, alice, `!unknown${uniqueLocalpart("r")}:${HOSTS.a.serverName}`, "start");
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.errcode, "M_NOT_FOUND");
+    const malformed = await requestJson("POST", `${appservice.url}${TRANSCRIPTION_API_PATH}`, { body: { room_id: roomId, action: "pause" } });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.errcode, "M_INVALID_PARAM");
+    const forged = await requestJson("POST", `${appservice.url}${TRANSCRIPTION_API_PATH}`, {
+      body: { room_id: roomId, action: "stop", openid_token: { access_token: "forged", token_type: "Bearer", matrix_server_name: HOSTS.b.serverName, expires_in: 3600 } },
+    });
+    assert.equal(forged.status, 401);
+    assert.equal(forged.body.errcode, "M_UNAUTHORIZED");
+    assert.equal((await stateSeenBy(a, alice, roomId))?.active, true, "refusals changed nothing");
+
+    // CORS, for the web client served from elsewhere.
+    const preflight = await fetch(`${appservice.url}${TRANSCRIPTION_API_PATH}`, { method: "OPTIONS", headers: { origin: "https://client.example" } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+
+    const stopped = await control(a, alice, roomId, "stop");
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    const after = stopped.body.state as TranscriptionStateContent;
+    assert.equal(after.active, false);
+    assert.equal(after.requested_by, alice.userId);
+    assert.equal(after.thread_root, state.thread_root);
+    assert.ok((after.stopped_at ?? 0) >= (state.started_at ?? Infinity));
+    await waitUntil("B sees the stop", async () => (await stateSeenBy(b, bob, roomId))?.active === false, { timeoutMs: 20_000 });
+    const again = await control(b, bob, roomId, "stop");
+    assert.equal(again.status, 409);
+    assert.equal(again.body.errcode, "ORG.VISIO.TRANSCRIPTION_INACTIVE");
+  });
+
+  it("the chat command starts and stops it, and refusals get a reply", async () => {
+    const { a, b } = testbed.ministries;
+    const roomId = await newMeeting("command");
+    const say = (server: SynapseServer, user: RegisteredUser, body: string) =>
+      as(server, user)<{ event_id: string }>("PUT", `${path(roomId)}/send/m.room.message/${uniqueLocalpart("txn")}`, { msgtype: "m.text", body });
+
+    await say(b, bob, "!transcribe start en");
+    await waitUntil("the command started it", async () => (await stateSeenBy(a, alice, roomId))?.active === true, { timeoutMs: 20_000 });
+    assert.equal((await stateSeenBy(a, alice, roomId))?.requested_by, bob.userId);
+
+    const { event_id: wrong } = await say(a, alice, "!transcribe start");
+    const replies = async () =>
+      (await as(a, alice)<{ chunk: { sender: string; content: Record<string, unknown> }[] }>("GET", `${path(roomId)}/messages?dir=b&limit=50`)).chunk.filter(
+        (e) => e.sender === BOT && (e.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } } | undefined)?.["m.in_reply_to"]?.event_id === wrong,
+      );
+    await waitUntil("the bot answers the refused command", async () => (await replies()).length === 1, { timeoutMs: 20_000 });
+    const [reply] = await replies();
+    assert.equal(reply?.content.msgtype, "m.notice");
+    assert.match(String(reply?.content.body), /^Transcription not started: This meeting is already being transcribed/);
+
+    await say(a, alice, "!transcribe stop");
+    await waitUntil("the command stopped it", async () => (await stateSeenBy(b, bob, roomId))?.active === false, { timeoutMs: 20_000 });
+    assert.equal((await stateSeenBy(a, alice, roomId))?.requested_by, alice.userId);
+  });
+
+  it("during a call: dispatched when the call starts, again when the transcriber leaves, withdrawn at stop; restarted during a call it dispatches at once", async () => {
+    const { a, b } = testbed.ministries;
+    const roomId = await newMeeting("call");
+    const livekitRoom = liveKitRoomAlias(roomId, SLOT);
+    const livekit = testbed.livekit.a;
+    const dispatches = new AgentDispatchClient(livekit.controlUrl, livekit.apiKey, livekit.apiSecret);
+    const ours = async (): Promise<AgentDispatch[]> => {
+      try {
+        return (await dispatches.listDispatch(livekitRoom)).filter((d) => d.agentName === TRANSCRIBER_AGENT_NAME);
+      } catch {
+        return []; // the LiveKit room does not exist (yet)
+      }
+    };
+
+    // Transcribed before anyone is in the call: nothing to dispatch to yet.
+    const started = await control(a, alice, roomId, "start");
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const state = started.body.state as TranscriptionStateContent;
+    const expected: TranscriptionJobMetadata = {
+      room_id: roomId,
+      language: state.language,
+      engine: state.engine,
+      started_at: state.started_at ?? 0,
+      thread_root: state.thread_root ?? "",
+    };
+
+    // The call starts: MatrixRTC membership, focus token, LiveKit connection (as call-state.test.ts).
+    const joinCall = async (server: SynapseServer, user: RegisteredUser, namespace: string, mode: "publish" | "listen"): Promise<Participant> => {
+      await as(server, user)("PUT", `${path(roomId)}/state/${CALL_MEMBER}/${encodeURIComponent(`_${user.userId}_${user.deviceId}`)}`, {
+        application: "m.call",
+        call_id: "",
+        scope: "m.room",
+        device_id: user.deviceId,
+        focus_active: { type: "livekit", focus_selection: "oldest_membership" },
+        foci_preferred: [{ type: "livekit", livekit_service_url: `http://${HOSTS.a.address}:${HOSTS.a.appservicePort}${FOCUS_PATH_PREFIX}`, livekit_alias: roomId }],
+        expires: 3_600_000,
+      });
+      const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const participant = startParticipant(testbed, namespace, mode, String(res.body.url), String(res.body.jwt), mode === "publish" ? 600 : 10_000_000);
+      participants.push(participant);
+      await participant.waitFor("connected");
+      return participant;
+    };
+    await joinCall(a, alice, HOSTS.a.namespace, "publish");
+    await joinCall(b, bob, HOSTS.b.namespace, "listen");
+
+    await waitUntil("a dispatch once the call started", async () => (await ours()).length === 1, { timeoutMs: 30_000, intervalMs: 250 });
+    const [first] = await ours();
+    assert.ok(first);
+    assert.deepEqual(JSON.parse(first.metadata), expected);
+
+    // A transcriber joins (as a bridge worker's job would) and dies: dispatched again.
+    const token = new AccessToken(livekit.apiKey, livekit.apiSecret, { identity: `${TRANSCRIBER_AGENT_NAME}-test`, name: "Transcription" });
+    token.addGrant({ room: livekitRoom, roomJoin: true, hidden: true, canPublish: false, canSubscribe: true, canPublishData: true });
+    const url = `ws://${HOSTS.a.address}:${HOSTS.a.livekit.port}`;
+    const transcriber = startParticipant(testbed, HOSTS.a.namespace, "listen", url, await token.toJwt(), 10_000_000);
+    participants.push(transcriber);
+    await transcriber.waitFor("connected");
+    await transcriber.process.stop();
+    await waitUntil(
+      "dispatched again after the transcriber left",
+      async () => {
+        const now = await ours();
+        return now.length === 1 && now[0]?.id !== first.id;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.deepEqual(JSON.parse((await ours())[0]?.metadata ?? "{}"), expected, "the same session: the thread goes on");
+
+    // Stop: no transcriber is connected, so the dispatch is withdrawn at once.
+    const stopped = await control(b, bob, roomId, "stop");
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    await waitUntil("the dispatch withdrawn", async () => (await ours()).length === 0, { timeoutMs: 20_000, intervalMs: 250 });
+
+    // Started again while the call goes on: dispatched right away, for the new session.
+    const restarted = await control(b, bob, roomId, "start");
+    assert.equal(restarted.status, 200, JSON.stringify(restarted.body));
+    const second = restarted.body.state as TranscriptionStateContent;
+    await waitUntil("a dispatch for the new session", async () => (await ours()).length === 1, { timeoutMs: 20_000, intervalMs: 250 });
+    const metadata = JSON.parse((await ours())[0]?.metadata ?? "{}") as TranscriptionJobMetadata;
+    assert.equal(metadata.started_at, second.started_at);
+    assert.equal(metadata.thread_root, second.thread_root);
+    assert.notEqual(metadata.thread_root, expected.thread_root);
+  });
+
+  it("with control_power_level 50, members below it are refused and moderators are not", async () => {
+    appservice = await startAppservice("a", { transcription: { control_power_level: 50 } });
+    const { a, b } = testbed.ministries;
+    const roomId = await newMeeting("moderated");
+    const low = await control(b, bob, roomId, "start");
+    assert.equal(low.status, 403);
+    assert.equal(low.body.errcode, "M_FORBIDDEN");
+    assert.match(String(low.body.error), /power level 50/);
+
+    // The bot (room admin) makes bob a moderator.
+    const botAs = <T>(method: "GET" | "PUT", p: string, body?: unknown) => matrixRequest<T>(a.clientUrl, appservice.config.appservice.as_token, method, p, body);
+    const levels = await botAs<{ users: Record<string, number> }>("GET", `${path(roomId)}/state/m.room.power_levels/`);
+    await botAs("PUT", `${path(roomId)}/state/m.room.power_levels/`, { ...levels, users: { ...levels.users, [bob.userId]: 50 } });
+    const ok = await control(b, bob, roomId, "start");
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal((await control(b, bob, roomId, "stop")).status, 200);
+  });
+});
