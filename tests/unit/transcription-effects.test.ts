@@ -1,0 +1,111 @@
+// The dispatch decisions of the call lifecycle's transcription effects, with the room's state, its
+// call and LiveKit as doubles: which LiveKit rooms get a transcriber, when nothing is done, and that
+// a late effect acts on the state as it is now.
+import assert from "node:assert/strict";
+import { ParticipantInfo_Kind } from "@livekit/protocol";
+import { EffectPendingError } from "../../appservice/src/calls/call-effects.ts";
+import type { Call, Presence } from "../../appservice/src/calls/call-store.ts";
+import { createLogger } from "../../appservice/src/log.ts";
+import { FakeTranscriberLiveKit } from "../../appservice/src/transcription/testing/fake-transcriber-livekit.ts";
+import { createTranscriberDispatch } from "../../appservice/src/transcription/transcriber-dispatch.ts";
+import { createTranscriptionEffects } from "../../appservice/src/transcription/transcription-effects.ts";
+import { TRANSCRIBER_AGENT_NAME, type TranscriptionStateContent } from "../../wire-types.ts";
+
+const ROOM = "!meeting:ministry-a.test";
+const LK = "lk-room";
+const T0 = 1_700_000_000_000;
+const ACTIVE: TranscriptionStateContent = {
+  active: true,
+  requested_by: "@alice:ministry-a.test",
+  language: "en",
+  engine: "pocketsphinx",
+  started_at: T0,
+  thread_root: "$root",
+};
+
+describe("transcription effects (state, call and LiveKit doubles)", () => {
+  let livekit: FakeTranscriberLiveKit;
+  let state: TranscriptionStateContent | null;
+  let hosted: boolean;
+  let call: Call | null;
+  let presences: Presence[];
+
+  const effects = () =>
+    createTranscriptionEffects({
+      state: { read: async () => state },
+      calls: {
+        hostsRoom: async () => hosted,
+        activeCall: async () => call,
+        openPresences: async () => presences,
+      },
+      dispatch: createTranscriberDispatch({ dispatches: livekit, rooms: livekit, log: createLogger("error"), now: () => T0 + 1000 }),
+      log: createLogger("error"),
+    });
+  const presence = (livekitRoom: string | null, source: Presence["source"]): Presence => ({
+    id: presences.length + 1,
+    callId: "c1",
+    source,
+    key: `k${presences.length}`,
+    userId: "@alice:ministry-a.test",
+    deviceId: "D",
+    livekitRoom,
+    identity: livekitRoom ? "id" : null,
+    joinedAt: T0,
+    leftAt: null,
+    expiresAt: null,
+  });
+
+  beforeEach(() => {
+    livekit = new FakeTranscriberLiveKit();
+    livekit.now = () => T0 + 1000;
+    livekit.connect(LK, "alice");
+    state = ACTIVE;
+    hosted = true;
+    call = { id: "c1", roomId: ROOM, startedAt: T0, endedAt: null, participantCount: 1, maxConcurrent: 1 };
+    presences = [];
+    presences.push(presence(null, "matrixrtc"), presence(LK, "livekit"));
+  });
+
+  it("a start dispatches to every LiveKit room where the call has participants, with the state's session", async () => {
+    livekit.connect("lk-other", "bob");
+    presences.push(presence("lk-other", "livekit"));
+    await assert.rejects(effects().run({ kind: "transcription_dispatch", roomId: ROOM, since: T0 }), EffectPendingError);
+    for (const room of [LK, "lk-other"]) {
+      const [d] = livekit.ofAgent(room, TRANSCRIBER_AGENT_NAME);
+      assert.deepEqual(JSON.parse(d?.metadata ?? "{}"), { room_id: ROOM, language: "en", engine: "pocketsphinx", started_at: T0, thread_root: "$root" });
+    }
+  });
+
+  it("a start with no call going on dispatches nothing (the call's first participant will)", async () => {
+    call = null;
+    await effects().run({ kind: "transcription_dispatch", roomId: ROOM, since: T0 });
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0);
+  });
+
+  it("a first participant or a transcriber leaving in a room not transcribed: no dispatch, and old ones withdrawn", async () => {
+    state = { ...ACTIVE, active: false, stopped_at: T0 + 10 };
+    await livekit.createDispatch(LK, TRANSCRIBER_AGENT_NAME, { metadata: "{}" });
+    await effects().run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: T0 + 20 });
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0);
+    state = null;
+    await effects().run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: T0 + 20 });
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0);
+  });
+
+  it("meetings it only follows are left to their own appservice", async () => {
+    hosted = false;
+    await effects().run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: T0 });
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0);
+  });
+
+  it("a stop that runs after a new start leaves the new session alone", async () => {
+    const bridge = `${TRANSCRIBER_AGENT_NAME}-AJ_1`;
+    livekit.connect(LK, bridge, ParticipantInfo_Kind.AGENT);
+    state = { ...ACTIVE, started_at: T0 + 500 };
+    await effects().run({ kind: "transcription_stop", roomId: ROOM, startedAt: T0, requestedAt: T0 + 100 });
+    assert.equal(livekit.sent.length, 0, "no stop message to the new session's transcriber");
+    state = { ...ACTIVE, active: false };
+    await assert.rejects(effects().run({ kind: "transcription_stop", roomId: ROOM, startedAt: T0, requestedAt: T0 + 100 }), EffectPendingError);
+    assert.deepEqual(livekit.sent.map((p) => p.options.destinationIdentities), [[bridge]]);
+  });
+});
