@@ -82,14 +82,16 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
     assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0);
   });
 
-  it("a first participant or a transcriber leaving in a room not transcribed: no dispatch, and old ones withdrawn", async () => {
+  it("a first participant or a transcriber leaving in a room no longer transcribed: no dispatch, and old ones withdrawn", async () => {
     state = { ...ACTIVE, active: false, stopped_at: T0 + 10 };
     await livekit.createDispatch(LK, TRANSCRIBER_AGENT_NAME, { metadata: "{}" });
     await effects().run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: T0 + 20 });
     assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0);
+    // A room never transcribed is not even looked at in LiveKit: calls without transcription cost nothing.
     state = null;
+    await livekit.createDispatch(LK, TRANSCRIBER_AGENT_NAME, { metadata: "{}" });
     await effects().run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: T0 + 20 });
-    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0);
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 1);
   });
 
   it("meetings it only follows are left to their own appservice", async () => {

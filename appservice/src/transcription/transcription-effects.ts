@@ -45,12 +45,14 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
     // Meetings this appservice only follows are transcribed by their own ministry's appservice.
     if (!(await calls.hostsRoom(effect.roomId))) return;
     const state = await deps.state.read(effect.roomId);
-    const rooms = effect.livekitRoom !== undefined ? [effect.livekitRoom] : await liveKitRoomsOfCall(effect.roomId);
-    if (state === null || !state.active || state.started_at === undefined || state.thread_root === undefined) {
-      // Not transcribed (any more): a transcriber that left leaves no dispatch behind.
+    // Never transcribed (most calls): no LiveKit request at all.
+    if (state === null) return;
+    if (!state.active || state.started_at === undefined || state.thread_root === undefined) {
+      // Not transcribed any more: a transcriber that left leaves no dispatch behind.
       if (effect.livekitRoom !== undefined) await dispatch.withdraw(effect.livekitRoom);
       return;
     }
+    const rooms = effect.livekitRoom !== undefined ? [effect.livekitRoom] : await liveKitRoomsOfCall(effect.roomId);
     const metadata: TranscriptionJobMetadata = {
       room_id: effect.roomId,
       language: state.language,
