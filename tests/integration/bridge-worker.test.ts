@@ -268,7 +268,19 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
       wers.push(wer.toFixed(3));
       assert.ok(wer <= MAX_WER, `${user.userId}: WER ${wer.toFixed(3)} above ${MAX_WER}: "${hypothesis}"`);
     }
-    process.stderr.write(`      thread WER per speaker (Alice, Carol): ${wers.join(", ")}; ${messages.length} messages\n`);
+    // Latencies (reported, not asserted): end of each sentence's audio as sent → its final subtitle at
+    // B's caller, and → its final message posted, where utterances and sentences pair one to one.
+    const sentenceEnds = [
+      ...speech.alice.sentences.map((s) => aliceSaid.startedAt + s.endMs),
+      ...speech.carol.sentences.map((s) => carolSaid.startedAt + s.endMs),
+    ];
+    const postedAt = (await jobReports(worker, job)).filter((r) => r.event === "posted" && r.final === true).map((r) => Number(r.at));
+    const lags = (arrivals: number[]): string =>
+      arrivals.length === sentenceEnds.length ? arrivals.map((t, i) => `${t - (sentenceEnds[i] ?? 0)} ms`).join(", ") : "n/a";
+    process.stderr.write(
+      `      thread WER per speaker (Alice, Carol): ${wers.join(", ")}; ${messages.length} messages; ` +
+        `end of sentence → subtitle at B: ${lags(received.map((t) => Number(t.receivedAt)))}; → final message posted: ${lags(postedAt)}\n`,
+    );
   });
 
   it("on the stop message, posts the WebVTT and Markdown files in the thread; the WebVTT parses, cues in order, at the speech's times", async function () {
