@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import type { AppserviceProcess, PreparedAppservice } from "../tests/harness/appservice.ts";
 import { prepareAppservice, startAppserviceProcess, withFocus } from "../tests/harness/appservice.ts";
 import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
+import { TRANSCRIPTION_API_PATH } from "../appservice/src/transcription/transcription-api.ts";
 import { matrixRequest } from "../tests/harness/matrix-client.ts";
 import type { Host, Topology } from "../tests/harness/network.ts";
 import { HOSTS, LOOPBACK_HOSTS } from "../tests/harness/network.ts";
@@ -191,6 +192,7 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
     }
     lines.push(`  Visio appservice:                               ${appservices[index]?.url ?? "?"}  (bot @${appservices[index]?.config.appservice.sender_localpart ?? "visio"}:${host.serverName})`);
     lines.push(`  MatrixRTC focus (LiveKit tokens, MSC4195):      http://${host.address}:${host.appservicePort}${FOCUS_PATH_PREFIX}  (advertised in .well-known/matrix/client)`);
+    lines.push(`  transcription control (or !transcribe in chat): http://${host.address}:${host.appservicePort}${TRANSCRIPTION_API_PATH}  (.well-known: org.visio.appservice)`);
   });
   lines.push(`CA certificate of this run (federation TLS):      ${show(bed.caCertPath)}`);
   lines.push("");
