@@ -1,0 +1,405 @@
+// Kyutai's streaming speech-to-text through moshi-server's `asr` module (the Rust server of
+// kyutai-labs/moshi, modules `Asr` and `BatchedAsr`): one websocket per stream at `<url>/api/asr-streaming`,
+// authenticated by the `kyutai-api-key` header. Every frame both ways is one binary websocket message
+// holding one MessagePack map tagged by "type":
+//   client → server  {type: "Audio", pcm: [float32…]}  24 kHz mono in [-1, 1], any length (80 ms here)
+//                    {type: "Marker", id: int}          echoed once the audio before it is transcribed
+//   server → client  {type: "Ready"}                    (BatchedAsr) a batch slot is ours
+//                    {type: "Word", text, start_time}    a word, seconds from the first sample sent
+//                    {type: "EndWord", stop_time}        end of the last word
+//                    {type: "Step", step_idx, prs, buffered_pcm}  one model step (semantic VAD heads)
+//                    {type: "Marker", id}
+//                    {type: "Error", message}            then the server closes ("no free channels")
+// A refused key is an HTTP 401 before the upgrade. The model answers with a fixed delay (0.5 s for
+// stt-1b-en_fr, 2.5 s for stt-2.6b-en), and only as audio keeps coming: the end of a stream is flushed
+// with silence, then a marker, then silence until the marker comes back, as Kyutai's clients do.
+import { decode, encode } from "@msgpack/msgpack";
+import WebSocket from "ws";
+import {
+  STT_SAMPLE_RATE,
+  SttEngineError,
+  SttEngineNotReadyError,
+  type SttEngine,
+  type SttResult,
+  type SttStream,
+  type SttStreamOptions,
+  type SttWord,
+} from "./engine.ts";
+import { KYUTAI_SAMPLE_RATE, Upsampler16kTo24k } from "./upsample-24k.ts";
+
+export const KYUTAI_API_KEY_HEADER = "kyutai-api-key";
+export const KYUTAI_DEFAULT_PATH = "/api/asr-streaming";
+/** The model's frame: 80 ms at 24 kHz, what Kyutai's own clients send per message. */
+export const KYUTAI_FRAME_SAMPLES = 1920;
+
+export interface KyutaiOptions {
+  /** ws:// or wss:// base URL of moshi-server; `path` is appended. */
+  url: string;
+  path: string;
+  apiKey?: string;
+  /** Language recorded in the transcript; the model itself detects en/fr. */
+  language?: string;
+  /** Silence sent before the audio (Kyutai sends 1 s for stt-2.6b-en); word times are corrected for it. */
+  leadingSilenceMs: number;
+  /** Silence sent after the audio and again after the end marker: at least the model's delay. */
+  flushSilenceMs: number;
+  /** How long end() waits for the end marker before failing. */
+  endTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/** What the server sends, as its Rust `OutMsg` serialises (rmp-serde, struct maps, tag "type"). */
+type ServerMessage =
+  | { type: "Ready" }
+  | { type: "Word"; text: string; start_time: number }
+  | { type: "EndWord"; stop_time: number }
+  | { type: "Step"; step_idx: number; prs: number[]; buffered_pcm: number }
+  | { type: "Marker"; id: number }
+  | { type: "Error"; message: string };
+
+/** `Audio.pcm` is `Vec<f32>`: every sample goes as a MessagePack float 32, even 0. */
+export function encodeAudioMessage(pcm: Float32Array): Uint8Array {
+  return encode({ type: "Audio", pcm: Array.from(pcm) }, { forceFloat32: true, forceIntegerToFloat: true });
+}
+
+/** `Marker.id` is an `i64`: an integer, never a float. */
+export function encodeMarkerMessage(id: number): Uint8Array {
+  return encode({ type: "Marker", id });
+}
+
+/** A server frame, or undefined when it is not one we know (newer servers may add types). */
+export function decodeServerMessage(data: Uint8Array): ServerMessage | undefined {
+  let value: unknown;
+  try {
+    value = decode(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const m = value as Record<string, unknown>;
+  switch (m.type) {
+    case "Ready":
+      return { type: "Ready" };
+    case "Word":
+      return typeof m.text === "string" && typeof m.start_time === "number"
+        ? { type: "Word", text: m.text, start_time: m.start_time }
+        : undefined;
+    case "EndWord":
+      return typeof m.stop_time === "number" ? { type: "EndWord", stop_time: m.stop_time } : undefined;
+    case "Step":
+      return {
+        type: "Step",
+        step_idx: Number(m.step_idx),
+        prs: Array.isArray(m.prs) ? m.prs.map(Number) : [],
+        buffered_pcm: Number(m.buffered_pcm),
+      };
+    case "Marker":
+      return typeof m.id === "number" ? { type: "Marker", id: m.id } : undefined;
+    case "Error":
+      return { type: "Error", message: typeof m.message === "string" ? m.message : String(m.message) };
+    default:
+      return undefined;
+  }
+}
+
+function endpoint(options: KyutaiOptions): string {
+  return `${options.url.replace(/\/+$/, "")}/${options.path.replace(/^\/+/, "")}`;
+}
+
+/** Why a connection attempt failed, in words an operator can act on. */
+type ConnectFailure = { kind: "refused-key"; status: number } | { kind: "http"; status: number } | { kind: "network"; message: string };
+
+function describeFailure(options: KyutaiOptions, failure: ConnectFailure): string {
+  const url = endpoint(options);
+  switch (failure.kind) {
+    case "refused-key":
+      return options.apiKey === undefined
+        ? `Kyutai server ${url} wants an API key (${failure.status}); set stt.kyutai.api_key`
+        : `Kyutai server ${url} refused the API key (${failure.status})`;
+    case "http":
+      return `Kyutai server ${url} answered ${failure.status} instead of a websocket (is ${options.path} its asr-streaming path?)`;
+    case "network":
+      return `Kyutai server ${url} unreachable: ${failure.message}`;
+  }
+}
+
+/** Opens the websocket; resolves when it is open, rejects with what went wrong. */
+function connect(options: KyutaiOptions): { socket: WebSocket; opened: Promise<void> } {
+  const headers: Record<string, string> = {};
+  if (options.apiKey !== undefined) headers[KYUTAI_API_KEY_HEADER] = options.apiKey;
+  const socket = new WebSocket(endpoint(options), { headers, handshakeTimeout: options.connectTimeoutMs });
+  const opened = new Promise<void>((resolve, reject) => {
+    const fail = (failure: ConnectFailure): void => reject(Object.assign(new Error(describeFailure(options, failure)), { failure }));
+    socket.once("open", () => resolve());
+    socket.once("unexpected-response", (_request, response) => {
+      const status = response.statusCode ?? 0;
+      response.resume();
+      socket.terminate();
+      fail(status === 401 || status === 403 ? { kind: "refused-key", status } : { kind: "http", status });
+    });
+    socket.once("error", (err) => fail({ kind: "network", message: err.message }));
+  });
+  // Later errors surface through "close"; an unhandled "error" event would crash the process.
+  socket.on("error", () => {});
+  return { socket, opened };
+}
+
+/** At least `ms` of silence, in whole frames. */
+function silence(ms: number): Float32Array {
+  return new Float32Array(Math.ceil((ms * KYUTAI_SAMPLE_RATE) / 1000 / KYUTAI_FRAME_SAMPLES) * KYUTAI_FRAME_SAMPLES);
+}
+
+export class KyutaiEngine implements SttEngine {
+  readonly name = "kyutai";
+  readonly language: string | undefined;
+  #options: KyutaiOptions;
+  #markers = 0;
+
+  constructor(options: KyutaiOptions) {
+    this.#options = options;
+    this.language = options.language;
+  }
+
+  /**
+   * Connects with the key and asks for one marker back (after enough silence to pass the model's
+   * delay): the server must accept the key, have a free slot and run its model.
+   */
+  async checkReady(): Promise<void> {
+    const options = this.#options;
+    const { socket, opened } = connect(options);
+    // Listening before the upgrade completes: the batched module's Ready or Error follows it at once.
+    const answered = new Promise<void>((resolve, reject) => {
+      socket.on("message", (data: Buffer, isBinary: boolean) => {
+        if (!isBinary) return;
+        const message = decodeServerMessage(data);
+        if (message?.type === "Ready" || message?.type === "Marker") resolve();
+        if (message?.type === "Error") reject(new SttEngineNotReadyError(`Kyutai server ${endpoint(options)} answered: ${message.message}`));
+      });
+      socket.on("close", (code) =>
+        reject(new SttEngineNotReadyError(`Kyutai server ${endpoint(options)} closed the connection (${code}) before answering`)),
+      );
+    });
+    answered.catch(() => {});
+    try {
+      try {
+        await opened;
+      } catch (err) {
+        throw new SttEngineNotReadyError((err as Error).message);
+      }
+      const id = ++this.#markers;
+      for (const frame of frames(silence(options.flushSilenceMs + 1000))) socket.send(frame);
+      socket.send(encodeMarkerMessage(id));
+      for (const frame of frames(silence(options.flushSilenceMs + 1000))) socket.send(frame);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new SttEngineNotReadyError(`Kyutai server ${endpoint(options)} accepted the connection but did not answer within ${options.endTimeoutMs} ms`)),
+          options.endTimeoutMs,
+        );
+      });
+      try {
+        await Promise.race([answered, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      socket.close(1000);
+      setTimeout(() => socket.terminate(), 1000).unref();
+    }
+  }
+
+  start(options: SttStreamOptions): SttStream {
+    return new KyutaiStream(this.#options, ++this.#markers, options.onResult);
+  }
+}
+
+/** One stream: its own websocket; interim results per word, one final at the end. */
+class KyutaiStream implements SttStream {
+  #options: KyutaiOptions;
+  #markerId: number;
+  #onResult: (result: SttResult) => void;
+  #socket: WebSocket;
+  #upsampler = new Upsampler16kTo24k();
+  /** 24 kHz samples not yet sent as a whole frame. */
+  #pending: number[] = [];
+  #queued: Uint8Array[] = [];
+  #open = false;
+  #inputSamples = 0;
+  #words: SttWord[] = [];
+  #failure: Error | undefined;
+  #ended = false;
+  #aborted = false;
+  /** The end marker came back: everything before it is transcribed, and what follows is ignored. */
+  #markerSeen = false;
+  #markerBack: () => void = () => {};
+  #markerReturned: Promise<void>;
+  #closed: Promise<void>;
+
+  constructor(options: KyutaiOptions, markerId: number, onResult: (result: SttResult) => void) {
+    this.#options = options;
+    this.#markerId = markerId;
+    this.#onResult = onResult;
+    this.#markerReturned = new Promise((resolve) => (this.#markerBack = resolve));
+    const { socket, opened } = connect(options);
+    this.#socket = socket;
+    opened.then(
+      () => {
+        this.#open = true;
+        for (const frame of this.#queued) socket.send(frame);
+        this.#queued = [];
+      },
+      (err: Error) => this.#fail(new SttEngineError(err.message)),
+    );
+    if (options.leadingSilenceMs > 0) this.#send(...frames(silence(options.leadingSilenceMs)));
+    socket.on("message", (data: Buffer, isBinary: boolean) => {
+      if (isBinary) this.#onMessage(data);
+    });
+    this.#closed = new Promise((resolve) => {
+      socket.on("close", (code, reason) => {
+        this.#open = false;
+        this.#fail(new SttEngineError(`Kyutai server closed the connection (${code}${reason.length > 0 ? `: ${reason.toString()}` : ""}) before the end of the stream`));
+        resolve();
+      });
+    });
+  }
+
+  write(pcm: Int16Array): void {
+    if (this.#ended || this.#aborted || this.#failure !== undefined) return;
+    this.#inputSamples += pcm.length;
+    this.#frame(this.#upsampler.push(pcm));
+  }
+
+  async end(): Promise<void> {
+    if (this.#ended || this.#aborted) return;
+    this.#ended = true;
+    if (this.#failure === undefined) {
+      this.#frame(this.#upsampler.flush());
+      // The last partial frame, completed with silence: the server steps whole frames only.
+      if (this.#pending.length > 0) {
+        const last = new Float32Array(KYUTAI_FRAME_SAMPLES);
+        last.set(this.#pending);
+        this.#pending = [];
+        this.#send(encodeAudioMessage(last));
+      }
+      const flush = silence(this.#options.flushSilenceMs);
+      this.#send(...frames(flush));
+      this.#send(encodeMarkerMessage(this.#markerId));
+      this.#send(...frames(flush));
+      // A model with a longer delay than configured: keep feeding silence, a second at a time.
+      const more = setInterval(() => {
+        if (this.#open) this.#send(...frames(silence(1000)));
+      }, 1000);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.#fail(new SttEngineError(`Kyutai server did not finish the stream within ${this.#options.endTimeoutMs} ms of its end`));
+          resolve();
+        }, this.#options.endTimeoutMs);
+      });
+      try {
+        await Promise.race([this.#markerReturned, timeout, this.#closed]);
+      } finally {
+        clearInterval(more);
+        clearTimeout(timer);
+      }
+    }
+    const failure = this.#failure;
+    this.#close();
+    if (failure !== undefined && !this.#markerSeen) throw failure;
+    const result = this.#result(true);
+    if (result !== undefined) this.#onResult(result);
+  }
+
+  abort(): void {
+    this.#aborted = true;
+    this.#socket.terminate();
+  }
+
+  #onMessage(data: Buffer): void {
+    if (this.#aborted || this.#markerSeen) return;
+    const message = decodeServerMessage(data);
+    if (message === undefined) return;
+    switch (message.type) {
+      case "Word": {
+        const startMs = Math.round(message.start_time * 1000) - this.#options.leadingSilenceMs;
+        // Words the model places in the flushing silence are not speech of this stream.
+        if (startMs >= this.#durationMs()) return;
+        const previous = this.#words.at(-1);
+        // Without an EndWord, a word ends where the next one starts.
+        if (previous !== undefined && previous.endMs <= previous.startMs) previous.endMs = Math.max(previous.startMs, startMs);
+        this.#words.push({ text: message.text, startMs: Math.max(0, startMs), endMs: Math.max(0, startMs) });
+        const interim = this.#result(false);
+        if (interim !== undefined) this.#onResult(interim);
+        return;
+      }
+      case "EndWord": {
+        const last = this.#words.at(-1);
+        if (last !== undefined) last.endMs = Math.max(last.startMs, Math.round(message.stop_time * 1000) - this.#options.leadingSilenceMs);
+        return;
+      }
+      case "Marker":
+        if (message.id === this.#markerId) {
+          this.#markerSeen = true;
+          this.#markerBack();
+        }
+        return;
+      case "Error":
+        this.#fail(new SttEngineError(`Kyutai server error: ${message.message}`));
+        return;
+      case "Ready":
+      case "Step":
+        return;
+    }
+  }
+
+  #durationMs(): number {
+    return Math.round((this.#inputSamples * 1000) / STT_SAMPLE_RATE);
+  }
+
+  #result(final: boolean): SttResult | undefined {
+    const durationMs = this.#durationMs();
+    const words = this.#words
+      .map((w) => ({ ...w, endMs: Math.min(durationMs, w.endMs > w.startMs ? w.endMs : final ? durationMs : w.startMs) }))
+      .filter((w) => w.text.trim() !== "");
+    const first = words[0];
+    const last = words.at(-1);
+    if (first === undefined || last === undefined) return undefined;
+    return { text: words.map((w) => w.text.trim()).join(" "), startMs: first.startMs, endMs: last.endMs, final, words };
+  }
+
+  #frame(pcm: Float32Array): void {
+    for (const s of pcm) {
+      this.#pending.push(s);
+      if (this.#pending.length === KYUTAI_FRAME_SAMPLES) {
+        this.#send(encodeAudioMessage(Float32Array.from(this.#pending)));
+        this.#pending = [];
+      }
+    }
+  }
+
+  #send(...messages: Uint8Array[]): void {
+    if (this.#aborted || this.#failure !== undefined) return;
+    if (this.#open) for (const m of messages) this.#socket.send(m);
+    else this.#queued.push(...messages);
+  }
+
+  #fail(err: Error): void {
+    if (this.#failure === undefined && !this.#aborted && !this.#markerSeen) this.#failure = err;
+    this.#markerBack();
+  }
+
+  #close(): void {
+    if (this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING) {
+      this.#socket.close(1000);
+      setTimeout(() => this.#socket.terminate(), 1000).unref();
+    }
+  }
+}
+
+function frames(pcm: Float32Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < pcm.length; at += KYUTAI_FRAME_SAMPLES) {
+    out.push(encodeAudioMessage(pcm.subarray(at, Math.min(pcm.length, at + KYUTAI_FRAME_SAMPLES))));
+  }
+  return out;
+}
