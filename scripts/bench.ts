@@ -4,6 +4,7 @@ import { benchFocusTokens, type FocusBenchRun } from "./bench/focus-tokens.ts";
 import { benchTranscription } from "./bench/transcription.ts";
 import { engineFromConfig } from "../bridge/src/stt/engine-from-config.ts";
 import { parseBridgeConfig } from "../bridge/src/config.ts";
+import { MEETING_SENTENCES } from "../tests/speech/festival-speech.ts";
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -65,6 +66,24 @@ process.stdout.write(
     `  click "join" -> first decoded remote video frame: median ${fmt(median(client.joinToFirstFrameMs))} ms (runs: ${client.joinToFirstFrameMs.map(fmt).join(", ")} ms; target < 2000 ms)`,
     `  bundle loaded at start: ${(client.bundle.initialGzipBytes / 1024).toFixed(0)} KiB gzip (${(client.bundle.initialBytes / 1024).toFixed(0)} KiB raw); on-demand chunks (unused end-to-end encryption): ${(client.bundle.lazyGzipBytes / 1024).toFixed(0)} KiB gzip`,
     `  one tab in a 2-person call after 10 s: JS heap ${mb(client.memory.jsHeapUsedBytes)} MiB, renderer RSS ${mb(client.memory.rendererRssBytes)} MiB, all Chromium processes RSS ${mb(client.memory.browserRssBytes)} MiB`,
+    "",
+  ].join("\n"),
+);
+
+// Live transcription on the test bed: a worker dispatched to real calls (root needed: namespaces).
+const { benchLiveTranscription } = await import("./bench/live-transcription.ts");
+const live = await benchLiveTranscription();
+const percentileOf = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN;
+};
+const streamsPerCore = (live.concurrentStreams * live.audioSecondsPerStream) / live.workerCpuSeconds;
+process.stdout.write(
+  [
+    `live transcription (PocketSphinx worker in A's namespace, caller of A speaking ${MEETING_SENTENCES.length} Festival sentences, caller of B receiving; ${live.callsMeasured} calls measured, ${live.callsLeftOut} left out where utterances and sentences did not pair):`,
+    `  end of sentence -> final subtitle at B's caller: p50 ${fmt(percentileOf(live.subtitleLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.subtitleLagMs, 0.95))} ms over ${live.subtitleLagMs.length} sentences (target p50 < 1000, p95 < 2000)`,
+    `  end of sentence -> final message accepted by Synapse A: p50 ${fmt(percentileOf(live.postedLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.postedLagMs, 0.95))} ms (target p50 < 2000)`,
+    `  ${live.concurrentStreams} calls spoken at once into one worker pinned to one core: ${live.workerCpuSeconds.toFixed(1)} CPU s (recognisers included) for ${(live.concurrentStreams * live.audioSecondsPerStream).toFixed(1)} s of audio = CPU real-time factor ${(1 / streamsPerCore).toFixed(2)} per stream, ${streamsPerCore.toFixed(1)} streams per core`,
     "",
   ].join("\n"),
 );

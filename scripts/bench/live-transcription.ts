@@ -1,0 +1,165 @@
+// The live transcription path on the test bed (root needed: network namespaces): a caller of A plays
+// Festival sentences into a real LiveKit call, a transcription worker (dispatched as the appservice
+// does it) transcribes them with PocketSphinx, a caller of B receives the subtitles.
+// - latency: end of each sentence's audio as sent → its final subtitle at B's caller, and → its final
+//   message accepted by Synapse A (the worker's "posted" report), over several calls;
+// - capacity: several calls spoken at once into one worker pinned to one core; its CPU time, its
+//   recognisers' included, per second of audio gives the streams one core sustains.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
+import { openDatabase } from "../../appservice/src/storage/database.ts";
+import { createStore } from "../../appservice/src/storage/store.ts";
+import { HOSTS } from "../../tests/harness/network.ts";
+import { getTestbed, stopSharedTestbed, uniqueLocalpart, type RegisteredUser, type SynapseServer } from "../../tests/harness/testbed.ts";
+import { MEETING_SENTENCES, synthesizeRecording } from "../../tests/speech/festival-speech.ts";
+import { startAppservice } from "../../tests/support/appservice-process.ts";
+import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
+import { joinAlias, requestFocusToken, waitForJoins } from "../../tests/support/matrix-users.ts";
+import { dispatchTranscription, postThreadRoot, sendStop, WORKER_ENTRY, writeWorkerConfig } from "../../tests/support/transcription-worker.ts";
+
+const SLOT = "m.call#ROOM";
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
+const RECEIVER = join(REPO_ROOT, "tests/support/rtc-subtitle-receiver.ts");
+const SESSION = { language: "en", engine: "pocketsphinx" };
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export interface LiveTranscriptionBench {
+  /** One entry per sentence whose utterance paired with it (calls where counts differ are left out). */
+  subtitleLagMs: number[];
+  postedLagMs: number[];
+  callsMeasured: number;
+  callsLeftOut: number;
+  concurrentStreams: number;
+  audioSecondsPerStream: number;
+  workerCpuSeconds: number;
+}
+
+/** CPU seconds of a process and of its children it has waited for (the recognisers). */
+async function treeCpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / CLOCK_TICKS_PER_SECOND;
+}
+
+export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 } = {}): Promise<LiveTranscriptionBench> {
+  const dir = await mkdtemp(join(tmpdir(), "visio-bench-live-"));
+  const started: JsonLineProcess[] = [];
+  try {
+    const testbed = await getTestbed();
+    const { a, b } = testbed.ministries;
+    const appservice = await startAppservice("a");
+    const store = createStore(await openDatabase(appservice.config.database));
+    const spawn = (namespace: string, name: string, command: string, args: string[]): JsonLineProcess => {
+      const follower = followJsonLines(testbed.spawnInNamespace(namespace, command, args, { logName: `${name}-${uniqueLocalpart("p")}`, cwd: REPO_ROOT }));
+      started.push(follower);
+      return follower;
+    };
+    const [alice, bob] = await Promise.all([a.registerUser(uniqueLocalpart("alice")), b.registerUser(uniqueLocalpart("bob"))]);
+    const speech = await synthesizeRecording(dir, MEETING_SENTENCES);
+    const tokenFor = async (roomId: string, server: SynapseServer, user: RegisteredUser): Promise<string> => {
+      const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
+      if (res.status !== 200) throw new Error(`focus answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return String(res.body.jwt);
+    };
+    const newCall = async (withBob: boolean) => {
+      const alias = `#visio-bench-${uniqueLocalpart("live")}:${HOSTS.a.serverName}`;
+      const roomId = await joinAlias(a, alice, alias);
+      if (withBob) await joinAlias(b, bob, alias);
+      await waitForJoins(store, roomId, withBob ? [alice, bob] : [alice]);
+      const aliceJwt = await tokenFor(roomId, a, alice);
+      return { roomId, room: liveKitRoomAlias(roomId, SLOT), aliceJwt, bobJwt: withBob ? await tokenFor(roomId, b, bob) : "" };
+    };
+
+    const configPath = await writeWorkerConfig(dir, {
+      livekit: testbed.livekit.a,
+      homeserver: a,
+      asToken: appservice.config.appservice.as_token,
+      userId: `@${appservice.config.appservice.sender_localpart}-transcriber:${HOSTS.a.serverName}`,
+      maxJobs: concurrentStreams + 1,
+    });
+    // One core: what "streams per core" means.
+    const worker = spawn(HOSTS.a.namespace, "bench-worker", "taskset", ["-c", "0", process.execPath, WORKER_ENTRY, "--config", configPath]);
+    await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
+    const jobOf = async (room: string): Promise<string> => String((await worker.waitFor(`job for ${room}`, (r) => r.event === "job-started" && r.room === room, 30_000)).job);
+    const transcribe = async (call: { roomId: string; room: string }): Promise<string> => {
+      await dispatchTranscription(testbed.livekit.a, call.room, await postThreadRoot(a, appservice.config.appservice.as_token, call.roomId, SESSION));
+      const job = await jobOf(call.room);
+      await worker.waitFor("joined", (r) => r.event === "connected" && r.job === job, 30_000);
+      return job;
+    };
+    const reportsOf = async (job: string, event: string): Promise<JsonReport[]> =>
+      (await worker.reports()).filter((r) => r.job === job && r.event === event && r.final === true);
+    const speak = async (jwt: string) => {
+      const speaker = spawn(HOSTS.a.namespace, "bench-speaker", process.execPath, [SPEAKER, testbed.livekit.a.url, jwt, speech.wavPath]);
+      await speaker.waitFor("published", (r) => r.event === "published", 30_000);
+      const playing = await speaker.waitFor("playing", (r) => r.event === "playing", 30_000);
+      await speaker.waitFor("done", (r) => r.event === "done", speech.durationMs + 30_000);
+      return { startedAt: Number(playing.startedAt), trackSid: String((await speaker.reports()).find((r) => r.event === "published")?.trackSid) };
+    };
+    const finish = async (room: string, job: string): Promise<void> => {
+      await sendStop(testbed.livekit.a, room);
+      await worker.waitFor("job ended", (r) => r.event === "job-ended" && r.job === job, 30_000);
+    };
+    const settle = async (job: string, trackSid: string): Promise<void> => {
+      await worker.waitFor("pipeline closed", (r) => r.event === "track-closed" && r.trackSid === trackSid, 30_000);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && (await reportsOf(job, "posted")).length < (await reportsOf(job, "subtitle")).length) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+
+    // Latency, one call at a time.
+    const subtitleLagMs: number[] = [];
+    const postedLagMs: number[] = [];
+    let callsLeftOut = 0;
+    for (let n = 0; n < calls; n++) {
+      const call = await newCall(true);
+      const job = await transcribe(call);
+      const receiver = spawn(HOSTS.b.namespace, "bench-receiver", process.execPath, [RECEIVER, testbed.livekit.a.url, call.bobJwt]);
+      await receiver.waitFor("connected", (r) => r.event === "connected", 30_000);
+      const said = await speak(call.aliceJwt);
+      await settle(job, said.trackSid);
+      const ends = speech.sentences.map((s) => said.startedAt + s.endMs);
+      const subtitles = (await receiver.reports())
+        .filter((r) => r.event === "transcription" && (r.attributes as Record<string, string>)["lk.transcription_final"] === "true")
+        .map((r) => Number(r.receivedAt));
+      const posted = (await reportsOf(job, "posted")).map((r) => Number(r.at));
+      if (subtitles.length === ends.length && posted.length === ends.length) {
+        ends.forEach((end, i) => {
+          subtitleLagMs.push((subtitles[i] ?? NaN) - end);
+          postedLagMs.push((posted[i] ?? NaN) - end);
+        });
+      } else {
+        callsLeftOut += 1;
+      }
+      await finish(call.room, job);
+      await receiver.process.stop();
+    }
+
+    // Capacity: several calls spoken at once into the one-core worker.
+    const parallel = await Promise.all(Array.from({ length: concurrentStreams }, () => newCall(false)));
+    const jobs = await Promise.all(parallel.map((call) => transcribe(call)));
+    const cpuBefore = await treeCpuSeconds(worker.process.pid);
+    const spoken = await Promise.all(parallel.map((call) => speak(call.aliceJwt)));
+    await Promise.all(spoken.map((said, i) => settle(jobs[i] ?? "", said.trackSid)));
+    const workerCpuSeconds = (await treeCpuSeconds(worker.process.pid)) - cpuBefore;
+    await Promise.all(parallel.map((call, i) => finish(call.room, jobs[i] ?? "")));
+    await store.close();
+    return {
+      subtitleLagMs,
+      postedLagMs,
+      callsMeasured: calls - callsLeftOut,
+      callsLeftOut,
+      concurrentStreams,
+      audioSecondsPerStream: speech.durationMs / 1000,
+      workerCpuSeconds,
+    };
+  } finally {
+    await Promise.all(started.map((p) => p.process.stop()));
+    await stopSharedTestbed({ keepRunDir: false });
+    await rm(dir, { recursive: true, force: true });
+  }
+}
