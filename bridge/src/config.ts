@@ -5,7 +5,7 @@ import { parseWithSchema, readYamlFile } from "../../config/load.ts";
 import { DEFAULT_VAD_OPTIONS, type EnergyVadOptions } from "./transcript/energy-vad.ts";
 import { DEBIAN_POCKETSPHINX_MODEL_DIR } from "./stt/pocketsphinx.ts";
 
-export const ENGINE_NAMES = ["pocketsphinx", "openai"] as const;
+export const ENGINE_NAMES = ["pocketsphinx", "openai", "kyutai", "sherpa-onnx"] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
 const languageSchema = z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, "must be a BCP 47 language tag such as en or fr-FR");
@@ -36,6 +36,39 @@ const openAiSchema = z.strictObject({
   timeout_ms: z.number().int().min(100).max(600_000).default(30_000).meta({ description: "Timeout of each request (one per utterance)." }),
 });
 
+const kyutaiSchema = z.strictObject({
+  url: z.url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" }).meta({
+    description: "Base URL of Kyutai's moshi-server running an asr module; the path is appended.",
+    examples: ["ws://stt.internal:8080"],
+  }),
+  path: z.string().regex(/^\//, "must start with /").default("/api/asr-streaming").meta({ description: "Path of the asr module (moshi-server's config: modules.asr.path)." }),
+  api_key: z.string().min(1).optional().meta({ description: "One of the server's authorized_ids, sent as the kyutai-api-key header." }),
+  language: languageSchema.optional().meta({ description: "Language recorded in the transcript; the model itself detects English or French." }),
+  leading_silence_ms: z.number().int().min(0).max(5000).default(0).meta({
+    description: "Silence sent before each stream (Kyutai's clients send 1000 for stt-2.6b-en).",
+  }),
+  flush_silence_ms: z.number().int().min(0).max(10_000).default(3000).meta({
+    description: "Silence sent after each stream's audio and after its end marker: at least the model's delay (0.5 s stt-1b-en_fr, 2.5 s stt-2.6b-en).",
+  }),
+  end_timeout_ms: z.number().int().min(100).max(120_000).default(15_000).meta({ description: "Longest wait for a stream's last words after its end." }),
+  connect_timeout_ms: z.number().int().min(100).max(60_000).default(5000).meta({ description: "Timeout of the websocket handshake." }),
+});
+
+const sherpaOnnxSchema = z.strictObject({
+  model_dir: z.string().min(1).meta({
+    description: "Directory of a streaming (online) transducer model: encoder*.onnx, decoder*.onnx, joiner*.onnx, tokens.txt.",
+    examples: ["/var/lib/visio/models/sherpa-onnx-streaming-zipformer-fr-2023-04-14"],
+  }),
+  encoder: z.string().min(1).optional().meta({ description: "Encoder file (in model_dir, or absolute); default: the one encoder*.onnx there." }),
+  decoder: z.string().min(1).optional().meta({ description: "Decoder file; default: the one decoder*.onnx in model_dir." }),
+  joiner: z.string().min(1).optional().meta({ description: "Joiner file; default: the one joiner*.onnx in model_dir." }),
+  tokens: z.string().min(1).optional().meta({ description: "Tokens file; default: tokens.txt in model_dir." }),
+  prefer_int8: z.boolean().default(false).meta({ description: "Where model_dir has both, take the *.int8.onnx files." }),
+  language: languageSchema.meta({ description: "Language of the model, recorded in the transcript.", examples: ["fr"] }),
+  num_threads: z.number().int().min(1).max(64).default(1).meta({ description: "CPU threads of the recognizer (shared by all streams)." }),
+  decoding_method: z.enum(["greedy_search", "modified_beam_search"]).default("greedy_search").meta({ description: "Transducer search." }),
+});
+
 const vadSchema = z
   .strictObject({
     min_speech_db: z.number().max(0).default(DEFAULT_VAD_OPTIONS.minSpeechDb).meta({
@@ -62,10 +95,20 @@ export const bridgeConfigSchema = z.strictObject({
       engine: z.enum(ENGINE_NAMES).default("pocketsphinx").meta({ description: "Speech-to-text engine." }),
       pocketsphinx: pocketSphinxSchema,
       openai: openAiSchema.optional().meta({ description: "OpenAI-compatible /v1/audio/transcriptions server (engine: openai)." }),
+      kyutai: kyutaiSchema.optional().meta({ description: "Kyutai streaming speech-to-text through moshi-server (engine: kyutai)." }),
+      sherpa_onnx: sherpaOnnxSchema.optional().meta({ description: "sherpa-onnx with an operator-provided streaming model (engine: sherpa-onnx)." }),
     })
     .refine((stt) => stt.engine !== "openai" || stt.openai !== undefined, {
       message: "is required when engine is openai",
       path: ["openai"],
+    })
+    .refine((stt) => stt.engine !== "kyutai" || stt.kyutai !== undefined, {
+      message: "is required when engine is kyutai",
+      path: ["kyutai"],
+    })
+    .refine((stt) => stt.engine !== "sherpa-onnx" || stt.sherpa_onnx !== undefined, {
+      message: "is required when engine is sherpa-onnx",
+      path: ["sherpa_onnx"],
     })
     .prefault({}),
   vad: vadSchema,

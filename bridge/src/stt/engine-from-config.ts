@@ -1,8 +1,10 @@
 // The configured engine, built from the validated configuration.
 import type { BridgeConfig } from "../config.ts";
 import type { SttEngine } from "./engine.ts";
+import { KyutaiEngine } from "./kyutai.ts";
 import { OpenAiCompatibleEngine } from "./openai-compatible.ts";
 import { PocketSphinxEngine, pocketSphinxModelPaths } from "./pocketsphinx.ts";
+import { SherpaOnnxEngine } from "./sherpa-onnx.ts";
 
 export function engineFromConfig(stt: BridgeConfig["stt"]): SttEngine {
   switch (stt.engine) {
@@ -27,6 +29,35 @@ export function engineFromConfig(stt: BridgeConfig["stt"]): SttEngine {
         apiKey: openai.api_key,
         language: openai.language,
         timeoutMs: openai.timeout_ms,
+      });
+    }
+    case "kyutai": {
+      const kyutai = stt.kyutai;
+      if (kyutai === undefined) throw new Error("stt.kyutai: is required when engine is kyutai");
+      return new KyutaiEngine({
+        url: kyutai.url,
+        path: kyutai.path,
+        ...(kyutai.api_key === undefined ? {} : { apiKey: kyutai.api_key }),
+        ...(kyutai.language === undefined ? {} : { language: kyutai.language }),
+        leadingSilenceMs: kyutai.leading_silence_ms,
+        flushSilenceMs: kyutai.flush_silence_ms,
+        endTimeoutMs: kyutai.end_timeout_ms,
+        connectTimeoutMs: kyutai.connect_timeout_ms,
+      });
+    }
+    case "sherpa-onnx": {
+      const sherpa = stt.sherpa_onnx;
+      if (sherpa === undefined) throw new Error("stt.sherpa_onnx: is required when engine is sherpa-onnx");
+      return new SherpaOnnxEngine({
+        modelDir: sherpa.model_dir,
+        ...(sherpa.encoder === undefined ? {} : { encoder: sherpa.encoder }),
+        ...(sherpa.decoder === undefined ? {} : { decoder: sherpa.decoder }),
+        ...(sherpa.joiner === undefined ? {} : { joiner: sherpa.joiner }),
+        ...(sherpa.tokens === undefined ? {} : { tokens: sherpa.tokens }),
+        preferInt8: sherpa.prefer_int8,
+        language: sherpa.language,
+        numThreads: sherpa.num_threads,
+        decodingMethod: sherpa.decoding_method,
       });
     }
   }
