@@ -3,9 +3,11 @@
 // meeting on A through the appservice's API (found in A's .well-known), the state reaches both
 // servers and nobody else can write it, the refusals, the chat command, the power-level setting, and
 // during a call the LiveKit agent dispatch (made when the call starts later, made again when the
-// transcriber leaves, withdrawn at stop).
+// transcriber leaves, withdrawn at stop), and with the real bridge workers: one joins on a start, the
+// next one takes over from a killed one, a stop gets the transcript files posted in the thread.
 import assert from "node:assert/strict";
-import { AccessToken, AgentDispatchClient, type AgentDispatch } from "livekit-server-sdk";
+import { ParticipantInfo_Kind } from "@livekit/protocol";
+import { AccessToken, AgentDispatchClient, RoomServiceClient, type AgentDispatch } from "livekit-server-sdk";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
@@ -29,7 +31,9 @@ import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson, type JsonResponse } from "../support/http.ts";
 import { joinAlias, openIdToken, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import type { JsonLineProcess } from "../support/json-line-process.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
+import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
 configureTestbed({
   livekitWebhookUrls: async (ministry) =>
@@ -50,6 +54,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
   let bob: RegisteredUser; // B, joined
   let carol: RegisteredUser; // B, not in the room
   const participants: Participant[] = [];
+  const workers: JsonLineProcess[] = [];
 
   const path = (roomId: string): string => `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
   const as = (server: SynapseServer, user: RegisteredUser) =>
@@ -89,6 +94,43 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
     return roomId;
   };
 
+  /** What a MatrixRTC client does to join a call: membership event, focus token, LiveKit connection (as call-state.test.ts). */
+  const joinCall = async (
+    roomId: string,
+    server: SynapseServer,
+    user: RegisteredUser,
+    namespace: string,
+    mode: "publish" | "listen",
+  ): Promise<Participant> => {
+    await as(server, user)("PUT", `${path(roomId)}/state/${CALL_MEMBER}/${encodeURIComponent(`_${user.userId}_${user.deviceId}`)}`, {
+      application: "m.call",
+      call_id: "",
+      scope: "m.room",
+      device_id: user.deviceId,
+      focus_active: { type: "livekit", focus_selection: "oldest_membership" },
+      foci_preferred: [{ type: "livekit", livekit_service_url: `http://${HOSTS.a.address}:${HOSTS.a.appservicePort}${FOCUS_PATH_PREFIX}`, livekit_alias: roomId }],
+      expires: 3_600_000,
+    });
+    const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const participant = startParticipant(testbed, namespace, mode, String(res.body.url), String(res.body.jwt), mode === "publish" ? 600 : 10_000_000);
+    participants.push(participant);
+    await participant.waitFor("connected");
+    return participant;
+  };
+
+  /** The transcriber agent's dispatches in a LiveKit room (none when the room does not exist). */
+  const dispatchesIn = async (livekitRoom: string): Promise<AgentDispatch[]> => {
+    const livekit = testbed.livekit.a;
+    try {
+      return (await new AgentDispatchClient(livekit.controlUrl, livekit.apiKey, livekit.apiSecret).listDispatch(livekitRoom)).filter(
+        (d) => d.agentName === TRANSCRIBER_AGENT_NAME,
+      );
+    } catch {
+      return [];
+    }
+  };
+
   before(async function () {
     this.timeout(300_000);
     testbed = await getTestbed();
@@ -100,7 +142,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
     carol = await testbed.ministries.b.registerUser(uniqueLocalpart("carol"));
   });
   after(async () => {
-    await Promise.all(participants.map((p) => p.process.stop()));
+    await Promise.all([...participants, ...workers].map((p) => p.process.stop()));
     await db?.close();
   });
 
@@ -209,14 +251,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
     const roomId = await newMeeting("call");
     const livekitRoom = liveKitRoomAlias(roomId, SLOT);
     const livekit = testbed.livekit.a;
-    const dispatches = new AgentDispatchClient(livekit.controlUrl, livekit.apiKey, livekit.apiSecret);
-    const ours = async (): Promise<AgentDispatch[]> => {
-      try {
-        return (await dispatches.listDispatch(livekitRoom)).filter((d) => d.agentName === TRANSCRIBER_AGENT_NAME);
-      } catch {
-        return []; // the LiveKit room does not exist (yet)
-      }
-    };
+    const ours = (): Promise<AgentDispatch[]> => dispatchesIn(livekitRoom);
 
     // Transcribed before anyone is in the call: nothing to dispatch to yet.
     const started = await control(a, alice, roomId, "start");
@@ -230,26 +265,8 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
       thread_root: state.thread_root ?? "",
     };
 
-    // The call starts: MatrixRTC membership, focus token, LiveKit connection (as call-state.test.ts).
-    const joinCall = async (server: SynapseServer, user: RegisteredUser, namespace: string, mode: "publish" | "listen"): Promise<Participant> => {
-      await as(server, user)("PUT", `${path(roomId)}/state/${CALL_MEMBER}/${encodeURIComponent(`_${user.userId}_${user.deviceId}`)}`, {
-        application: "m.call",
-        call_id: "",
-        scope: "m.room",
-        device_id: user.deviceId,
-        focus_active: { type: "livekit", focus_selection: "oldest_membership" },
-        foci_preferred: [{ type: "livekit", livekit_service_url: `http://${HOSTS.a.address}:${HOSTS.a.appservicePort}${FOCUS_PATH_PREFIX}`, livekit_alias: roomId }],
-        expires: 3_600_000,
-      });
-      const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      const participant = startParticipant(testbed, namespace, mode, String(res.body.url), String(res.body.jwt), mode === "publish" ? 600 : 10_000_000);
-      participants.push(participant);
-      await participant.waitFor("connected");
-      return participant;
-    };
-    await joinCall(a, alice, HOSTS.a.namespace, "publish");
-    await joinCall(b, bob, HOSTS.b.namespace, "listen");
+    // The call starts.
+    const callers = [await joinCall(roomId, a, alice, HOSTS.a.namespace, "publish"), await joinCall(roomId, b, bob, HOSTS.b.namespace, "listen")];
 
     await waitUntil("a dispatch once the call started", async () => (await ours()).length === 1, { timeoutMs: 30_000, intervalMs: 250 });
     const [first] = await ours();
@@ -288,6 +305,74 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
     assert.equal(metadata.started_at, second.started_at);
     assert.equal(metadata.thread_root, second.thread_root);
     assert.notEqual(metadata.thread_root, expected.thread_root);
+
+    // Left as found: no transcribed call keeps asking for a worker in the next test.
+    assert.equal((await control(a, alice, roomId, "stop")).status, 200);
+    await Promise.all(callers.map((p) => p.process.stop()));
+  });
+
+  it("with real bridge workers: a start brings one into the call, a worker killed is replaced by the next one, a stop gets the files posted", async () => {
+    const { a, b } = testbed.ministries;
+    const roomId = await newMeeting("bridged");
+    const livekitRoom = liveKitRoomAlias(roomId, SLOT);
+    await joinCall(roomId, a, alice, HOSTS.a.namespace, "publish");
+    await joinCall(roomId, b, bob, HOSTS.b.namespace, "listen");
+    const configPath = await writeWorkerConfig(testbed.runDir, {
+      livekit: testbed.livekit.a,
+      homeserver: a,
+      asToken: appservice.config.appservice.as_token,
+      userId: BRIDGE_USER,
+      maxJobs: 1,
+    });
+    const startWorker = async (name: string): Promise<JsonLineProcess> => {
+      const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-${name}-${uniqueLocalpart("w")}`);
+      workers.push(worker);
+      await worker.waitFor("registered with LiveKit", (r) => r.event === "registered", 60_000);
+      return worker;
+    };
+    const agentsInCall = async (): Promise<number> =>
+      (await new RoomServiceClient(testbed.livekit.a.controlUrl, testbed.livekit.a.apiKey, testbed.livekit.a.apiSecret).listParticipants(livekitRoom)).filter(
+        (p) => p.kind === ParticipantInfo_Kind.AGENT,
+      ).length;
+
+    const first = await startWorker("first");
+    const started = await control(b, bob, roomId, "start");
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const state = started.body.state as TranscriptionStateContent;
+    const job1 = await first.waitFor("took the job", (r) => r.event === "job-started" && r.matrixRoom === roomId, 30_000);
+    await first.waitFor("joined the call", (r) => r.event === "connected" && r.job === job1.job, 30_000);
+    await waitUntil("the transcriber is in the call as an agent", async () => (await agentsInCall()) === 1, { timeoutMs: 15_000 });
+
+    // The worker goes away mid-meeting; the next worker to register gets the call.
+    await first.process.stop();
+    const second = await startWorker("second");
+    const job2 = await second.waitFor("took the job again", (r) => r.event === "job-started" && r.matrixRoom === roomId, 60_000);
+    await second.waitFor("joined the call", (r) => r.event === "connected" && r.job === job2.job, 30_000);
+    const [dispatch] = await dispatchesIn(livekitRoom);
+    assert.deepEqual(JSON.parse(dispatch?.metadata ?? "{}"), {
+      room_id: roomId,
+      language: state.language,
+      engine: state.engine,
+      started_at: state.started_at,
+      thread_root: state.thread_root,
+    });
+
+    // Stop: the stop message makes it post the files in the thread and leave; the dispatch goes.
+    const stopped = await control(a, alice, roomId, "stop");
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    const posted = await second.waitFor("posted the files", (r) => r.event === "files-posted" && r.job === job2.job, 30_000);
+    await second.waitFor("ended the job on the stop message", (r) => r.event === "job-ended" && r.job === job2.job && r.end === "stopped", 15_000);
+    const files = posted.files as { eventId: string }[];
+    assert.equal(files.length, 2);
+    for (const file of files) {
+      const event = await as(a, alice)<{ sender: string; content: Record<string, unknown> }>("GET", `${path(roomId)}/event/${encodeURIComponent(file.eventId)}`);
+      assert.equal(event.sender, BRIDGE_USER);
+      assert.equal((event.content["m.relates_to"] as { event_id?: string } | undefined)?.event_id, state.thread_root, "in the session's thread");
+    }
+    await waitUntil("the transcriber left and its dispatch was withdrawn", async () => (await agentsInCall()) === 0 && (await dispatchesIn(livekitRoom)).length === 0, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
   });
 
   it("with control_power_level 50, members below it are refused and moderators are not", async () => {

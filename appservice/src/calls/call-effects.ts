@@ -35,6 +35,8 @@ export interface CallEffectsDeps {
   log: Logger;
   /** Runs (one per drain) before an effect is given up. */
   maxAttempts?: number;
+  /** Pause before an effect that waits (EffectPendingError) runs again; default 4 s. */
+  pendingRetryMs?: number;
   now?: () => number;
 }
 
@@ -51,6 +53,9 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
   const { store, log } = deps;
   const now = deps.now ?? Date.now;
   const maxAttempts = deps.maxAttempts ?? 20;
+  const pendingRetryMs = deps.pendingRetryMs ?? 4_000;
+  // Effects that wait (EffectPendingError), by id: not run again before this time.
+  const waitingUntil = new Map<number, number>();
 
   const participantsOf = async (livekit: LiveKitRoomService, livekitRoom: string) => {
     try {
@@ -134,15 +139,29 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
       const pending = await store.pendingEffects(BATCH);
       let failed = false;
       for (const { id, effect, attempts } of pending) {
+        const until = waitingUntil.get(id);
+        if (until !== undefined && until > now()) {
+          failed = true;
+          continue;
+        }
         try {
           await run(effect);
+          waitingUntil.delete(id);
           await store.effectAttempted(id, true, now());
         } catch (err) {
           failed = true;
+          if (err instanceof EffectPendingError) {
+            // Waiting is not failing: it does not count towards giving up (the effect ends by
+            // itself when what it waits for is moot, e.g. the call ended), and is checked again
+            // after a pause rather than at every drain that other changes cause.
+            waitingUntil.set(id, now() + pendingRetryMs);
+            log.debug("call effect waiting", { kind: effect.kind, roomId: effect.roomId, reason: err.message });
+            continue;
+          }
+          waitingUntil.delete(id);
           const giveUp = attempts + 1 >= maxAttempts;
           const fields = { kind: effect.kind, roomId: effect.roomId, attempts: attempts + 1, err };
           if (giveUp) log.error("call effect given up", fields);
-          else if (err instanceof EffectPendingError) log.info("call effect waiting", { ...fields, err: err.message });
           else log.warn("call effect failed, will retry", fields);
           await store.effectAttempted(id, giveUp, now());
         }
