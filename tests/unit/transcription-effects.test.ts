@@ -3,7 +3,8 @@
 // a late effect acts on the state as it is now.
 import assert from "node:assert/strict";
 import { ParticipantInfo_Kind } from "@livekit/protocol";
-import { EffectPendingError } from "../../appservice/src/calls/call-effects.ts";
+import type { TranscriptionDispatchEffect } from "../../appservice/src/calls/call-effect-types.ts";
+import { createCallEffects, EffectPendingError } from "../../appservice/src/calls/call-effects.ts";
 import type { Call, Presence } from "../../appservice/src/calls/call-store.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import { FakeTranscriberLiveKit } from "../../appservice/src/transcription/testing/fake-transcriber-livekit.ts";
@@ -109,5 +110,56 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
     state = { ...ACTIVE, active: false };
     await assert.rejects(effects().run({ kind: "transcription_stop", roomId: ROOM, startedAt: T0, requestedAt: T0 + 100 }), EffectPendingError);
     assert.deepEqual(livekit.sent.map((p) => p.options.destinationIdentities), [[bridge]]);
+  });
+});
+
+describe("waiting transcription effects in the call lifecycle", () => {
+  it("are not given up while they wait, are paused between checks, and end when done", async () => {
+    const effect: TranscriptionDispatchEffect = { kind: "transcription_dispatch", roomId: ROOM, since: T0 };
+    const attempted: { done: boolean }[] = [];
+    let pendingNow = true;
+    const store = {
+      pendingEffects: async () => (pendingNow ? [{ id: 1, effect, attempts: 0 }] : []),
+      effectAttempted: async (_id: number, done: boolean) => {
+        attempted.push({ done });
+        if (done) pendingNow = false;
+      },
+      identitiesOf: async () => [],
+      identity: async () => null,
+      activeCall: async () => null,
+      hostsRoom: async () => true,
+    };
+    let clock = T0;
+    let waiting = true;
+    let runs = 0;
+    const effects = createCallEffects({
+      store,
+      homeserver: { sendNotice: async () => ({ event_id: "$n" }) },
+      livekit: null,
+      transcription: {
+        run: async () => {
+          runs++;
+          if (waiting) throw new EffectPendingError("no worker took the job yet");
+        },
+      },
+      botUserId: "@visio:ministry-a.test",
+      log: createLogger("error"),
+      maxAttempts: 2,
+      pendingRetryMs: 4000,
+      now: () => clock,
+    });
+    for (let i = 0; i < 5; i++) await effects.drain();
+    assert.equal(runs, 1, "checked again only after the pause, however many drains other changes cause");
+    assert.deepEqual(attempted, [], "waiting is not a failed attempt");
+    for (let i = 0; i < 5; i++) {
+      clock += 4000;
+      await effects.drain();
+    }
+    assert.equal(runs, 6);
+    assert.deepEqual(attempted, [], "still waiting, never given up (maxAttempts is 2)");
+    waiting = false;
+    clock += 4000;
+    await effects.drain();
+    assert.deepEqual(attempted, [{ done: true }]);
   });
 });
