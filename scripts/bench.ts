@@ -1,9 +1,7 @@
 // npm run bench: the figures DESIGN.md sets targets for, as medians over several runs.
 import { benchTransactions } from "./bench/appservice-transactions.ts";
 import { benchFocusTokens, type FocusBenchRun } from "./bench/focus-tokens.ts";
-import { benchTranscription } from "./bench/transcription.ts";
-import { engineFromConfig } from "../bridge/src/stt/engine-from-config.ts";
-import { parseBridgeConfig } from "../bridge/src/config.ts";
+import { benchTranscriptionEngines, transcriptionReport } from "./bench/transcription.ts";
 import { MEETING_SENTENCES } from "../tests/speech/festival-speech.ts";
 
 const median = (xs: number[]): number => {
@@ -41,20 +39,8 @@ process.stdout.write(
   ].join("\n"),
 );
 
-// Only engines that run on this machine: PocketSphinx from Debian. The others need a server.
-const stt = await benchTranscription(engineFromConfig(parseBridgeConfig({}).stt), 3);
-const [firstStt] = stt;
-if (firstStt !== undefined) {
-  process.stdout.write(
-    [
-      `transcription, ${firstStt.engine} (Festival HTS voice, ${firstStt.errors.referenceWords} words, ${firstStt.audioSeconds.toFixed(1)} s of audio; one stream at a time; medians of ${stt.length} runs):`,
-      `  WER: ${firstStt.errors.wer.toFixed(3)} (S ${firstStt.errors.substitutions}, D ${firstStt.errors.deletions}, I ${firstStt.errors.insertions}) — "${firstStt.hypothesis}"`,
-      `  real-time factor per stream, CPU: ${median(stt.map((r) => r.cpuSeconds / r.audioSeconds)).toFixed(2)} (runs: ${stt.map((r) => (r.cpuSeconds / r.audioSeconds).toFixed(2)).join(", ")})`,
-      `  real-time factor per stream, wall clock: ${median(stt.map((r) => r.wallSeconds / r.audioSeconds)).toFixed(2)}`,
-      "",
-    ].join("\n"),
-  );
-}
+// Every engine: those that cannot run here are reported as "not available: <reason>".
+process.stdout.write(`${transcriptionReport(await benchTranscriptionEngines(3))}\n`);
 
 // The web client: two Chromium in the test bed's namespaces (root needed), real servers.
 const { benchClient } = await import("./bench/client.ts");

