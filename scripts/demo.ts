@@ -1,10 +1,10 @@
-// npm start: two federated ministries, each with Synapse, LiveKit and the Visio appservice, demo
-// accounts and a meeting room; stays up until Ctrl-C.
+// npm start: two federated ministries, each with Synapse, LiveKit, the Visio appservice and a
+// transcription worker, demo accounts, a meeting room and the web client; stays up until Ctrl-C.
 //   node scripts/demo.ts [--netns] [--check] [--dir <run dir>]
 //   --netns  inside the test bed's namespaces (ministry-a.test, ministry-b.test; needs root)
 //            instead of loopback (localhost:8448, localhost:8449)
 //   --check  verify the demo (logins, meeting room on both servers), print, stop, exit 0
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -12,7 +12,9 @@ import type { AppserviceProcess, PreparedAppservice } from "../tests/harness/app
 import { prepareAppservice, startAppserviceProcess, withFocus } from "../tests/harness/appservice.ts";
 import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
 import { TRANSCRIPTION_API_PATH } from "../appservice/src/transcription/transcription-api.ts";
+import type { WorkerConfigInput } from "../bridge/src/worker/worker-config.ts";
 import { matrixRequest } from "../tests/harness/matrix-client.ts";
+import type { ManagedProcess } from "../tests/harness/processes.ts";
 import type { Host, Topology } from "../tests/harness/network.ts";
 import { HOSTS, LOOPBACK_HOSTS } from "../tests/harness/network.ts";
 import { assertPortsFree, portsOf, PortsInUseError } from "../tests/harness/ports.ts";
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
       );
     }),
   );
+  const workers = await Promise.all(MINISTRIES.map((m, index) => startTranscriptionWorker(bed, m, appservices[index])));
   say(`servers up in ${((Date.now() - started) / 1000).toFixed(1)} s; creating accounts and the meeting`);
 
   const users = await Promise.all(
@@ -168,7 +171,8 @@ async function main(): Promise<void> {
 
   if (values.check) {
     await check(bed, alias, roomId);
-    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token; the web client is served)\n");
+    await checkWorkersRegistered(workers);
+    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token; the web client is served; each ministry's transcription worker is registered with its LiveKit)\n");
     await stopAndExit(0);
   }
 }
@@ -208,12 +212,44 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   lines.push(`  sign in with a homeserver URL above (e.g. ${bed.ministries.a.clientUrl}), then open ${alias}.`);
   if (topology === "netns") lines.push("  (served on the runner's loopback: calls need a browser inside a namespace, as the e2e tests run it)");
   lines.push("");
-  lines.push("Not part of the demo yet: the transcription bridge (its live listener runs by hand: bridge/README.md).");
+  lines.push("Transcription: one worker per ministry (PocketSphinx, English), registered with its LiveKit as an agent;");
+  lines.push('  "!transcribe start" in the meeting (or the client\'s button) sends it into the call.');
+  if (topology === "loopback") lines.push("  (on loopback no media reaches it: WebRTC skips loopback addresses; --netns carries media)");
   lines.push("");
-  lines.push(`Logs: ${show(bed.logsDir)}  (Synapse, LiveKit, appservice: one file each)`);
+  lines.push(`Logs: ${show(bed.logsDir)}  (Synapse, LiveKit, appservice, transcription worker: one file each)`);
   lines.push(values.check ? "--check: verifying, then stopping." : "Ctrl-C stops everything.");
   lines.push("");
   return `${lines.join("\n")}\n`;
+}
+
+// A ministry's transcription worker: an agent worker of its LiveKit, acting as the appservice's bridge user.
+async function startTranscriptionWorker(bed: Servers<Ministry>, m: Ministry, appservice: AppserviceProcess | undefined): Promise<ManagedProcess> {
+  const livekit = bed.livekit[m];
+  if (appservice === undefined || livekit === undefined) throw new Error(`no appservice or LiveKit for ${hosts[m].serverName}`);
+  const config: WorkerConfigInput = {
+    livekit: { url: livekit.url, api_key: livekit.apiKey, api_secret: livekit.apiSecret },
+    matrix: {
+      homeserver_url: bed.ministries[m].clientUrl,
+      as_token: appservice.config.appservice.as_token,
+      user_id: `@${appservice.config.transcription.bridge_localpart}:${hosts[m].serverName}`,
+    },
+  };
+  const configPath = join(runDir, `transcription-worker-${m}.yaml`);
+  await writeFile(configPath, JSON.stringify(config), { mode: 0o600 });
+  return bed.processes.spawnOn(hosts[m].namespace, `transcription-worker-${m}`, process.execPath, [join(REPO_ROOT, "bridge/src/worker.ts"), "--config", configPath], {
+    cwd: REPO_ROOT,
+  });
+}
+
+// Each worker reports `registered` (one JSON line in its log) once LiveKit accepted it.
+async function checkWorkersRegistered(workers: ManagedProcess[]): Promise<void> {
+  for (const worker of workers) {
+    await waitUntil(
+      `transcription worker registered (${worker.logPath})`,
+      async () => (await readFile(worker.logPath, "utf8")).split("\n").some((line) => line.includes('"event":"registered"')),
+      { timeoutMs: 60_000, abortIf: worker.exitDescription },
+    );
+  }
 }
 
 // What --check verifies, with nothing but HTTP: what a user of a Matrix client would do.

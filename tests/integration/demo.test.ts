@@ -51,8 +51,8 @@ describe("demo (npm start, loopback)", function () {
       "ws://127.0.0.1:7880",
       "ws://127.0.0.1:7890",
       "Visio web client: http://127.0.0.1:8080/",
-      "Not part of the demo yet: the transcription bridge",
-      "check: OK",
+      "Transcription: one worker per ministry",
+      "each ministry's transcription worker is registered with its LiveKit",
     ]) {
       assert.ok(stdout.includes(expected), `banner lacks ${JSON.stringify(expected)}:\n${stdout}`);
     }
