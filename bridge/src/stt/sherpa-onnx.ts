@@ -168,6 +168,8 @@ export class SherpaOnnxEngine implements SttEngine {
   readonly language: string;
   #options: SherpaOnnxOptions;
   #ready: Promise<OnlineRecognizerHandle> | undefined;
+  /** Set once loaded, so that streams start decoding at their first write. */
+  #loaded: OnlineRecognizerHandle | undefined;
 
   constructor(options: SherpaOnnxOptions) {
     this.#options = options;
@@ -179,7 +181,7 @@ export class SherpaOnnxEngine implements SttEngine {
   }
 
   start(options: SttStreamOptions): SttStream {
-    return new SherpaOnnxStream(this.#recognizer(), options.onResult);
+    return new SherpaOnnxStream(this.#loaded ?? this.#recognizer(), options.onResult);
   }
 
   /** Files checked, addon loaded, model probed in a child, then loaded here; once. */
@@ -195,7 +197,8 @@ export class SherpaOnnxEngine implements SttEngine {
       const config = recognizerConfig(files, this.#options);
       await probeModel(config);
       try {
-        return new sherpa.OnlineRecognizer(config);
+        this.#loaded = new sherpa.OnlineRecognizer(config);
+        return this.#loaded;
       } catch (err) {
         throw new SttEngineNotReadyError(`sherpa-onnx cannot load the model: ${(err as Error).message}`);
       }
@@ -220,19 +223,22 @@ class SherpaOnnxStream implements SttStream {
   #lastText = "";
   #aborted = false;
 
-  constructor(recognizer: Promise<OnlineRecognizerHandle>, onResult: (result: SttResult) => void) {
+  constructor(recognizer: OnlineRecognizerHandle | Promise<OnlineRecognizerHandle>, onResult: (result: SttResult) => void) {
     this.#onResult = onResult;
-    this.#ready = recognizer.then(
-      (r) => {
-        this.#recognizer = r;
-        this.#stream = r.createStream();
-        for (const pcm of this.#waiting) this.#feed(pcm);
-        this.#waiting = [];
-      },
-      (err: Error) => {
+    const use = (r: OnlineRecognizerHandle): void => {
+      this.#recognizer = r;
+      this.#stream = r.createStream();
+      for (const pcm of this.#waiting) this.#feed(pcm);
+      this.#waiting = [];
+    };
+    if (recognizer instanceof Promise) {
+      this.#ready = recognizer.then(use, (err: Error) => {
         this.#failure = err;
-      },
-    );
+      });
+    } else {
+      use(recognizer);
+      this.#ready = Promise.resolve();
+    }
   }
 
   write(pcm: Int16Array): void {
@@ -298,26 +304,30 @@ class SherpaOnnxStream implements SttStream {
   }
 }
 
+/** A transducer gives token start times only: a word is taken to last this long after its last token. */
+const WORD_TAIL_MS = 240;
+
 /**
- * Words from BPE tokens: a token starting with "▁" (SentencePiece) or a space begins a word; a word
- * ends where the next begins, the last one shortly after its last token (timestamps are token starts).
+ * Words from BPE tokens: a token starting with "▁" (SentencePiece) or a space begins a word. A word
+ * ends WORD_TAIL_MS after its last token, never after the next word's start or the audio's end.
  */
 export function wordsFromTokens(raw: OnlineRecognizerResultJson, durationMs: number): SttWord[] {
-  const words: SttWord[] = [];
+  const words: (SttWord & { lastTokenMs: number })[] = [];
   raw.tokens.forEach((token, i) => {
     const at = Math.min(durationMs, Math.round((raw.timestamps[i] ?? 0) * 1000));
-    const startsWord = /^[▁ ]/.test(token) || words.length === 0;
     const piece = token.replace(/^[▁ ]+/, "");
-    if (startsWord) {
-      const previous = words.at(-1);
-      if (previous !== undefined) previous.endMs = Math.max(previous.startMs, at);
-      words.push({ text: piece, startMs: at, endMs: at });
+    const current = words.at(-1);
+    if (/^[▁ ]/.test(token) || current === undefined) {
+      words.push({ text: piece, startMs: at, endMs: at, lastTokenMs: at });
     } else {
-      words.at(-1)!.text += piece;
+      current.text += piece;
+      current.lastTokenMs = at;
     }
   });
-  const last = words.at(-1);
-  const lastToken = raw.timestamps.at(-1);
-  if (last !== undefined && lastToken !== undefined) last.endMs = Math.min(durationMs, Math.max(last.startMs, Math.round(lastToken * 1000) + 240));
-  return words.filter((w) => w.text !== "");
+  return words
+    .map((w, i) => {
+      const limit = words[i + 1]?.startMs ?? durationMs;
+      return { text: w.text, startMs: w.startMs, endMs: Math.max(w.startMs, Math.min(limit, w.lastTokenMs + WORD_TAIL_MS)) };
+    })
+    .filter((w) => w.text !== "");
 }

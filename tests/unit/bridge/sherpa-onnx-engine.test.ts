@@ -1,12 +1,15 @@
-// The sherpa-onnx engine with the real native addon (sherpa-onnx-node): no package on npm or PyPI ships
-// a streaming transducer model, so these tests cover what runs without one: the model directory and
-// file checks, the addon loading, a broken model refused at checkReady() without taking this process
-// down (onnxruntime aborts on it), and the word timing from tokens.
+// The sherpa-onnx engine with the real native addon (sherpa-onnx-node). No package on npm or PyPI ships
+// a streaming transducer model, so the streaming path runs with a synthetic one
+// (bridge/src/stt/testing/synthetic-transducer: icefall's LSTM transducer layout, which "recognises"
+// each onset of sound as the next of two words): sherpa-onnx's own recognizer loads it, extracts the
+// features, runs the encoder, decoder and joiner and the greedy search. Also: the model directory and
+// file checks, and a broken model refused at checkReady() without taking this process down
+// (onnxruntime aborts on it). Recognition accuracy is not tested: that needs a real model.
 import { strict as assert } from "node:assert";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SttEngineNotReadyError } from "../../../bridge/src/stt/engine.ts";
+import { SttEngineNotReadyError, type SttResult } from "../../../bridge/src/stt/engine.ts";
 import {
   loadSherpaOnnx,
   recognizerConfig,
@@ -15,6 +18,17 @@ import {
   wordsFromTokens,
   type SherpaOnnxOptions,
 } from "../../../bridge/src/stt/sherpa-onnx.ts";
+
+const SYNTHETIC_MODEL = new URL("../../../bridge/src/stt/testing/synthetic-transducer/", import.meta.url).pathname;
+
+/** 16 kHz audio: silence with 440 Hz tone bursts at the given [start, end) milliseconds. */
+function bursts(totalMs: number, spans: [number, number][]): Int16Array {
+  const pcm = new Int16Array(totalMs * 16);
+  for (const [start, end] of spans) {
+    for (let i = start * 16; i < end * 16; i++) pcm[i] = Math.round(0.3 * 32767 * Math.sin((2 * Math.PI * 440 * i) / 16_000));
+  }
+  return pcm;
+}
 
 function options(modelDir: string, overrides: Partial<SherpaOnnxOptions> = {}): SherpaOnnxOptions {
   return { modelDir, preferInt8: false, language: "fr", numThreads: 1, decodingMethod: "greedy_search", ...overrides };
@@ -82,11 +96,53 @@ describe("sherpa-onnx engine", function () {
     assert.throws(() => new sherpa.OnlineRecognizer(config), /Please check your config/);
   });
 
-  it("refuses a broken model at checkReady() with onnxruntime's reason, and this process lives on", async function () {
-    await files(["encoder.onnx", "decoder.onnx", "joiner.onnx"], "not an onnx file");
-    await files(["tokens.txt"], "<blk> 0\n▁BONJOUR 1\n");
+  it("streams through sherpa-onnx's recognizer: interim results as words come, one final with word times", async function () {
+    const engine = new SherpaOnnxEngine(options(SYNTHETIC_MODEL));
+    await engine.checkReady();
+    const spans: [number, number][] = [[500, 1000], [1600, 2200]];
+    const results: SttResult[] = [];
+    const stream = engine.start({ onResult: (r) => results.push(r) });
+    const pcm = bursts(3000, spans);
+    for (let at = 0; at < pcm.length; at += 320) stream.write(pcm.subarray(at, at + 320));
+    // Interim results come while the audio is written, before end().
+    assert.deepEqual(results.map((r) => [r.text, r.final]), [["BONJOUR", false], ["BONJOUR MADAME", false]]);
+    await stream.end();
+    const final = results.at(-1);
+    assert.equal(final?.final, true);
+    assert.equal(final.text, "BONJOUR MADAME");
+    const words = final.words ?? [];
+    assert.equal(words.length, 2);
+    // The encoder works on 40 ms groups of 10 ms feature frames (25 ms windows): within 80 ms.
+    words.forEach((word, i) => assert.ok(Math.abs(word.startMs - spans[i]![0]) <= 80, `${word.text} at ${word.startMs} ms, sound at ${spans[i]![0]} ms`));
+    assert.ok(final.endMs <= 3000);
+  });
+
+  it("keeps streams of one recognizer apart, and gives nothing for silence or after abort", async function () {
+    const engine = new SherpaOnnxEngine(options(SYNTHETIC_MODEL));
+    const a: SttResult[] = [];
+    const b: SttResult[] = [];
+    const first = engine.start({ onResult: (r) => a.push(r) });
+    const second = engine.start({ onResult: (r) => b.push(r) });
+    first.write(bursts(1000, [[200, 600]]));
+    second.write(new Int16Array(16_000));
+    first.write(bursts(1000, [[200, 600]]));
+    await Promise.all([first.end(), second.end()]);
+    assert.equal(a.at(-1)?.text, "BONJOUR MADAME");
+    assert.deepEqual(b, []);
+
+    const c: SttResult[] = [];
+    const aborted = engine.start({ onResult: (r) => c.push(r) });
+    aborted.abort();
+    aborted.write(bursts(1000, [[200, 600]]));
+    await aborted.end();
+    assert.deepEqual(c, []);
+  });
+
+  it("refuses a broken model at checkReady() with onnxruntime's reason naming the file, and this process lives on", async function () {
+    await cp(SYNTHETIC_MODEL, dir, { recursive: true });
+    await writeFile(join(dir, "decoder.onnx"), "not an onnx file");
     const engine = new SherpaOnnxEngine(options(dir));
-    await notReady(engine.checkReady(), /sherpa-onnx cannot load the model: .*Load model from .*\.onnx failed:.*Protobuf parsing failed/);
+    await notReady(engine.checkReady(), /sherpa-onnx cannot load the model: .*Load model from .*\/decoder\.onnx failed:.*Protobuf parsing failed/);
     // A stream of an engine that is not ready fails at its end, with the same reason, and gives no result.
     const results: unknown[] = [];
     const stream = engine.start({ onResult: (r) => results.push(r) });
@@ -101,7 +157,7 @@ describe("sherpa-onnx engine", function () {
       1500,
     );
     assert.deepEqual(words, [
-      { text: "BONJOUR", startMs: 320, endMs: 800 },
+      { text: "BONJOUR", startMs: 320, endMs: 720 },
       { text: "À", startMs: 800, endMs: 1040 },
       { text: "TOUS", startMs: 1040, endMs: 1280 },
     ]);
