@@ -8,6 +8,8 @@ import { SttEngineError, SttEngineNotReadyError, type SttResult } from "../../..
 import { KyutaiEngine, type KyutaiOptions } from "../../../bridge/src/stt/kyutai.ts";
 import { FakeMoshiServer, type FakeMoshiOptions } from "../../../bridge/src/stt/testing/fake-moshi-server.ts";
 import { Upsampler16kTo24k } from "../../../bridge/src/stt/upsample-24k.ts";
+import type { TranscriptSegment } from "../../../bridge/src/transcript/segment.ts";
+import { UtteranceTranscriber } from "../../../bridge/src/transcript/utterance-transcriber.ts";
 
 const KEY = "ministry-key";
 const AMPLITUDE = 0.3;
@@ -98,7 +100,7 @@ describe("Kyutai engine (moshi-server protocol)", function () {
     });
   });
 
-  it("takes word times back to the stream's own time base when it sends leading silence, and drops words in the flushing silence", async function () {
+  it("takes word times back to the stream's own time base when it sends leading silence", async function () {
     await withServer({ delaySteps: 3 }, async (server, url) => {
       const results = await transcribe(new KyutaiEngine(options(url, { leadingSilenceMs: 1000 })), bursts(1200, [[400, 800]]));
       const final = results.at(-1);
@@ -155,6 +157,30 @@ describe("Kyutai engine (moshi-server protocol)", function () {
   it("fails a stream whose marker never comes back within the timeout", async function () {
     await withServer({ mute: true }, async (_server, url) => {
       await assert.rejects(transcribe(new KyutaiEngine(options(url, { endTimeoutMs: 500 })), bursts(500, [])), /did not finish the stream within 500 ms/);
+    });
+  });
+
+  it("behind the VAD and assembler: one connection and one segment per utterance, interim versions then the final, in transcript time", async function () {
+    await withServer({ delaySteps: 6 }, async (server, url) => {
+      const seen: TranscriptSegment[] = [];
+      const transcriber = new UtteranceTranscriber({
+        engine: new KyutaiEngine(options(url, { language: "fr" })),
+        speaker: { id: "@alice:a.test", name: "Alice" },
+        onSegment: (s) => seen.push(s),
+      });
+      // Two utterances of two "words" each, 2 s apart (the VAD ends an utterance after 600 ms of silence).
+      const pcm = bursts(6000, [[500, 900], [1100, 1500], [3500, 3900], [4100, 4500]]);
+      for (let at = 0; at < pcm.length; at += 320) transcriber.push(pcm.subarray(at, at + 320));
+      await transcriber.finish();
+      const finals = seen.filter((s) => s.final);
+      assert.deepEqual(finals.map((s) => s.text), ["bonjour madame", "bonjour madame"]);
+      assert.equal(server.connections.length, 2, "one websocket per utterance");
+      for (const [i, start] of [500, 3500].entries()) {
+        assert.ok(Math.abs(finals[i]!.startMs - start) <= 80, `utterance ${i} starts at ${finals[i]!.startMs} ms, audio at ${start} ms`);
+        assert.equal(finals[i]!.engine, "kyutai");
+        assert.equal(finals[i]!.language, "fr");
+      }
+      assert.ok(seen.some((s) => !s.final && s.text === "bonjour"), "interim before final");
     });
   });
 
