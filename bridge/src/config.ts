@@ -48,7 +48,7 @@ const kyutaiSchema = z.strictObject({
     description: "Silence sent before each stream (Kyutai's clients send 1000 for stt-2.6b-en).",
   }),
   flush_silence_ms: z.number().int().min(0).max(10_000).default(3000).meta({
-    description: "Silence sent after each stream's audio and after its end marker: at least the model's delay (0.5 s stt-1b-en_fr, 2.5 s stt-2.6b-en).",
+    description: "Silence sent after each stream's end marker, so that the model steps through its last words: at least the model's delay (0.5 s stt-1b-en_fr, 2.5 s stt-2.6b-en).",
   }),
   end_timeout_ms: z.number().int().min(100).max(120_000).default(15_000).meta({ description: "Longest wait for a stream's last words after its end." }),
   connect_timeout_ms: z.number().int().min(100).max(60_000).default(5000).meta({ description: "Timeout of the websocket handshake." }),

@@ -11,8 +11,8 @@
 //                    {type: "Marker", id}
 //                    {type: "Error", message}            then the server closes ("no free channels")
 // A refused key is an HTTP 401 before the upgrade. The model answers with a fixed delay (0.5 s for
-// stt-1b-en_fr, 2.5 s for stt-2.6b-en), and only as audio keeps coming: the end of a stream is flushed
-// with silence, then a marker, then silence until the marker comes back, as Kyutai's clients do.
+// stt-1b-en_fr, 2.5 s for stt-2.6b-en), and only as audio keeps coming: the end of a stream is a marker
+// followed by silence until the marker comes back, as Kyutai's clients do.
 import { decode, encode } from "@msgpack/msgpack";
 import WebSocket from "ws";
 import {
@@ -41,7 +41,7 @@ export interface KyutaiOptions {
   language?: string;
   /** Silence sent before the audio (Kyutai sends 1 s for stt-2.6b-en); word times are corrected for it. */
   leadingSilenceMs: number;
-  /** Silence sent after the audio and again after the end marker: at least the model's delay. */
+  /** Silence sent right after the end marker: at least the model's delay. */
   flushSilenceMs: number;
   /** How long end() waits for the end marker before failing. */
   endTimeoutMs: number;
@@ -187,7 +187,6 @@ export class KyutaiEngine implements SttEngine {
         throw new SttEngineNotReadyError((err as Error).message);
       }
       const id = ++this.#markers;
-      for (const frame of frames(silence(options.flushSilenceMs + 1000))) socket.send(frame);
       socket.send(encodeMarkerMessage(id));
       for (const frame of frames(silence(options.flushSilenceMs + 1000))) socket.send(frame);
       let timer: NodeJS.Timeout | undefined;
@@ -281,10 +280,11 @@ class KyutaiStream implements SttStream {
         this.#pending = [];
         this.#send(encodeAudioMessage(last));
       }
-      const flush = silence(this.#options.flushSilenceMs);
-      this.#send(...frames(flush));
+      // The marker comes back `delay` model steps after the audio before it; the batched module
+      // counts those steps for all its streams, so the silence that lets the model step through our
+      // last words must already be queued behind the marker.
       this.#send(encodeMarkerMessage(this.#markerId));
-      this.#send(...frames(flush));
+      this.#send(...frames(silence(this.#options.flushSilenceMs)));
       // A model with a longer delay than configured: keep feeding silence, a second at a time.
       const more = setInterval(() => {
         if (this.#open) this.#send(...frames(silence(1000)));
