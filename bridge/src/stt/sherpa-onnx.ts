@@ -145,7 +145,9 @@ const PROBE = fileURLToPath(new URL("./sherpa-onnx-probe.ts", import.meta.url));
 /** Loads the model in a child process and decodes a little silence there; rejects with sherpa-onnx's own words. */
 async function probeModel(config: unknown): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, [PROBE, JSON.stringify(config)], { timeout: 120_000, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => {
+    // The parent's own flags for running TypeScript (when Node needs them) go to the child too.
+    const flags = process.execArgv.filter((a) => /strip-types|transform-types|no-warnings/.test(a));
+    execFile(process.execPath, [...flags, PROBE, JSON.stringify(config)], { timeout: 120_000, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => {
       if (err === null) return resolve();
       reject(new SttEngineNotReadyError(`sherpa-onnx cannot load the model: ${explain(stderr) || err.message}`));
     });
