@@ -175,7 +175,12 @@ export class FakeMoshiServer {
   }
 }
 
-/** As the server serialises OutMsg: rmp-serde with struct maps, floats as the Rust types are. */
+/**
+ * As the server serialises OutMsg: rmp-serde with struct maps. Word.start_time and EndWord.stop_time
+ * are f64, so they go as MessagePack float 64 even when whole (0.0); the other numbers are integers.
+ */
 function send(ws: WebSocket, message: Record<string, unknown>): void {
-  if (ws.readyState === ws.OPEN) ws.send(encode(message));
+  if (ws.readyState !== ws.OPEN) return;
+  const timed = message.type === "Word" || message.type === "EndWord";
+  ws.send(encode(message, { forceIntegerToFloat: timed }));
 }
