@@ -10,6 +10,7 @@ ensure_debian_packages
 ensure_node
 ensure_npm_deps "$root"
 ensure_synapse
+ensure_whisper_server "$root"
 ensure_livekit
 locate_postgres
 flock -u 9

