@@ -37,8 +37,7 @@ export const useSessionStore = defineStore("session", () => {
     // The SDK client is a large event emitter: never let Vue proxy it.
     const matrix = markRaw(services.createMatrixClient(stored));
     client.value = matrix;
-    matrix.on(HttpApiEvent.SessionLoggedOut, () => forget(new VisioError(ERRCODE.unknownToken, "error.sessionExpired")));
-    const firstSync = new Promise<void>((resolve) => {
+    const firstSync = new Promise<void>((resolve, reject) => {
       const onSync = (state: SyncState): void => {
         if (state === SyncState.Prepared || state === SyncState.Syncing) {
           matrix.off(ClientEvent.Sync, onSync);
@@ -46,6 +45,12 @@ export const useSessionStore = defineStore("session", () => {
         }
       };
       matrix.on(ClientEvent.Sync, onSync);
+      // The token was revoked or expired (reload after a sign-out elsewhere): sign in again.
+      matrix.once(HttpApiEvent.SessionLoggedOut, () => reject(new VisioError(ERRCODE.unknownToken, "error.sessionExpired")));
+    });
+    // Later in the session too: the homeserver may end it at any time.
+    matrix.on(HttpApiEvent.SessionLoggedOut, () => {
+      if (client.value === matrix) forget(new VisioError(ERRCODE.unknownToken, "error.sessionExpired"));
     });
     await matrix.startClient(SYNC_OPTIONS);
     await firstSync;

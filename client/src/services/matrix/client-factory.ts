@@ -2,14 +2,16 @@
 // (threadSupport off): the client groups them itself, so transcripts and their edits arrive in
 // one ordered list whatever the SDK's thread heuristics.
 import { createClient, type MatrixClient } from "matrix-js-sdk";
+import type { Logger } from "matrix-js-sdk/lib/logger.js";
 import type { FetchLike } from "./homeserver-discovery.ts";
 import type { StoredSession } from "./session-storage.ts";
 
 export type MatrixClientFactory = (session: StoredSession) => MatrixClient;
 
-export function createMatrixClientFactory(fetchFn: FetchLike): MatrixClientFactory {
+export function createMatrixClientFactory(fetchFn: FetchLike, options: { logger?: Logger } = {}): MatrixClientFactory {
   return (session) =>
     createClient({
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
       baseUrl: session.baseUrl,
       userId: session.userId,
       deviceId: session.deviceId,
