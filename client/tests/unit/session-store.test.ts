@@ -52,6 +52,20 @@ function sessionStore(server: FakeHomeserver, storage: Storage): ReturnType<type
 }
 
 describe("session store (real matrix-js-sdk, fake homeserver)", () => {
+  // matrix-js-sdk leaves long timers behind after stopClient() (its 6-hour capability poll, the
+  // timeouts of aborted requests): harmless in a browser tab, but they would keep mocha's process
+  // alive. Long timers started during these tests must not hold the event loop.
+  const realSetTimeout = globalThis.setTimeout;
+  before(() => {
+    globalThis.setTimeout = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      const timer = realSetTimeout(handler, ms, ...args);
+      if ((ms ?? 0) >= 10_000) timer.unref();
+      return timer;
+    }) as typeof setTimeout;
+  });
+  after(() => {
+    globalThis.setTimeout = realSetTimeout;
+  });
   let server: FakeHomeserver;
   let storage: Storage;
   const stores: ReturnType<typeof useSessionStore>[] = [];
