@@ -138,6 +138,8 @@ export async function benchClient(runs = 5): Promise<ClientBenchResult> {
         await openPrejoin(pageA);
         await pageA.getByTestId("call-join").click();
         await pageA.locator('[data-testid="video-tile"][data-local="true"]').waitFor({ timeout: 30_000 });
+        // B joins once it sees A in the call (A's membership has crossed the federation).
+        await pageB.getByTestId("call-count").waitFor({ timeout: 30_000 });
         await openPrejoin(pageB);
         joinToFirstFrameMs.push(await timeJoin(pageB));
         if (run === runs - 1) {

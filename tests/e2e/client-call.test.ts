@@ -69,6 +69,10 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
 
   it("joins A and B, who each decode the other's video", async () => {
     await pageA.getByTestId("call-join").click();
+    // As a user would: B joins once A's membership has reached B's homeserver over federation, so
+    // B's client sees the call's oldest member and uses A's focus (the client does not yet move
+    // to another focus once joined).
+    await pageB.getByTestId("call-count").waitFor({ timeout: 30_000 });
     await openPrejoin(pageB);
     await pageB.getByTestId("call-join").click();
     const [atA, atB] = await Promise.all([

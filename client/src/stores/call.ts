@@ -10,7 +10,7 @@ import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import type { MediaDeviceChoice, PreviewTracks } from "../services/livekit/call-media.ts";
-import { fociFromWellKnown, requestFocusToken } from "../services/livekit/focus.ts";
+import { ownFocus, requestFocusToken } from "../services/livekit/focus.ts";
 import { listenToSubtitles, type SubtitleUpdate } from "../services/livekit/subtitles.ts";
 import {
   CALL_REACTION_EVENT,
@@ -263,7 +263,7 @@ export const useCallStore = defineStore("call", () => {
     phase.value = "joining";
     joinStartedAt.value = performance.now();
     try {
-      const [own] = fociFromWellKnown(session.wellKnown);
+      const own = await ownFocus(session.wellKnown, () => client._unstable_getRTCTransports());
       if (own === undefined) throw new VisioError(ERRCODE.noFocus, "call.noFocus");
       const rtcSession = markRaw(rtcSessionOf(client, room));
       const transport = transportToUse(rtcSession, own);

@@ -52,3 +52,19 @@ describe("focus discovery and token", () => {
     );
   });
 });
+
+describe("own focus", () => {
+  const FOCUS = { type: "livekit" as const, livekit_service_url: "https://focus.a/livekit/jwt" };
+  it("prefers .well-known, then the MSC4143 transports endpoint, else none", async () => {
+    const { ownFocus } = await import("../../src/services/livekit/focus.ts");
+    let asked = 0;
+    const transports = async (): Promise<unknown[]> => {
+      asked += 1;
+      return [{ type: "other" }, FOCUS];
+    };
+    assert.deepEqual(await ownFocus({ "org.matrix.msc4143.rtc_foci": [FOCUS] }, transports), FOCUS);
+    assert.equal(asked, 0);
+    assert.deepEqual(await ownFocus({}, transports), FOCUS);
+    assert.equal(await ownFocus({}, () => Promise.reject(new Error("M_NOT_FOUND"))), undefined);
+  });
+});

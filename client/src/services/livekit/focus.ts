@@ -20,10 +20,31 @@ export function isLivekitTransport(value: unknown): value is LivekitTransport {
   return type === "livekit" && typeof url === "string" && /^https?:\/\//.test(url);
 }
 
+function livekitOnly(foci: unknown): LivekitTransport[] {
+  return Array.isArray(foci) ? foci.filter(isLivekitTransport).map((f) => ({ type: "livekit", livekit_service_url: f.livekit_service_url })) : [];
+}
+
 /** The LiveKit foci a homeserver announces in its `.well-known/matrix/client`. */
 export function fociFromWellKnown(wellKnown: Record<string, unknown>): LivekitTransport[] {
-  const foci = wellKnown[WELL_KNOWN_FOCI];
-  return Array.isArray(foci) ? foci.filter(isLivekitTransport).map((f) => ({ type: "livekit", livekit_service_url: f.livekit_service_url })) : [];
+  return livekitOnly(wellKnown[WELL_KNOWN_FOCI]);
+}
+
+/**
+ * The user's own focus: from `.well-known` (what Element Call reads), else from the homeserver's
+ * MSC4143 transports endpoint (where the homeserver offers it).
+ */
+export async function ownFocus(
+  wellKnown: Record<string, unknown>,
+  transports: () => Promise<unknown[]>,
+): Promise<LivekitTransport | undefined> {
+  const [fromWellKnown] = fociFromWellKnown(wellKnown);
+  if (fromWellKnown !== undefined) return fromWellKnown;
+  try {
+    return livekitOnly(await transports())[0];
+  } catch {
+    // M_NOT_FOUND or M_UNRECOGNIZED: the homeserver has no MSC4143 endpoint.
+    return undefined;
+  }
 }
 
 export interface FocusTokenRequestInput {
