@@ -1,18 +1,92 @@
-// The production stack must match what the appservice accepts and the names its services have.
+// The production stack must match what the appservice, the transcription worker, LiveKit and coturn
+// accept, and the names and ports its services have. No Docker engine runs where the tests run: these
+// are static checks of docker-compose.yml and config/docker/ (each file parsed, the values that must
+// agree across them compared); whether the images start is not checked here.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import yaml from "js-yaml";
 import { parseConfig } from "../../config/load.ts";
+import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
+import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
+import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import { parseWorkerConfig } from "../../bridge/src/worker/worker-config.ts";
 
 interface ComposeService {
   image?: string;
+  build?: { context: string; dockerfile?: string };
   command?: string[];
+  working_dir?: string;
   volumes?: string[];
   expose?: string[];
   ports?: string[];
 }
 
-const read = async (path: string): Promise<unknown> => yaml.load(await readFile(new URL(`../../${path}`, import.meta.url), "utf8"));
+interface LiveKitConfig {
+  port: number;
+  keys: Record<string, string>;
+  room: { auto_create: boolean };
+  webhook: { api_key: string; urls: string[] };
+  rtc: { turn_servers?: { host: string; port: number; protocol: string; secret?: string; username?: string }[] };
+}
+
+const readText = (path: string): Promise<string> => readFile(new URL(`../../${path}`, import.meta.url), "utf8");
+const read = async (path: string): Promise<unknown> => yaml.load(await readText(path));
+
+/** The host side of a compose volume mounted at `target` (read-only), as a path from the repository root. */
+function mountSource(service: ComposeService, target: string): string {
+  const volume = service.volumes?.find((v) => v.endsWith(`:${target}:ro`));
+  assert.ok(volume, `${target} is mounted read-only`);
+  return volume.split(":")[0]!.replace(/^\.\//, "");
+}
+
+// nginx's config language, enough to check ours: directives `name args;` and blocks `name args { … }`.
+interface NginxDirective {
+  name: string;
+  args: string[];
+  block?: NginxDirective[];
+}
+
+function parseNginx(text: string): NginxDirective[] {
+  const tokens = text
+    .replace(/#[^\n]*/g, "")
+    .match(/"[^"]*"|'[^']*'|[{};]|[^\s{};]+/g) ?? [];
+  let at = 0;
+  const parseBlock = (): NginxDirective[] => {
+    const directives: NginxDirective[] = [];
+    while (at < tokens.length && tokens[at] !== "}") {
+      const words: string[] = [];
+      while (at < tokens.length && tokens[at] !== ";" && tokens[at] !== "{") words.push(tokens[at++]!.replace(/^["']|["']$/g, ""));
+      assert.ok(at < tokens.length, `nginx.conf: '${words.join(" ")}' is not ended`);
+      const [name, ...args] = words;
+      assert.ok(name !== undefined, "nginx.conf: an empty directive");
+      if (tokens[at++] === "{") {
+        directives.push({ name, args, block: parseBlock() });
+        assert.equal(tokens[at++], "}", `nginx.conf: block ${name} is not closed`);
+      } else directives.push({ name, args });
+    }
+    return directives;
+  };
+  const top = parseBlock();
+  assert.equal(at, tokens.length, "nginx.conf: an unmatched }");
+  return top;
+}
+
+const all = (block: NginxDirective[] | undefined, name: string): NginxDirective[] => (block ?? []).filter((d) => d.name === name);
+const one = (block: NginxDirective[] | undefined, name: string): NginxDirective | undefined => all(block, name)[0];
+
+// coturn's turnserver.conf: `option=value` or a bare flag per line.
+function parseTurnserverConf(text: string): { option: string; value: string }[] {
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"))
+    .map((line) => {
+      const eq = line.indexOf("=");
+      return eq < 0 ? { option: line, value: "" } : { option: line.slice(0, eq).trim(), value: line.slice(eq + 1).trim() };
+    });
+}
+
+const ipv4 = (address: string): number => address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
 
 describe("docker-compose.yml", () => {
   let services: Record<string, ComposeService>;
@@ -23,10 +97,9 @@ describe("docker-compose.yml", () => {
   it("runs the appservice with a config that the schema accepts and that points at the stack's services", async () => {
     const appservice = services.appservice;
     assert.ok(appservice, "an appservice service");
-    const configMount = appservice.volumes?.find((v) => v.endsWith(":/etc/visio/appservice.yaml:ro"));
-    assert.ok(configMount, "the appservice config is mounted where its command reads it");
+    const configPath = mountSource(appservice, "/etc/visio/appservice.yaml");
     assert.ok(appservice.command?.join(" ").includes("-c /etc/visio/appservice.yaml"));
-    const config = parseConfig(await read(configMount.split(":")[0]!.replace(/^\.\//, "")));
+    const config = parseConfig(await read(configPath));
 
     const homeserver = new URL(config.homeserver.url);
     assert.ok(services[homeserver.hostname], `homeserver.url names the service ${homeserver.hostname}`);
@@ -44,18 +117,16 @@ describe("docker-compose.yml", () => {
 
   it("gives the focus service the LiveKit key that LiveKit signs its webhooks with", async () => {
     const appservice = parseConfig(await read("config/docker/appservice.yaml"));
-    const livekit = (await read("config/docker/livekit.yaml")) as {
-      keys: Record<string, string>;
-      room: { auto_create: boolean };
-      webhook: { api_key: string; urls: string[] };
-    };
+    const livekit = (await read("config/docker/livekit.yaml")) as LiveKitConfig;
     const focus = appservice.focus;
     assert.ok(focus, "the stack runs the focus service");
     assert.equal(livekit.keys[focus.livekit.api_key], focus.livekit.api_secret);
     assert.equal(livekit.webhook.api_key, focus.livekit.api_key);
-    assert.deepEqual(livekit.webhook.urls, [`${appservice.appservice.url}/livekit/webhook`]);
+    assert.deepEqual(livekit.webhook.urls, [`${appservice.appservice.url}${LIVEKIT_WEBHOOK_PATH}`]);
     assert.equal(livekit.room.auto_create, false);
-    assert.ok(services[new URL(focus.livekit.api_url ?? "").hostname], "the LiveKit API host is a service of the stack");
+    const api = new URL(focus.livekit.api_url ?? "");
+    assert.ok(services[api.hostname], "the LiveKit API host is a service of the stack");
+    assert.ok(services[api.hostname]?.expose?.includes(String(livekit.port)), "LiveKit exposes its API port in the stack");
   });
 
   it("pins the server versions the tests run", () => {
@@ -65,5 +136,254 @@ describe("docker-compose.yml", () => {
 
   it("gives Synapse the registration generated from the appservice config", () => {
     assert.ok(services.synapse?.volumes?.some((v) => v.startsWith("./config/docker/visio-registration.yaml:")));
+  });
+
+  describe("transcription-worker", () => {
+    it("is built from node:22-bookworm-slim with the Debian packages the bridge runs, and runs the mounted repository", async () => {
+      const worker = services["transcription-worker"];
+      assert.ok(worker?.build, "a transcription-worker service built here");
+      const dockerfile = await readText(`${worker.build.context.replace(/^\.\//, "")}/${worker.build.dockerfile ?? "Dockerfile"}`);
+      const instructions = dockerfile
+        .replace(/\\\n/g, " ")
+        .split("\n")
+        .filter((line) => /^[A-Z]+\s/.test(line));
+      assert.deepEqual(
+        instructions.map((line) => line.split(/\s/, 1)[0]),
+        ["FROM", "RUN"],
+      );
+      assert.equal(instructions[0], "FROM node:22-bookworm-slim");
+      const install = /apt-get install ((?:-\S+\s+)*)([^&]+)/.exec(instructions[1] ?? "");
+      assert.ok(install, "the RUN installs Debian packages");
+      assert.deepEqual(install[2]!.trim().split(/\s+/).sort(), ["opus-tools", "pocketsphinx", "pocketsphinx-en-us", "sox"]);
+
+      assert.equal(worker.working_dir, "/app");
+      assert.ok(worker.volumes?.includes(".:/app:ro"), "the repository is mounted where it runs");
+      mountSource(worker, "/etc/visio/transcription-worker.yaml");
+      assert.deepEqual(worker.command, ["node", "bridge/src/worker.ts", "--config", "/etc/visio/transcription-worker.yaml"]);
+    });
+
+    it("has a config that the worker schema accepts, as the appservice's bridge user, with LiveKit's key", async () => {
+      const worker = parseWorkerConfig(await read(mountSource(services["transcription-worker"]!, "/etc/visio/transcription-worker.yaml")));
+      const appservice = parseConfig(await read(mountSource(services.appservice!, "/etc/visio/appservice.yaml")));
+      const livekit = (await read(mountSource(services.livekit!, "/etc/livekit.yaml"))) as LiveKitConfig;
+
+      assert.match(worker.matrix.as_token, /^CHANGE_ME/);
+      assert.equal(worker.matrix.as_token, appservice.appservice.as_token);
+      assert.equal(worker.matrix.user_id, `@${appservice.transcription.bridge_localpart}:${appservice.homeserver.server_name}`);
+      assert.equal(worker.matrix.homeserver_url, appservice.homeserver.url, "the homeserver's client URL inside the stack");
+
+      assert.equal(livekit.keys[worker.livekit.api_key], worker.livekit.api_secret);
+      const url = new URL(worker.livekit.url);
+      assert.equal(url.protocol, "ws:");
+      assert.equal(Number(url.port), livekit.port);
+      assert.ok(services[url.hostname]?.expose?.includes(String(livekit.port)), "the LiveKit service exposes that port");
+
+      assert.equal(worker.stt.engine, appservice.transcription.engine, "the engine the appservice announces");
+      assert.equal(worker.stt.pocketsphinx.language, appservice.transcription.language);
+    });
+  });
+
+  describe("client", () => {
+    let client: ComposeService;
+    let servers: NginxDirective[];
+    let docroot: string;
+    before(async () => {
+      client = services.client!;
+      assert.ok(client, "a client service");
+      assert.match(client.image ?? "", /^nginx:\d/);
+      const top = parseNginx(await readText(mountSource(client, "/etc/nginx/conf.d/default.conf")));
+      servers = all(top, "server");
+      docroot = client.volumes?.find((v) => v.startsWith("./client/dist:"))?.split(":")[1] ?? "";
+    });
+
+    const tlsServer = (host: string): NginxDirective[] => {
+      const server = servers.find((s) => one(s.block, "server_name")?.args.includes(host));
+      assert.ok(server, `a server block for ${host}`);
+      assert.ok(all(server.block, "listen").every((l) => l.args.includes("ssl")), `${host} is served over TLS only`);
+      assert.ok(one(server.block, "ssl_certificate"), `${host} has a certificate`);
+      return server.block ?? [];
+    };
+    /** The location of `server` that nginx picks for `path` (longest prefix). */
+    const locationFor = (server: NginxDirective[], path: string): NginxDirective | undefined =>
+      all(server, "location")
+        .filter((l) => l.args.length === 1 && path.startsWith(l.args[0]!))
+        .sort((a, b) => b.args[0]!.length - a.args[0]!.length)[0];
+
+    it("publishes https (and http only to redirect to it), with the certificates mounted", () => {
+      assert.deepEqual(client.ports?.sort(), ["443:443", "80:80"]);
+      const tlsMount = client.volumes?.find((v) => v.endsWith(":/etc/nginx/tls:ro"));
+      assert.ok(tlsMount, "the TLS material is mounted");
+      for (const server of servers) {
+        const listens = all(server.block, "listen");
+        if (listens.some((l) => l.args.includes("ssl"))) {
+          for (const file of [one(server.block, "ssl_certificate"), one(server.block, "ssl_certificate_key")]) {
+            assert.ok(file?.args[0]?.startsWith("/etc/nginx/tls/"), "certificates come from the mounted folder");
+          }
+        } else {
+          assert.ok(listens.every((l) => l.args[0]?.endsWith("80")));
+          assert.deepEqual(server.block?.map((d) => d.name), ["listen", "listen", "server_name", "return"]);
+          assert.deepEqual(one(server.block, "return")?.args, ["301", "https://$host$request_uri"]);
+        }
+      }
+    });
+
+    it("serves client/dist and proxies Matrix, the focus and the transcription control API on the https origin clients are given", async () => {
+      const appservice = parseConfig(await read("config/docker/appservice.yaml"));
+      const snippet = (await read("config/docker/homeserver-snippet.yaml")) as {
+        public_baseurl: string;
+        extra_well_known_client_content: {
+          "org.matrix.msc4143.rtc_foci": { livekit_service_url: string }[];
+          "org.visio.appservice": { url: string };
+        };
+        matrix_rtc: { transports: { livekit_service_url: string }[] };
+      };
+      const synapseUpstream = new URL(appservice.homeserver.url).origin;
+      const appserviceUpstream = new URL(appservice.appservice.url).origin;
+
+      const focusUrls = [
+        ...snippet.extra_well_known_client_content["org.matrix.msc4143.rtc_foci"].map((f) => f.livekit_service_url),
+        ...snippet.matrix_rtc.transports.map((t) => t.livekit_service_url),
+      ];
+      const routes: [string, string][] = [
+        // The server name: clients read its .well-known at sign-in.
+        [`https://${appservice.homeserver.server_name}/.well-known/matrix/client`, synapseUpstream],
+        [new URL("/.well-known/matrix/client", snippet.public_baseurl).href, synapseUpstream],
+        [new URL("/_matrix/client/versions", snippet.public_baseurl).href, synapseUpstream],
+        ...focusUrls.map((url): [string, string] => [`${url}/get_token`, appserviceUpstream]),
+        [`${snippet.extra_well_known_client_content["org.visio.appservice"].url}${TRANSCRIPTION_API_PATH}`, appserviceUpstream],
+      ];
+      for (const [href, upstream] of routes) {
+        const url = new URL(href);
+        assert.equal(url.protocol, "https:", `${href} is https`);
+        const location = locationFor(tlsServer(url.hostname), url.pathname);
+        assert.ok(location, `a location for ${url.pathname}`);
+        // No URI after the upstream: nginx passes the request's path on unchanged.
+        assert.deepEqual(one(location.block, "proxy_pass")?.args, [upstream], `${href} goes to ${upstream}`);
+      }
+      assert.ok(focusUrls.every((url) => new URL(url).pathname === FOCUS_PATH_PREFIX), "the focus URL is the appservice's focus path");
+
+      // What only Synapse and LiveKit may call stays inside the stack.
+      const matrixServer = tlsServer(new URL(snippet.public_baseurl).hostname);
+      for (const path of [LIVEKIT_WEBHOOK_PATH, "/_matrix/app/v1/transactions/1", "/_matrix/app/v1/ping"]) {
+        const upstream = one(locationFor(matrixServer, path)?.block, "proxy_pass")?.args[0];
+        assert.notEqual(upstream, appserviceUpstream, `${path} is not proxied to the appservice`);
+      }
+
+      const root = locationFor(matrixServer, "/index.html");
+      assert.equal(one(root?.block, "root")?.args[0], docroot, "the client's build is what / serves");
+      assert.equal(docroot, "/usr/share/nginx/html");
+      assert.ok(client.volumes?.includes(`./client/dist:${docroot}:ro`));
+      assert.deepEqual(one(root?.block, "try_files")?.args, ["$uri", "$uri/", "/index.html"]);
+    });
+
+    it("carries LiveKit's signalling websocket over wss at the URL the focus hands out", async () => {
+      const appservice = parseConfig(await read("config/docker/appservice.yaml"));
+      const livekit = (await read("config/docker/livekit.yaml")) as LiveKitConfig;
+      const url = new URL(appservice.focus?.livekit.url ?? "");
+      assert.equal(url.protocol, "wss:");
+      const location = locationFor(tlsServer(url.hostname), "/rtc");
+      assert.deepEqual(one(location?.block, "proxy_pass")?.args, [`http://livekit:${livekit.port}`]);
+      const headers = all(location?.block, "proxy_set_header").map((d) => d.args.join(" "));
+      assert.ok(headers.includes("Upgrade $http_upgrade"));
+      assert.ok(headers.includes("Connection $connection_upgrade"));
+    });
+
+    it("has Synapse's client listener trust the proxy's forwarded address", async () => {
+      const appservice = parseConfig(await read("config/docker/appservice.yaml"));
+      const snippet = (await read("config/docker/homeserver-snippet.yaml")) as {
+        listeners: { port: number; tls: boolean; x_forwarded: boolean; resources: { names: string[] }[] }[];
+      };
+      const listener = snippet.listeners.find((l) => l.port === Number(new URL(appservice.homeserver.url).port));
+      assert.ok(listener, "a listener on the port the stack calls Synapse on");
+      assert.equal(listener.tls, false);
+      assert.equal(listener.x_forwarded, true);
+      assert.ok(listener.resources.some((r) => r.names.includes("client")));
+    });
+  });
+
+  describe("coturn", () => {
+    let coturn: ComposeService;
+    let conf: { option: string; value: string }[];
+    const value = (option: string): string | undefined => conf.find((c) => c.option === option)?.value;
+    before(async () => {
+      coturn = services.coturn!;
+      assert.ok(coturn, "a coturn service");
+      conf = parseTurnserverConf(await readText(mountSource(coturn, "/etc/coturn/turnserver.conf")));
+    });
+
+    it("runs a pinned coturn with its config and publishes its listening ports and its whole relay range", () => {
+      assert.match(coturn.image ?? "", /^coturn\/coturn:\d+\.\d+\.\d+/);
+      assert.deepEqual(coturn.command?.slice(0, 2), ["-c", "/etc/coturn/turnserver.conf"]);
+      const port = value("listening-port");
+      const tlsPort = value("tls-listening-port");
+      assert.ok(port && tlsPort);
+      for (const published of [`${port}:${port}`, `${port}:${port}/udp`, `${tlsPort}:${tlsPort}`]) {
+        assert.ok(coturn.ports?.includes(published), `${published} is published`);
+      }
+      const range = `${value("min-port")}-${value("max-port")}`;
+      assert.ok(coturn.ports?.includes(`${range}:${range}/udp`), "the relay ports are published one for one");
+      const tlsMount = coturn.volumes?.find((v) => v.endsWith(":/etc/coturn/tls:ro"));
+      assert.ok(tlsMount);
+      assert.ok(value("cert")?.startsWith("/etc/coturn/tls/") && value("pkey")?.startsWith("/etc/coturn/tls/"));
+    });
+
+    it("takes TURN REST credentials only, and relays to no private, loopback or reserved address", () => {
+      const options = conf.map((c) => c.option);
+      assert.ok(options.includes("use-auth-secret"));
+      assert.match(value("static-auth-secret") ?? "", /^CHANGE_ME/);
+      for (const open of ["no-auth", "lt-cred-mech", "user", "allow-loopback-peers", "allowed-peer-ip"]) {
+        assert.ok(!options.includes(open), `${open} is not set`);
+      }
+      assert.ok(options.includes("no-multicast-peers"));
+      const denied = conf.filter((c) => c.option === "denied-peer-ip").map((c) => c.value);
+      const v4 = denied.filter((d) => !d.includes(":")).map((d) => d.split("-").map(ipv4) as [number, number]);
+      for (const [first, last] of [
+        ["10.0.0.0", "10.255.255.255"],
+        ["172.16.0.0", "172.31.255.255"],
+        ["192.168.0.0", "192.168.255.255"],
+        ["127.0.0.0", "127.255.255.255"],
+        ["169.254.0.0", "169.254.255.255"],
+        ["100.64.0.0", "100.127.255.255"],
+        ["0.0.0.0", "0.255.255.255"],
+      ] as const) {
+        assert.ok(
+          v4.some(([from, to]) => from <= ipv4(first) && ipv4(last) <= to),
+          `${first}-${last} is denied`,
+        );
+      }
+      for (const v6 of ["::1", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::ffff:0.0.0.0-::ffff:255.255.255.255"]) {
+        assert.ok(denied.includes(v6), `${v6} is denied`);
+      }
+    });
+
+    it("is what LiveKit hands its clients: its realm's host, its ports, its secret", async () => {
+      const livekit = (await read(mountSource(services.livekit!, "/etc/livekit.yaml"))) as LiveKitConfig;
+      const turn = livekit.rtc.turn_servers ?? [];
+      assert.deepEqual(turn.map((t) => t.protocol).sort(), ["tls", "udp"]);
+      for (const entry of turn) {
+        assert.equal(entry.host, value("realm"));
+        assert.equal(String(entry.port), entry.protocol === "tls" ? value("tls-listening-port") : value("listening-port"));
+        assert.equal(entry.secret, value("static-auth-secret"), "LiveKit derives the credentials from coturn's secret");
+        assert.equal(entry.username, undefined, "no static TURN user");
+      }
+    });
+  });
+
+  it("keeps every secret a CHANGE_ME placeholder", async () => {
+    const appservice = parseConfig(await read("config/docker/appservice.yaml"));
+    const worker = parseWorkerConfig(await read("config/docker/transcription-worker.yaml"));
+    const livekit = (await read("config/docker/livekit.yaml")) as LiveKitConfig;
+    const postgres = (services.postgres as { environment?: Record<string, string> }).environment;
+    const secrets = [
+      appservice.appservice.as_token,
+      appservice.appservice.hs_token,
+      appservice.focus?.livekit.api_secret,
+      worker.matrix.as_token,
+      worker.livekit.api_secret,
+      ...Object.values(livekit.keys),
+      ...(livekit.rtc.turn_servers ?? []).map((t) => t.secret),
+      postgres?.POSTGRES_PASSWORD,
+    ];
+    for (const secret of secrets) assert.match(secret ?? "", /^CHANGE_ME/);
   });
 });
