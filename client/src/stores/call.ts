@@ -1,6 +1,6 @@
 // The call of the open room: pre-join (devices and preview), MatrixRTC membership, the LiveKit
 // connection, what each participant shows, raise hand, reactions and live subtitles.
-import { ParticipantKind, RoomEvent as LkEvent, Track, type Participant, type Room as LkRoom } from "livekit-client";
+import { ParticipantKind, RoomEvent as LkEvent, Track, type LocalAudioTrack, type LocalVideoTrack, type Participant, type Room as LkRoom } from "livekit-client";
 import { RoomEvent, type MatrixEvent, type Room } from "matrix-js-sdk";
 import type { MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
 import { MatrixRTCSessionEvent } from "matrix-js-sdk/lib/matrixrtc/index.js";
@@ -27,6 +27,11 @@ import {
 } from "../services/matrix/call-membership.ts";
 import { useRoomsStore } from "./rooms.ts";
 import { useSessionStore } from "./session.ts";
+
+interface LocalTrackToPublish {
+  track: LocalVideoTrack | LocalAudioTrack;
+  source: Track.Source;
+}
 
 export type CallPhase = "idle" | "prejoin" | "joining" | "joined";
 export type Quality = "excellent" | "good" | "poor" | "lost" | "unknown";
@@ -255,6 +260,92 @@ export const useCallStore = defineStore("call", () => {
     return () => room.off(RoomEvent.Timeline, onTimeline);
   }
 
+  // The LiveKit side of the call: one connection to one focus's SFU, replaced when the focus changes.
+  let lkTeardown: (() => void)[] = [];
+  let focusUrl: string | null = null;
+  let switching: Promise<void> | null = null;
+
+  async function connectTo(serviceUrl: string, room: Room, tracks: LocalTrackToPublish[]): Promise<void> {
+    const client = session.client;
+    if (client === null) throw new VisioError(ERRCODE.unknownToken, "error.sessionExpired");
+    const token = await requestFocusToken(services.fetch, {
+      serviceUrl,
+      roomId: room.roomId,
+      userId: client.getSafeUserId(),
+      deviceId: client.getDeviceId() ?? "",
+      openIdToken: await client.getOpenIdToken(),
+    });
+    const lk = markRaw(await services.callMedia.connect(token.url, token.jwt));
+    for (const name of LK_EVENTS) lk.on(name as LkEvent.ParticipantConnected, bumpLk);
+    const onReconnecting = (): void => {
+      reconnecting.value = true;
+    };
+    const onReconnected = (): void => {
+      reconnecting.value = false;
+      bumpLk();
+    };
+    const onDisconnected = (): void => {
+      // Not by our leave() or a focus switch: the SDK gave up reconnecting.
+      if (lkRoom.value === lk) void leave(new VisioError(ERRCODE.serverDown, "call.quality.lost", { retryable: true }));
+    };
+    lk.on(LkEvent.Reconnecting, onReconnecting);
+    lk.on(LkEvent.Reconnected, onReconnected);
+    lk.on(LkEvent.Disconnected, onDisconnected);
+    lkTeardown.push(listenToSubtitles(lk, addSubtitle));
+    lkTeardown.push(() => {
+      lk.off(LkEvent.Reconnecting, onReconnecting);
+      lk.off(LkEvent.Reconnected, onReconnected);
+      lk.off(LkEvent.Disconnected, onDisconnected);
+      for (const name of LK_EVENTS) lk.off(name as LkEvent.ParticipantConnected, bumpLk);
+    });
+    lkRoom.value = lk;
+    focusUrl = serviceUrl;
+    await Promise.all(tracks.map(({ track, source }) => lk.localParticipant.publishTrack(track, { source })));
+    bumpLk();
+  }
+
+  /** Camera and microphone as published now, to carry over to another SFU. */
+  function publishedTracks(lk: LkRoom): LocalTrackToPublish[] {
+    const tracks: LocalTrackToPublish[] = [];
+    for (const source of [Track.Source.Camera, Track.Source.Microphone]) {
+      const track = lk.localParticipant.getTrackPublication(source)?.track;
+      if (track !== undefined) tracks.push({ track: track as LocalTrackToPublish["track"], source });
+    }
+    return tracks;
+  }
+
+  // oldest_membership: when the oldest member is someone else than when we joined (two people of
+  // different ministries joined within the same second), everyone moves to that member's focus.
+  async function followOldestMember(): Promise<void> {
+    const client = session.client;
+    const rtcSession = rtc.value;
+    const room = rooms.selectedRoom;
+    const lk = lkRoom.value;
+    if (switching !== null || client === null || rtcSession === null || lk === null || room === null || room.roomId !== callRoomId.value) return;
+    const own = await ownFocus(session.wellKnown, () => client._unstable_getRTCTransports());
+    if (own === undefined) return;
+    const wanted = transportToUse(rtcSession, own).livekit_service_url;
+    if (wanted === focusUrl) return;
+    switching = (async () => {
+      const tracks = publishedTracks(lk);
+      for (const undo of lkTeardown) undo();
+      lkTeardown = [];
+      lkRoom.value = null;
+      // Keep the local tracks running: they go on to the new SFU.
+      await lk.disconnect(false);
+      try {
+        await connectTo(wanted, room, tracks);
+      } catch (caught) {
+        await leave(asVisioError(caught));
+      }
+    })();
+    try {
+      await switching;
+    } finally {
+      switching = null;
+    }
+  }
+
   async function join(): Promise<void> {
     const client = session.client;
     const room = rooms.selectedRoom;
@@ -270,53 +361,22 @@ export const useCallStore = defineStore("call", () => {
       // Membership first: the appservice only lets members of the call stay in its LiveKit room.
       joinCall(rtcSession, own);
       rtc.value = rtcSession;
+      callRoomId.value = room.roomId;
       const onMemberships = (): void => {
         rtcRevision.value += 1;
+        if (phase.value === "joined") void followOldestMember();
       };
       rtcSession.on(MatrixRTCSessionEvent.MembershipsChanged, onMemberships);
       teardown.push(() => rtcSession.off(MatrixRTCSessionEvent.MembershipsChanged, onMemberships));
-
-      const openIdToken = await client.getOpenIdToken();
-      const token = await requestFocusToken(services.fetch, {
-        serviceUrl: transport.livekit_service_url,
-        roomId: room.roomId,
-        userId: client.getSafeUserId(),
-        deviceId: client.getDeviceId() ?? "",
-        openIdToken,
-      });
-      const lk = markRaw(await services.callMedia.connect(token.url, token.jwt));
-      for (const name of LK_EVENTS) lk.on(name as LkEvent.ParticipantConnected, bumpLk);
-      const onReconnecting = (): void => {
-        reconnecting.value = true;
-      };
-      const onReconnected = (): void => {
-        reconnecting.value = false;
-        bumpLk();
-      };
-      const onDisconnected = (): void => {
-        // Not by our leave(): the SDK gave up reconnecting.
-        if (lkRoom.value === lk) void leave(new VisioError(ERRCODE.serverDown, "call.quality.lost", { retryable: true }));
-      };
-      lk.on(LkEvent.Reconnecting, onReconnecting);
-      lk.on(LkEvent.Reconnected, onReconnected);
-      lk.on(LkEvent.Disconnected, onDisconnected);
-      teardown.push(listenToSubtitles(lk, addSubtitle));
       teardown.push(watchReactions(room));
-      teardown.push(() => {
-        lk.off(LkEvent.Reconnecting, onReconnecting);
-        lk.off(LkEvent.Reconnected, onReconnected);
-        lk.off(LkEvent.Disconnected, onDisconnected);
-        for (const name of LK_EVENTS) lk.off(name as LkEvent.ParticipantConnected, bumpLk);
-      });
-      lkRoom.value = lk;
-      callRoomId.value = room.roomId;
       const { video, audio } = preview.value;
-      await Promise.all([
-        video === null ? null : lk.localParticipant.publishTrack(video, { source: Track.Source.Camera }),
-        audio === null ? null : lk.localParticipant.publishTrack(audio, { source: Track.Source.Microphone }),
-      ]);
+      const tracks: LocalTrackToPublish[] = [];
+      if (video !== null) tracks.push({ track: video, source: Track.Source.Camera });
+      if (audio !== null) tracks.push({ track: audio, source: Track.Source.Microphone });
+      await connectTo(transport.livekit_service_url, room, tracks);
       phase.value = "joined";
-      bumpLk();
+      // Memberships may have changed while we connected.
+      void followOldestMember();
     } catch (caught) {
       await leave(asVisioError(caught));
     }
@@ -325,8 +385,10 @@ export const useCallStore = defineStore("call", () => {
   async function leave(reason: VisioError | null = null): Promise<void> {
     const lk = lkRoom.value;
     const rtcSession = rtc.value;
-    for (const undo of teardown) undo();
+    for (const undo of [...teardown, ...lkTeardown]) undo();
     teardown = [];
+    lkTeardown = [];
+    focusUrl = null;
     lkRoom.value = null;
     rtc.value = null;
     callRoomId.value = null;
