@@ -4,7 +4,8 @@
 // - latency: end of each sentence's audio as sent → its final subtitle at B's caller, and → its final
 //   message accepted by Synapse A (the worker's "posted" report), over several calls;
 // - capacity: several calls spoken at once into one worker pinned to one core; its CPU time, its
-//   recognisers' included, per second of audio gives the streams one core sustains.
+//   recognisers' included, per second of audio gives the streams one core sustains (each call has
+//   a listener of B, so subtitles have somewhere to go).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,13 +65,13 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
       if (res.status !== 200) throw new Error(`focus answered ${res.status}: ${JSON.stringify(res.body)}`);
       return String(res.body.jwt);
     };
-    const newCall = async (withBob: boolean) => {
+    const newCall = async () => {
       const alias = `#visio-bench-${uniqueLocalpart("live")}:${HOSTS.a.serverName}`;
       const roomId = await joinAlias(a, alice, alias);
-      if (withBob) await joinAlias(b, bob, alias);
-      await waitForJoins(store, roomId, withBob ? [alice, bob] : [alice]);
+      await joinAlias(b, bob, alias);
+      await waitForJoins(store, roomId, [alice, bob]);
       const aliceJwt = await tokenFor(roomId, a, alice);
-      return { roomId, room: liveKitRoomAlias(roomId, SLOT), aliceJwt, bobJwt: withBob ? await tokenFor(roomId, b, bob) : "" };
+      return { roomId, room: liveKitRoomAlias(roomId, SLOT), aliceJwt, bobJwt: await tokenFor(roomId, b, bob) };
     };
 
     const configPath = await writeWorkerConfig(dir, {
@@ -116,7 +117,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
     const postedLagMs: number[] = [];
     let callsLeftOut = 0;
     for (let n = 0; n < calls; n++) {
-      const call = await newCall(true);
+      const call = await newCall();
       const job = await transcribe(call);
       const receiver = spawn(HOSTS.b.namespace, "bench-receiver", process.execPath, [RECEIVER, testbed.livekit.a.url, call.bobJwt]);
       await receiver.waitFor("connected", (r) => r.event === "connected", 30_000);
@@ -140,8 +141,11 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
     }
 
     // Capacity: several calls spoken at once into the one-core worker.
-    const parallel = await Promise.all(Array.from({ length: concurrentStreams }, () => newCall(false)));
+    // Each call has a listener, as a real one does: subtitles need someone to go to.
+    const parallel = await Promise.all(Array.from({ length: concurrentStreams }, () => newCall()));
     const jobs = await Promise.all(parallel.map((call) => transcribe(call)));
+    const listeners = parallel.map((call) => spawn(HOSTS.b.namespace, "bench-receiver", process.execPath, [RECEIVER, testbed.livekit.a.url, call.bobJwt]));
+    await Promise.all(listeners.map((listener) => listener.waitFor("connected", (r) => r.event === "connected", 30_000)));
     const cpuBefore = await treeCpuSeconds(worker.process.pid);
     const spoken = await Promise.all(parallel.map((call) => speak(call.aliceJwt)));
     await Promise.all(spoken.map((said, i) => settle(jobs[i] ?? "", said.trackSid)));
