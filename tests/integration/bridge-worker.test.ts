@@ -369,8 +369,13 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     await daveSaid.speaker.waitFor("done", (r) => r.event === "done", speech.dave.durationMs + 30_000);
     await resumed.worker.waitFor("closed Dave's pipeline", (r) => r.event === "track-closed" && r.job === resumed.job, 30_000);
     // The call ends (its LiveKit room is closed): the transcription ends with it, files included.
+    // Dave has left, so LiveKit may already have closed the room on its own: that is the same end.
     const rooms = new RoomServiceClient(testbed.livekit.a.controlUrl, testbed.livekit.a.apiKey, testbed.livekit.a.apiSecret);
-    await rooms.deleteRoom(call2.room);
+    try {
+      await rooms.deleteRoom(call2.room);
+    } catch (err) {
+      if (!/does not exist/.test((err as Error).message)) throw err;
+    }
     const files = await resumed.worker.waitFor("posted the files", (r) => r.event === "files-posted" && r.job === resumed.job, 30_000);
     // LiveKit ends the job (its dispatch goes with the room) before it disconnects the participant: either way the files come.
     const ended = await resumed.worker.waitFor("ended the job", (r) => r.event === "job-ended" && r.job === resumed.job, 15_000);
