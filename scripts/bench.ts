@@ -3,6 +3,7 @@ import { benchTransactions } from "./bench/appservice-transactions.ts";
 import { benchFocusTokens, type FocusBenchRun } from "./bench/focus-tokens.ts";
 import { benchTranscriptionEngines, transcriptionReport } from "./bench/transcription.ts";
 import { MEETING_SENTENCES } from "../tests/speech/festival-speech.ts";
+import { stopSharedTestbed } from "../tests/harness/testbed.ts";
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -73,3 +74,6 @@ process.stdout.write(
     "",
   ].join("\n"),
 );
+
+// The client and live transcription benches shared one test bed (network namespaces): stopped once.
+await stopSharedTestbed({ keepRunDir: false });

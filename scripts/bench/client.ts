@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Page } from "playwright-core";
 import { HOSTS } from "../../tests/harness/network.ts";
-import { getTestbed, stopSharedTestbed, uniqueLocalpart } from "../../tests/harness/testbed.ts";
+import { getTestbed, uniqueLocalpart } from "../../tests/harness/testbed.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { buildClient } from "../../tests/support/browser-client-build.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../../tests/support/browser.ts";
@@ -110,54 +110,50 @@ async function timeJoin(page: Page): Promise<number> {
 export async function benchClient(runs = 5): Promise<ClientBenchResult> {
   const bundle = bundleSize(buildClient());
   const testbed = await getTestbed();
+  await startAppservice("a");
+  const password = "bench-password";
+  const alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password });
+  const bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password });
+  const [browserA, browserB] = await Promise.all([
+    launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),
+    launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
+  ]);
   try {
-    await startAppservice("a");
-    const password = "bench-password";
-    const alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password });
-    const bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password });
-    const [browserA, browserB] = await Promise.all([
-      launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),
-      launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
+    const { page: pageA } = await openClient(browserA);
+    const { page: pageB } = await openClient(browserB);
+    await Promise.all([
+      signInThroughForm(pageA, `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`, alice.userId, password),
+      signInThroughForm(pageB, `${HOSTS.b.serverName}:${HOSTS.b.federationPort}`, bob.userId, password),
     ]);
-    try {
-      const { page: pageA } = await openClient(browserA);
-      const { page: pageB } = await openClient(browserB);
-      await Promise.all([
-        signInThroughForm(pageA, `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`, alice.userId, password),
-        signInThroughForm(pageB, `${HOSTS.b.serverName}:${HOSTS.b.federationPort}`, bob.userId, password),
-      ]);
-      const joinToFirstFrameMs: number[] = [];
-      let memory: TabMemory | undefined;
-      for (let run = 0; run < runs; run += 1) {
-        // A fresh meeting per run: no LiveKit room or membership left over from the previous one.
-        const alias = `#visio-bench-${uniqueLocalpart("call")}:${HOSTS.a.serverName}`;
-        await joinAlias(testbed.ministries.a, alice, alias);
-        await joinAlias(testbed.ministries.b, bob, alias);
-        await pageA.getByTestId(`room-${alias}`).click({ timeout: 30_000 });
-        await pageB.getByTestId(`room-${alias}`).click({ timeout: 30_000 });
-        await openPrejoin(pageA);
-        await pageA.getByTestId("call-join").click();
-        await pageA.locator('[data-testid="video-tile"][data-local="true"]').waitFor({ timeout: 30_000 });
-        // B joins once it sees A in the call (A's membership has crossed the federation).
-        await pageB.getByTestId("call-count").waitFor({ timeout: 30_000 });
-        await openPrejoin(pageB);
-        joinToFirstFrameMs.push(await timeJoin(pageB));
-        if (run === runs - 1) {
-          // Ten seconds into the call, as a user would be.
-          await pageB.waitForTimeout(10_000);
-          const { renderer, total } = chromiumMemory(HOSTS.b.namespace);
-          memory = { jsHeapUsedBytes: await jsHeapUsed(pageB), rendererRssBytes: renderer, browserRssBytes: total };
-        }
-        await pageB.getByTestId("call-leave").click();
-        await pageA.getByTestId("call-leave").click();
-        await pageA.getByTestId("call-open").waitFor();
+    const joinToFirstFrameMs: number[] = [];
+    let memory: TabMemory | undefined;
+    for (let run = 0; run < runs; run += 1) {
+      // A fresh meeting per run: no LiveKit room or membership left over from the previous one.
+      const alias = `#visio-bench-${uniqueLocalpart("call")}:${HOSTS.a.serverName}`;
+      await joinAlias(testbed.ministries.a, alice, alias);
+      await joinAlias(testbed.ministries.b, bob, alias);
+      await pageA.getByTestId(`room-${alias}`).click({ timeout: 30_000 });
+      await pageB.getByTestId(`room-${alias}`).click({ timeout: 30_000 });
+      await openPrejoin(pageA);
+      await pageA.getByTestId("call-join").click();
+      await pageA.locator('[data-testid="video-tile"][data-local="true"]').waitFor({ timeout: 30_000 });
+      // B joins once it sees A in the call (A's membership has crossed the federation).
+      await pageB.getByTestId("call-count").waitFor({ timeout: 30_000 });
+      await openPrejoin(pageB);
+      joinToFirstFrameMs.push(await timeJoin(pageB));
+      if (run === runs - 1) {
+        // Ten seconds into the call, as a user would be.
+        await pageB.waitForTimeout(10_000);
+        const { renderer, total } = chromiumMemory(HOSTS.b.namespace);
+        memory = { jsHeapUsedBytes: await jsHeapUsed(pageB), rendererRssBytes: renderer, browserRssBytes: total };
       }
-      if (memory === undefined) throw new Error("no run measured memory");
-      return { joinToFirstFrameMs, bundle, memory };
-    } finally {
-      await Promise.all([browserA.close(), browserB.close()]);
+      await pageB.getByTestId("call-leave").click();
+      await pageA.getByTestId("call-leave").click();
+      await pageA.getByTestId("call-open").waitFor();
     }
+    if (memory === undefined) throw new Error("no run measured memory");
+    return { joinToFirstFrameMs, bundle, memory };
   } finally {
-    await stopSharedTestbed({ keepRunDir: false });
+    await Promise.all([browserA.close(), browserB.close()]);
   }
 }

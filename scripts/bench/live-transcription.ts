@@ -14,7 +14,7 @@ import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore } from "../../appservice/src/storage/store.ts";
 import { HOSTS } from "../../tests/harness/network.ts";
-import { getTestbed, stopSharedTestbed, uniqueLocalpart, type RegisteredUser, type SynapseServer } from "../../tests/harness/testbed.ts";
+import { getTestbed, uniqueLocalpart, type RegisteredUser, type SynapseServer } from "../../tests/harness/testbed.ts";
 import { MEETING_SENTENCES, synthesizeRecording } from "../../tests/speech/festival-speech.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
@@ -163,7 +163,6 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
     };
   } finally {
     await Promise.all(started.map((p) => p.process.stop()));
-    await stopSharedTestbed({ keepRunDir: false });
     await rm(dir, { recursive: true, force: true });
   }
 }
