@@ -6,11 +6,9 @@
 import { Room, TrackKind } from "@livekit/rtc-node";
 import { MATRIX_USER_ATTRIBUTE } from "../../wire-types.ts";
 import { SubtitlePublisher } from "../../bridge/src/live/subtitle-publisher.ts";
+import { report, runScript, untilStopped } from "./json-line-script.ts";
 
 const [url, jwt, userId, interim, finalText] = process.argv.slice(2);
-const report = (event: string, fields: Record<string, unknown> = {}): void => {
-  process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
-};
 
 async function microphoneOf(room: Room, matrixUserId: string, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -43,17 +41,8 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   await publisher.publish(trackSid, { ...segment, text: finalText, endMs: 2500, final: true });
   report("sent", { trackSid });
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  await untilStopped();
   await room.disconnect();
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    report("error", { message: err instanceof Error ? err.message : String(err) });
-    process.exit(1);
-  },
-);
+runScript(main);

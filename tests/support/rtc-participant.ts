@@ -5,11 +5,9 @@
 // Both report {"event":"disconnected","reason":…} when the server disconnects them.
 import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, Room, RoomEvent, TrackKind, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
 import type { RemoteTrack } from "@livekit/rtc-node";
+import { report, runScript } from "./json-line-script.ts";
 
 const [mode, url, jwt, amount] = process.argv.slice(2);
-const report = (event: string, fields: Record<string, unknown> = {}): void => {
-  process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
-};
 
 const SAMPLE_RATE = 48_000;
 const FRAME_SAMPLES = SAMPLE_RATE / 100;
@@ -72,10 +70,4 @@ async function main(): Promise<void> {
   await room.disconnect();
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    report("error", { message: err instanceof Error ? err.message : String(err) });
-    process.exit(1);
-  },
-);
+runScript(main);

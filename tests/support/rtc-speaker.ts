@@ -5,11 +5,9 @@
 //   rtc-speaker.ts <url> <jwt> <audio file>
 import { AudioFrame, AudioSource, LocalAudioTrack, Room, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
 import { decodeAudioFile } from "../../bridge/src/audio/decode-file.ts";
+import { report, runScript } from "./json-line-script.ts";
 
 const [url, jwt, file] = process.argv.slice(2);
-const report = (event: string, fields: Record<string, unknown> = {}): void => {
-  process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
-};
 
 const SAMPLE_RATE = 16_000;
 const FRAME_SAMPLES = SAMPLE_RATE / 100;
@@ -52,10 +50,4 @@ async function main(): Promise<void> {
   report("done");
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    report("error", { message: err instanceof Error ? err.message : String(err) });
-    process.exit(1);
-  },
-);
+runScript(main);

@@ -3,11 +3,9 @@
 // participants this participant can see (a hidden one must not be among them).
 //   rtc-subtitle-receiver.ts <url> <jwt>
 import { Room, RoomEvent } from "@livekit/rtc-node";
+import { report, runScript, untilStopped } from "./json-line-script.ts";
 
 const [url, jwt] = process.argv.slice(2);
-const report = (event: string, fields: Record<string, unknown> = {}): void => {
-  process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
-};
 
 async function main(): Promise<void> {
   if (!url || !jwt) throw new Error("usage: rtc-subtitle-receiver.ts <url> <jwt>");
@@ -34,17 +32,8 @@ async function main(): Promise<void> {
   // Subtitles are data, not media: nothing to subscribe to.
   await room.connect(url, jwt, { autoSubscribe: false, dynacast: false });
   report("connected", { identity: room.localParticipant?.identity, participants: visible() });
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  await untilStopped();
   await room.disconnect();
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    report("error", { message: err instanceof Error ? err.message : String(err) });
-    process.exit(1);
-  },
-);
+runScript(main);
