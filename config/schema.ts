@@ -149,7 +149,7 @@ export const configSchema = z.strictObject({
         .regex(LANGUAGE_TAG, "must be a BCP 47 language tag such as en or fr-FR, or und")
         .default("en")
         .meta({ description: "Language when a start request names none (BCP 47; und: the engine detects it)." }),
-      engine: z.string().min(1).default("pocketsphinx").meta({
+      engine: z.string().min(1).default("openai").meta({
         description: "Name of the bridge's speech-to-text engine, recorded in the room state and the transcript (match the bridge's stt.engine).",
       }),
     })

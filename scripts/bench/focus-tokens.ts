@@ -94,7 +94,7 @@ export async function benchFocusTokens(livekitBinary: string, { runs = 5, reques
     await once(userinfo.server, "listening");
     const serverName = `localhost:${(userinfo.server.address() as AddressInfo).port}`;
 
-    const livekit = await startLiveKit({ binary: livekitBinary, host: LOOPBACK_HOSTS.a, dir: join(dir, "livekit"), webhookUrls: [], processes });
+    const livekit = await startLiveKit({ binary: livekitBinary, host: LOOPBACK_HOSTS.a, dir: join(dir, "livekit"), processes });
     const config = parseConfig({
       homeserver: { server_name: serverName, url: "http://127.0.0.1:1" },
       appservice: { url: `http://127.0.0.1:${APPSERVICE_PORT}`, port: APPSERVICE_PORT, as_token: "a".repeat(40), hs_token: "h".repeat(40) },

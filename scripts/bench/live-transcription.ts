@@ -77,6 +77,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
     const configPath = await writeWorkerConfig(dir, {
       livekit: testbed.livekit.a,
       homeserver: a,
+      whisper: testbed.whisper.a,
       asToken: appservice.config.appservice.as_token,
       userId: `@${appservice.config.appservice.sender_localpart}-transcriber:${HOSTS.a.serverName}`,
       maxJobs: concurrentStreams + 1,

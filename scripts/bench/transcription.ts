@@ -12,7 +12,7 @@ import { engineFromConfig } from "../../bridge/src/stt/engine-from-config.ts";
 import type { SttEngine } from "../../bridge/src/stt/engine.ts";
 import { wordErrorRate, type WordErrorCounts } from "../../bridge/src/transcript/word-error-rate.ts";
 import { MEETING_SENTENCES, synthesizeRecording } from "../../tests/speech/festival-speech.ts";
-import { startWhisperServer, type WhisperServer } from "../whisper-server/whisper-server.ts";
+import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
 
 export interface TranscriptionBenchRun {
   engine: string;

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import yaml from "js-yaml";
+import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
 import type { Host } from "./network.ts";
 import type { ManagedProcess, ProcessGroup } from "./processes.ts";
 import { httpStatus, waitUntil } from "./wait.ts";
@@ -12,8 +13,15 @@ export interface LiveKitOptions {
   binary: string;
   host: Host;
   dir: string;
-  webhookUrls: readonly string[];
   processes: ProcessGroup;
+}
+
+/**
+ * Where a ministry's LiveKit sends its webhooks: that ministry's appservice, as in production
+ * (config/docker/livekit.yaml). Always configured: calls, kicks and transcription depend on them.
+ */
+export function livekitWebhookUrl(host: Pick<Host, "address" | "appservicePort">): string {
+  return `http://${host.address}:${host.appservicePort}${LIVEKIT_WEBHOOK_PATH}`;
 }
 
 export interface LiveKitServer {
@@ -60,12 +68,9 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
     turn: { enabled: false },
     keys: { [apiKey]: apiSecret },
     room: { auto_create: false },
+    webhook: { api_key: apiKey, urls: [livekitWebhookUrl(host)] },
     logging: { level: "info" },
   };
-  // Strict parsing: a webhook section with no URLs is an error waiting to happen, so only when asked.
-  if (options.webhookUrls.length > 0) {
-    config["webhook"] = { api_key: apiKey, urls: [...options.webhookUrls] };
-  }
   const configPath = join(dir, "livekit.yaml");
   await writeFile(configPath, yaml.dump(config));
 

@@ -36,8 +36,10 @@ export interface Host {
   controlPort: number;
   // Where this ministry's appservice listens.
   appservicePort: number;
-  // Ministries without it get no LiveKit server.
+  // Ministries without it get no LiveKit server (nor Whisper server, nor transcription worker).
   livekit?: LiveKitPorts;
+  // The Whisper server of its transcription workers, on the host's loopback.
+  whisperPort?: number;
 }
 
 const NETNS_LIVEKIT: LiveKitPorts = { port: 7880, rtcUdpPort: 7882, rtcTcpPort: 7881 };
@@ -53,6 +55,7 @@ export const HOSTS = {
     controlPort: 8008,
     appservicePort: 9000,
     livekit: NETNS_LIVEKIT,
+    whisperPort: 8090,
   },
   b: {
     serverName: "ministry-b.test",
@@ -64,6 +67,7 @@ export const HOSTS = {
     controlPort: 8008,
     appservicePort: 9000,
     livekit: NETNS_LIVEKIT,
+    whisperPort: 8090,
   },
   // Ministry C shares B's namespace (a second address on B's link): a third federating server
   // without a third namespace. Its control listener and appservice cannot reuse B's ports on the
@@ -93,6 +97,7 @@ export const LOOPBACK_HOSTS = {
     controlPort: 8008,
     appservicePort: 9000,
     livekit: { port: 7880, rtcUdpPort: 7882, rtcTcpPort: 0 },
+    whisperPort: 8090,
   },
   b: {
     serverName: "localhost:8449",
@@ -104,6 +109,7 @@ export const LOOPBACK_HOSTS = {
     controlPort: 8009,
     appservicePort: 9001,
     livekit: { port: 7890, rtcUdpPort: 7892, rtcTcpPort: 0 },
+    whisperPort: 8091,
   },
 } as const satisfies Record<string, Host>;
 

@@ -20,6 +20,9 @@ export function portsOf(hosts: readonly Host[]): PortUse[] {
       { address: host.controlAddress, port: host.controlPort, protocol: "tcp", what: `Synapse ${name} (client, HTTP)` },
       { address: host.address, port: host.appservicePort, protocol: "tcp", what: `appservice of ${name}` },
     ];
+    if (host.whisperPort !== undefined) {
+      uses.push({ address: "127.0.0.1", port: host.whisperPort, protocol: "tcp", what: `Whisper server of ${name}` });
+    }
     if (host.livekit !== undefined) {
       uses.push({ address: host.address, port: host.livekit.port, protocol: "tcp", what: `LiveKit of ${name}` });
       uses.push({ address: host.address, port: host.livekit.rtcUdpPort, protocol: "udp", what: `LiveKit of ${name} (RTC)` });

@@ -18,12 +18,15 @@ import { ProcessGroup } from "./processes.ts";
 import { assertPortsFree, portsOf } from "./ports.ts";
 import type { SynapseServer } from "./synapse.ts";
 import { startSynapse } from "./synapse.ts";
+import type { WhisperServerOnHost } from "./whisper.ts";
+import { startWhisperOnHost } from "./whisper.ts";
 import { waitUntil } from "./wait.ts";
 
 export type { LiveKitServer } from "./livekit.ts";
 export type { PostgresServer } from "./postgres.ts";
 export type { ManagedProcess } from "./processes.ts";
 export type { RegisteredUser, SynapseServer } from "./synapse.ts";
+export type { WhisperServerOnHost } from "./whisper.ts";
 
 export type MinistryName = "a" | "b" | "c";
 export type SfuMinistryName = "a" | "b";
@@ -45,9 +48,8 @@ export interface MinistryAddress {
 
 export interface TestbedOptions {
   // Paths of app-service registration YAML files for that ministry's Synapse (all of them are asked).
+  // Every LiveKit sends its webhooks to its ministry's appservice address (livekitWebhookUrl).
   appserviceRegistrations?: (ministry: MinistryAddress) => Promise<string[]>;
-  // LiveKit webhook URLs for the ministries with a LiveKit server; no webhook section when none.
-  livekitWebhookUrls?: (ministry: MinistryAddress) => Promise<string[]>;
 }
 
 export interface SpawnInNamespaceOptions {
@@ -63,6 +65,7 @@ export interface Testbed {
   caCertPath: string;
   ministries: Record<MinistryName, SynapseServer>;
   livekit: Record<SfuMinistryName, LiveKitServer>;
+  whisper: Record<SfuMinistryName, WhisperServerOnHost>;
   // Started on first call only: most runs never need PostgreSQL.
   postgres(): Promise<PostgresServer>;
   spawnInNamespace(namespace: string, command: string, args: readonly string[], options: SpawnInNamespaceOptions): ManagedProcess;
@@ -73,6 +76,7 @@ export interface Tools {
   synapsePython: string;
   livekitBinary: string;
   postgresBinDir: string;
+  whisperPython: string;
 }
 
 export const RUN_DIR_PREFIX = "visio-testbed-";
@@ -91,6 +95,7 @@ export function toolsFromEnvironment(): Tools {
     synapsePython: required("VISIO_SYNAPSE_PYTHON", "Synapse (a Python venv)"),
     livekitBinary: required("VISIO_LIVEKIT_BIN", "the LiveKit server binary"),
     postgresBinDir: required("VISIO_POSTGRES_BIN", "PostgreSQL"),
+    whisperPython: required("VISIO_WHISPER_PYTHON", "the Whisper server (a Python venv with faster-whisper)"),
   };
 }
 
@@ -148,7 +153,8 @@ export interface ServersSpec<M extends string> {
   // netns: the test bed's namespaces (created here, leftovers removed first; needs root).
   // loopback: every host on 127.0.0.1 with its own ports, processes started directly.
   topology: Topology;
-  // A Synapse for each; a LiveKit server for each whose host has LiveKit ports.
+  // A Synapse for each; a LiveKit server for each whose host has LiveKit ports, a Whisper server for
+  // each whose host has a Whisper port.
   hosts: Record<M, Host>;
   // An existing directory; the servers' files and logs/ go inside.
   runDir: string;
@@ -165,6 +171,7 @@ export interface Servers<M extends string> {
   caCertPath: string;
   ministries: Record<M, SynapseServer>;
   livekit: Partial<Record<M, LiveKitServer>>;
+  whisper: Partial<Record<M, WhisperServerOnHost>>;
   processes: ProcessGroup;
   // Stops every process (and, for netns, removes the namespaces). Files stay.
   stop(): Promise<void>;
@@ -214,8 +221,7 @@ export async function startServers<M extends string>(spec: ServersSpec<M>): Prom
     const startLiveKitFor = async (name: M, host: Host): Promise<[M, LiveKitServer]> => {
       const dir = join(runDir, `livekit-${name}`);
       await mkdir(dir, { recursive: true });
-      const webhookUrls = (await options.livekitWebhookUrls?.(addressOf(host, dir))) ?? [];
-      return [name, await startLiveKit({ binary: tools.livekitBinary, host, dir, webhookUrls, processes })];
+      return [name, await startLiveKit({ binary: tools.livekitBinary, host, dir, processes })];
     };
     const startSynapseFor = async (name: M, host: Host): Promise<[M, SynapseServer]> => {
       const dir = join(runDir, `synapse-${name}`);
@@ -242,9 +248,15 @@ export async function startServers<M extends string>(spec: ServersSpec<M>): Prom
       return [name, synapse];
     };
 
-    const [livekits, synapses] = await Promise.all([
+    const startWhisperFor = async (name: M, host: Host): Promise<[M, WhisperServerOnHost]> => [
+      name,
+      await startWhisperOnHost({ python: tools.whisperPython, host, processes }),
+    ];
+
+    const [livekits, synapses, whispers] = await Promise.all([
       Promise.all(entries.filter(([, host]) => host.livekit !== undefined).map(([name, host]) => startLiveKitFor(name, host))),
       Promise.all(entries.map(([name, host]) => startSynapseFor(name, host))),
+      Promise.all(entries.filter(([, host]) => host.whisperPort !== undefined).map(([name, host]) => startWhisperFor(name, host))),
     ]);
 
     return {
@@ -253,6 +265,7 @@ export async function startServers<M extends string>(spec: ServersSpec<M>): Prom
       caCertPath: certificates.caCertPath,
       ministries: Object.fromEntries(synapses) as Record<M, SynapseServer>,
       livekit: Object.fromEntries(livekits) as Partial<Record<M, LiveKitServer>>,
+      whisper: Object.fromEntries(whispers) as Partial<Record<M, WhisperServerOnHost>>,
       processes,
       stop,
     };
@@ -275,7 +288,9 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
 
   const servers = await startServers({ topology: "netns", hosts: HOSTS, runDir, tools, options, exitOnSignal: true });
   const { a: livekitA, b: livekitB } = servers.livekit;
+  const { a: whisperA, b: whisperB } = servers.whisper;
   if (livekitA === undefined || livekitB === undefined) throw new Error("LiveKit A and B must have started");
+  if (whisperA === undefined || whisperB === undefined) throw new Error("the Whisper servers of A and B must have started");
 
   let stopped = false;
   let postgres: Promise<PostgresServer> | undefined;
@@ -285,6 +300,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     caCertPath: servers.caCertPath,
     ministries: servers.ministries,
     livekit: { a: livekitA, b: livekitB },
+    whisper: { a: whisperA, b: whisperB },
     postgres: () => {
       postgres ??= startPostgres({ binDir: tools.postgresBinDir, dir: join(runDir, "postgres"), processes: servers.processes });
       return postgres;
@@ -336,10 +352,7 @@ function mergedOptions(list: readonly TestbedOptions[]): TestbedOptions {
       const results = await Promise.all(list.map((options) => pick(options)?.(ministry) ?? Promise.resolve([])));
       return results.flat();
     };
-  return {
-    appserviceRegistrations: concat((options) => options.appserviceRegistrations),
-    livekitWebhookUrls: concat((options) => options.livekitWebhookUrls),
-  };
+  return { appserviceRegistrations: concat((options) => options.appserviceRegistrations) };
 }
 
 // The shared test bed. `options` are accepted only on the call that starts it (see configureTestbed

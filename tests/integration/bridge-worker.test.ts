@@ -159,7 +159,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     };
     call2 = { roomId: roomId2, room: liveKitRoomAlias(roomId2, SLOT), jwt: await tokenFor(roomId2, a, dave) };
     call3 = { roomId: roomId3, room: liveKitRoomAlias(roomId3, SLOT), jwt: await tokenFor(roomId3, a, dave) };
-    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, asToken, userId: bridgeUserId, maxJobs: 1 });
+    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken, userId: bridgeUserId, maxJobs: 1 });
     await Promise.all([startWorker("worker-1"), startWorker("worker-2")]);
     const [aliceSpeech, carolSpeech, daveSpeech] = await recordings;
     if (aliceSpeech === undefined || carolSpeech === undefined || daveSpeech === undefined) throw new Error("speech missing");
@@ -444,7 +444,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     const { a } = testbed.ministries;
     // The one-call workers go; one worker that takes up to four calls comes.
     await Promise.all(workers.filter((w) => w.process.exitDescription() === undefined).map((w) => w.process.stop()));
-    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, asToken, userId: bridgeUserId, maxJobs: 4 });
+    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken, userId: bridgeUserId, maxJobs: 4 });
     const shared = await startWorker("worker-shared");
     const dispatchedAt = Date.now();
     const meta3 = await postThreadRoot(a, asToken, call3.roomId, SESSION);

@@ -8,24 +8,17 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import type { CallNoticeContent } from "../../wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { createCallStore, type Call, type CallStore } from "../../appservice/src/calls/call-store.ts";
-import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type Store } from "../../appservice/src/storage/store.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
-import { configureTestbed, getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
-
-// LiveKit A signs its webhooks with its only API key, which is also the one A's focus service uses.
-configureTestbed({
-  livekitWebhookUrls: async (ministry) =>
-    ministry.serverName === HOSTS.a.serverName ? [`http://${HOSTS.a.address}:${HOSTS.a.appservicePort}${LIVEKIT_WEBHOOK_PATH}`] : [],
-});
 
 const SLOT = "m.call#ROOM";
 const CALL_MEMBER = "org.matrix.msc3401.call.member";

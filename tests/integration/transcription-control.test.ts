@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { ParticipantInfo_Kind } from "@livekit/protocol";
 import { AccessToken, AgentDispatchClient, RoomServiceClient, type AgentDispatch } from "livekit-server-sdk";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
-import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type Store } from "../../appservice/src/storage/store.ts";
@@ -26,7 +25,7 @@ import {
 import { matrixRequest, MatrixRequestError } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
-import { configureTestbed, getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson, type JsonResponse } from "../support/http.ts";
@@ -34,11 +33,6 @@ import { joinAlias, openIdToken, requestFocusToken, waitForJoins } from "../supp
 import type { JsonLineProcess } from "../support/json-line-process.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
-
-configureTestbed({
-  livekitWebhookUrls: async (ministry) =>
-    ministry.serverName === HOSTS.a.serverName ? [`http://${HOSTS.a.address}:${HOSTS.a.appservicePort}${LIVEKIT_WEBHOOK_PATH}`] : [],
-});
 
 const BOT = `@visio:${HOSTS.a.serverName}`;
 const BRIDGE_USER = `@visio-transcriber:${HOSTS.a.serverName}`;
@@ -320,6 +314,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
     const configPath = await writeWorkerConfig(testbed.runDir, {
       livekit: testbed.livekit.a,
       homeserver: a,
+      whisper: testbed.whisper.a,
       asToken: appservice.config.appservice.as_token,
       userId: BRIDGE_USER,
       maxJobs: 1,

@@ -11,7 +11,7 @@ import { transcribeRecording } from "../../bridge/src/recordings/transcribe-reco
 import { SttEngineError, SttEngineNotReadyError } from "../../bridge/src/stt/engine.ts";
 import { OpenAiCompatibleEngine } from "../../bridge/src/stt/openai-compatible.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
-import { startWhisperServer, type WhisperServer } from "../../scripts/whisper-server/whisper-server.ts";
+import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
 import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../speech/festival-speech.ts";
 
 // Measured: 1 error in 43 words (WER 0.023), "ten" written as "10", in every run so far. The bound

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   });
   room.on(RoomEvent.ParticipantConnected, (participant) => report("participant", { identity: participant.identity }));
   room.on(RoomEvent.Disconnected, (reason) => {
-    report("disconnected", { reason });
+    report("disconnected", { reason, at: Date.now() });
     process.exit(0);
   });
   // Subtitles are data, not media: nothing to subscribe to.

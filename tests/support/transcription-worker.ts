@@ -14,9 +14,9 @@ import {
   type TranscriptionJobMetadata,
   type TranscriptSessionFields,
 } from "../../wire-types.ts";
-import type { WorkerConfigInput } from "../../bridge/src/worker/worker-config.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
-import type { LiveKitServer, SynapseServer, Testbed } from "../harness/testbed.ts";
+import type { LiveKitServer, SynapseServer, Testbed, WhisperServerOnHost } from "../harness/testbed.ts";
+import { workerConfig } from "../harness/worker-config.ts";
 import { uniqueLocalpart } from "../harness/testbed.ts";
 import { followJsonLines, type JsonLineProcess } from "./json-line-process.ts";
 
@@ -26,6 +26,8 @@ export const WORKER_ENTRY = join(REPO_ROOT, "bridge/src/worker.ts");
 export interface WorkerSetup {
   livekit: LiveKitServer;
   homeserver: SynapseServer;
+  /** The ministry's Whisper server (the test bed's, in the same namespace as the worker). */
+  whisper: WhisperServerOnHost;
   /** The ministry appservice's as_token: the bridge's user is in its namespace. */
   asToken: string;
   userId: string;
@@ -33,12 +35,8 @@ export interface WorkerSetup {
 }
 
 export async function writeWorkerConfig(dir: string, setup: WorkerSetup): Promise<string> {
-  const config: WorkerConfigInput = {
-    livekit: { url: setup.livekit.url, api_key: setup.livekit.apiKey, api_secret: setup.livekit.apiSecret },
-    // The homeserver's client listener, reachable from inside the namespace where the worker runs.
-    matrix: { homeserver_url: setup.homeserver.clientUrl, as_token: setup.asToken, user_id: setup.userId },
-    worker: { max_jobs: setup.maxJobs },
-  };
+  // The homeserver's client listener, reachable from inside the namespace where the worker runs.
+  const config = workerConfig({ ...setup, homeserverUrl: setup.homeserver.clientUrl });
   const path = join(dir, `worker-${uniqueLocalpart("config")}.yaml`);
   await writeFile(path, yaml.dump(config), { mode: 0o600 });
   return path;

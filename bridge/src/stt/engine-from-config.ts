@@ -21,14 +21,13 @@ export function engineFromConfig(stt: BridgeConfig["stt"]): SttEngine {
     }
     case "openai": {
       const openai = stt.openai;
-      // The schema refuses engine: openai without its section; this keeps the type checker sure of it.
-      if (openai === undefined) throw new Error("stt.openai: is required when engine is openai");
       return new OpenAiCompatibleEngine({
         url: openai.url,
         model: openai.model,
         apiKey: openai.api_key,
         language: openai.language,
         timeoutMs: openai.timeout_ms,
+        interimIntervalMs: openai.interim_interval_ms,
       });
     }
     case "kyutai": {

@@ -1,6 +1,9 @@
-// Any server speaking OpenAI's `POST /v1/audio/transcriptions` (faster-whisper-server/speaches,
-// WhisperX servers, vLLM, LocalAI): the audio of one stream goes as one WAV file when the stream ends,
-// so with the VAD cutting streams per utterance this is one request per utterance, final results only.
+// Any server speaking OpenAI's `POST /v1/audio/transcriptions` (Visio's Whisper server, faster-whisper-
+// server/speaches, WhisperX servers, vLLM, LocalAI): the audio of one stream goes as one WAV file when
+// the stream ends, so with the VAD cutting streams per utterance this is one request per utterance for
+// its final result. While the utterance grows, it is decoded again every `interimIntervalMs` of new
+// audio; the words two decodings in a row agree on are stable enough to show as interim text (Whisper
+// revises its last words as it hears more: showing only agreed words keeps subtitles from flickering).
 import { encodeWav } from "../audio/wav.ts";
 import {
   STT_SAMPLE_RATE,
@@ -21,7 +24,23 @@ export interface OpenAiCompatibleOptions {
   /** Sent with every request when set; otherwise the server detects the language. */
   language?: string;
   timeoutMs: number;
+  /** Re-decode the growing utterance after this much new audio, for interim results; 0 or unset: finals only. */
+  interimIntervalMs?: number;
   fetch?: typeof fetch;
+}
+
+/** Words compared as a listener reads them: case and punctuation aside. */
+const wordKey = (word: string): string => word.toLowerCase().replace(/[^\p{L}\p{N}']/gu, "");
+
+/**
+ * The words of `current` that are stable: those it shares, from the start, with the previous
+ * decoding; of a first decoding, all but its last word (the one most likely to change).
+ */
+export function stableWords(previous: readonly string[] | undefined, current: readonly string[]): string[] {
+  if (previous === undefined) return current.slice(0, -1);
+  let n = 0;
+  while (n < previous.length && n < current.length && wordKey(previous[n] ?? "") === wordKey(current[n] ?? "")) n++;
+  return current.slice(0, n);
 }
 
 /** The parts of a `verbose_json` answer we read; servers differ in what else they add. */
@@ -30,6 +49,17 @@ interface VerboseTranscription {
   language?: unknown;
   segments?: { start?: unknown; end?: unknown; text?: unknown }[];
   words?: { word?: unknown; start?: unknown; end?: unknown; probability?: unknown }[];
+}
+
+/** A `/v1/models` entry; `languages` is an extension of Visio's Whisper server. */
+interface ServedModel {
+  id?: unknown;
+  languages?: unknown;
+}
+
+function languagesOf(model: ServedModel | undefined): string[] | undefined {
+  const list = model?.languages;
+  return Array.isArray(list) && list.length > 0 && list.every((l) => typeof l === "string") ? (list as string[]) : undefined;
 }
 
 function endpoint(base: string, path: string): string {
@@ -58,6 +88,8 @@ export class OpenAiCompatibleEngine implements SttEngine {
   readonly language: string | undefined;
   #options: OpenAiCompatibleOptions;
   #fetch: typeof fetch;
+  /** Languages of the model, when the server lists them (Visio's Whisper server does). */
+  #languages: string[] | undefined;
 
   constructor(options: OpenAiCompatibleOptions) {
     this.#options = options;
@@ -79,11 +111,29 @@ export class OpenAiCompatibleEngine implements SttEngine {
     }
     // Some servers only implement the transcription endpoint; reaching them is all we can check.
     if (!response.ok) return;
-    const body = (await response.json().catch(() => undefined)) as { data?: { id?: unknown }[] } | undefined;
-    const ids = (body?.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === "string");
+    const body = (await response.json().catch(() => undefined)) as { data?: ServedModel[] } | undefined;
+    const models = body?.data ?? [];
+    const ids = models.map((m) => m.id).filter((id): id is string => typeof id === "string");
     if (ids.length > 0 && !ids.includes(this.#options.model)) {
       throw new SttEngineNotReadyError(
         `speech-to-text server ${this.#options.url} does not serve model ${this.#options.model} (it serves: ${ids.join(", ")})`,
+      );
+    }
+    this.#languages = languagesOf(models.find((m) => m.id === this.#options.model));
+    this.checkLanguage(this.#options.language);
+  }
+
+  /**
+   * Throws SttEngineNotReadyError when the server said which languages the model knows and `language`
+   * is not one of them (an English-only `.en` model asked for French).
+   */
+  checkLanguage(language: string | undefined): void {
+    const known = this.#languages;
+    if (language === undefined || known === undefined) return;
+    const code = language.split("-")[0]?.toLowerCase() ?? language;
+    if (!known.includes(code)) {
+      throw new SttEngineNotReadyError(
+        `model ${this.#options.model} does not transcribe language ${language} (it does: ${known.join(", ")}); configure a multilingual Whisper model for it`,
       );
     }
   }
@@ -91,21 +141,56 @@ export class OpenAiCompatibleEngine implements SttEngine {
   start(options: SttStreamOptions): SttStream {
     const chunks: Int16Array[] = [];
     let samples = 0;
+    let ended = false;
     const controller = new AbortController();
+    const language = options.language ?? this.#options.language;
+    const interimSamples = Math.round(((this.#options.interimIntervalMs ?? 0) * STT_SAMPLE_RATE) / 1000);
+    let decodedUpTo = 0;
+    let interimInFlight = false;
+    let previous: string[] | undefined;
+    let shownWords = 0;
+    const audio = (): Int16Array => {
+      const pcm = new Int16Array(samples);
+      let at = 0;
+      for (const chunk of chunks) {
+        pcm.set(chunk, at);
+        at += chunk.length;
+      }
+      return pcm;
+    };
+    // One interim decoding at a time; its answer counts only while the utterance is still open.
+    const decodeInterim = (): void => {
+      interimInFlight = true;
+      decodedUpTo = samples;
+      this.#transcribe(audio(), language, controller.signal, false).then(
+        (result) => {
+          if (ended || controller.signal.aborted || result === undefined) return;
+          const words = result.text.split(/\s+/).filter((w) => w !== "");
+          const stable = stableWords(previous, words);
+          previous = words;
+          if (stable.length <= shownWords) return;
+          shownWords = stable.length;
+          const shown = result.words?.slice(0, stable.length);
+          const interim: SttResult = { text: stable.join(" "), startMs: result.startMs, endMs: shown?.at(-1)?.endMs ?? result.endMs, final: false };
+          if (shown !== undefined && shown.length === stable.length) interim.words = shown;
+          options.onResult(interim);
+        },
+        // An interim decoding that fails shows nothing; the final one reports the failure.
+        () => undefined,
+      ).finally(() => {
+        interimInFlight = false;
+      });
+    };
     return {
       write(pcm: Int16Array): void {
         chunks.push(pcm.slice());
         samples += pcm.length;
+        if (interimSamples > 0 && !ended && !interimInFlight && samples - decodedUpTo >= interimSamples) decodeInterim();
       },
       end: async (): Promise<void> => {
+        ended = true;
         if (samples === 0 || controller.signal.aborted) return;
-        const pcm = new Int16Array(samples);
-        let at = 0;
-        for (const chunk of chunks) {
-          pcm.set(chunk, at);
-          at += chunk.length;
-        }
-        const result = await this.#transcribe(pcm, options.language ?? this.#options.language, controller.signal);
+        const result = await this.#transcribe(audio(), language, controller.signal, true);
         if (result !== undefined && !controller.signal.aborted) options.onResult(result);
       },
       abort(): void {
@@ -118,7 +203,7 @@ export class OpenAiCompatibleEngine implements SttEngine {
     return this.#options.apiKey === undefined ? {} : { authorization: `Bearer ${this.#options.apiKey}` };
   }
 
-  async #transcribe(pcm: Int16Array, language: string | undefined, signal: AbortSignal): Promise<SttResult | undefined> {
+  async #transcribe(pcm: Int16Array, language: string | undefined, signal: AbortSignal, final: boolean): Promise<SttResult | undefined> {
     const form = new FormData();
     form.append("file", new Blob([encodeWav(pcm, STT_SAMPLE_RATE)], { type: "audio/wav" }), "utterance.wav");
     form.append("model", this.#options.model);
@@ -164,7 +249,7 @@ export class OpenAiCompatibleEngine implements SttEngine {
     const segments = body.segments ?? [];
     const startMs = words[0]?.startMs ?? seconds(segments[0]?.start) ?? 0;
     const endMs = words.at(-1)?.endMs ?? seconds(segments.at(-1)?.end) ?? durationMs;
-    const result: SttResult = { text, startMs: Math.min(startMs, durationMs), endMs: Math.min(endMs, durationMs), final: true };
+    const result: SttResult = { text, startMs: Math.min(startMs, durationMs), endMs: Math.min(endMs, durationMs), final };
     if (words.length > 0) result.words = words;
     return result;
   }

