@@ -368,6 +368,11 @@ export function getTestbed(options?: TestbedOptions): Promise<Testbed> {
   return singleton;
 }
 
+/** Whether a test of this run has started the shared test bed (the namespaces are in use). */
+export function sharedTestbedStarted(): boolean {
+  return singleton !== undefined;
+}
+
 // Stops the shared test bed if it was ever asked for. Returns the logs dir when it was kept.
 export async function stopSharedTestbed({ keepRunDir }: { keepRunDir: boolean }): Promise<string | undefined> {
   const pending = singleton;

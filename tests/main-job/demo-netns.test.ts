@@ -1,0 +1,51 @@
+// The main job, in the configuration users run: `npm start -- --netns --check` starts the demo
+// (Synapse, LiveKit with its webhooks, appservice, Whisper server and transcription worker per
+// ministry, the web client) in the namespaces and proves, through the protocols clients speak, that a
+// caller of A speaking becomes live subtitles at B, final messages in the thread under A's user, the
+// transcript files at stop, and that a kicked member stays out. It runs before the integration tests
+// (.mocharc.yml), since the demo creates the same namespaces as the shared test bed.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sharedTestbedStarted } from "../harness/testbed.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+describe("the main job: npm start -- --netns --check", function () {
+  this.timeout(600_000);
+  let dir: string | undefined;
+  let failed = false;
+
+  before(async function () {
+    if (sharedTestbedStarted()) throw new Error("the shared test bed is running: this file must run before the integration tests (see .mocharc.yml)");
+    dir = await mkdtemp(join(tmpdir(), "visio-demo-netns-test-"));
+  });
+  afterEach(function () {
+    failed ||= this.currentTest?.state === "failed";
+  });
+  after(async () => {
+    // A failed run keeps the demo's logs for reading.
+    if (dir !== undefined && !failed) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a sentence spoken at A becomes live subtitles at B and lines in the thread; a kicked member stays out; stop posts the files", async () => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "demo.ts"), "--netns", "--check", "--dir", dir ?? ""], {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | string>((resolve) => child.once("exit", (c, signal) => resolve(c ?? signal ?? "?")));
+    assert.equal(code, 0, `demo --netns --check failed (logs in ${dir ?? "?"}/logs):\n${stderr.slice(-6000)}\n${stdout.slice(-3000)}`);
+    assert.match(stdout, /check: main job OK/);
+    const wer = /WER (\d+\.\d+)/.exec(stdout)?.[1];
+    assert.ok(wer !== undefined && Number(wer) <= 0.15, `WER reported: ${String(wer)}`);
+    assert.match(stdout, /files posted at stop: .*vtt.*markdown|files posted at stop: .*markdown.*vtt/);
+    process.stdout.write(`${stdout.split("\n").filter((line) => line.startsWith("  ")).slice(-5).join("\n")}\n`);
+  });
+});
