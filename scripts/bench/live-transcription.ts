@@ -1,6 +1,6 @@
 // The live transcription path on the test bed (root needed: network namespaces): a caller of A plays
 // Festival sentences into a real LiveKit call, a transcription worker (dispatched as the appservice
-// does it) transcribes them with PocketSphinx, a caller of B receives the subtitles.
+// does it) transcribes them with the default engine (Whisper through the ministry's Whisper server), a caller of B receives the subtitles.
 // - latency: end of each sentence's audio as sent → its final subtitle at B's caller, and → its final
 //   message accepted by Synapse A (the worker's "posted" report), over several calls;
 // - capacity: several calls spoken at once into one worker pinned to one core; its CPU time, its
@@ -25,7 +25,7 @@ const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
 const RECEIVER = join(REPO_ROOT, "tests/support/rtc-subtitle-receiver.ts");
-const SESSION = { language: "en", engine: "pocketsphinx" };
+const SESSION = { language: "en", engine: "openai" };
 const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface LiveTranscriptionBench {

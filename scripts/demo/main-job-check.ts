@@ -223,23 +223,32 @@ function spokenText(body: string, speakerName: string | undefined): string {
   return body.startsWith(prefix) ? body.slice(prefix.length) : body;
 }
 
-/** Subtitle reports paired with the sentences they transcribe, by arrival time. */
+/** Subtitle reports grouped by segment (one per utterance, in order of arrival) and paired with the sentences. */
 function subtitleTiming(
   reports: readonly JsonReport[],
   sentences: readonly { startMs: number; endMs: number }[],
   playingAt: number,
 ): Pick<MainJobReport, "firstInterimMs" | "interimsBeforeSentenceEnd" | "finalSubtitleMs"> {
+  const attribute = (r: JsonReport, name: string): string | undefined => (r.attributes as Record<string, string> | undefined)?.[name];
+  const segments = new Map<string, JsonReport[]>();
+  for (const r of [...reports].sort((x, y) => Number(x.receivedAt) - Number(y.receivedAt))) {
+    if (String(r.text).trim() === "") continue;
+    const id = attribute(r, "lk.segment_id") ?? "";
+    segments.set(id, [...(segments.get(id) ?? []), r]);
+  }
+  if (segments.size !== sentences.length) {
+    throw new Error(`bruno received subtitles for ${segments.size} utterances, ${sentences.length} sentences were spoken`);
+  }
   const firstInterimMs: number[] = [];
   const finalSubtitleMs: number[] = [];
   let interimsBeforeSentenceEnd = 0;
-  sentences.forEach((sentence, i) => {
-    const from = playingAt + sentence.startMs;
-    const until = playingAt + (sentences[i + 1]?.startMs ?? Number.POSITIVE_INFINITY);
-    const mine = reports.filter((r) => Number(r.receivedAt) >= from && Number(r.receivedAt) < until && String(r.text).trim() !== "");
-    const isFinal = (r: JsonReport): boolean => (r.attributes as Record<string, string> | undefined)?.["lk.transcription_final"] === "true";
+  [...segments.values()].forEach((mine, i) => {
+    const sentence = sentences[i];
+    if (sentence === undefined) return;
+    const isFinal = (r: JsonReport): boolean => attribute(r, "lk.transcription_final") === "true";
     const interims = mine.filter((r) => !isFinal(r));
     const final = mine.find(isFinal);
-    if (interims[0] !== undefined) firstInterimMs.push(Number(interims[0].receivedAt) - from);
+    if (interims[0] !== undefined) firstInterimMs.push(Number(interims[0].receivedAt) - (playingAt + sentence.startMs));
     interimsBeforeSentenceEnd += interims.filter((r) => Number(r.receivedAt) <= playingAt + sentence.endMs).length;
     if (final !== undefined) finalSubtitleMs.push(Number(final.receivedAt) - (playingAt + sentence.endMs));
   });

@@ -34,7 +34,7 @@ const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
 const RECEIVER = join(REPO_ROOT, "tests/support/rtc-subtitle-receiver.ts");
-const SESSION = { language: "en", engine: "pocketsphinx" };
+const SESSION = { language: "en", engine: "openai" };
 
 // Two speakers in turn in the first call, one longer speech in the second (the restart case).
 const ALICE_SENTENCES = MEETING_SENTENCES.slice(0, 2);
@@ -51,7 +51,7 @@ const CUE_END_TOLERANCE_MS = 800;
 
 const textOf = (m: ThreadMessage): string => m.body.slice(`${m.fields?.speaker_name ?? ""}: `.length);
 
-describe("transcription workers: LiveKit agent dispatch, Matrix thread and files (real LiveKit, Synapse A and B, PocketSphinx)", function () {
+describe("transcription workers: LiveKit agent dispatch, Matrix thread and files (real LiveKit, Synapse A and B, Whisper)", function () {
   this.timeout(180_000);
   let testbed: Testbed;
   let appservice: AppserviceProcess;
@@ -250,7 +250,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
       assert.equal(fields.final, true);
       assert.ok([alice.userId, carol.userId].includes(fields.speaker), `speaker ${fields.speaker} is a Matrix user of the call`);
       assert.equal(fields.speaker_name, names[fields.speaker], "named by the display name in the room");
-      assert.deepEqual([fields.language, fields.engine], ["en", "pocketsphinx"]);
+      assert.deepEqual([fields.language, fields.engine], ["en", "openai"]);
       assert.ok(fields.start_ms >= lastEnd && fields.end_ms > fields.start_ms, `times increase: ${JSON.stringify(fields)}`);
       lastEnd = fields.end_ms;
     }

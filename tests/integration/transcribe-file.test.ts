@@ -1,12 +1,14 @@
-// The recording CLI end to end with the real engine: Festival speaks known sentences at known offsets,
-// `transcribe-file` (PocketSphinx from Debian) writes WebVTT and Markdown, and we check the files
-// against what was said and when.
+// The recording CLI end to end with the real engines: Festival speaks known sentences at known offsets,
+// `transcribe-file` writes WebVTT and Markdown with the default engine (Whisper, through Visio's
+// Whisper server) and with the PocketSphinx fallback, and we check the files against what was said
+// and when.
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
 import { parseWebVtt, type WebVttCue } from "../../bridge/src/transcript/webvtt.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
 import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../speech/festival-speech.ts";
@@ -56,7 +58,7 @@ function checkCues(cues: WebVttCue[], recording: SpeechRecording): void {
   });
 }
 
-describe("transcribe-file CLI (PocketSphinx, Festival speech)", function () {
+describe("transcribe-file CLI (Whisper by default, PocketSphinx, Festival speech)", function () {
   let dir: string;
   let recording: SpeechRecording;
 
@@ -69,7 +71,7 @@ describe("transcribe-file CLI (PocketSphinx, Festival speech)", function () {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  async function checkTranscript(name: string, speech: SpeechRecording): Promise<void> {
+  async function checkTranscript(name: string, speech: SpeechRecording, engine = "pocketsphinx"): Promise<void> {
     const cues = parseWebVtt(await readFile(join(dir, `${name}.vtt`), "utf8"));
     checkCues(cues, speech);
     const reference = speech.sentences.map((s) => s.text).join(" ");
@@ -80,12 +82,35 @@ describe("transcribe-file CLI (PocketSphinx, Festival speech)", function () {
     assert.ok(wer <= MAX_WER, `${name}: WER ${wer.toFixed(3)} above ${MAX_WER}: "${hypothesis}"`);
     const markdown = await readFile(join(dir, `${name}.md`), "utf8");
     assert.match(markdown, /^# Transcript of recording\.(wav|opus)\n/);
-    assert.match(markdown, /- Engine: pocketsphinx\n/);
-    assert.match(markdown, /\*\*Agent\*\* \(00:01\): the meeting will start/);
+    assert.match(markdown, new RegExp(`- Engine: ${engine}\\n`));
+    assert.match(markdown, /\*\*Agent\*\* \(00:01\): the meeting will start/i);
   }
 
-  it("writes a WebVTT file that parses and is in time with the speech, and Markdown, from WAV", async function () {
-    const result = await transcribe([recording.wavPath, "--out", join(dir, "wav"), "--speaker", "Agent"]);
+  it("with the default engine (Whisper tiny.en through Visio's Whisper server): WebVTT in time with the speech, and Markdown", async function () {
+    this.timeout(300_000);
+    let whisper: WhisperServer | undefined;
+    try {
+      whisper = await startWhisperServer(1);
+      const config = join(dir, "whisper.yaml");
+      await writeFile(config, `stt:\n  openai:\n    url: ${whisper.url}\n`);
+      const result = await transcribe([recording.wavPath, "--out", join(dir, "whisper"), "--speaker", "Agent", "--config", config]);
+      assert.equal(result.code, 0, result.stderr);
+      await checkTranscript("whisper", recording, "openai");
+    } finally {
+      await whisper?.stop();
+    }
+  });
+
+  it("says how to start the Whisper server when it is not running", async function () {
+    const config = join(dir, "nowhere.yaml");
+    await writeFile(config, "stt:\n  openai:\n    url: http://127.0.0.1:9\n");
+    const result = await transcribe([recording.wavPath, "--out", join(dir, "nowhere"), "--config", config]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /127\.0\.0\.1:9 unreachable/);
+  });
+
+  it("writes a WebVTT file that parses and is in time with the speech, and Markdown, from WAV (PocketSphinx)", async function () {
+    const result = await transcribe([recording.wavPath, "--out", join(dir, "wav"), "--speaker", "Agent", "--engine", "pocketsphinx"]);
     assert.equal(result.code, 0, result.stderr);
     await checkTranscript("wav", recording);
   });
@@ -99,14 +124,14 @@ describe("transcribe-file CLI (PocketSphinx, Festival speech)", function () {
     await run("opusenc", ["--quiet", short.wavPath, opusPath]).catch((err: unknown) => {
       throw new Error(`opusenc failed (Debian package opus-tools): ${String(err)}`);
     });
-    const result = await transcribe([opusPath, "--out", join(dir, "opus"), "--speaker", "Agent"]);
+    const result = await transcribe([opusPath, "--out", join(dir, "opus"), "--speaker", "Agent", "--engine", "pocketsphinx"]);
     assert.equal(result.code, 0, result.stderr);
     await checkTranscript("opus", short);
   });
 
   it("refuses to start with a missing model, naming the path and the Debian package", async function () {
     const missing = join(dir, "no-such-model");
-    const result = await transcribe([recording.wavPath, "--out", join(dir, "never"), "--model-dir", missing]);
+    const result = await transcribe([recording.wavPath, "--out", join(dir, "never"), "--engine", "pocketsphinx", "--model-dir", missing]);
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, new RegExp(`${missing}/en-us is missing`));
     assert.match(result.stderr, /pocketsphinx-en-us/);
@@ -114,7 +139,7 @@ describe("transcribe-file CLI (PocketSphinx, Festival speech)", function () {
   });
 
   it("says so when the recording cannot be decoded", async function () {
-    const result = await transcribe([join(dir, "sentence-0.txt"), "--out", join(dir, "bad")]);
+    const result = await transcribe([join(dir, "sentence-0.txt"), "--out", join(dir, "bad"), "--engine", "pocketsphinx"]);
     assert.equal(result.code, 4, result.stderr);
     assert.match(result.stderr, /cannot decode/);
   });

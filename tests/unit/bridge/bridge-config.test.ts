@@ -4,11 +4,20 @@ import { parseBridgeConfig } from "../../../bridge/src/config.ts";
 import { engineFromConfig } from "../../../bridge/src/stt/engine-from-config.ts";
 
 describe("bridge configuration", function () {
-  it("defaults to PocketSphinx with Debian's model and the default VAD", function () {
+  it("defaults to Whisper through Visio's Whisper server beside the worker, with interim re-decoding, and the default VAD", function () {
     const config = parseBridgeConfig({});
-    assert.equal(config.stt.engine, "pocketsphinx");
-    assert.equal(config.stt.pocketsphinx.model_dir, "/usr/share/pocketsphinx/model/en-us");
+    assert.equal(config.stt.engine, "openai");
+    assert.equal(config.stt.openai.url, "http://127.0.0.1:8090");
+    assert.equal(config.stt.openai.model, "tiny.en");
+    assert.equal(config.stt.openai.interim_interval_ms, 700);
     assert.equal(config.vad.end_silence_ms, 600);
+    const engine = engineFromConfig(config.stt);
+    assert.equal(engine.name, "openai");
+  });
+
+  it("keeps PocketSphinx with Debian's model as the light fallback", function () {
+    const config = parseBridgeConfig({ stt: { engine: "pocketsphinx" } });
+    assert.equal(config.stt.pocketsphinx.model_dir, "/usr/share/pocketsphinx/model/en-us");
     const engine = engineFromConfig(config.stt);
     assert.equal(engine.name, "pocketsphinx");
     assert.equal(engine.language, "en");
@@ -29,7 +38,7 @@ describe("bridge configuration", function () {
         /stt\.colour: unknown key/.test(err.message) &&
         /vad\.end_silence_ms: /.test(err.message),
     );
-    assert.throws(() => parseBridgeConfig({ stt: { engine: "openai" } }), /stt\.openai: is required when engine is openai/);
+    assert.throws(() => parseBridgeConfig({ stt: { openai: { url: "ftp://x" } } }), /stt\.openai\.url: /);
     assert.throws(() => parseBridgeConfig({ stt: { engine: "whisper" } }), /stt\.engine: /);
   });
 });

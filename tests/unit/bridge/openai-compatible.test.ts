@@ -4,7 +4,7 @@ import { strict as assert } from "node:assert";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SttEngineError, SttEngineNotReadyError, type SttResult } from "../../../bridge/src/stt/engine.ts";
-import { OpenAiCompatibleEngine } from "../../../bridge/src/stt/openai-compatible.ts";
+import { OpenAiCompatibleEngine, stableWords } from "../../../bridge/src/stt/openai-compatible.ts";
 
 interface Received {
   method: string;
@@ -23,6 +23,10 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 
 function json(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 describe("OpenAI-compatible engine", function () {
@@ -150,6 +154,50 @@ describe("OpenAI-compatible engine", function () {
     // A server without /v1/models is reachable, which is all that can be checked.
     handler = (_request, response) => json(response, 404, { detail: "Not Found" });
     await new OpenAiCompatibleEngine({ url: baseUrl, model: "small", timeoutMs: 5000 }).checkReady();
+  });
+
+  it("re-decodes the growing utterance and shows as interim only the words two decodings agree on", async function () {
+    // What Whisper does with a growing utterance: its last word changes as more audio comes.
+    const hypotheses = ["The meat", "The meeting will", "The meeting will start at", "The meeting will start at ten."];
+    handler = (request, response) => {
+      const file = request.form?.get("file");
+      void (file as File).arrayBuffer().then((wav) => {
+        const seconds = (wav.byteLength - 44) / 32_000;
+        json(response, 200, { text: hypotheses[Math.min(hypotheses.length, Math.round(seconds)) - 1] ?? "", segments: [{ start: 0, end: seconds }] });
+      });
+    };
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, model: "tiny.en", timeoutMs: 5000, interimIntervalMs: 1000 });
+    const results: SttResult[] = [];
+    const stream = engine.start({ onResult: (r) => results.push(r) });
+    const second = new Int16Array(16_000);
+    for (let i = 0; i < 4; i++) {
+      stream.write(second);
+      // Each interim answer comes before the next second of audio, as with a real-time caller.
+      const before = received.length;
+      await waitFor(() => received.length > before);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    await stream.end();
+    const interims = results.filter((r) => !r.final).map((r) => r.text);
+    // "The meat" → "The"; "The meeting will" shares only "The" with it → nothing new; then the agreed prefixes.
+    assert.deepEqual(interims, ["The", "The meeting will", "The meeting will start at"], "first: all but the last word; then only what two decodings share");
+    assert.deepEqual(results.filter((r) => r.final).map((r) => r.text), ["The meeting will start at ten."]);
+    assert.equal(results.at(-1)?.final, true, "the final comes last");
+  });
+
+  it("compares words as a reader does, and keeps only what two decodings share from the start", function () {
+    assert.deepEqual(stableWords(undefined, ["Hello", "there"]), ["Hello"]);
+    assert.deepEqual(stableWords(["hello,", "there"], ["Hello", "there.", "friend"]), ["Hello", "there."]);
+    assert.deepEqual(stableWords(["a", "b"], ["x", "b"]), []);
+  });
+
+  it("refuses at start a language the served model does not know (an English-only .en model asked for French)", async function () {
+    handler = (_request, response) => json(response, 200, { data: [{ id: "tiny.en", multilingual: false, languages: ["en"] }] });
+    await new OpenAiCompatibleEngine({ url: baseUrl, model: "tiny.en", language: "en", timeoutMs: 5000 }).checkReady();
+    await assert.rejects(
+      new OpenAiCompatibleEngine({ url: baseUrl, model: "tiny.en", language: "fr", timeoutMs: 5000 }).checkReady(),
+      (err: unknown) => err instanceof SttEngineNotReadyError && /model tiny\.en does not transcribe language fr/.test(err.message),
+    );
   });
 
   it("says when the server is unreachable", async function () {

@@ -29,7 +29,7 @@ describe("transcription worker", function () {
   describe("config", function () {
     it("reads the LiveKit and Matrix sections beside the engine settings, with worker defaults", function () {
       const config = parseWorkerConfig(minimalConfig);
-      assert.equal(config.stt.engine, "pocketsphinx");
+      assert.equal(config.stt.engine, "openai");
       assert.deepEqual(config.worker, { max_jobs: 8, identity_prefix: "visio-transcriber", name: "Transcription" });
       assert.equal(config.matrix.user_id, BRIDGE);
     });
