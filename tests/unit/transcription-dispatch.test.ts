@@ -83,6 +83,22 @@ describe("transcriber dispatch (LiveKit double)", () => {
     assert.notEqual(now[0]?.id, old.id);
   });
 
+  it("a job whose worker shut down is no transcriber on its way: dispatched again, even for a dispatch made just before `since`", async () => {
+    // The race seen with real servers: dispatched, taken, and the worker shut down, all within the
+    // second that the leave webhook's time (whole seconds) names.
+    livekit.connect(ROOM, "alice");
+    await pending(dispatch.ensure(ROOM, META, T0));
+    const [first] = livekit.ofAgent(ROOM, TRANSCRIBER_AGENT_NAME);
+    assert.ok(first);
+    livekit.takeJob(ROOM, first.id);
+    livekit.endJobs(ROOM, first.id);
+    const leftAt = T0;
+    clock += JOB_TAKE_WAIT_MS;
+    await pending(dispatch.ensure(ROOM, META, leftAt));
+    const [second] = livekit.ofAgent(ROOM, TRANSCRIBER_AGENT_NAME);
+    assert.ok(second && second.id !== first.id, "a new dispatch replaces the one whose job ended");
+  });
+
   it("dispatches nothing where nobody but a transcriber is, or the room is gone", async () => {
     assert.equal(await dispatch.ensure(ROOM, META, T0), "no_call");
     livekit.connect(ROOM, `${TRANSCRIBER_AGENT_NAME}-AJ_1`, ParticipantInfo_Kind.AGENT);

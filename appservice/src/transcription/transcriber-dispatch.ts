@@ -3,7 +3,7 @@
 // once, when it is created, and only if a worker is registered then; a lost worker's job is not
 // launched again. So "a transcriber is in the call" is checked and, when needed, brought about again:
 // by a new dispatch, retried until a worker has taken it.
-import { DataPacket_Kind, ParticipantInfo_Kind, type AgentDispatch } from "@livekit/protocol";
+import { DataPacket_Kind, JobStatus, ParticipantInfo_Kind, type AgentDispatch } from "@livekit/protocol";
 import { ServerError, type AgentDispatchClient, type ParticipantInfo, type RoomServiceClient, type SendDataOptions } from "livekit-server-sdk";
 import {
   TRANSCRIBER_AGENT_NAME,
@@ -43,6 +43,16 @@ function sessionOf(dispatch: AgentDispatch): { roomId: string; startedAt: number
     return null;
   }
 }
+
+/**
+ * Whether a worker has the dispatch's job now. A job that ended (its worker shut down or died) is
+ * no transcriber on its way: LiveKit keeps it in the dispatch's state after it ended.
+ */
+const hasLiveJob = (dispatch: AgentDispatch): boolean =>
+  (dispatch.state?.jobs ?? []).some((job) => {
+    const status = job.state?.status ?? JobStatus.JS_PENDING;
+    return status === JobStatus.JS_PENDING || status === JobStatus.JS_RUNNING;
+  });
 
 /** When LiveKit created a dispatch, in ms (it keeps nanoseconds). */
 const createdAtMs = (dispatch: AgentDispatch): number => Number((dispatch.state?.createdAt ?? 0n) / 1_000_000n);
@@ -134,7 +144,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
         if (participants.some(isTranscriberParticipant)) return "present";
         const session = { roomId: metadata.room_id, startedAt: metadata.started_at };
         const current = (await ours(livekitRoom)).filter((d) => sameSession(d, session) && createdAtMs(d) >= since);
-        if (current.some((d) => (d.state?.jobs.length ?? 0) > 0)) return "taken";
+        if (current.some(hasLiveJob)) return "taken";
         if (current.some((d) => now() - createdAtMs(d) < JOB_TAKE_WAIT_MS)) {
           throw new EffectPendingError("no transcription worker has taken the job yet");
         }

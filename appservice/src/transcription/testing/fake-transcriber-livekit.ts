@@ -1,6 +1,6 @@
 // A LiveKit double for transcription: rooms with participants, agent dispatches with their jobs, and
 // the data packets sent. Unknown rooms answer not_found, as LiveKit does.
-import { AgentDispatch, AgentDispatchState, DataPacket_Kind, Job, ParticipantInfo, ParticipantInfo_Kind } from "@livekit/protocol";
+import { AgentDispatch, AgentDispatchState, DataPacket_Kind, Job, ParticipantInfo, ParticipantInfo_Kind, JobState, JobStatus } from "@livekit/protocol";
 import { ServerError, type SendDataOptions } from "livekit-server-sdk";
 import type { AgentDispatchApi, TranscriberRoomApi } from "../transcriber-dispatch.ts";
 
@@ -42,6 +42,12 @@ export class FakeTranscriberLiveKit implements AgentDispatchApi, TranscriberRoom
   takeJob(room: string, dispatchId: string): void {
     const d = this.dispatches.get(room)?.find((x) => x.id === dispatchId);
     d?.state?.jobs.push(new Job({ id: `AJ_${++this.#ids}`, dispatchId }));
+  }
+
+  /** The jobs of a dispatch end (their worker shut down): LiveKit keeps them in the state, ended. */
+  endJobs(room: string, dispatchId: string): void {
+    const d = this.dispatches.get(room)?.find((x) => x.id === dispatchId);
+    for (const job of d?.state?.jobs ?? []) job.state = new JobState({ status: JobStatus.JS_SUCCESS, endedAt: BigInt(this.now()) * 1_000_000n });
   }
 
   ofAgent(room: string, agentName: string): AgentDispatch[] {
