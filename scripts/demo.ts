@@ -180,7 +180,9 @@ async function main(): Promise<void> {
       const [appserviceA, appserviceB] = appservices;
       if (appserviceA === undefined || appserviceB === undefined) throw new Error("appservices missing");
       const report = await checkMainJob({ bed, hosts, appservices: { a: appserviceA, b: appserviceB }, roomId, alice, bruno, say });
-      process.stdout.write(`check: main job OK (alice of A spoke in the call; bruno of B got live subtitles; the thread has her words; a kicked member stays out; stop posted the files)\n${describeReport(report)}\n`);
+      process.stdout.write(
+        `check: main job OK (alice of A spoke in the call; bruno of B got live subtitles; the thread has her words; a kicked member stays out; stop posted the files; a call on B's SFU is transcribed by B's worker)\n${describeReport(report)}\n`,
+      );
     } else {
       process.stdout.write("check: the call and transcription check needs --netns (on loopback no media flows: WebRTC skips loopback addresses)\n");
     }

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import sys
+import threading
 import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -129,6 +130,20 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, body)
 
 
+def warm_up(model: WhisperModel, workers: int) -> None:
+    """The first decoding on each of the model's workers is several times slower than the next ones:
+    paid here, at start, rather than by a meeting's first words."""
+    silence = np.zeros(16000, dtype=np.float32)
+    threads = [
+        threading.Thread(target=lambda: list(model.transcribe(silence, language="en", beam_size=1)[0]))
+        for _ in range(max(1, workers))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (keep it private)")
@@ -158,6 +173,7 @@ def main() -> None:
     Handler.model_id = model_id
     Handler.multilingual = bool(Handler.model.model.is_multilingual)
     Handler.languages = list(Handler.model.supported_languages) if Handler.multilingual else ["en"]
+    warm_up(Handler.model, args.workers)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
     try:

@@ -2,7 +2,9 @@
 // of ministry A speaks Festival sentences into the meeting's call, a caller of ministry B receives them
 // as interim and final live subtitles, the transcript thread gets the final messages under A's Matrix
 // user, a member kicked mid-call is disconnected and stays out, and a stop posts the WebVTT and
-// Markdown files. Everything goes through the demo's own servers, by the protocols a client uses.
+// Markdown files. Then the same in a meeting of A whose call runs on B's SFU (a caller of B came
+// first): B's worker transcribes it. Everything goes through the demo's own servers, by the protocols
+// a client uses.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,47 +40,89 @@ export interface MainJobContext {
   bed: Servers<Ministry>;
   hosts: Record<Ministry, Host>;
   appservices: Record<Ministry, AppserviceProcess>;
+  /** The demo meeting, hosted by A. */
   roomId: string;
   alice: RegisteredUser;
   bruno: RegisteredUser;
   say(line: string): void;
 }
 
-export interface MainJobReport {
+export interface TranscribedCallReport {
+  /** Whose SFU carried the call, and so whose worker transcribed it. */
+  sfu: Ministry;
+  speaker: string;
   wer: number;
   finalMessages: number;
-  /** Per sentence: its start in the audio → the first interim subtitle at B's caller. */
+  /** Per sentence: its start in the audio → the first interim subtitle at the listener. */
   firstInterimMs: number[];
-  /** Interim subtitles at B that arrived before their sentence ended. */
+  /** Interim subtitles at the listener that arrived before their sentence ended. */
   interimsBeforeSentenceEnd: number;
-  /** Per sentence: its end in the audio → its final subtitle at B's caller. */
+  /** Per sentence: its end in the audio → its final subtitle at the listener. */
   finalSubtitleMs: number[];
-  kickedDisconnectedMs: number;
+  /** Set when a member was kicked mid-call. */
+  kickedDisconnectedMs?: number;
   files: string[];
 }
+
+export type MainJobReport = TranscribedCallReport[];
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted.length === 0 ? Number.NaN : (sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN);
 };
 
-export function describeReport(r: MainJobReport): string {
+export function describeReport(reports: MainJobReport): string {
   const ms = (values: readonly number[]): string => `${values.map((v) => Math.round(v)).join(", ")} ms (median ${Math.round(median(values))} ms)`;
-  return [
-    `  thread: ${r.finalMessages} final messages from A's caller, WER ${r.wer.toFixed(3)} against the script (bound ${MAX_WER})`,
-    `  subtitles at B: sentence start → first interim ${ms(r.firstInterimMs)}; ${r.interimsBeforeSentenceEnd} interim updates before their sentence ended`,
-    `  subtitles at B: sentence end → final ${ms(r.finalSubtitleMs)}`,
-    `  kicked member disconnected ${Math.round(r.kickedDisconnectedMs)} ms after the kick; refused a new token; the old token does not get back in`,
-    `  files posted at stop: ${r.files.join(", ")}`,
-  ].join("\n");
+  return reports
+    .flatMap((r) => [
+      `  call on ${r.sfu.toUpperCase()}'s SFU, transcribed by ${r.sfu.toUpperCase()}'s worker, ${r.speaker} speaking:`,
+      `    thread: ${r.finalMessages} final messages, WER ${r.wer.toFixed(3)} against the script (bound ${MAX_WER})`,
+      `    subtitles: sentence start → first interim ${ms(r.firstInterimMs)}; ${r.interimsBeforeSentenceEnd} interim updates before their sentence ended`,
+      `    subtitles: sentence end → final ${ms(r.finalSubtitleMs)}`,
+      ...(r.kickedDisconnectedMs === undefined
+        ? []
+        : [`    kicked member disconnected ${Math.round(r.kickedDisconnectedMs)} ms after the kick; refused a new token; the old token does not get back in`]),
+      `    files posted at stop: ${r.files.join(", ")}`,
+    ])
+    .join("\n");
+}
+
+interface Caller {
+  ministry: Ministry;
+  user: RegisteredUser;
+}
+
+interface TranscribedCall {
+  roomId: string;
+  /** The ministry whose focus and SFU the call uses (its first member's). */
+  sfu: Ministry;
+  speaker: Caller;
+  listener: Caller;
+  /** A member of this ministry joins the call and is kicked while the speaker talks. */
+  kickFrom?: Ministry;
 }
 
 export async function checkMainJob(ctx: MainJobContext): Promise<MainJobReport> {
-  const { bed, hosts, appservices, roomId, alice, bruno, say } = ctx;
-  const a = bed.ministries.a;
-  const b = bed.ministries.b;
-  const livekit: LiveKitServer | undefined = bed.livekit.a;
-  if (livekit === undefined) throw new Error("LiveKit A is not running");
+  const { bed, alice, bruno } = ctx;
+  const reports: MainJobReport = [];
+  // The demo meeting: its call on A's SFU (alice's, the first membership), bruno of B listening.
+  reports.push(await checkTranscribedCall(ctx, { roomId: ctx.roomId, sfu: "a", speaker: { ministry: "a", user: alice }, listener: { ministry: "b", user: bruno }, kickFrom: "b" }));
+  // A meeting hosted by A whose call runs on B's SFU (bruno called first): B's worker transcribes it.
+  const alias = `#${ctx.appservices.a.config.meetings.alias_prefix}check-b-${Date.now()}:${ctx.hosts.a.serverName}`;
+  const join = `/_matrix/client/v3/join/${encodeURIComponent(alias)}`;
+  const { room_id: roomId } = await matrixRequest<{ room_id: string }>(bed.ministries.a.clientUrl, alice.accessToken, "POST", join, {});
+  await matrixRequest(bed.ministries.b.clientUrl, bruno.accessToken, "POST", join, {});
+  reports.push(await checkTranscribedCall(ctx, { roomId, sfu: "b", speaker: { ministry: "b", user: bruno }, listener: { ministry: "a", user: alice } }));
+  return reports;
+}
+
+async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall): Promise<TranscribedCallReport> {
+  const { bed, hosts, appservices, say } = ctx;
+  const { roomId, sfu, speaker, listener } = call;
+  const host = bed.ministries.a;
+  const livekit: LiveKitServer | undefined = bed.livekit[sfu];
+  if (livekit === undefined) throw new Error(`LiveKit ${sfu.toUpperCase()} is not running`);
+  const focus = appservices[sfu];
   const botToken = appservices.a.config.appservice.as_token;
   const livekitRoom = liveKitRoomAlias(roomId, SLOT);
   const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
@@ -89,30 +133,30 @@ export async function checkMainJob(ctx: MainJobContext): Promise<MainJobReport> 
     started.push(follower);
     return follower;
   };
+  const serverOf = (c: Caller): SynapseServer => bed.ministries[c.ministry];
+  const nameOf = (c: Caller): string => c.user.userId.slice(1).split(":")[0] ?? c.user.userId;
   try {
     const recording = synthesizeRecording(dir, SENTENCES);
-    // A member of B who will be removed from the meeting during the call.
-    const charlie = await b.registerUser(`check-charlie-${Date.now()}`);
-    await matrixRequest(b.clientUrl, charlie.accessToken, "POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${encodeURIComponent(hosts.a.serverName)}`, {});
 
-    // What a MatrixRTC client does: its membership in the room, then a token from the oldest member's focus (A's).
-    const focusOfA = `http://${hosts.a.address}:${hosts.a.appservicePort}${FOCUS_PATH_PREFIX}`;
-    const joinCall = async (server: SynapseServer, user: RegisteredUser): Promise<{ url: string; jwt: string }> => {
-      await matrixRequest(server.clientUrl, user.accessToken, "PUT", `${room}/state/${CALL_MEMBER}/${encodeURIComponent(`_${user.userId}_${user.deviceId}`)}`, {
+    // What a MatrixRTC client does: its membership in the room, then a token from the oldest member's focus.
+    const focusUrl = `http://${hosts[sfu].address}:${hosts[sfu].appservicePort}${FOCUS_PATH_PREFIX}`;
+    const joinCall = async (c: Caller): Promise<{ url: string; jwt: string }> => {
+      const { user } = c;
+      await matrixRequest(serverOf(c).clientUrl, user.accessToken, "PUT", `${room}/state/${CALL_MEMBER}/${encodeURIComponent(`_${user.userId}_${user.deviceId}`)}`, {
         application: "m.call",
         call_id: "",
         scope: "m.room",
         device_id: user.deviceId,
         focus_active: { type: "livekit", focus_selection: "oldest_membership" },
-        foci_preferred: [{ type: "livekit", livekit_service_url: focusOfA, livekit_alias: roomId }],
+        foci_preferred: [{ type: "livekit", livekit_service_url: focusUrl, livekit_alias: roomId }],
         expires: 3_600_000,
       });
       let token: { url: string; jwt: string } | undefined;
-      // The focus answers once A's appservice has seen the user's join in a transaction.
+      // The focus answers once its appservice has seen the user's join in a transaction.
       await waitUntil(
-        `a call token for ${user.userId} from A's focus`,
+        `a call token for ${user.userId} from ${sfu.toUpperCase()}'s focus`,
         async () => {
-          const res = await requestFocusToken(appservices.a.url, roomId, server, user, SLOT);
+          const res = await requestFocusToken(focus.url, roomId, serverOf(c), user, SLOT);
           if (res.status !== 200) return false;
           token = { url: String(res.body.url), jwt: String(res.body.jwt) };
           return true;
@@ -123,82 +167,117 @@ export async function checkMainJob(ctx: MainJobContext): Promise<MainJobReport> 
       return token;
     };
 
-    const aliceCall = await joinCall(a, alice);
-    const brunoCall = await joinCall(b, bruno);
-    const charlieCall = await joinCall(b, charlie);
-    const brunoListens = spawn("b", "bruno-subtitles", RECEIVER, [brunoCall.url, brunoCall.jwt]);
-    const charlieListens = spawn("b", "charlie-subtitles", RECEIVER, [charlieCall.url, charlieCall.jwt]);
-    await Promise.all([brunoListens.waitFor("connected", (r) => r.event === "connected"), charlieListens.waitFor("connected", (r) => r.event === "connected")]);
-    say("check: bruno (B) and charlie (B) are in the call on A's LiveKit; alice asks for transcription in the chat");
+    // The call's first member picks the SFU (oldest membership): the caller of the SFU's ministry first.
+    const [first, second] = speaker.ministry === sfu ? [speaker, listener] : [listener, speaker];
+    const firstCall = await joinCall(first);
+    const secondCall = await joinCall(second);
+    const speakerCall = first === speaker ? firstCall : secondCall;
+    const listenerCall = first === speaker ? secondCall : firstCall;
+    const listens = spawn(listener.ministry, `${nameOf(listener)}-subtitles-${sfu}`, RECEIVER, [listenerCall.url, listenerCall.jwt]);
+    await listens.waitFor("connected", (r) => r.event === "connected");
 
-    await matrixRequest(a.clientUrl, alice.accessToken, "PUT", `${room}/send/m.room.message/check-transcribe-start-${Date.now()}`, { msgtype: "m.text", body: "!transcribe start" });
+    let kicked: { member: Caller; call: { url: string; jwt: string }; listens: JsonLineProcess } | undefined;
+    if (call.kickFrom !== undefined) {
+      const server = bed.ministries[call.kickFrom];
+      const member: Caller = { ministry: call.kickFrom, user: await server.registerUser(`check-charlie-${Date.now()}`) };
+      await matrixRequest(server.clientUrl, member.user.accessToken, "POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${encodeURIComponent(hosts.a.serverName)}`, {});
+      const memberCall = await joinCall(member);
+      kicked = { member, call: memberCall, listens: spawn(call.kickFrom, "charlie-subtitles", RECEIVER, [memberCall.url, memberCall.jwt]) };
+      await kicked.listens.waitFor("connected", (r) => r.event === "connected");
+    }
+    say(`check: the call runs on ${sfu.toUpperCase()}'s LiveKit; ${nameOf(listener)} listens; ${nameOf(speaker)} asks for transcription in the chat`);
+
+    await matrixRequest(serverOf(speaker).clientUrl, speaker.user.accessToken, "PUT", `${room}/send/m.room.message/check-transcribe-start-${Date.now()}`, {
+      msgtype: "m.text",
+      body: "!transcribe start",
+    });
     await waitUntil(
       "the meeting's transcription state to say active",
       async () => {
-        const state = await matrixRequest<TranscriptionStateContent>(b.clientUrl, bruno.accessToken, "GET", `${room}/state/${TRANSCRIPTION_STATE_EVENT}/`).catch(() => null);
+        const state = await matrixRequest<TranscriptionStateContent>(serverOf(listener).clientUrl, listener.user.accessToken, "GET", `${room}/state/${TRANSCRIPTION_STATE_EVENT}/`).catch(
+          () => null,
+        );
         return state?.active === true;
       },
       { timeoutMs: 30_000 },
     );
     const rooms = new RoomServiceClient(livekit.controlUrl, livekit.apiKey, livekit.apiSecret);
-    await waitUntil("a transcription worker to join the call", async () => (await rooms.listParticipants(livekitRoom)).some(isTranscriberParticipant), {
+    await waitUntil(`a transcription worker of ${sfu.toUpperCase()} to join the call`, async () => (await rooms.listParticipants(livekitRoom)).some(isTranscriberParticipant), {
       timeoutMs: 60_000,
       intervalMs: 300,
-      hint: "see the transcription-worker-a and appservice-a logs",
+      hint: `see the transcription-worker-${sfu} and appservice-${sfu} logs`,
     });
-    say("check: the transcription worker of A joined the call; alice speaks");
+    say(`check: the transcription worker of ${sfu.toUpperCase()} joined the call; ${nameOf(speaker)} speaks`);
 
     const speech = await recording;
-    const aliceSpeaks = spawn("a", "alice-speaks", SPEAKER, [aliceCall.url, aliceCall.jwt, speech.wavPath]);
-    const playing = await aliceSpeaks.waitFor("playing", (r) => r.event === "playing", 30_000);
+    const speaks = spawn(speaker.ministry, `${nameOf(speaker)}-speaks-${sfu}`, SPEAKER, [speakerCall.url, speakerCall.jwt, speech.wavPath]);
+    const playing = await speaks.waitFor("playing", (r) => r.event === "playing", 30_000);
     const playingAt = Number(playing.startedAt);
 
-    // Mid-call, a moderator (the meeting's bot) removes charlie from the meeting.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const kickedAt = Date.now();
-    await matrixRequest(a.clientUrl, botToken, "POST", `${room}/kick`, { user_id: charlie.userId, reason: "demo check" });
-    const disconnected = await charlieListens.waitFor("disconnected after the kick", (r) => r.event === "disconnected", 20_000);
-    const kickedDisconnectedMs = Number(disconnected.at ?? Date.now()) - kickedAt;
-    const refused = await requestFocusToken(appservices.a.url, roomId, b, charlie, SLOT);
-    if (refused.status === 200) throw new Error("the kicked member still gets a call token");
-    await expectKeptOut(spawn("b", "charlie-again", RECEIVER, [charlieCall.url, charlieCall.jwt]));
+    let kickedDisconnectedMs: number | undefined;
+    if (kicked !== undefined) {
+      // Mid-call, a moderator (the meeting's bot) removes the member from the meeting.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const kickedAt = Date.now();
+      await matrixRequest(host.clientUrl, botToken, "POST", `${room}/kick`, { user_id: kicked.member.user.userId, reason: "demo check" });
+      const disconnected = await kicked.listens.waitFor("disconnected after the kick", (r) => r.event === "disconnected", 20_000);
+      kickedDisconnectedMs = Number(disconnected.at ?? Date.now()) - kickedAt;
+      const refused = await requestFocusToken(focus.url, roomId, serverOf(kicked.member), kicked.member.user, SLOT);
+      if (refused.status === 200) throw new Error("the kicked member still gets a call token");
+      await expectKeptOut(spawn(kicked.member.ministry, "charlie-again", RECEIVER, [kicked.call.url, kicked.call.jwt]));
+    }
 
-    await aliceSpeaks.waitFor("done", (r) => r.event === "done", 120_000);
+    await speaks.waitFor("done", (r) => r.event === "done", 120_000);
     const expected = SENTENCES.length;
+    const reader = serverOf(listener);
     let thread: Awaited<ReturnType<typeof readTranscriptThread>>;
     await waitUntil(
-      `${expected} final messages from alice in the transcript thread`,
+      `${expected} final messages from ${speaker.user.userId} in the transcript thread`,
       async () => {
-        thread = await readTranscriptThread(a.clientUrl, alice.accessToken, roomId);
-        const finals = thread?.messages.filter((m) => m.fields?.final === true && m.fields.speaker === alice.userId) ?? [];
+        thread = await readTranscriptThread(reader.clientUrl, listener.user.accessToken, roomId);
+        const finals = thread?.messages.filter((m) => m.fields?.final === true && m.fields.speaker === speaker.user.userId) ?? [];
         return finals.length >= expected && thread?.messages.every((m) => m.fields?.final === true) === true;
       },
       { timeoutMs: 30_000, intervalMs: 500 },
     );
     const messages = thread!.messages;
-    const strangers = messages.filter((m) => m.fields?.speaker !== alice.userId);
+    const strangers = messages.filter((m) => m.fields?.speaker !== speaker.user.userId);
     if (strangers.length > 0) throw new Error(`thread messages attributed to someone else: ${strangers.map((m) => m.fields?.speaker).join(", ")}`);
+    const bridgeUser = `@${appservices[sfu].config.transcription.bridge_localpart}:${hosts[sfu].serverName}`;
+    const posters = [...new Set(messages.map((m) => m.sender))];
+    if (posters.length !== 1 || posters[0] !== bridgeUser) throw new Error(`thread messages posted by ${posters.join(", ")}, expected ${bridgeUser} (the SFU's ministry)`);
     const wer = wordErrorRate(SENTENCES.join(" "), messages.map((m) => spokenText(m.body, m.fields?.speaker_name)).join(" ")).wer;
     if (!(wer <= MAX_WER)) throw new Error(`the thread's transcript has WER ${wer.toFixed(3)} (> ${MAX_WER}): ${messages.map((m) => m.body).join(" | ")}`);
 
-    const subtitles = (await brunoListens.reports()).filter((r) => r.event === "transcription");
+    const subtitles = (await listens.reports()).filter((r) => r.event === "transcription");
     const timing = subtitleTiming(subtitles, speech.sentences, playingAt);
-    if (timing.finalSubtitleMs.length < expected) throw new Error(`bruno received ${timing.finalSubtitleMs.length} final subtitles for ${expected} sentences`);
-    if (timing.interimsBeforeSentenceEnd === 0) throw new Error("no interim subtitle reached bruno while a sentence was being spoken");
+    if (timing.finalSubtitleMs.length < expected) throw new Error(`the listener received ${timing.finalSubtitleMs.length} final subtitles for ${expected} sentences`);
+    if (timing.interimsBeforeSentenceEnd === 0) throw new Error("no interim subtitle reached the listener while a sentence was being spoken");
 
-    say("check: alice stops the transcription");
-    await matrixRequest(a.clientUrl, alice.accessToken, "PUT", `${room}/send/m.room.message/check-transcribe-stop-${Date.now()}`, { msgtype: "m.text", body: "!transcribe stop" });
+    say(`check: ${nameOf(speaker)} stops the transcription`);
+    await matrixRequest(serverOf(speaker).clientUrl, speaker.user.accessToken, "PUT", `${room}/send/m.room.message/check-transcribe-stop-${Date.now()}`, {
+      msgtype: "m.text",
+      body: "!transcribe stop",
+    });
     let files: string[] = [];
     await waitUntil(
       "the WebVTT and Markdown files in the transcript thread",
       async () => {
-        const now = await readTranscriptThread(a.clientUrl, alice.accessToken, roomId);
+        const now = await readTranscriptThread(reader.clientUrl, listener.user.accessToken, roomId);
         files = (now?.files ?? []).map((f) => String((f.content.info as { mimetype?: string } | undefined)?.mimetype ?? f.content.body));
         return files.some((f) => f.includes("vtt")) && files.some((f) => f.includes("markdown"));
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
-    return { wer, finalMessages: messages.length, ...timing, kickedDisconnectedMs, files };
+    return {
+      sfu,
+      speaker: speaker.user.userId,
+      wer,
+      finalMessages: messages.length,
+      ...timing,
+      ...(kickedDisconnectedMs === undefined ? {} : { kickedDisconnectedMs }),
+      files,
+    };
   } finally {
     await Promise.all(started.map((p) => p.process.stop()));
     await rm(dir, { recursive: true, force: true });
@@ -228,7 +307,7 @@ function subtitleTiming(
   reports: readonly JsonReport[],
   sentences: readonly { startMs: number; endMs: number }[],
   playingAt: number,
-): Pick<MainJobReport, "firstInterimMs" | "interimsBeforeSentenceEnd" | "finalSubtitleMs"> {
+): Pick<TranscribedCallReport, "firstInterimMs" | "interimsBeforeSentenceEnd" | "finalSubtitleMs"> {
   const attribute = (r: JsonReport, name: string): string | undefined => (r.attributes as Record<string, string> | undefined)?.[name];
   const segments = new Map<string, JsonReport[]>();
   for (const r of [...reports].sort((x, y) => Number(x.receivedAt) - Number(y.receivedAt))) {
@@ -237,7 +316,7 @@ function subtitleTiming(
     segments.set(id, [...(segments.get(id) ?? []), r]);
   }
   if (segments.size !== sentences.length) {
-    throw new Error(`bruno received subtitles for ${segments.size} utterances, ${sentences.length} sentences were spoken`);
+    throw new Error(`the listener received subtitles for ${segments.size} utterances, ${sentences.length} sentences were spoken`);
   }
   const firstInterimMs: number[] = [];
   const finalSubtitleMs: number[] = [];

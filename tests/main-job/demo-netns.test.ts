@@ -2,7 +2,8 @@
 // (Synapse, LiveKit with its webhooks, appservice, Whisper server and transcription worker per
 // ministry, the web client) in the namespaces and proves, through the protocols clients speak, that a
 // caller of A speaking becomes live subtitles at B, final messages in the thread under A's user, the
-// transcript files at stop, and that a kicked member stays out. It runs before the integration tests
+// transcript files at stop, and that a kicked member stays out; and that a meeting of A whose call
+// runs on B's SFU is transcribed by B's worker. It runs before the integration tests
 // (.mocharc.yml), since the demo creates the same namespaces as the shared test bed.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -31,7 +32,7 @@ describe("the main job: npm start -- --netns --check", function () {
     if (dir !== undefined && !failed) await rm(dir, { recursive: true, force: true });
   });
 
-  it("a sentence spoken at A becomes live subtitles at B and lines in the thread; a kicked member stays out; stop posts the files", async () => {
+  it("a sentence spoken at A becomes live subtitles at B and lines in the thread; a kicked member stays out; stop posts the files; a call on B's SFU is transcribed by B", async () => {
     const child = spawn(process.execPath, [join(REPO_ROOT, "scripts", "demo.ts"), "--netns", "--check", "--dir", dir ?? ""], {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
@@ -43,9 +44,13 @@ describe("the main job: npm start -- --netns --check", function () {
     const code = await new Promise<number | string>((resolve) => child.once("exit", (c, signal) => resolve(c ?? signal ?? "?")));
     assert.equal(code, 0, `demo --netns --check failed (logs in ${dir ?? "?"}/logs):\n${stderr.slice(-6000)}\n${stdout.slice(-3000)}`);
     assert.match(stdout, /check: main job OK/);
-    const wer = /WER (\d+\.\d+)/.exec(stdout)?.[1];
-    assert.ok(wer !== undefined && Number(wer) <= 0.15, `WER reported: ${String(wer)}`);
-    assert.match(stdout, /files posted at stop: .*vtt.*markdown|files posted at stop: .*markdown.*vtt/);
-    process.stdout.write(`${stdout.split("\n").filter((line) => line.startsWith("  ")).slice(-5).join("\n")}\n`);
+    // The call on A's SFU and the one on B's SFU: each with its WER and its files.
+    const wers = [...stdout.matchAll(/WER (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(wers.length, 2, stdout);
+    assert.ok(wers.every((wer) => wer <= 0.15), `WER reported: ${wers.join(", ")}`);
+    assert.match(stdout, /call on A's SFU, transcribed by A's worker/);
+    assert.match(stdout, /call on B's SFU, transcribed by B's worker/);
+    assert.equal([...stdout.matchAll(/files posted at stop: .*(vtt.*markdown|markdown.*vtt)/g)].length, 2, stdout);
+    process.stdout.write(`${stdout.split("\n").filter((line) => line.startsWith("  ")).slice(-12).join("\n")}\n`);
   });
 });

@@ -67,6 +67,18 @@ describe("call events from transactions", () => {
     );
   });
 
+  it("reads the room's transcription state: started (with its session) and stopped", () => {
+    const bot = "@visio:ministry-a.test";
+    const started = event({ type: "org.visio.transcription", state_key: "", sender: bot, content: { active: true, started_at: 42, language: "en" } });
+    const stopped = event({ type: "org.visio.transcription", state_key: "", sender: bot, content: { active: false, started_at: 42 } });
+    const junk = event({ type: "org.visio.transcription", state_key: "", sender: bot, content: { active: "yes" } });
+    const keyed = event({ type: "org.visio.transcription", state_key: "x", sender: bot, content: { active: true } });
+    assert.deepEqual(callInputs([started, stopped, junk, keyed]), [
+      { kind: "transcription-state", roomId: ROOM, sender: bot, active: true, startedAt: 42, at: 1_700_000_000_000 },
+      { kind: "transcription-state", roomId: ROOM, sender: bot, active: false, startedAt: 42, at: 1_700_000_000_000 },
+    ]);
+  });
+
   it("tells a kick and a ban from leaving on one's own", () => {
     const member = (sender: string, m: string) =>
       event({ type: "m.room.member", sender, state_key: ALICE, content: { membership: m } });

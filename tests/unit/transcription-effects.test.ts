@@ -27,7 +27,6 @@ const ACTIVE: TranscriptionStateContent = {
 describe("transcription effects (state, call and LiveKit doubles)", () => {
   let livekit: FakeTranscriberLiveKit;
   let state: TranscriptionStateContent | null;
-  let hosted: boolean;
   let call: Call | null;
   let presences: Presence[];
 
@@ -35,7 +34,6 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
     createTranscriptionEffects({
       state: { read: async () => state },
       calls: {
-        hostsRoom: async () => hosted,
         activeCall: async () => call,
         openPresences: async () => presences,
       },
@@ -61,7 +59,6 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
     livekit.now = () => T0 + 1000;
     livekit.connect(LK, "alice");
     state = ACTIVE;
-    hosted = true;
     call = { id: "c1", roomId: ROOM, startedAt: T0, endedAt: null, participantCount: 1, maxConcurrent: 1 };
     presences = [];
     presences.push(presence(null, "matrixrtc"), presence(LK, "livekit"));
@@ -95,10 +92,9 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
     assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 1);
   });
 
-  it("meetings it only follows are left to their own appservice", async () => {
-    hosted = false;
-    await effects().run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: T0 });
-    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0);
+  it("meetings it only follows get its transcriber too, on its own SFU: its callers' audio stays home", async () => {
+    await assert.rejects(effects().run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: T0 }), EffectPendingError);
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 1);
   });
 
   it("a stop that runs after a new start leaves the new session alone", async () => {

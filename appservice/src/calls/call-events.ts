@@ -1,6 +1,14 @@
 // What in a room event changes call state: MatrixRTC call memberships (join / leave, including the
-// homeserver's MSC4140 delayed leave events) and users leaving or being removed from the room.
-import { CALL_MEMBER_EVENT_TYPES, type CallMemberContent, type RoomEvent } from "../../../wire-types.ts";
+// homeserver's MSC4140 delayed leave events), users leaving or being removed from the room, and the
+// room's transcription state (written by the hosting ministry's bot; every ministry whose SFU carries
+// part of the call transcribes that part).
+import {
+  CALL_MEMBER_EVENT_TYPES,
+  TRANSCRIPTION_STATE_EVENT,
+  type CallMemberContent,
+  type RoomEvent,
+  type TranscriptionStateContent,
+} from "../../../wire-types.ts";
 
 export interface RtcJoin {
   kind: "rtc-join";
@@ -34,7 +42,17 @@ export interface RoomDeparture {
   at: number;
 }
 
-export type CallInput = RtcJoin | RtcLeave | RoomDeparture;
+/** The room's transcription state changed (started or stopped). */
+export interface TranscriptionStateChange {
+  kind: "transcription-state";
+  roomId: string;
+  sender: string;
+  active: boolean;
+  startedAt: number | undefined;
+  at: number;
+}
+
+export type CallInput = RtcJoin | RtcLeave | RoomDeparture | TranscriptionStateChange;
 
 const MEMBER_TYPES: ReadonlySet<string> = new Set(CALL_MEMBER_EVENT_TYPES);
 
@@ -78,6 +96,20 @@ function departureInput(event: RoomEvent & { state_key: string }): RoomDeparture
   };
 }
 
+function transcriptionStateInput(event: RoomEvent & { state_key: string }): TranscriptionStateChange | null {
+  if (event.state_key !== "") return null;
+  const content = event.content as Partial<TranscriptionStateContent>;
+  if (typeof content.active !== "boolean") return null;
+  return {
+    kind: "transcription-state",
+    roomId: event.room_id,
+    sender: event.sender,
+    active: content.active,
+    startedAt: typeof content.started_at === "number" ? content.started_at : undefined,
+    at: event.origin_server_ts ?? Date.now(),
+  };
+}
+
 /** The call-relevant changes of a transaction's events, in event order. */
 export function callInputs(events: readonly RoomEvent[]): CallInput[] {
   const inputs: CallInput[] = [];
@@ -88,7 +120,9 @@ export function callInputs(events: readonly RoomEvent[]): CallInput[] {
       ? callMemberInput(stateEvent)
       : event.type === "m.room.member"
         ? departureInput(stateEvent)
-        : null;
+        : event.type === TRANSCRIPTION_STATE_EVENT
+          ? transcriptionStateInput(stateEvent)
+          : null;
     if (input) inputs.push(input);
   }
   return inputs;

@@ -3,7 +3,7 @@
 // ends it. Runs inside the database transaction of the change, and only enqueues effects (notices,
 // LiveKit removals), which run after the commit.
 import type { Logger } from "../log.ts";
-import type { CallInput, RoomDeparture, RtcJoin, RtcLeave } from "./call-events.ts";
+import type { CallInput, RoomDeparture, RtcJoin, RtcLeave, TranscriptionStateChange } from "./call-events.ts";
 import { callEndedNotice, callStartedNotice, noticeTxnId } from "./call-notices.ts";
 import type { Call, CallStore, NewPresence } from "./call-store.ts";
 
@@ -44,6 +44,20 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
       return;
     }
     await store.addPresence({ ...presence, callId: call.id });
+  };
+
+  /**
+   * The transcription state of a meeting hosted by another ministry changed: the part of its call on
+   * this ministry's SFU gets this ministry's transcriber, or is told to stop. (In a meeting this
+   * appservice hosts, the start or stop request already enqueued the same effect.)
+   */
+  const transcriptionState = async (input: TranscriptionStateChange): Promise<void> => {
+    if (await store.hostsRoom(input.roomId)) return;
+    if (input.active) {
+      await store.enqueueEffect({ kind: "transcription_dispatch", roomId: input.roomId, since: input.at }, input.at);
+    } else if (input.startedAt !== undefined) {
+      await store.enqueueEffect({ kind: "transcription_stop", roomId: input.roomId, startedAt: input.startedAt, requestedAt: input.at }, input.at);
+    }
   };
 
   /** Closes expired memberships, and ends the call when nobody is left. */
@@ -124,6 +138,7 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
     async apply(input) {
       if (input.kind === "rtc-join") return rtcJoin(input);
       if (input.kind === "rtc-leave") return rtcLeave(input);
+      if (input.kind === "transcription-state") return transcriptionState(input);
       return departure(input);
     },
 

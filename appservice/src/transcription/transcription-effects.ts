@@ -11,7 +11,7 @@ import type { TranscriptionStateReader } from "./transcription-state.ts";
 
 export interface TranscriptionEffectsDeps {
   state: TranscriptionStateReader;
-  calls: Pick<CallStore, "hostsRoom" | "activeCall" | "openPresences">;
+  calls: Pick<CallStore, "activeCall" | "openPresences">;
   dispatch: TranscriberDispatch;
   log: Logger;
 }
@@ -42,8 +42,8 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
   };
 
   const runDispatch = async (effect: TranscriptionDispatchEffect): Promise<void> => {
-    // Meetings this appservice only follows are transcribed by their own ministry's appservice.
-    if (!(await calls.hostsRoom(effect.roomId))) return;
+    // Every ministry transcribes the part of the call on its own SFU, meetings it only follows
+    // included: its callers' audio never leaves its machines, and all write into the one thread.
     const state = await deps.state.read(effect.roomId);
     // Never transcribed (most calls): no LiveKit request at all.
     if (state === null) return;
