@@ -37,6 +37,8 @@ export interface RoomListenerOptions {
   onData?(payload: Uint8Array, topic: string | undefined, fromServer: boolean): void;
   /** The room connection ended without close() asking for it. */
   onDisconnected?(reason: DisconnectReason): void;
+  /** Each utterance's outcome at once: decoded, or lost to an engine failure. */
+  onUtterance?(trackSid: string, outcome: { ok: true } | { ok: false; error: Error }): void;
 }
 
 const participantInfo = (p: RemoteParticipant): ParticipantInfo => ({ identity: p.identity, name: p.name, attributes: p.attributes });
@@ -62,6 +64,7 @@ export class RoomListener {
       nowMs: () => options.now() - this.#startedAt,
       onSegment: (trackSid, segment) => this.#onSegment(trackSid, segment),
       onError: (trackSid, err) => options.report({ event: "error", message: `track ${trackSid}: ${err.message}` }),
+      ...(options.onUtterance === undefined ? {} : { onUtterance: options.onUtterance }),
     });
   }
 

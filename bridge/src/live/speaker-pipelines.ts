@@ -14,6 +14,8 @@ export interface SpeakerPipelinesOptions {
   onSegment(trackSid: string, segment: TranscriptSegment): void;
   /** The engine failed on some utterance of this track (reported when the track's pipeline closes). */
   onError(trackSid: string, err: Error): void;
+  /** Each utterance's outcome at once: decoded, or lost to an engine failure. */
+  onUtterance?(trackSid: string, outcome: { ok: true } | { ok: false; error: Error }): void;
 }
 
 export class SpeakerPipelines {
@@ -38,6 +40,7 @@ export class SpeakerPipelines {
       offsetMs: this.#options.nowMs(),
       vad: this.#options.vad,
       onSegment: (segment) => this.#options.onSegment(trackSid, segment),
+      onUtterance: (outcome) => this.#options.onUtterance?.(trackSid, outcome),
     });
     this.#open.set(trackSid, transcriber);
   }

@@ -16,6 +16,8 @@ export interface UtteranceTranscriberOptions {
   vad?: Partial<EnergyVadOptions>;
   /** Every new version of a segment: interim ones while the utterance is decoded, then its final one. */
   onSegment(segment: TranscriptSegment): void;
+  /** Each utterance's outcome as soon as it is known: decoded (final, words or not), or lost to an engine failure. */
+  onUtterance?(outcome: { ok: true } | { ok: false; error: Error }): void;
 }
 
 interface UtteranceState {
@@ -134,9 +136,12 @@ export class UtteranceTranscriber {
         const segment = this.#segment(utterance, true, endMs);
         // An utterance that gave no words is no segment, unless readers already saw it as interim.
         if (segment.text !== "" || utterance.announced) this.#options.onSegment(segment);
+        this.#options.onUtterance?.({ ok: true });
       },
       (err: unknown) => {
-        this.#errors.push(err instanceof Error ? err : new Error(String(err)));
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.#errors.push(error);
+        this.#options.onUtterance?.({ ok: false, error });
       },
     ).finally(() => this.#pending.delete(done));
     this.#pending.add(done);

@@ -14,6 +14,7 @@ import type { TranscriptSegment } from "../transcript/segment.ts";
 import { RoomListener, type ListenerEvent } from "../live/room-listener.ts";
 import { speakerResolver, matrixUserOf } from "../live/speaker.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
+import { EngineOutageNotices } from "../matrix/engine-outage-notices.ts";
 import { SpeakerNames } from "../matrix/speaker-names.ts";
 import { readEarlierTranscript } from "../matrix/thread-reader.ts";
 import { postTranscriptFiles } from "../matrix/transcript-files.ts";
@@ -34,6 +35,7 @@ export type JobEvent =
   | { event: "resumed"; finals: number; unfinished: number }
   | { event: "control-ignored"; reason: string }
   | { event: "files-posted"; files: { filename: string; url: string; eventId: string }[] }
+  | { event: "engine-outage"; state: "interrupted" | "resumed"; lost: number }
   | { event: "ending"; reason: JobEnd };
 
 export interface TranscriptionJobOptions {
@@ -110,6 +112,15 @@ export class TranscriptionJob {
       onPosted: (eventId, segment) =>
         report({ event: "posted", eventId, final: segment.final, speaker: segment.speaker.id, startMs: Math.round(segment.startMs), endMs: Math.round(segment.endMs) }),
     });
+    const outages = new EngineOutageNotices({
+      sender: matrix,
+      roomId,
+      threadRoot: metadata.thread_root,
+      sessionId,
+      engineName: engine.name,
+      onError: (err) => report({ event: "error", message: `engine notice not sent: ${err.message}` }),
+      onNotice: (state, lost) => report({ event: "engine-outage", state, lost }),
+    });
     const finals: TranscriptSegment[] = [...earlier.finals];
     for (const { eventId, segment } of earlier.unfinished) {
       void poster.finalise(eventId, segment);
@@ -133,6 +144,7 @@ export class TranscriptionJob {
         if (segment.final) finals.push(segment);
       },
       onData: (payload, topic, fromServer) => this.#onControl(payload, topic, fromServer),
+      onUtterance: (_trackSid, outcome) => (outcome.ok ? outages.succeeded() : outages.failed(outcome.error)),
       onDisconnected: (reason) => this.#finish(CALL_ENDED.includes(reason) ? "call-ended" : "left"),
     });
     if (this.#ended) {
@@ -153,6 +165,7 @@ export class TranscriptionJob {
     report({ event: "ending", reason: end });
     await listener.close();
     await poster.flush();
+    await outages.flush();
     if (ENDS_TRANSCRIPTION.includes(end)) {
       const files = await postTranscriptFiles(matrix, {
         roomId,
