@@ -19,6 +19,7 @@ import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speec
 import { startAppservice } from "../support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
 import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { startParticipant } from "../support/participants.ts";
 import { readTranscriptThread } from "../support/transcript-thread.ts";
 import { dispatchTranscription, postThreadRoot, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
@@ -30,7 +31,7 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
   this.timeout(300_000);
   let testbed: Testbed;
   let dir: string;
-  const started: JsonLineProcess[] = [];
+  const started: { process: JsonLineProcess["process"] }[] = [];
 
   before(async function () {
     testbed = await getTestbed();
@@ -50,8 +51,11 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
     const asToken = appservice.config.appservice.as_token;
     const bridgeUserId = `@${appservice.config.appservice.sender_localpart}-transcriber:${HOSTS.a.serverName}`;
     const alice = await a.registerUser(uniqueLocalpart("alice"));
-    const roomId = await joinAlias(a, alice, `#visio-outage-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`);
-    await waitForJoins(store, roomId, [alice]);
+    const carol = await a.registerUser(uniqueLocalpart("carol"));
+    const alias = `#visio-outage-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
+    const roomId = await joinAlias(a, alice, alias);
+    await joinAlias(a, carol, alias);
+    await waitForJoins(store, roomId, [alice, carol]);
     const [during, afterwards] = await Promise.all([
       synthesizeRecording(await mkdtemp(join(dir, "during-")), MEETING_SENTENCES.slice(0, 2)),
       synthesizeRecording(await mkdtemp(join(dir, "after-")), MEETING_SENTENCES.slice(2, 3)),
@@ -59,6 +63,12 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
     const token = await requestFocusToken(appservice.url, roomId, a, alice, SLOT);
     assert.equal(token.status, 200, JSON.stringify(token.body));
     const jwt = String(token.body.jwt);
+    // Carol listens throughout, so that the call goes on between alice's two turns.
+    const carolToken = await requestFocusToken(appservice.url, roomId, a, carol, SLOT);
+    assert.equal(carolToken.status, 200, JSON.stringify(carolToken.body));
+    const carolListens = startParticipant(testbed, HOSTS.a.namespace, "listen", String(carolToken.body.url), String(carolToken.body.jwt), 10_000_000);
+    started.push(carolListens);
+    await carolListens.waitFor("connected");
     const configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken, userId: bridgeUserId, maxJobs: 1 });
     const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-outage-${uniqueLocalpart("w")}`);
     started.push(worker);
@@ -74,7 +84,7 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
       return page.chunk.filter((e) => e.sender === bridgeUserId && e.content[OUTAGE_KEY] !== undefined).map((e) => e.content[OUTAGE_KEY] as Record<string, unknown>).reverse();
     };
 
-    // A speaker keeps the call going while the worker joins; the Whisper server goes away before she speaks.
+    // The worker joins; the Whisper server goes away before alice's first words are decoded.
     const metadata = await postThreadRoot(a, asToken, roomId, { language: "en", engine: "openai" });
     const first = speak(during.wavPath, "during");
     await dispatchTranscription(testbed.livekit.a, liveKitRoomAlias(roomId, SLOT), metadata);
