@@ -91,7 +91,7 @@ for (const backend of backends) {
         await calls.addPresence({ ...presence, userId: "@b:x", source: "livekit", key: "PA2", joinedAt: 1_700_000_001_000 });
         assert.deepEqual(await calls.activeCall("!c:x"), { ...call, participantCount: 2, maxConcurrent: 2 });
         assert.equal((await calls.openPresencesInLiveKitRoom("lk1")).length, 2);
-        for (const p of await calls.openPresences(call.id)) await calls.closePresence(p.id, 1_700_000_060_000);
+        for (const p of await calls.openPresences(call.id)) await calls.closePresence(p, 1_700_000_060_000);
         const ended = await calls.endCall(call.id, 1_700_000_060_000);
         assert.equal(ended.endedAt, 1_700_000_060_000);
         assert.equal(await calls.activeCall("!c:x"), null);

@@ -242,6 +242,17 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       );
     });
 
+    it("never ends a presence before it began: LiveKit dates a departure in whole seconds, an arrival in milliseconds", async () => {
+      await giveToken(ALICE, "DA");
+      await joined(ALICE, "DA", T0 + 400);
+      const call = await activeCall();
+      assert.ok(call);
+      await left(ALICE, "DA", T0 + 900);
+      assert.equal(await activeCall(), null);
+      const [presence] = await running.callStore.presences(call.id);
+      assert.deepEqual([presence?.joinedAt, presence?.leftAt], [T0 + 400, T0 + 400]);
+    });
+
     it("counts a call.member join and the LiveKit connection of the same call as one call with one start notice", async () => {
       await giveToken(ALICE, "DA");
       await txn([callMember(ALICE, "DA", rtcContent("DA"))]);

@@ -73,7 +73,7 @@ export interface CallStore {
   openPresencesInLiveKitRoom(livekitRoom: string): Promise<Presence[]>;
   presences(callId: string): Promise<Presence[]>;
   updateExpiry(presenceId: number, expiresAt: number | null): Promise<void>;
-  closePresence(presenceId: number, at: number): Promise<void>;
+  closePresence(presence: Pick<Presence, "id" | "joinedAt">, at: number): Promise<void>;
   enqueueEffect(effect: CallEffect, at: number): Promise<void>;
   pendingEffects(limit: number): Promise<PendingEffect[]>;
   effectAttempted(id: number, done: boolean, at: number): Promise<void>;
@@ -269,8 +269,10 @@ export function createCallStore(db: Knex): CallStore {
     async updateExpiry(presenceId, expiresAt) {
       await db("call_participants").where({ id: presenceId }).update({ expires_at: expiresAt });
     },
-    async closePresence(presenceId, at) {
-      await db("call_participants").where({ id: presenceId }).whereNull("left_at").update({ left_at: at });
+    async closePresence(presence, at) {
+      // LiveKit dates a departure in whole seconds and an arrival in milliseconds: a presence
+      // never ends before it began.
+      await db("call_participants").where({ id: presence.id }).whereNull("left_at").update({ left_at: Math.max(at, presence.joinedAt) });
     },
     async enqueueEffect(effect, at) {
       await db("call_effects").insert({ kind: effect.kind, payload: JSON.stringify(effect), created_at: at, attempts: 0 });

@@ -64,7 +64,7 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
   const endIfEmpty = async (call: Call, now: number): Promise<void> => {
     let open = await store.openPresences(call.id);
     for (const p of open) {
-      if (p.source === "matrixrtc" && p.expiresAt !== null && p.expiresAt <= now) await store.closePresence(p.id, p.expiresAt);
+      if (p.source === "matrixrtc" && p.expiresAt !== null && p.expiresAt <= now) await store.closePresence(p, p.expiresAt);
     }
     open = await store.openPresences(call.id);
     if (open.length > 0) return;
@@ -107,7 +107,7 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
   const rtcLeave = async (input: RtcLeave): Promise<void> => {
     const call = await store.activeCall(input.roomId);
     const open = call ? await store.openPresence(call.id, "matrixrtc", input.stateKey) : null;
-    if (open) await store.closePresence(open.id, input.at);
+    if (open) await store.closePresence(open, input.at);
     // Also when we never saw the join: a crashed client's delayed leave must still clear its device.
     const deviceId = open?.deviceId ?? input.keyDevice;
     if (await hasLiveKitIdentity(input.roomId, input.userId, deviceId)) {
@@ -124,7 +124,7 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
     if (call) {
       // A removed user cannot send their own leave event any more: their memberships end here.
       for (const p of await store.openPresences(call.id)) {
-        if (p.source === "matrixrtc" && p.userId === input.userId) await store.closePresence(p.id, input.at);
+        if (p.source === "matrixrtc" && p.userId === input.userId) await store.closePresence(p, input.at);
       }
     }
     if (await hasLiveKitIdentity(input.roomId, input.userId)) {
@@ -196,14 +196,14 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
       }
       const open = (await store.openPresencesInLiveKitRoom(event.livekitRoom)).find((p) => p.key === event.sid);
       if (!open) return;
-      await store.closePresence(open.id, event.at);
+      await store.closePresence(open, event.at);
       const call = await store.call(open.callId);
       if (call && call.endedAt === null) await endIfEmpty(call, event.at);
     },
 
     async liveKitRoomFinished(livekitRoom, at) {
       const open = await store.openPresencesInLiveKitRoom(livekitRoom);
-      for (const p of open) await store.closePresence(p.id, at);
+      for (const p of open) await store.closePresence(p, at);
       for (const callId of new Set(open.map((p) => p.callId))) {
         const call = await store.call(callId);
         if (call && call.endedAt === null) await endIfEmpty(call, at);

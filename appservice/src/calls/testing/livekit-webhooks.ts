@@ -26,14 +26,15 @@ export interface WebhookFields {
 
 /** A webhook event body in LiveKit's protojson form. */
 export function webhookBody(fields: WebhookFields): string {
-  const seconds = String(Math.floor((fields.at ?? Date.now()) / 1000));
+  const at = fields.at ?? Date.now();
+  const seconds = String(Math.floor(at / 1000));
   return JSON.stringify({
     event: fields.event,
     id: fields.id ?? `EV_${randomUUID()}`,
     createdAt: seconds,
     room: { sid: `RM_${fields.room.slice(0, 8)}`, name: fields.room },
     ...(fields.identity !== undefined
-      ? { participant: { sid: fields.sid ?? `PA_${fields.identity.slice(0, 8)}`, identity: fields.identity, joinedAt: seconds, state: "ACTIVE" } }
+      ? { participant: { sid: fields.sid ?? `PA_${fields.identity.slice(0, 8)}`, identity: fields.identity, joinedAt: seconds, joinedAtMs: String(at), state: "ACTIVE" } }
       : {}),
   });
 }
