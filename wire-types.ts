@@ -190,6 +190,18 @@ export interface TranscriptionJobMetadata {
   thread_root: string;
 }
 
+/**
+ * Field of the appservice's notices in a transcript thread about the transcriber itself: "waiting"
+ * when no worker took the call within a bound (nothing is transcribed), "running" once one did.
+ */
+export const TRANSCRIBER_NOTICE_KEY = "org.visio.transcription.worker";
+
+export interface TranscriberNoticeFields {
+  state: "waiting" | "running";
+  /** The ministry whose workers are awaited (the SFU's). */
+  server_name: string;
+}
+
 /** Data-packet topic on which the appservice tells the bridge in a call to finish (files, then leave). */
 export const TRANSCRIPTION_CONTROL_TOPIC = "org.visio.transcription.control";
 

@@ -64,13 +64,16 @@ const percentileOf = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN;
 };
-const streamsPerCore = (live.concurrentStreams * live.audioSecondsPerStream) / live.workerCpuSeconds;
+const audioSeconds = live.concurrentStreams * live.audioSecondsPerStream;
+const cpuSeconds = live.workerCpuSeconds + live.engineCpuSeconds;
+const streamsPerCore = audioSeconds / cpuSeconds;
 process.stdout.write(
   [
-    `live transcription (PocketSphinx worker in A's namespace, caller of A speaking ${MEETING_SENTENCES.length} Festival sentences, caller of B receiving; ${live.callsMeasured} calls measured, ${live.callsLeftOut} left out where utterances and sentences did not pair):`,
-    `  end of sentence -> final subtitle at B's caller: p50 ${fmt(percentileOf(live.subtitleLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.subtitleLagMs, 0.95))} ms over ${live.subtitleLagMs.length} sentences (target p50 < 1000, p95 < 2000)`,
+    `live transcription (default engine: Whisper ${live.engineModel} through the Whisper server; worker in A's namespace, caller of A speaking ${MEETING_SENTENCES.length} Festival sentences, caller of B receiving; ${live.callsMeasured} calls measured, ${live.callsLeftOut} left out where utterances and sentences did not pair):`,
+    `  start of sentence -> first (interim) subtitle at B's caller: p50 ${fmt(percentileOf(live.firstTextLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.firstTextLagMs, 0.95))} ms over ${live.firstTextLagMs.length} sentences`,
+    `  end of sentence -> final subtitle at B's caller: p50 ${fmt(percentileOf(live.subtitleLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.subtitleLagMs, 0.95))} ms (target p50 <= 1000)`,
     `  end of sentence -> final message accepted by Synapse A: p50 ${fmt(percentileOf(live.postedLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.postedLagMs, 0.95))} ms (target p50 < 2000)`,
-    `  ${live.concurrentStreams} calls spoken at once into one worker pinned to one core: ${live.workerCpuSeconds.toFixed(1)} CPU s (recognisers included) for ${(live.concurrentStreams * live.audioSecondsPerStream).toFixed(1)} s of audio = CPU real-time factor ${(1 / streamsPerCore).toFixed(2)} per stream, ${streamsPerCore.toFixed(1)} streams per core`,
+    `  ${live.concurrentStreams} calls spoken at once into one worker (pinned to one core): worker ${live.workerCpuSeconds.toFixed(1)} CPU s + Whisper server ${live.engineCpuSeconds.toFixed(1)} CPU s for ${audioSeconds.toFixed(1)} s of audio = CPU real-time factor ${(1 / streamsPerCore).toFixed(2)} per stream (worker alone ${(live.workerCpuSeconds / audioSeconds).toFixed(2)}), ${streamsPerCore.toFixed(1)} streams per core (target >= 2); worker RSS ${live.workerRssMiB.toFixed(0)} MiB`,
     "",
   ].join("\n"),
 );

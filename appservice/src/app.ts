@@ -121,6 +121,8 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
             state: transcriptionState,
             calls: callStore,
             dispatch: createTranscriberDispatch({ ...transcriptionLiveKit, log }),
+            homeserver,
+            serverName: config.homeserver.server_name,
             log,
           }),
         }

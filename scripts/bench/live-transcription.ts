@@ -1,11 +1,12 @@
 // The live transcription path on the test bed (root needed: network namespaces): a caller of A plays
 // Festival sentences into a real LiveKit call, a transcription worker (dispatched as the appservice
 // does it) transcribes them with the default engine (Whisper through the ministry's Whisper server), a caller of B receives the subtitles.
-// - latency: end of each sentence's audio as sent → its final subtitle at B's caller, and → its final
-//   message accepted by Synapse A (the worker's "posted" report), over several calls;
-// - capacity: several calls spoken at once into one worker pinned to one core; its CPU time, its
-//   recognisers' included, per second of audio gives the streams one core sustains (each call has
-//   a listener of B, so subtitles have somewhere to go).
+// - latency: start of each sentence's audio as sent → its first (interim) subtitle at B's caller; end
+//   of it → its final subtitle at B's caller, and → its final message accepted by Synapse A (the
+//   worker's "posted" report), over several calls;
+// - capacity: several calls spoken at once into one worker pinned to one core; its CPU time and the
+//   Whisper server's, per second of audio, give the streams one core sustains (each call has a
+//   listener of B, so subtitles have somewhere to go).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +31,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface LiveTranscriptionBench {
   /** One entry per sentence whose utterance paired with it (calls where counts differ are left out). */
+  firstTextLagMs: number[];
   subtitleLagMs: number[];
   postedLagMs: number[];
   callsMeasured: number;
@@ -37,12 +39,22 @@ export interface LiveTranscriptionBench {
   concurrentStreams: number;
   audioSecondsPerStream: number;
   workerCpuSeconds: number;
+  /** The Whisper server's CPU time over the same calls (it serves only this worker here). */
+  engineCpuSeconds: number;
+  /** The Whisper model the server serves. */
+  engineModel: string;
+  workerRssMiB: number;
 }
 
 /** CPU seconds of a process and of its children it has waited for (the recognisers). */
 async function treeCpuSeconds(pid: number): Promise<number> {
   const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
   return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / CLOCK_TICKS_PER_SECOND;
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const line = (await readFile(`/proc/${pid}/status`, "utf8")).split("\n").find((l) => l.startsWith("VmRSS:"));
+  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? NaN) / 1024;
 }
 
 export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 } = {}): Promise<LiveTranscriptionBench> {
@@ -114,6 +126,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
     };
 
     // Latency, one call at a time.
+    const firstTextLagMs: number[] = [];
     const subtitleLagMs: number[] = [];
     const postedLagMs: number[] = [];
     let callsLeftOut = 0;
@@ -124,13 +137,22 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
       await receiver.waitFor("connected", (r) => r.event === "connected", 30_000);
       const said = await speak(call.aliceJwt);
       await settle(job, said.trackSid);
+      const starts = speech.sentences.map((s) => said.startedAt + s.startMs);
       const ends = speech.sentences.map((s) => said.startedAt + s.endMs);
-      const subtitles = (await receiver.reports())
-        .filter((r) => r.event === "transcription" && (r.attributes as Record<string, string>)["lk.transcription_final"] === "true")
-        .map((r) => Number(r.receivedAt));
+      const received = (await receiver.reports()).filter((r) => r.event === "transcription");
+      const attribute = (r: JsonReport, name: string): string | undefined => (r.attributes as Record<string, string>)[name];
+      // Each utterance is one segment: its first text (interim or final) and its final, in order.
+      const firstOfSegment = new Map<string, number>();
+      for (const r of received) {
+        const segment = attribute(r, "lk.segment_id") ?? "";
+        if (!firstOfSegment.has(segment)) firstOfSegment.set(segment, Number(r.receivedAt));
+      }
+      const firsts = [...firstOfSegment.values()];
+      const subtitles = received.filter((r) => attribute(r, "lk.transcription_final") === "true").map((r) => Number(r.receivedAt));
       const posted = (await reportsOf(job, "posted")).map((r) => Number(r.at));
-      if (subtitles.length === ends.length && posted.length === ends.length) {
+      if (subtitles.length === ends.length && posted.length === ends.length && firsts.length === ends.length) {
         ends.forEach((end, i) => {
+          firstTextLagMs.push((firsts[i] ?? NaN) - (starts[i] ?? NaN));
           subtitleLagMs.push((subtitles[i] ?? NaN) - end);
           postedLagMs.push((posted[i] ?? NaN) - end);
         });
@@ -147,13 +169,18 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
     const jobs = await Promise.all(parallel.map((call) => transcribe(call)));
     const listeners = parallel.map((call) => spawn(HOSTS.b.namespace, "bench-receiver", process.execPath, [RECEIVER, testbed.livekit.a.url, call.bobJwt]));
     await Promise.all(listeners.map((listener) => listener.waitFor("connected", (r) => r.event === "connected", 30_000)));
+    const engine = testbed.whisper.a.process.pid;
     const cpuBefore = await treeCpuSeconds(worker.process.pid);
+    const engineCpuBefore = await treeCpuSeconds(engine);
     const spoken = await Promise.all(parallel.map((call) => speak(call.aliceJwt)));
     await Promise.all(spoken.map((said, i) => settle(jobs[i] ?? "", said.trackSid)));
     const workerCpuSeconds = (await treeCpuSeconds(worker.process.pid)) - cpuBefore;
+    const engineCpuSeconds = (await treeCpuSeconds(engine)) - engineCpuBefore;
+    const workerRssMiB = await rssMiB(worker.process.pid);
     await Promise.all(parallel.map((call, i) => finish(call.room, jobs[i] ?? "")));
     await store.close();
     return {
+      firstTextLagMs,
       subtitleLagMs,
       postedLagMs,
       callsMeasured: calls - callsLeftOut,
@@ -161,6 +188,9 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
       concurrentStreams,
       audioSecondsPerStream: speech.durationMs / 1000,
       workerCpuSeconds,
+      engineCpuSeconds,
+      engineModel: testbed.whisper.a.model,
+      workerRssMiB,
     };
   } finally {
     await Promise.all(started.map((p) => p.process.stop()));

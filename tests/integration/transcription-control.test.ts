@@ -3,8 +3,9 @@
 // meeting on A through the appservice's API (found in A's .well-known), the state reaches both
 // servers and nobody else can write it, the refusals, the chat command, the power-level setting, and
 // during a call the LiveKit agent dispatch (made when the call starts later, made again when the
-// transcriber leaves, withdrawn at stop), and with the real bridge workers: one joins on a start, the
-// next one takes over from a killed one, a stop gets the transcript files posted in the thread.
+// transcriber leaves, withdrawn at stop), and with the real bridge workers: a start with no worker
+// running is said in the thread, and so is the worker that then takes it; the next one takes over from
+// a killed one, a stop gets the transcript files posted in the thread.
 import assert from "node:assert/strict";
 import { ParticipantInfo_Kind } from "@livekit/protocol";
 import { AccessToken, AgentDispatchClient, RoomServiceClient, type AgentDispatch } from "livekit-server-sdk";
@@ -13,11 +14,14 @@ import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type Store } from "../../appservice/src/storage/store.ts";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import { NO_WORKER_NOTICE_MS } from "../../appservice/src/transcription/transcription-effects.ts";
 import {
   TRANSCRIBER_AGENT_NAME,
+  TRANSCRIBER_NOTICE_KEY,
   TRANSCRIPT_SESSION_KEY,
   TRANSCRIPTION_STATE_EVENT,
   WELL_KNOWN_APPSERVICE_KEY,
+  type TranscriberNoticeFields,
   type TranscriptionControlRequest,
   type TranscriptionJobMetadata,
   type TranscriptionStateContent,
@@ -330,13 +334,25 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
         (p) => p.kind === ParticipantInfo_Kind.AGENT,
       ).length;
 
-    const first = await startWorker("first");
+    const transcriberNotices = async (): Promise<TranscriberNoticeFields[]> => {
+      const page = await as(a, alice)<{ chunk: { sender: string; content: Record<string, unknown> }[] }>("GET", `${path(roomId)}/messages?dir=f&limit=200`);
+      return page.chunk.filter((e) => e.sender === BOT && e.content[TRANSCRIBER_NOTICE_KEY] !== undefined).map((e) => e.content[TRANSCRIBER_NOTICE_KEY] as TranscriberNoticeFields);
+    };
+
+    // Started while no worker is running: the thread is told, and told again when one takes the call.
     const started = await control(b, bob, roomId, "start");
     assert.equal(started.status, 200, JSON.stringify(started.body));
     const state = started.body.state as TranscriptionStateContent;
+    await waitUntil("the 'no worker' notice in the thread", async () => (await transcriberNotices()).length > 0, { timeoutMs: NO_WORKER_NOTICE_MS + 20_000, intervalMs: 1000 });
+    const first = await startWorker("first");
     const job1 = await first.waitFor("took the job", (r) => r.event === "job-started" && r.matrixRoom === roomId, 30_000);
     await first.waitFor("joined the call", (r) => r.event === "connected" && r.job === job1.job, 30_000);
     await waitUntil("the transcriber is in the call as an agent", async () => (await agentsInCall()) === 1, { timeoutMs: 15_000 });
+    await waitUntil("the 'running' notice in the thread", async () => (await transcriberNotices()).length === 2, { timeoutMs: 20_000, intervalMs: 500 });
+    assert.deepEqual(await transcriberNotices(), [
+      { state: "waiting", server_name: HOSTS.a.serverName },
+      { state: "running", server_name: HOSTS.a.serverName },
+    ]);
 
     // The worker goes away mid-meeting; the next worker to register gets the call.
     await first.process.stop();

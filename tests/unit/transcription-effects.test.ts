@@ -9,8 +9,8 @@ import type { Call, Presence } from "../../appservice/src/calls/call-store.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import { FakeTranscriberLiveKit } from "../../appservice/src/transcription/testing/fake-transcriber-livekit.ts";
 import { createTranscriberDispatch } from "../../appservice/src/transcription/transcriber-dispatch.ts";
-import { createTranscriptionEffects } from "../../appservice/src/transcription/transcription-effects.ts";
-import { TRANSCRIBER_AGENT_NAME, type TranscriptionStateContent } from "../../wire-types.ts";
+import { createTranscriptionEffects, NO_WORKER_NOTICE_MS } from "../../appservice/src/transcription/transcription-effects.ts";
+import { TRANSCRIBER_AGENT_NAME, TRANSCRIBER_NOTICE_KEY, type TranscriptionStateContent } from "../../wire-types.ts";
 
 const ROOM = "!meeting:ministry-a.test";
 const LK = "lk-room";
@@ -29,6 +29,9 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
   let state: TranscriptionStateContent | null;
   let call: Call | null;
   let presences: Presence[];
+  let clock: number;
+  let posted: { roomId: string; txnId: string; content: Record<string, unknown> }[];
+  let postFails: boolean;
 
   const effects = () =>
     createTranscriptionEffects({
@@ -37,8 +40,17 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
         activeCall: async () => call,
         openPresences: async () => presences,
       },
-      dispatch: createTranscriberDispatch({ dispatches: livekit, rooms: livekit, log: createLogger("error"), now: () => T0 + 1000 }),
+      dispatch: createTranscriberDispatch({ dispatches: livekit, rooms: livekit, log: createLogger("error"), now: () => clock }),
+      homeserver: {
+        sendMessage: async (roomId, txnId, content) => {
+          if (postFails) throw new Error("homeserver unreachable");
+          posted.push({ roomId, txnId, content });
+          return { event_id: `$n${posted.length}` };
+        },
+      },
+      serverName: "ministry-a.test",
       log: createLogger("error"),
+      now: () => clock,
     });
   const presence = (livekitRoom: string | null, source: Presence["source"]): Presence => ({
     id: presences.length + 1,
@@ -55,8 +67,11 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
   });
 
   beforeEach(() => {
+    clock = T0 + 1000;
+    posted = [];
+    postFails = false;
     livekit = new FakeTranscriberLiveKit();
-    livekit.now = () => T0 + 1000;
+    livekit.now = () => clock;
     livekit.connect(LK, "alice");
     state = ACTIVE;
     call = { id: "c1", roomId: ROOM, startedAt: T0, endedAt: null, participantCount: 1, maxConcurrent: 1 };
@@ -94,6 +109,43 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
 
   it("meetings it only follows get its transcriber too, on its own SFU: its callers' audio stays home", async () => {
     await assert.rejects(effects().run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: T0 }), EffectPendingError);
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 1);
+  });
+
+  it("tells the thread once when no worker took the call within the bound, and once when one did", async () => {
+    const runner = effects();
+    const effect: TranscriptionDispatchEffect = { kind: "transcription_dispatch", roomId: ROOM, since: T0 };
+    const check = async (at: number) => {
+      clock = at;
+      await assert.rejects(runner.run(effect), EffectPendingError);
+    };
+    for (let at = T0 + 1000; at < T0 + NO_WORKER_NOTICE_MS; at += 9000) await check(at);
+    assert.equal(posted.length, 0, "no notice before the bound");
+    await check(T0 + NO_WORKER_NOTICE_MS);
+    await check(T0 + NO_WORKER_NOTICE_MS + 9000);
+    assert.equal(posted.length, 1, "one notice per wait, not one per check");
+    const [waiting] = posted;
+    assert.equal(waiting?.roomId, ROOM);
+    assert.match(String(waiting?.content.body), /^Transcription is not running: no transcription worker of ministry-a\.test/);
+    assert.deepEqual(waiting?.content[TRANSCRIBER_NOTICE_KEY], { state: "waiting", server_name: "ministry-a.test" });
+    assert.deepEqual(waiting?.content["m.relates_to"], { rel_type: "m.thread", event_id: "$root", is_falling_back: true, "m.in_reply_to": { event_id: "$root" } });
+
+    // A worker comes and takes the latest dispatch.
+    const [latest] = livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME);
+    assert.ok(latest);
+    livekit.takeJob(LK, latest.id);
+    clock += 1000;
+    await runner.run(effect);
+    assert.deepEqual(posted.map((p) => (p.content[TRANSCRIBER_NOTICE_KEY] as { state: string }).state), ["waiting", "running"]);
+    assert.notEqual(posted[0]?.txnId, posted[1]?.txnId);
+    await runner.run(effect);
+    assert.equal(posted.length, 2, "running is said once");
+  });
+
+  it("a notice the homeserver refuses does not stop the dispatch from being retried", async () => {
+    postFails = true;
+    clock = T0 + NO_WORKER_NOTICE_MS;
+    await assert.rejects(effects().run({ kind: "transcription_dispatch", roomId: ROOM, since: T0 }), EffectPendingError);
     assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 1);
   });
 

@@ -1,23 +1,75 @@
 // The transcription effects of the call lifecycle: decided in a database transaction (a start, a
 // stop, a call's first participant, a transcriber leaving), run after it with retries. Each reads the
 // room's transcription state first, so an effect that runs late acts on the state as it is now.
-import type { TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { TRANSCRIBER_NOTICE_KEY, type TranscriberNoticeFields, type TranscriptionJobMetadata } from "../../../wire-types.ts";
 import type { TranscriptionDispatchEffect, TranscriptionEffect, TranscriptionStopEffect } from "../calls/call-effect-types.ts";
 import { EffectPendingError, type TranscriptionEffectRunner } from "../calls/call-effects.ts";
 import type { CallStore } from "../calls/call-store.ts";
+import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
-import type { TranscriberDispatch } from "./transcriber-dispatch.ts";
+import type { EnsureOutcome, TranscriberDispatch } from "./transcriber-dispatch.ts";
 import type { TranscriptionStateReader } from "./transcription-state.ts";
 
 export interface TranscriptionEffectsDeps {
   state: TranscriptionStateReader;
   calls: Pick<CallStore, "activeCall" | "openPresences">;
   dispatch: TranscriberDispatch;
+  /** Posts the bot's notices in the transcript thread. */
+  homeserver: Pick<HomeserverClient, "sendMessage">;
+  /** This ministry's server name, whose workers transcribe the call on its SFU. */
+  serverName: string;
   log: Logger;
+  now?: () => number;
 }
 
+/** How long a call may wait for a worker to take its transcription before the thread is told. */
+export const NO_WORKER_NOTICE_MS = 30_000;
+
 export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): TranscriptionEffectRunner {
-  const { calls, dispatch } = deps;
+  const { calls, dispatch, log } = deps;
+  const now = deps.now ?? Date.now;
+
+  // Sessions ("room started_at") whose thread was told no worker took the call, with how many
+  // times that was said (it makes each notice's transaction ID).
+  const waitingSaid = new Map<string, number>();
+  const said = new Map<string, number>();
+
+  const notice = async (metadata: TranscriptionJobMetadata, state: TranscriberNoticeFields["state"], count: number): Promise<void> => {
+    const body =
+      state === "waiting"
+        ? `Transcription is not running: no transcription worker of ${deps.serverName} has taken the call. It starts as soon as one does.`
+        : `Transcription is running: a transcription worker of ${deps.serverName} has joined the call.`;
+    const content = {
+      msgtype: "m.notice",
+      body,
+      "m.relates_to": { rel_type: "m.thread", event_id: metadata.thread_root, is_falling_back: true, "m.in_reply_to": { event_id: metadata.thread_root } },
+      [TRANSCRIBER_NOTICE_KEY]: { state, server_name: deps.serverName } satisfies TranscriberNoticeFields,
+    };
+    const txnId = `visio-transcriber.${metadata.started_at}.${count}.${state}`;
+    try {
+      await deps.homeserver.sendMessage(metadata.room_id, txnId, content);
+    } catch (err) {
+      // The notice is the report, not the work: the dispatch goes on being retried.
+      log.warn("transcriber notice not posted", { roomId: metadata.room_id, state, err });
+    }
+  };
+
+  /** Tells the thread once when the call waited too long for a worker, and once when one came. */
+  const reportWorker = async (metadata: TranscriptionJobMetadata, since: number, taken: boolean): Promise<void> => {
+    const session = `${metadata.room_id} ${metadata.started_at}`;
+    const waiting = waitingSaid.get(session);
+    if (taken) {
+      if (waiting === undefined) return;
+      waitingSaid.delete(session);
+      await notice(metadata, "running", waiting);
+    } else if (waiting === undefined && now() - since >= NO_WORKER_NOTICE_MS) {
+      const count = (said.get(session) ?? 0) + 1;
+      said.set(session, count);
+      waitingSaid.set(session, count);
+      log.warn("no transcription worker has taken the call", { roomId: metadata.room_id, waitedMs: now() - since });
+      await notice(metadata, "waiting", count);
+    }
+  };
 
   /** The LiveKit rooms (on this ministry's SFU) where the room's call has participants now. */
   const liveKitRoomsOfCall = async (roomId: string): Promise<string[]> => {
@@ -60,7 +112,14 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
       started_at: state.started_at,
       thread_root: state.thread_root,
     };
-    await eachRoom(rooms, (livekitRoom) => dispatch.ensure(livekitRoom, metadata, effect.since));
+    const outcomes: EnsureOutcome[] = [];
+    try {
+      await eachRoom(rooms, async (livekitRoom) => outcomes.push(await dispatch.ensure(livekitRoom, metadata, effect.since)));
+    } catch (err) {
+      if (err instanceof EffectPendingError) await reportWorker(metadata, effect.since, false);
+      throw err;
+    }
+    if (outcomes.some((o) => o !== "no_call")) await reportWorker(metadata, effect.since, true);
   };
 
   const runStop = async (effect: TranscriptionStopEffect): Promise<void> => {
