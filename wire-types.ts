@@ -178,16 +178,49 @@ export interface TranscriptionControlResponse {
   state: TranscriptionStateContent;
 }
 
+/**
+ * `POST /_visio/v1/transcription/recording` on the appservice: transcribe an audio recording posted in
+ * the meeting (an `m.audio` message, or an `m.file` of an audio type). The transcript files come in a
+ * thread under the recording. The chat command is `!transcribe [language]` as a reply to it.
+ */
+export interface RecordingTranscriptionRequest {
+  room_id: string;
+  /** The recording's message. */
+  event_id: string;
+  /** The server's default language when absent. */
+  language?: string;
+  openid_token: OpenIdToken;
+}
+
+/** 202: queued; the transcript files come in the recording's thread. */
+export interface RecordingTranscriptionResponse {
+  event_id: string;
+  filename: string;
+  language: string;
+}
+
 /** LiveKit agent name the bridge workers register under; the appservice dispatches jobs to it. */
 export const TRANSCRIBER_AGENT_NAME = "visio-transcriber";
 
-/** Metadata of a LiveKit agent dispatch asking a bridge worker to transcribe one call. */
+/**
+ * Metadata of a LiveKit agent dispatch asking a bridge worker to transcribe one call, or, with
+ * `recording`, one recording posted in the room (then `thread_root` is the recording's event).
+ */
 export interface TranscriptionJobMetadata {
   room_id: string;
   language: string;
   engine: string;
   started_at: number;
   thread_root: string;
+  recording?: RecordingJobFields;
+}
+
+export interface RecordingJobFields {
+  /** mxc:// URI of the recording (unencrypted media). */
+  url: string;
+  filename: string;
+  /** The recording's size as its message gives it, when it does. */
+  size?: number;
 }
 
 /**

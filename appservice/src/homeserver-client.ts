@@ -1,5 +1,5 @@
 // The few Client-Server API calls the appservice makes, as its bot, with the as_token.
-import type { CallNoticeContent, JoinRule, MatrixErrorBody, ServerAclContent } from "../../wire-types.ts";
+import type { CallNoticeContent, JoinRule, MatrixErrorBody, RoomEvent, ServerAclContent } from "../../wire-types.ts";
 import { RetryableError, retry } from "./retry.ts";
 
 export interface CreateRoomRequest {
@@ -49,6 +49,8 @@ export interface HomeserverClient {
    * message.
    */
   sendMessage(roomId: string, txnId: string, content: Record<string, unknown>): Promise<{ event_id: string }>;
+  /** A room event as the bot sees it, or null when the homeserver has none by that ID there. */
+  getEvent(roomId: string, eventId: string): Promise<RoomEvent | null>;
   /** The content of a room state event, or null when the room has none of that type and key. */
   getState(roomId: string, type: string, stateKey: string): Promise<Record<string, unknown> | null>;
   /** Writes a room state event as the bot. */
@@ -143,6 +145,14 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
     async getState(roomId, type, stateKey) {
       try {
         return await call<Record<string, unknown>>("GET", statePath(roomId, type, stateKey));
+      } catch (err) {
+        if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return null;
+        throw err;
+      }
+    },
+    async getEvent(roomId, eventId) {
+      try {
+        return await call<RoomEvent>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(eventId)}`);
       } catch (err) {
         if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return null;
         throw err;

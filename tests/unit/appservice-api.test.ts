@@ -28,6 +28,7 @@ describe("appservice API (in-process, fake homeserver)", () => {
     joinedMembers: async () => [],
     sendNotice: async () => ({ event_id: "$notice" }),
     sendMessage: async () => ({ event_id: "$message" }),
+    getEvent: async () => null,
     getState: async () => null,
     setState: async () => ({ event_id: "$state" }),
     invite: async () => undefined,

@@ -12,7 +12,7 @@ import {
   powerLevelOf,
   type TranscriptionControl,
 } from "../../appservice/src/transcription/transcription-control.ts";
-import { parseTranscribeCommand, parseTranscriptionRequest } from "../../appservice/src/transcription/transcription-requests.ts";
+import { COMMAND_USAGE, parseRecordingRequest, parseTranscribeCommand, parseTranscriptionRequest } from "../../appservice/src/transcription/transcription-requests.ts";
 import { createTranscriptionStateReader } from "../../appservice/src/transcription/transcription-state.ts";
 import { TRANSCRIPT_SESSION_KEY, TRANSCRIPTION_STATE_EVENT, type RoomEvent } from "../../wire-types.ts";
 
@@ -156,6 +156,66 @@ describe("transcription control (homeserver double)", () => {
     assert.equal(powerLevelOf({ users: { [ALICE]: -1 } }, ALICE), -1);
   });
 
+  const recording = (content: Record<string, unknown>, eventId = "$rec", roomId = ROOM): RoomEvent => {
+    const event: RoomEvent = { event_id: eventId, room_id: roomId, type: "m.room.message", sender: BOB, origin_server_ts: T0, content };
+    homeserver.events.set(eventId, event);
+    return event;
+  };
+  const audio = { msgtype: "m.audio", body: "minutes.ogg", url: "mxc://ministry-b.test/abc", info: { mimetype: "audio/ogg", size: 120_000 } };
+
+  it("a recording: brings the bridge's user in, asks for a worker, and says so in a thread under it", async () => {
+    recording(audio);
+    clock = T0 + 5;
+    const queued = await control().transcribeRecording({ roomId: ROOM, userId: ALICE, eventId: "$rec", language: "fr" });
+    assert.deepEqual(queued, { event_id: "$rec", filename: "minutes.ogg", language: "fr" });
+    assert.deepEqual(effects, [
+      {
+        kind: "recording_transcription",
+        roomId: ROOM,
+        eventId: "$rec",
+        recording: { url: "mxc://ministry-b.test/abc", filename: "minutes.ogg", size: 120_000 },
+        language: "fr",
+        engine: "pocketsphinx",
+        requestedAt: T0 + 5,
+      },
+    ]);
+    assert.deepEqual(homeserver.joinsAs, [{ roomId: ROOM, userId: BRIDGE }]);
+    const [notice] = homeserver.messages;
+    assert.match(String(notice?.content.body), /^Transcribing minutes\.ogg \(language: fr\)/);
+    assert.deepEqual(notice?.content["m.relates_to"], { rel_type: "m.thread", event_id: "$rec", is_falling_back: true, "m.in_reply_to": { event_id: "$rec" } });
+    assert.equal(stateOf(), undefined, "the meeting's own transcription state is left alone");
+  });
+
+  it("an audio m.file is a recording too, named by its filename; the default language applies", async () => {
+    recording({ msgtype: "m.file", body: "see attached", filename: "call.wav", url: "mxc://ministry-a.test/w", info: { mimetype: "audio/wav" } });
+    const queued = await control().transcribeRecording({ roomId: ROOM, userId: BOB, eventId: "$rec" });
+    assert.deepEqual(queued, { event_id: "$rec", filename: "call.wav", language: "en" });
+  });
+
+  it("refuses what is not an audio recording it can read, and messages of other rooms, each with its reason", async () => {
+    const c = control();
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ msgtype: "m.text", body: "hello" }, "M_INVALID_PARAM", /not an audio recording/],
+      [{ msgtype: "m.video", body: "v.mp4", url: "mxc://a/b", info: { mimetype: "video/mp4" } }, "M_INVALID_PARAM", /Video recordings/],
+      [{ msgtype: "m.file", body: "v.webm", url: "mxc://a/b", info: { mimetype: "video/webm" } }, "M_INVALID_PARAM", /Video recordings/],
+      [{ msgtype: "m.file", body: "notes.pdf", url: "mxc://a/b", info: { mimetype: "application/pdf" } }, "M_INVALID_PARAM", /not an audio recording/],
+      [{ msgtype: "m.audio", body: "e.ogg", file: { url: "mxc://a/b" } }, "M_INVALID_PARAM", /end-to-end encrypted/],
+      [{ msgtype: "m.audio", body: "x.ogg", url: "https://elsewhere.example/x.ogg" }, "M_INVALID_PARAM", /mxc/],
+      [{ msgtype: "m.audio", body: "big.ogg", url: "mxc://a/b", info: { size: 101 * 1024 * 1024 } }, "M_TOO_LARGE", /larger than 100 MiB/],
+    ];
+    for (const [content, errcode, message] of cases) {
+      recording(content);
+      await assert.rejects(c.transcribeRecording({ roomId: ROOM, userId: ALICE, eventId: "$rec" }), refusal(errcode, message), JSON.stringify(content));
+    }
+    recording(audio, "$other", "!other:ministry-a.test");
+    await assert.rejects(c.transcribeRecording({ roomId: ROOM, userId: ALICE, eventId: "$other" }), refusal("M_NOT_FOUND"));
+    await assert.rejects(c.transcribeRecording({ roomId: ROOM, userId: ALICE, eventId: "$missing" }), refusal("M_NOT_FOUND"));
+    await assert.rejects(c.transcribeRecording({ roomId: ROOM, userId: CAROL, eventId: "$rec" }), refusal("M_FORBIDDEN", /not joined/));
+    await assert.rejects(c.transcribeRecording({ roomId: FOLLOWED, userId: ALICE, eventId: "$rec" }), refusal("ORG.VISIO.ROOM_NOT_HOSTED"));
+    assert.deepEqual(effects, []);
+    assert.deepEqual(homeserver.messages, []);
+  });
+
   it("a homeserver failure is not a refusal: nothing is written", async () => {
     homeserver.failing = new Error("homeserver down");
     await assert.rejects(control().control({ roomId: ROOM, userId: ALICE, action: "start" }), /homeserver down/);
@@ -194,6 +254,35 @@ describe("transcription requests", () => {
     }
   });
 
+  it("accepts a recording request and names what is wrong in one", () => {
+    assert.deepEqual(parseRecordingRequest({ room_id: ROOM, event_id: "$rec", language: "fr", openid_token: token }), {
+      room_id: ROOM,
+      event_id: "$rec",
+      language: "fr",
+      openid_token: token,
+    });
+    const bad: [unknown, string, RegExp][] = [
+      [{ room_id: ROOM, openid_token: token }, "M_BAD_JSON", /'event_id'/],
+      [{ room_id: ROOM, event_id: "rec", openid_token: token }, "M_INVALID_PARAM", /event ID/],
+      [{ room_id: ROOM, event_id: `$${"x".repeat(300)}`, openid_token: token }, "M_INVALID_PARAM", /event ID/],
+      [{ room_id: ROOM, event_id: "$rec", language: "??", openid_token: token }, "M_INVALID_PARAM", /language/],
+      [{ room_id: ROOM, event_id: "$rec", openid_token: token, action: "start" }, "M_BAD_JSON", /Unknown field 'action'/],
+    ];
+    for (const [body, errcode, message] of bad) {
+      assert.throws(() => parseRecordingRequest(body), refusal(errcode, message), JSON.stringify(body));
+    }
+  });
+
+  it("reads the chat command in a reply to a recording, with or without the quoted fallback", () => {
+    assert.deepEqual(parseTranscribeCommand("!transcribe", "$rec"), { action: "recording", eventId: "$rec" });
+    assert.deepEqual(parseTranscribeCommand("!transcribe fr", "$rec"), { action: "recording", eventId: "$rec", language: "fr" });
+    assert.deepEqual(parseTranscribeCommand("> <@bob:ministry-b.test> sent an audio file.\n\n!transcribe", "$rec"), { action: "recording", eventId: "$rec" });
+    // start and stop keep their meaning in a reply.
+    assert.deepEqual(parseTranscribeCommand("!transcribe stop", "$rec"), { action: "stop" });
+    assert.throws(() => parseTranscribeCommand("!transcribe fr now", "$rec"), refusal("M_INVALID_PARAM", /Usage/));
+    assert.throws(() => parseTranscribeCommand("!transcribe ??", "$rec"), refusal("M_INVALID_PARAM", /language/));
+  });
+
   it("reads the chat command", () => {
     assert.deepEqual(parseTranscribeCommand("!transcribe start"), { action: "start" });
     assert.deepEqual(parseTranscribeCommand("  !transcribe   start fr "), { action: "start", language: "fr" });
@@ -228,6 +317,11 @@ describe("transcription chat command", () => {
           if (request.userId === BOB) throw new MatrixError("M_FORBIDDEN", "The user is not joined to the room");
           return { active: true, requested_by: request.userId, language: "en", engine: "pocketsphinx" };
         },
+        transcribeRecording: async (request) => {
+          calls.push(request);
+          if (request.eventId === "$text") throw new MatrixError("M_INVALID_PARAM", "This message is not an audio recording");
+          return { event_id: request.eventId, filename: "r.ogg", language: request.language ?? "en" };
+        },
       },
       homeserver,
       hostsRoom: async (roomId) => roomId === ROOM,
@@ -236,6 +330,8 @@ describe("transcription chat command", () => {
     });
     const bobs = message(BOB, "!transcribe stop");
     const bad = message(ALICE, "!transcribe sometimes");
+    const reply = (to: string) => ({ "m.relates_to": { "m.in_reply_to": { event_id: to } } });
+    const onText = message(ALICE, "!transcribe", reply("$text"));
     await commands.handle([
       message(ALICE, "!transcribe start fr"),
       bobs,
@@ -245,16 +341,21 @@ describe("transcription chat command", () => {
       message(ALICE, "!transcribe stop", { msgtype: "m.notice" }),
       message(ALICE, "!transcribe stop", { "m.relates_to": { rel_type: "m.replace", event_id: "$x" } }),
       message(ALICE, "!transcribe stop", {}, FOLLOWED),
+      message(BOB, "> <@alice:ministry-a.test> sent an audio file.\n\n!transcribe fr", reply("$rec")),
+      onText,
     ]);
     assert.deepEqual(calls, [
       { roomId: ROOM, userId: ALICE, action: "start", language: "fr" },
       { roomId: ROOM, userId: BOB, action: "stop" },
+      { roomId: ROOM, userId: BOB, eventId: "$rec", language: "fr" },
+      { roomId: ROOM, userId: ALICE, eventId: "$text" },
     ]);
     assert.deepEqual(
       homeserver.messages.map((m) => [m.content.body, (m.content["m.relates_to"] as { "m.in_reply_to": { event_id: string } })["m.in_reply_to"].event_id]),
       [
         ["Transcription not stopped: The user is not joined to the room", bobs.event_id],
-        ["Transcription not changed: Usage: !transcribe start [language] | !transcribe stop", bad.event_id],
+        [`Transcription not changed: ${COMMAND_USAGE}`, bad.event_id],
+        ["Recording not transcribed: This message is not an audio recording", onText.event_id],
       ],
     );
     assert.ok(homeserver.messages.every((m) => m.content.msgtype === "m.notice"));

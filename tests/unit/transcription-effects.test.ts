@@ -3,9 +3,10 @@
 // a late effect acts on the state as it is now.
 import assert from "node:assert/strict";
 import { ParticipantInfo_Kind } from "@livekit/protocol";
-import type { TranscriptionDispatchEffect } from "../../appservice/src/calls/call-effect-types.ts";
+import type { RecordingTranscriptionEffect, TranscriptionDispatchEffect } from "../../appservice/src/calls/call-effect-types.ts";
 import { createCallEffects, EffectPendingError } from "../../appservice/src/calls/call-effects.ts";
 import type { Call, Presence } from "../../appservice/src/calls/call-store.ts";
+import { recordingLiveKitRoom } from "../../appservice/src/focus/livekit-names.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import { FakeTranscriberLiveKit } from "../../appservice/src/transcription/testing/fake-transcriber-livekit.ts";
 import { createTranscriberDispatch } from "../../appservice/src/transcription/transcriber-dispatch.ts";
@@ -147,6 +148,42 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
     clock = T0 + NO_WORKER_NOTICE_MS;
     await assert.rejects(effects().run({ kind: "transcription_dispatch", roomId: ROOM, since: T0 }), EffectPendingError);
     assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 1);
+  });
+
+  it("a recording gets its own LiveKit room and one worker, never dispatched again once taken", async () => {
+    const runner = effects();
+    const effect: RecordingTranscriptionEffect = {
+      kind: "recording_transcription",
+      roomId: ROOM,
+      eventId: "$rec",
+      recording: { url: "mxc://ministry-a.test/r", filename: "r.ogg" },
+      language: "fr",
+      engine: "openai",
+      requestedAt: T0,
+    };
+    const room = recordingLiveKitRoom(ROOM, "$rec");
+    await assert.rejects(runner.run(effect), EffectPendingError);
+    assert.deepEqual(livekit.created, [{ name: room, emptyTimeout: 120, departureTimeout: 20 }]);
+    const [dispatch] = livekit.ofAgent(room, TRANSCRIBER_AGENT_NAME);
+    assert.deepEqual(JSON.parse(dispatch?.metadata ?? "{}"), {
+      room_id: ROOM,
+      language: "fr",
+      engine: "openai",
+      started_at: T0,
+      thread_root: "$rec",
+      recording: { url: "mxc://ministry-a.test/r", filename: "r.ogg" },
+    });
+    // Not taken within the wait: dispatched again.
+    clock += 6000;
+    await assert.rejects(runner.run(effect), EffectPendingError);
+    const [again] = livekit.ofAgent(room, TRANSCRIBER_AGENT_NAME);
+    assert.ok(again && again.id !== dispatch?.id);
+    livekit.takeJob(room, again.id);
+    livekit.endJobs(room, again.id);
+    clock += 6000;
+    await runner.run(effect);
+    assert.equal(livekit.ofAgent(room, TRANSCRIBER_AGENT_NAME).length, 1, "a job that ran is not run twice");
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0, "the meeting's call is left alone");
   });
 
   it("a stop that runs after a new start leaves the new session alone", async () => {

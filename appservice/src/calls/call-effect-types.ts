@@ -1,5 +1,5 @@
 // What call changes ask to be done once committed; stored as JSON in call_effects.
-import type { CallNoticeContent } from "../../../wire-types.ts";
+import type { CallNoticeContent, RecordingJobFields } from "../../../wire-types.ts";
 
 export interface NoticeEffect {
   kind: "notice";
@@ -52,6 +52,17 @@ export interface TranscriptionStopEffect {
   requestedAt: number;
 }
 
-export type TranscriptionEffect = TranscriptionDispatchEffect | TranscriptionStopEffect;
+/** Get a worker to transcribe a recording posted in the room, in a thread under it. */
+export interface RecordingTranscriptionEffect {
+  kind: "recording_transcription";
+  roomId: string;
+  eventId: string;
+  recording: RecordingJobFields;
+  language: string;
+  engine: string;
+  requestedAt: number;
+}
+
+export type TranscriptionEffect = TranscriptionDispatchEffect | TranscriptionStopEffect | RecordingTranscriptionEffect;
 
 export type CallEffect = NoticeEffect | RemoveFromLiveKitEffect | CloseLiveKitRoomsEffect | TranscriptionEffect;

@@ -129,6 +129,7 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
         return;
       case "transcription_dispatch":
       case "transcription_stop":
+      case "recording_transcription":
         await deps.transcription?.run(effect);
         return;
     }

@@ -22,6 +22,14 @@ export function liveKitRoomAlias(roomId: string, slotId: string): string {
 }
 
 /**
+ * LiveKit room where a worker takes the transcription of a recording posted in a Matrix room: no
+ * caller ever joins it (no slot hashes to it: the prefix is not base64).
+ */
+export function recordingLiveKitRoom(roomId: string, eventId: string): string {
+  return `recording-${pseudonym([roomId, eventId, "org.visio.recording"])}`;
+}
+
+/**
  * LiveKit identity for `POST /get_token`: `[user_id, device_id, member.id]`.
  * This is what lk-jwt-service derives and what Element Call and matrix-js-sdk expect today. The MSC's
  * current text drops the device ID (`[sender, member.id]`, see mscParticipantIdentity); it only

@@ -1,6 +1,6 @@
 // A homeserver double for the appservice's Client-Server calls: creates rooms, and keeps every
 // notice sent (no deduplication by transaction ID, so tests see each send).
-import type { CallNoticeContent } from "../../../wire-types.ts";
+import type { CallNoticeContent, RoomEvent } from "../../../wire-types.ts";
 import type { CreateRoomRequest, HomeserverClient } from "../homeserver-client.ts";
 
 export interface PostedNotice {
@@ -60,6 +60,15 @@ export class FakeHomeserver implements HomeserverClient {
     // The homeserver deduplicates per txnId: a retried send is one message.
     if (!this.messages.some((m) => m.roomId === roomId && m.txnId === txnId)) this.messages.push({ roomId, txnId, content });
     return { event_id: `$${txnId}` };
+  }
+
+  /** Room events by ID, for getEvent. */
+  readonly events = new Map<string, RoomEvent>();
+
+  async getEvent(roomId: string, eventId: string): Promise<RoomEvent | null> {
+    if (this.failing) throw this.failing;
+    const event = this.events.get(eventId);
+    return event?.room_id === roomId ? event : null;
   }
 
   async getState(roomId: string, type: string, stateKey: string): Promise<Record<string, unknown> | null> {

@@ -18,7 +18,7 @@ import { oneAtATimePerKey } from "./one-at-a-time.ts";
 /** The LiveKit agent dispatch API calls made here; a fake implements these three. */
 export type AgentDispatchApi = Pick<AgentDispatchClient, "createDispatch" | "deleteDispatch" | "listDispatch">;
 /** The LiveKit room API calls made here (sendData in its options form). */
-export interface TranscriberRoomApi extends Pick<RoomServiceClient, "listParticipants" | "removeParticipant"> {
+export interface TranscriberRoomApi extends Pick<RoomServiceClient, "listParticipants" | "removeParticipant" | "createRoom"> {
   sendData(room: string, data: Uint8Array, kind: DataPacket_Kind, options: SendDataOptions): Promise<void>;
 }
 
@@ -26,6 +26,12 @@ export interface TranscriberRoomApi extends Pick<RoomServiceClient, "listPartici
 export const JOB_TAKE_WAIT_MS = 5_000;
 /** How long a transcriber told to stop may take to post its files and leave before it is removed. */
 export const STOP_GRACE_MS = 60_000;
+/**
+ * A recording's LiveKit room: kept while nobody is in it for long enough for a worker to take the job
+ * and join (the job ends with the room), closed soon after the worker left.
+ */
+const RECORDING_ROOM_EMPTY_TIMEOUT_S = 120;
+const RECORDING_ROOM_DEPARTURE_TIMEOUT_S = 20;
 
 /** The bridge's participant: an agent (what workers join as), or named by the agent name. */
 export function isTranscriberParticipant(p: Pick<ParticipantInfo, "kind" | "identity">): boolean {
@@ -73,6 +79,12 @@ export interface TranscriberDispatch {
    * finishes; after STOP_GRACE_MS past `requestedAt` it is removed from the room.
    */
   stop(livekitRoom: string, session: { roomId: string; startedAt: number }, requestedAt: number): Promise<void>;
+  /**
+   * Gets a worker to transcribe a recording (metadata.recording) in its own LiveKit room: "taken" once
+   * a worker has the job (whatever happens to it then: the worker reports in the thread); otherwise
+   * opens the room, dispatches (again) and throws EffectPendingError.
+   */
+  ensureRecording(livekitRoom: string, metadata: TranscriptionJobMetadata): Promise<"taken">;
   /** Deletes every dispatch of the transcriber agent in the room but those of `keep`. */
   withdraw(livekitRoom: string, keep?: { roomId: string; startedAt: number }): Promise<number>;
 }
@@ -153,6 +165,26 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
         const created = await deps.dispatches.createDispatch(livekitRoom, TRANSCRIBER_AGENT_NAME, { metadata: JSON.stringify(metadata) });
         log.info("transcriber dispatched", { roomId: metadata.room_id, livekitRoom, dispatchId: created.id });
         throw new EffectPendingError("transcriber dispatched; waiting for a worker to take the job");
+      }),
+
+    ensureRecording: (livekitRoom, metadata) =>
+      oneAtATime(livekitRoom, async (): Promise<"taken"> => {
+        const session = { roomId: metadata.room_id, startedAt: metadata.started_at };
+        const current = (await ours(livekitRoom)).filter((d) => sameSession(d, session));
+        // Once a worker has it, it is never dispatched again: a second dispatch would answer twice.
+        if (current.some((d) => (d.state?.jobs ?? []).length > 0)) return "taken";
+        if (current.some((d) => now() - createdAtMs(d) < JOB_TAKE_WAIT_MS)) {
+          throw new EffectPendingError("no transcription worker has taken the recording yet");
+        }
+        await withdraw(livekitRoom);
+        await deps.rooms.createRoom({
+          name: livekitRoom,
+          emptyTimeout: RECORDING_ROOM_EMPTY_TIMEOUT_S,
+          departureTimeout: RECORDING_ROOM_DEPARTURE_TIMEOUT_S,
+        });
+        const created = await deps.dispatches.createDispatch(livekitRoom, TRANSCRIBER_AGENT_NAME, { metadata: JSON.stringify(metadata) });
+        log.info("recording transcriber dispatched", { roomId: metadata.room_id, livekitRoom, dispatchId: created.id });
+        throw new EffectPendingError("recording dispatched; waiting for a worker to take the job");
       }),
 
     stop: (livekitRoom, session, requestedAt) =>

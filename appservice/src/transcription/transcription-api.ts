@@ -4,16 +4,17 @@
 // the user's own homeserver, checked as the focus service checks it; CORS is open for the same reason.
 import Router from "@koa/router";
 import type { Middleware } from "koa";
-import type { TranscriptionControlResponse } from "../../../wire-types.ts";
+import type { RecordingTranscriptionResponse, TranscriptionControlResponse } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import { CORS_HEADERS } from "../focus/focus-api.ts";
 import { authenticateOpenIdToken, type OpenIdVerifier } from "../focus/openid-verifier.ts";
 import { readJsonBody } from "../http-body.ts";
 import type { Logger } from "../log.ts";
 import type { TranscriptionControl } from "./transcription-control.ts";
-import { parseTranscriptionRequest } from "./transcription-requests.ts";
+import { parseRecordingRequest, parseTranscriptionRequest } from "./transcription-requests.ts";
 
 export const TRANSCRIPTION_API_PATH = "/_visio/v1/transcription";
+export const RECORDING_API_PATH = "/_visio/v1/transcription/recording";
 
 const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -35,10 +36,12 @@ export function transcriptionApiRouter(deps: TranscriptionApiDeps): Router {
   const allowed = new Set(deps.allowedServers);
   const log = deps.log.child({ component: "transcription" });
 
-  router.use(TRANSCRIPTION_API_PATH, cors);
-  router.options(TRANSCRIPTION_API_PATH, (ctx) => {
-    ctx.status = 204;
-  });
+  for (const path of [TRANSCRIPTION_API_PATH, RECORDING_API_PATH]) {
+    router.use(path, cors);
+    router.options(path, (ctx) => {
+      ctx.status = 204;
+    });
+  }
   router.post(TRANSCRIPTION_API_PATH, async (ctx) => {
     // Identifiers only in the refusal line: never the token.
     const facts: { roomId?: string; userId?: string; reason?: string } = {};
@@ -58,6 +61,28 @@ export function transcriptionApiRouter(deps: TranscriptionApiDeps): Router {
       ctx.body = { state } satisfies TranscriptionControlResponse;
     } catch (err) {
       if (err instanceof MatrixError && err.status < 500) log.info("transcription request refused", { errcode: err.errcode, ...facts });
+      throw err;
+    }
+  });
+  router.post(RECORDING_API_PATH, async (ctx) => {
+    const facts: { roomId?: string; userId?: string; reason?: string } = {};
+    try {
+      const request = parseRecordingRequest(await readJsonBody(ctx, BODY_LIMIT_BYTES));
+      facts.roomId = request.room_id;
+      const userId = await authenticateOpenIdToken(deps.verifier, allowed, request.openid_token, (reason) => {
+        facts.reason = reason;
+      });
+      facts.userId = userId;
+      const queued = await deps.control.transcribeRecording({
+        roomId: request.room_id,
+        userId,
+        eventId: request.event_id,
+        ...(request.language !== undefined ? { language: request.language } : {}),
+      });
+      ctx.status = 202;
+      ctx.body = queued satisfies RecordingTranscriptionResponse;
+    } catch (err) {
+      if (err instanceof MatrixError && err.status < 500) log.info("recording transcription refused", { errcode: err.errcode, ...facts });
       throw err;
     }
   });

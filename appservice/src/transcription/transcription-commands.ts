@@ -7,7 +7,7 @@ import { MatrixError } from "../errors.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { TranscriptionControl } from "./transcription-control.ts";
-import { parseTranscribeCommand, type TranscribeCommand } from "./transcription-requests.ts";
+import { COMMAND_PREFIX, parseTranscribeCommand, withoutReplyFallback, type TranscribeCommand } from "./transcription-requests.ts";
 
 export interface TranscriptionCommands {
   /**
@@ -28,13 +28,15 @@ export interface TranscriptionCommandsDeps {
 }
 
 /** The command an event carries, if it is a plain text message that starts with the prefix. */
-function commandEvent(event: RoomEvent, ownUsers: ReadonlySet<string>): { event: RoomEvent; body: string } | null {
+function commandEvent(event: RoomEvent, ownUsers: ReadonlySet<string>): { event: RoomEvent; body: string; inReplyTo?: string } | null {
   if (event.type !== "m.room.message" || ownUsers.has(event.sender)) return null;
   const { msgtype, body } = event.content;
   // Edits (m.replace) repeat the body: only the original message is a command.
-  const relation = event.content["m.relates_to"] as { rel_type?: unknown } | undefined;
+  const relation = event.content["m.relates_to"] as { rel_type?: unknown; "m.in_reply_to"?: { event_id?: unknown } } | undefined;
   if (msgtype !== "m.text" || typeof body !== "string" || relation?.rel_type === "m.replace") return null;
-  return body.trimStart().toLowerCase().startsWith("!transcribe") ? { event, body } : null;
+  if (!withoutReplyFallback(body).trimStart().toLowerCase().startsWith(COMMAND_PREFIX)) return null;
+  const inReplyTo = relation?.["m.in_reply_to"]?.event_id;
+  return typeof inReplyTo === "string" ? { event, body, inReplyTo } : { event, body };
 }
 
 const replyTo = (event: RoomEvent, text: string): Record<string, unknown> => ({
@@ -53,12 +55,22 @@ export function createTranscriptionCommands(deps: TranscriptionCommandsDeps): Tr
     await deps.homeserver.sendMessage(event.room_id, `visio-transcribe-reply-${event.event_id}`, replyTo(event, text));
   };
 
-  const run = async (event: RoomEvent, body: string): Promise<void> => {
+  const run = async (event: RoomEvent, body: string, inReplyTo: string | undefined): Promise<void> => {
     if (!(await deps.hostsRoom(event.room_id))) return;
     let command: TranscribeCommand | null = null;
     try {
-      command = parseTranscribeCommand(body);
+      command = parseTranscribeCommand(body, inReplyTo);
       if (command === null) return;
+      if (command.action === "recording") {
+        // The notice in the recording's thread answers it.
+        await deps.control.transcribeRecording({
+          roomId: event.room_id,
+          userId: event.sender,
+          eventId: command.eventId,
+          ...(command.language !== undefined ? { language: command.language } : {}),
+        });
+        return;
+      }
       await deps.control.control({
         roomId: event.room_id,
         userId: event.sender,
@@ -66,14 +78,15 @@ export function createTranscriptionCommands(deps: TranscriptionCommandsDeps): Tr
         ...(command.action === "start" && command.language !== undefined ? { language: command.language } : {}),
       });
     } catch (err) {
-      const verb = command?.action === "stop" ? "stopped" : command?.action === "start" ? "started" : "changed";
+      const what =
+        command?.action === "stop" ? "Transcription not stopped" : command?.action === "start" ? "Transcription not started" : command?.action === "recording" ? "Recording not transcribed" : "Transcription not changed";
       if (err instanceof MatrixError && err.status < 500) {
         log.info("transcription command refused", { roomId: event.room_id, userId: event.sender, errcode: err.errcode });
-        await reply(event, `Transcription not ${verb}: ${err.message}`);
+        await reply(event, `${what}: ${err.message}`);
         return;
       }
       log.error("transcription command failed", { roomId: event.room_id, userId: event.sender, err });
-      await reply(event, `Transcription not ${verb}: the service failed, please try again`);
+      await reply(event, `${what}: the service failed, please try again`);
     }
   };
 
@@ -82,9 +95,9 @@ export function createTranscriptionCommands(deps: TranscriptionCommandsDeps): Tr
       const commands = events.flatMap((e) => commandEvent(e, ownUsers) ?? []);
       if (commands.length === 0) return tail;
       tail = tail.then(async () => {
-        for (const { event, body } of commands) {
+        for (const { event, body, inReplyTo } of commands) {
           try {
-            await run(event, body);
+            await run(event, body, inReplyTo);
           } catch (err) {
             log.error("transcription command reply failed", { roomId: event.room_id, err });
           }

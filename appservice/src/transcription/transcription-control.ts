@@ -3,7 +3,13 @@
 // power level. What it does: the room state says whether the meeting is transcribed (everyone sees
 // it: consent); the LiveKit side (dispatching a transcriber, telling it to stop) follows as effects.
 import { randomUUID } from "node:crypto";
-import { TRANSCRIPTION_STATE_EVENT, type TranscriptionStateContent } from "../../../wire-types.ts";
+import {
+  TRANSCRIPTION_STATE_EVENT,
+  type RecordingJobFields,
+  type RecordingTranscriptionResponse,
+  type RoomEvent,
+  type TranscriptionStateContent,
+} from "../../../wire-types.ts";
 import type { TranscriptionEffect } from "../calls/call-effect-types.ts";
 import { MatrixError } from "../errors.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
@@ -23,13 +29,56 @@ export interface TranscriptionRequest {
   language?: string;
 }
 
+export interface RecordingRequest {
+  roomId: string;
+  /** Already authenticated, as for TranscriptionRequest. */
+  userId: string;
+  /** The recording's message in the room. */
+  eventId: string;
+  language?: string;
+}
+
 export interface TranscriptionControl {
   /** Applies a start or stop and answers the room's new state; refusals are MatrixErrors. */
   control(request: TranscriptionRequest): Promise<TranscriptionStateContent>;
+  /** Queues the transcription of a recording posted in the room; refusals are MatrixErrors. */
+  transcribeRecording(request: RecordingRequest): Promise<RecordingTranscriptionResponse>;
+}
+
+/** Larger recordings are refused before any download (about three hours of Opus speech at 64 kbit/s). */
+export const MAX_RECORDING_BYTES = 100 * 1024 * 1024;
+
+/** The recording a message carries: an m.audio, or an m.file of an audio type, as unencrypted media. */
+export function recordingOf(event: RoomEvent): RecordingJobFields {
+  const content = event.content;
+  const info = (typeof content.info === "object" && content.info !== null ? content.info : {}) as { mimetype?: unknown; size?: unknown };
+  const mimetype = typeof info.mimetype === "string" ? info.mimetype : "";
+  if (event.type !== "m.room.message" || typeof content.msgtype !== "string") {
+    throw new MatrixError("M_INVALID_PARAM", "This event is not a message with a recording");
+  }
+  if (content.msgtype === "m.video" || mimetype.startsWith("video/")) {
+    throw new MatrixError("M_INVALID_PARAM", "Video recordings are not transcribed: post the recording's audio (Ogg, Opus, WAV, FLAC)");
+  }
+  if (content.msgtype !== "m.audio" && !(content.msgtype === "m.file" && mimetype.startsWith("audio/"))) {
+    throw new MatrixError("M_INVALID_PARAM", "This message is not an audio recording");
+  }
+  if (content.file !== undefined) {
+    throw new MatrixError("M_INVALID_PARAM", "This recording is end-to-end encrypted: the transcription service cannot read it");
+  }
+  if (typeof content.url !== "string" || !/^mxc:\/\/[^/]+\/[^/]+$/.test(content.url)) {
+    throw new MatrixError("M_INVALID_PARAM", "This recording has no media URL (mxc://…)");
+  }
+  const size = typeof info.size === "number" && Number.isSafeInteger(info.size) && info.size >= 0 ? info.size : undefined;
+  if (size !== undefined && size > MAX_RECORDING_BYTES) {
+    throw new MatrixError("M_TOO_LARGE", `This recording is larger than ${MAX_RECORDING_BYTES / 1024 / 1024} MiB, the most the transcription service takes`);
+  }
+  const named = typeof content.filename === "string" && content.filename !== "" ? content.filename : content.body;
+  const filename = typeof named === "string" && named !== "" ? named.slice(0, 255) : "recording";
+  return { url: content.url, filename, ...(size !== undefined ? { size } : {}) };
 }
 
 export interface TranscriptionControlDeps {
-  homeserver: Pick<HomeserverClient, "getState" | "setState" | "sendMessage" | "invite" | "registerAppserviceUser" | "joinRoomAs">;
+  homeserver: Pick<HomeserverClient, "getEvent" | "getState" | "setState" | "sendMessage" | "invite" | "registerAppserviceUser" | "joinRoomAs">;
   state: TranscriptionStateReader;
   /** Whether this appservice created the room (CallStore.hostsRoom). */
   hostsRoom(roomId: string): Promise<boolean>;
@@ -67,7 +116,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
   const log = deps.log.child({ component: "transcription" });
   let bridgeRegistered: Promise<void> | null = null;
 
-  const authorize = async (request: TranscriptionRequest): Promise<void> => {
+  const authorize = async (request: Pick<TranscriptionRequest, "roomId" | "userId">): Promise<void> => {
     const { roomId, userId } = request;
     if (!allowed.has(serverOf(userId))) {
       throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist");
@@ -86,7 +135,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
     if (level < deps.controlPowerLevel) {
       throw new MatrixError(
         "M_FORBIDDEN",
-        `Starting or stopping transcription needs power level ${deps.controlPowerLevel} in this room (the user has ${level})`,
+        `Transcription (starting, stopping, recordings) needs power level ${deps.controlPowerLevel} in this room (the user has ${level})`,
       );
     }
   };
@@ -153,6 +202,37 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
   // One change at a time per room: two starts racing must not both see "not transcribed".
   const oneAtATime = oneAtATimePerKey();
 
+  const transcribeRecording = async (request: RecordingRequest): Promise<RecordingTranscriptionResponse> => {
+    await authorize(request);
+    const event = await deps.homeserver.getEvent(request.roomId, request.eventId);
+    if (event === null) throw new MatrixError("M_NOT_FOUND", "No such message in this room");
+    const recording = recordingOf(event);
+    const language = request.language ?? deps.defaultLanguage;
+    const requestedAt = now();
+    await bringBridge(request.roomId);
+    await deps.enqueue({
+      kind: "recording_transcription",
+      roomId: request.roomId,
+      eventId: request.eventId,
+      recording,
+      language,
+      engine: deps.engine,
+      requestedAt,
+    });
+    try {
+      await deps.homeserver.sendMessage(request.roomId, `visio-recording-${requestedAt}-${randomUUID()}`, {
+        msgtype: "m.notice",
+        body: `Transcribing ${recording.filename} (language: ${language}): the WebVTT and Markdown files will follow in this thread.`,
+        "m.relates_to": { rel_type: "m.thread", event_id: request.eventId, is_falling_back: true, "m.in_reply_to": { event_id: request.eventId } },
+      });
+    } catch (err) {
+      // The job is queued: the notice only acknowledges it.
+      log.warn("recording notice not sent", { roomId: request.roomId, err });
+    }
+    log.info("recording transcription queued", { roomId: request.roomId, userId: request.userId, language });
+    return { event_id: request.eventId, filename: recording.filename, language };
+  };
+
   return {
     async control(request) {
       await authorize(request);
@@ -161,5 +241,6 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
         return request.action === "start" ? start(request, current) : stop(request, current);
       });
     },
+    transcribeRecording,
   };
 }

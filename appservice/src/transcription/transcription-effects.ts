@@ -2,9 +2,10 @@
 // stop, a call's first participant, a transcriber leaving), run after it with retries. Each reads the
 // room's transcription state first, so an effect that runs late acts on the state as it is now.
 import { TRANSCRIBER_NOTICE_KEY, type TranscriberNoticeFields, type TranscriptionJobMetadata } from "../../../wire-types.ts";
-import type { TranscriptionDispatchEffect, TranscriptionEffect, TranscriptionStopEffect } from "../calls/call-effect-types.ts";
+import type { RecordingTranscriptionEffect, TranscriptionDispatchEffect, TranscriptionEffect, TranscriptionStopEffect } from "../calls/call-effect-types.ts";
 import { EffectPendingError, type TranscriptionEffectRunner } from "../calls/call-effects.ts";
 import type { CallStore } from "../calls/call-store.ts";
+import { recordingLiveKitRoom } from "../focus/livekit-names.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { EnsureOutcome, TranscriberDispatch } from "./transcriber-dispatch.ts";
@@ -35,10 +36,11 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
   const said = new Map<string, number>();
 
   const notice = async (metadata: TranscriptionJobMetadata, state: TranscriberNoticeFields["state"], count: number): Promise<void> => {
+    const what = metadata.recording ? "the recording" : "the call";
     const body =
       state === "waiting"
-        ? `Transcription is not running: no transcription worker of ${deps.serverName} has taken the call. It starts as soon as one does.`
-        : `Transcription is running: a transcription worker of ${deps.serverName} has joined the call.`;
+        ? `Transcription is not running: no transcription worker of ${deps.serverName} has taken ${what}. It starts as soon as one does.`
+        : `Transcription is running: a transcription worker of ${deps.serverName} has taken ${what}.`;
     const content = {
       msgtype: "m.notice",
       body,
@@ -130,9 +132,29 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
     await eachRoom(await liveKitRoomsOfCall(effect.roomId), (livekitRoom) => dispatch.stop(livekitRoom, session, effect.requestedAt));
   };
 
+  const runRecording = async (effect: RecordingTranscriptionEffect): Promise<void> => {
+    const metadata: TranscriptionJobMetadata = {
+      room_id: effect.roomId,
+      language: effect.language,
+      engine: effect.engine,
+      started_at: effect.requestedAt,
+      thread_root: effect.eventId,
+      recording: effect.recording,
+    };
+    try {
+      await dispatch.ensureRecording(recordingLiveKitRoom(effect.roomId, effect.eventId), metadata);
+    } catch (err) {
+      if (err instanceof EffectPendingError) await reportWorker(metadata, effect.requestedAt, false);
+      throw err;
+    }
+    await reportWorker(metadata, effect.requestedAt, true);
+  };
+
   return {
     run(effect: TranscriptionEffect) {
-      return effect.kind === "transcription_dispatch" ? runDispatch(effect) : runStop(effect);
+      if (effect.kind === "transcription_dispatch") return runDispatch(effect);
+      if (effect.kind === "recording_transcription") return runRecording(effect);
+      return runStop(effect);
     },
   };
 }

@@ -1,6 +1,6 @@
 // A LiveKit double for transcription: rooms with participants, agent dispatches with their jobs, and
 // the data packets sent. Unknown rooms answer not_found, as LiveKit does.
-import { AgentDispatch, AgentDispatchState, DataPacket_Kind, Job, ParticipantInfo, ParticipantInfo_Kind, JobState, JobStatus } from "@livekit/protocol";
+import { AgentDispatch, AgentDispatchState, DataPacket_Kind, Job, ParticipantInfo, ParticipantInfo_Kind, JobState, JobStatus, Room } from "@livekit/protocol";
 import { ServerError, type SendDataOptions } from "livekit-server-sdk";
 import type { AgentDispatchApi, TranscriberRoomApi } from "../transcriber-dispatch.ts";
 
@@ -65,6 +65,15 @@ export class FakeTranscriberLiveKit implements AgentDispatchApi, TranscriberRoom
     if (!list?.some((p) => p.identity === identity)) throw notFound("participant");
     this.disconnect(room, identity);
     this.removed.push({ room, identity });
+  }
+
+  /** Rooms opened through createRoom, with their options. */
+  readonly created: { name: string; emptyTimeout?: number; departureTimeout?: number }[] = [];
+
+  async createRoom(options: { name: string; emptyTimeout?: number; departureTimeout?: number }): Promise<Room> {
+    this.created.push(options);
+    this.openRoom(options.name);
+    return new Room({ name: options.name });
   }
 
   async sendData(room: string, data: Uint8Array, kind: DataPacket_Kind, options: SendDataOptions): Promise<void> {
