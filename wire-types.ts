@@ -215,6 +215,9 @@ export interface TranscriptionJobMetadata {
   recording?: RecordingJobFields;
 }
 
+/** Recordings larger than this are refused (about three hours of Opus speech at 64 kbit/s). */
+export const MAX_RECORDING_BYTES = 100 * 1024 * 1024;
+
 export interface RecordingJobFields {
   /** mxc:// URI of the recording (unencrypted media). */
   url: string;

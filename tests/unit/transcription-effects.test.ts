@@ -163,7 +163,7 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
     };
     const room = recordingLiveKitRoom(ROOM, "$rec");
     await assert.rejects(runner.run(effect), EffectPendingError);
-    assert.deepEqual(livekit.created, [{ name: room, emptyTimeout: 120, departureTimeout: 20 }]);
+    assert.deepEqual(livekit.created[0], { name: room, emptyTimeout: 120, departureTimeout: 20 });
     const [dispatch] = livekit.ofAgent(room, TRANSCRIBER_AGENT_NAME);
     assert.deepEqual(JSON.parse(dispatch?.metadata ?? "{}"), {
       room_id: ROOM,

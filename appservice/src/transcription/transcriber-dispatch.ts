@@ -169,6 +169,13 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
 
     ensureRecording: (livekitRoom, metadata) =>
       oneAtATime(livekitRoom, async (): Promise<"taken"> => {
+        // Opened first (LiveKit answers the existing one): LiveKit has no dispatch list for a room
+        // that does not exist, only a timeout.
+        await deps.rooms.createRoom({
+          name: livekitRoom,
+          emptyTimeout: RECORDING_ROOM_EMPTY_TIMEOUT_S,
+          departureTimeout: RECORDING_ROOM_DEPARTURE_TIMEOUT_S,
+        });
         const session = { roomId: metadata.room_id, startedAt: metadata.started_at };
         const current = (await ours(livekitRoom)).filter((d) => sameSession(d, session));
         // Once a worker has it, it is never dispatched again: a second dispatch would answer twice.
@@ -177,11 +184,6 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
           throw new EffectPendingError("no transcription worker has taken the recording yet");
         }
         await withdraw(livekitRoom);
-        await deps.rooms.createRoom({
-          name: livekitRoom,
-          emptyTimeout: RECORDING_ROOM_EMPTY_TIMEOUT_S,
-          departureTimeout: RECORDING_ROOM_DEPARTURE_TIMEOUT_S,
-        });
         const created = await deps.dispatches.createDispatch(livekitRoom, TRANSCRIBER_AGENT_NAME, { metadata: JSON.stringify(metadata) });
         log.info("recording transcriber dispatched", { roomId: metadata.room_id, livekitRoom, dispatchId: created.id });
         throw new EffectPendingError("recording dispatched; waiting for a worker to take the job");

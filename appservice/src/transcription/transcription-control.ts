@@ -4,6 +4,7 @@
 // it: consent); the LiveKit side (dispatching a transcriber, telling it to stop) follows as effects.
 import { randomUUID } from "node:crypto";
 import {
+  MAX_RECORDING_BYTES,
   TRANSCRIPTION_STATE_EVENT,
   type RecordingJobFields,
   type RecordingTranscriptionResponse,
@@ -44,9 +45,6 @@ export interface TranscriptionControl {
   /** Queues the transcription of a recording posted in the room; refusals are MatrixErrors. */
   transcribeRecording(request: RecordingRequest): Promise<RecordingTranscriptionResponse>;
 }
-
-/** Larger recordings are refused before any download (about three hours of Opus speech at 64 kbit/s). */
-export const MAX_RECORDING_BYTES = 100 * 1024 * 1024;
 
 /** The recording a message carries: an m.audio, or an m.file of an audio type, as unencrypted media. */
 export function recordingOf(event: RoomEvent): RecordingJobFields {

@@ -2,6 +2,9 @@
 // as_token and acts as the bridge's own user (`?user_id=`, appservice masquerading), so the bridge has
 // no password or device of its own. Requests that may be repeated safely (reads, joins, txnId sends,
 // uploads) are retried a few times on 429 (after the server's retry_after_ms), 5xx and network errors.
+import { open } from "node:fs/promises";
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import type { MatrixErrorBody } from "../../../wire-types.ts";
 import type { MatrixEventSender } from "./transcript-poster.ts";
 
@@ -126,6 +129,43 @@ export class MatrixClient implements MatrixEventSender {
     return answer.content_uri;
   }
 
+  /**
+   * Downloads an mxc:// media into a file (the authenticated media API), streaming: refused with a
+   * MatrixRequestError (status 413) past `maxBytes`, whatever the server announced.
+   */
+  async downloadToFile(mxc: string, path: string, maxBytes: number): Promise<number> {
+    const match = /^mxc:\/\/([^/]+)\/([^/]+)$/.exec(mxc);
+    if (match === null) throw new MatrixRequestError(`not an mxc:// URI`, 400);
+    const [, server = "", mediaId = ""] = match;
+    const { homeserverUrl, accessToken, userId, attempts = 4, backoffMs = 500, requestTimeoutMs = 30_000 } = this.#options;
+    const query = userId !== undefined ? `?${new URLSearchParams({ user_id: userId }).toString()}` : "";
+    const url = `${homeserverUrl.replace(/\/+$/, "")}/_matrix/client/v1/media/download/${encodeURIComponent(server)}/${encodeURIComponent(mediaId)}${query}`;
+    const doFetch = this.#options.fetch ?? fetch;
+    const sleep = this.#options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    for (let attempt = 1; ; attempt += 1) {
+      let status = 0;
+      let message: string;
+      try {
+        const res = await doFetch(url, {
+          method: "GET",
+          headers: { authorization: `Bearer ${accessToken}` },
+          body: undefined,
+          signal: AbortSignal.timeout(requestTimeoutMs * 10),
+        });
+        status = res.status;
+        if (res.ok && res.body !== null) return await writeLimited(res.body, path, maxBytes);
+        const answer = (await res.json().catch(() => ({}))) as Partial<MatrixErrorBody>;
+        message = `${answer.errcode ?? "error"}: ${answer.error ?? res.statusText}`;
+        if (!retryable(status)) throw new MatrixRequestError(`downloading the media: ${status} ${message}`, status, answer.errcode);
+      } catch (err) {
+        if (err instanceof MatrixRequestError) throw err;
+        message = err instanceof Error ? err.message : String(err);
+      }
+      if (attempt >= attempts) throw new MatrixRequestError(`downloading the media: ${status || "no answer"} ${message} (${attempt} tries)`, status);
+      await sleep(backoffMs * 2 ** (attempt - 1));
+    }
+  }
+
   /** Joins a room (a no-op when already joined). */
   async joinRoom(roomId: string): Promise<void> {
     await this.request({ method: "POST", path: ["_matrix", "client", "v3", "rooms", roomId, "join"], json: {} });
@@ -148,4 +188,21 @@ export class MatrixClient implements MatrixEventSender {
       throw err;
     }
   }
+}
+
+async function writeLimited(body: ReadableStream<Uint8Array>, path: string, maxBytes: number): Promise<number> {
+  const file = await open(path, "w", 0o600);
+  let written = 0;
+  try {
+    for await (const chunk of Readable.fromWeb(body as NodeReadableStream<Uint8Array>) as AsyncIterable<Uint8Array>) {
+      written += chunk.byteLength;
+      if (written > maxBytes) {
+        throw new MatrixRequestError(`the media is larger than ${maxBytes} bytes, the most the transcription service takes`, 413, "M_TOO_LARGE");
+      }
+      await file.write(chunk);
+    }
+  } finally {
+    await file.close();
+  }
+  return written;
 }

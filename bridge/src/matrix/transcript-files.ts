@@ -17,6 +17,10 @@ export interface TranscriptFilesOptions {
   language: string;
   engine: string;
   segments: readonly TranscriptSegment[];
+  /** The Markdown's heading; "Transcript" by default. */
+  title?: string;
+  /** Lines under the heading besides the start, language and engine. */
+  details?: readonly string[];
 }
 
 export interface PostedFile {
@@ -39,8 +43,13 @@ export async function postTranscriptFiles(
 ): Promise<PostedFile[]> {
   const stem = transcriptFileStem(options.startedAt);
   const markdown = toMarkdown(options.segments, {
-    title: "Transcript",
-    details: [`Started: ${new Date(options.startedAt).toISOString()}`, `Language: ${options.language}`, `Engine: ${options.engine}`],
+    title: options.title ?? "Transcript",
+    details: [
+      `Started: ${new Date(options.startedAt).toISOString()}`,
+      ...(options.details ?? []),
+      `Language: ${options.language}`,
+      `Engine: ${options.engine}`,
+    ],
   });
   const files = [
     { filename: `${stem}.vtt`, mimetype: "text/vtt", text: toWebVtt(options.segments), kind: "vtt" },

@@ -10,6 +10,13 @@ const metadataSchema = z.object({
   engine: z.string().min(1),
   started_at: z.number().int().positive(),
   thread_root: z.string().regex(/^\$./, "must be a Matrix event ID ($…)"),
+  recording: z
+    .object({
+      url: z.string().regex(/^mxc:\/\/[^/]+\/[^/]+$/, "must be an mxc:// URI"),
+      filename: z.string().min(1).max(255),
+      size: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
 }) satisfies z.ZodType<TranscriptionJobMetadata>;
 
 export class JobMetadataError extends Error {

@@ -38,6 +38,9 @@ const workerSchema = z
       description: "The job participant's LiveKit identity is <prefix>-<job id> (hidden from callers).",
     }),
     name: z.string().min(1).default("Transcription").meta({ description: "The job participant's LiveKit name." }),
+    recording_concurrency: z.number().int().min(1).max(16).default(2).meta({
+      description: "Utterances of a posted recording decoded at the same time (a recording job counts as one of max_jobs).",
+    }),
   })
   .prefault({});
 

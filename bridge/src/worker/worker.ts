@@ -8,6 +8,7 @@ import { vadOptions } from "../config.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
 import type { SttEngine } from "../stt/engine.ts";
 import { JobMetadataError, parseJobMetadata } from "./job-metadata.ts";
+import { RecordingJob, type RecordingJobEvent } from "./recording-job.ts";
 import { TranscriptionJob, type JobEnd, type JobEvent } from "./transcription-job.ts";
 import type { WorkerConfig } from "./worker-config.ts";
 
@@ -18,11 +19,11 @@ export type WorkerEvent =
   | { event: "job-started"; job: string; room: string; matrixRoom: string }
   | { event: "job-ended"; job: string; room: string; end: JobEnd }
   | { event: "error"; message: string; job?: string; room?: string }
-  | (JobEvent & { job: string; room: string });
+  | ((JobEvent | RecordingJobEvent) & { job: string; room: string });
 
 export interface WorkerDeps {
   engine: SttEngine;
-  matrix: Pick<MatrixClient, "request" | "sendEvent" | "upload" | "joinRoom">;
+  matrix: Pick<MatrixClient, "request" | "sendEvent" | "upload" | "joinRoom" | "downloadToFile">;
   report(event: WorkerEvent): void;
   /** The agent protocol connection; built from the config when absent. */
   connection?(handlers: ConstructorParameters<typeof AgentConnection>[0]["handlers"]): Pick<AgentConnection, "start" | "updateJob" | "updateStatus" | "close">;
@@ -30,7 +31,7 @@ export interface WorkerDeps {
 
 interface RunningJob {
   room: string;
-  job: TranscriptionJob | undefined;
+  job: Pick<TranscriptionJob, "run" | "stop" | "shutdown"> | undefined;
   done: Promise<void> | undefined;
 }
 
@@ -134,16 +135,29 @@ export class TranscriptionWorker {
       return;
     }
     const report = this.#deps.report;
-    const transcription = new TranscriptionJob({
-      metadata,
-      url: assignment.url !== undefined && assignment.url !== "" ? assignment.url : this.#config.livekit.url,
+    const url = assignment.url !== undefined && assignment.url !== "" ? assignment.url : this.#config.livekit.url;
+    const common = {
+      url,
       token: assignment.token,
       engine: this.#deps.engine,
       vad: vadOptions(this.#config.vad),
       matrix: this.#deps.matrix,
-      bridgeUserId: this.#config.matrix.user_id,
-      report: (event) => report({ ...event, job: job.id, room }),
-    });
+    };
+    const { recording } = metadata;
+    const transcription =
+      recording !== undefined
+        ? new RecordingJob({
+            ...common,
+            metadata: { ...metadata, recording },
+            concurrency: this.#config.worker.recording_concurrency,
+            report: (event) => report({ ...event, job: job.id, room }),
+          })
+        : new TranscriptionJob({
+            ...common,
+            metadata,
+            bridgeUserId: this.#config.matrix.user_id,
+            report: (event) => report({ ...event, job: job.id, room }),
+          });
     running.job = transcription;
     report({ event: "job-started", job: job.id, room, matrixRoom: metadata.room_id });
     this.#connection.updateJob(job.id, JobStatus.JS_RUNNING);

@@ -30,7 +30,7 @@ describe("transcription worker", function () {
     it("reads the LiveKit and Matrix sections beside the engine settings, with worker defaults", function () {
       const config = parseWorkerConfig(minimalConfig);
       assert.equal(config.stt.engine, "openai");
-      assert.deepEqual(config.worker, { max_jobs: 8, identity_prefix: "visio-transcriber", name: "Transcription" });
+      assert.deepEqual(config.worker, { max_jobs: 8, identity_prefix: "visio-transcriber", name: "Transcription", recording_concurrency: 2 });
       assert.equal(config.matrix.user_id, BRIDGE);
     });
 
@@ -235,6 +235,7 @@ describe("transcription worker", function () {
           sendEvent: async () => assert.fail("no Matrix request expected"),
           upload: async () => assert.fail("no Matrix request expected"),
           joinRoom: async () => assert.fail("no Matrix request expected"),
+          downloadToFile: async () => assert.fail("no Matrix request expected"),
         },
         report: (event) => events.push(event),
         connection: (handlers) => {

@@ -1,0 +1,120 @@
+// One recording's transcription: the job a worker runs for a recording posted in a meeting (a dispatch
+// whose metadata has `recording`). It stays in the recording's own LiveKit room while it works (the job
+// lives as long as the room), downloads the recording from the media repository as the bridge's user,
+// transcribes it through the same VAD and engine as calls, and answers in the thread under it with the
+// WebVTT and Markdown files, or with a notice saying why it could not.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Room } from "@livekit/rtc-node";
+import { MAX_RECORDING_BYTES, type RecordingJobFields, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { AudioDecodeError, decodeAudioFile } from "../audio/decode-file.ts";
+import type { MatrixClient } from "../matrix/matrix-client.ts";
+import { MatrixRequestError } from "../matrix/matrix-client.ts";
+import { postTranscriptFiles } from "../matrix/transcript-files.ts";
+import { threadRelation } from "../matrix/transcript-poster.ts";
+import { transcribeRecording } from "../recordings/transcribe-recording.ts";
+import type { SttEngine } from "../stt/engine.ts";
+import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
+import type { JobEnd } from "./transcription-job.ts";
+
+export type RecordingJobEvent =
+  | { event: "recording-downloaded"; bytes: number }
+  | { event: "recording-transcribed"; segments: number; durationMs: number; elapsedMs: number }
+  | { event: "recording-failed"; reason: string }
+  | { event: "files-posted"; files: { filename: string; url: string; eventId: string }[] };
+
+export interface RecordingJobOptions {
+  metadata: TranscriptionJobMetadata & { recording: RecordingJobFields };
+  url: string;
+  token: string;
+  engine: SttEngine;
+  vad?: Partial<EnergyVadOptions>;
+  /** Utterances decoded at the same time. */
+  concurrency: number;
+  matrix: Pick<MatrixClient, "sendEvent" | "upload" | "joinRoom" | "downloadToFile">;
+  report(event: RecordingJobEvent): void;
+  now?(): number;
+}
+
+/** Why a recording could not be transcribed, in words for the room: never what the recording says. */
+function reasonOf(err: unknown): string {
+  if (err instanceof MatrixRequestError && err.status === 413) return `it is larger than ${MAX_RECORDING_BYTES / 1024 / 1024} MiB`;
+  if (err instanceof MatrixRequestError) return `it could not be downloaded (${err.message})`;
+  if (err instanceof AudioDecodeError) return "its audio could not be decoded (audio formats read: Ogg Opus and Vorbis, WAV, FLAC)";
+  return `the speech-to-text engine failed (${err instanceof Error ? err.message : String(err)})`;
+}
+
+export class RecordingJob {
+  #options: RecordingJobOptions;
+  #abort = new AbortController();
+
+  constructor(options: RecordingJobOptions) {
+    this.#options = options;
+  }
+
+  /** The dispatch was withdrawn or the worker shuts down: the recording is left (it can be asked for again). */
+  stop(): void {
+    this.#abort.abort();
+  }
+
+  shutdown(): void {
+    this.#abort.abort();
+  }
+
+  async run(): Promise<JobEnd> {
+    const { metadata, matrix, engine, report } = this.#options;
+    const now = this.#options.now ?? Date.now;
+    const { recording, room_id: roomId, thread_root: recordingEvent } = metadata;
+    await matrix.joinRoom(roomId);
+    const room = new Room();
+    await room.connect(this.#options.url, this.#options.token, { autoSubscribe: false, dynacast: false });
+    const dir = await mkdtemp(join(tmpdir(), "visio-recording-"));
+    // The txnIds derive from the request: a job run again by LiveKit posts the same messages once.
+    const sessionId = `recording.${metadata.started_at}`;
+    try {
+      const path = join(dir, "recording");
+      let transcript;
+      const started = now();
+      try {
+        const bytes = await matrix.downloadToFile(recording.url, path, MAX_RECORDING_BYTES);
+        report({ event: "recording-downloaded", bytes });
+        if (this.#abort.signal.aborted) return "shutdown";
+        transcript = await transcribeRecording(decodeAudioFile(path), {
+          engine,
+          speaker: { id: "recording", name: recording.filename },
+          language: engine.language === undefined && metadata.language !== "und" ? metadata.language : undefined,
+          vad: this.#options.vad,
+          concurrency: this.#options.concurrency,
+        });
+      } catch (err) {
+        const reason = reasonOf(err);
+        report({ event: "recording-failed", reason });
+        await matrix.sendEvent(
+          roomId,
+          "m.room.message",
+          { msgtype: "m.notice", body: `${recording.filename} could not be transcribed: ${reason}.`, "m.relates_to": threadRelation(recordingEvent) },
+          `visio-transcript.${sessionId}.failed`,
+        );
+        return "stopped";
+      }
+      report({ event: "recording-transcribed", segments: transcript.segments.length, durationMs: transcript.durationMs, elapsedMs: now() - started });
+      const files = await postTranscriptFiles(matrix, {
+        roomId,
+        threadRoot: recordingEvent,
+        sessionId,
+        startedAt: metadata.started_at,
+        language: engine.language ?? metadata.language,
+        engine: engine.name,
+        segments: transcript.segments,
+        title: `Transcript of ${recording.filename}`,
+        details: [`Duration: ${(transcript.durationMs / 1000).toFixed(1)} s`],
+      });
+      report({ event: "files-posted", files: files.map(({ filename, url, eventId }) => ({ filename, url, eventId })) });
+      return "stopped";
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await room.disconnect();
+    }
+  }
+}
