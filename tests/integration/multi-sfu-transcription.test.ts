@@ -144,7 +144,7 @@ describe("transcription of a multi_sfu call: each ministry's worker on its own S
 
     // Stop at A: B's appservice tells its own transcriber too; each posts the files of its part.
     const stop = await requestJson("POST", `${appservices.a.url}${TRANSCRIPTION_API_PATH}`, {
-      body: { ...request, action: "stop", openid_token: await openIdToken(server("a"), users.alice) },
+      body: { room_id: roomId, action: "stop", openid_token: await openIdToken(server("a"), users.alice) } satisfies TranscriptionControlRequest,
     });
     assert.equal(stop.status, 200, JSON.stringify(stop.body));
     await waitUntil(
