@@ -1,6 +1,7 @@
 // A call in the web client between a user of ministry A and one of ministry B, each in their own
-// Chromium inside their ministry's namespace: MatrixRTC membership, LiveKit token from A's focus,
-// live video decoded at both ends, screen share and raise hand seen by the other.
+// Chromium inside their ministry's namespace: MatrixRTC memberships (multi_sfu, as Element Call),
+// each publishing on their own ministry's LiveKit and subscribing on the other's, live video decoded
+// at both ends, screen share and raise hand seen by the other.
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { matrixRequest } from "../harness/matrix-client.ts";
@@ -25,7 +26,7 @@ const SERVER_B = `${HOSTS.b.serverName}:${HOSTS.b.federationPort}`;
 const SUBTITLE_SENDER = fileURLToPath(new URL("../support/browser-subtitle-sender.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-describe("web client: a call across two ministries (Chromium, real Synapse A and B, LiveKit A, A's focus)", function () {
+describe("web client: a call across two ministries (Chromium, real Synapse A and B, LiveKit A and B, both foci)", function () {
   this.timeout(120_000);
   let testbed: Testbed;
   let browserA: Browser;
@@ -40,7 +41,7 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
   before(async function () {
     this.timeout(300_000);
     testbed = await getTestbed();
-    await startAppservice("a");
+    await Promise.all([startAppservice("a"), startAppservice("b")]);
     alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
     bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
     alias = `#visio-e2e-${uniqueLocalpart("call")}:${HOSTS.a.serverName}`;
@@ -69,9 +70,7 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
 
   it("joins A and B, who each decode the other's video", async () => {
     await pageA.getByTestId("call-join").click();
-    // As a user would: B joins once A's membership has reached B's homeserver over federation, so
-    // B's client sees the call's oldest member and uses A's focus (the client does not yet move
-    // to another focus once joined).
+    // As a user would: B joins once A's membership has reached B's homeserver over federation.
     await pageB.getByTestId("call-count").waitFor({ timeout: 30_000 });
     await openPrejoin(pageB);
     await pageB.getByTestId("call-join").click();
@@ -90,7 +89,13 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
     );
     const members = state.filter((e) => e.type === "org.matrix.msc3401.call.member" && Object.keys(e.content).length > 0);
     assert.deepEqual(members.map((e) => e.state_key.includes(alice.userId) || e.state_key.includes(bob.userId)), [true, true]);
-    for (const member of members) assert.equal((member.content.focus_active as { type?: string } | undefined)?.type, "livekit");
+    for (const member of members) {
+      // multi_sfu, as Element Call: each publishes on their own ministry's focus.
+      assert.deepEqual(member.content.focus_active, { type: "livekit", focus_selection: "multi_sfu" });
+      const own = member.state_key.includes(alice.userId) ? HOSTS.a : HOSTS.b;
+      const [preferred] = member.content.foci_preferred as { livekit_service_url?: string }[];
+      assert.ok(preferred?.livekit_service_url?.startsWith(`http://${own.address}:${own.appservicePort}/`), `${member.state_key} publishes at home: ${preferred?.livekit_service_url}`);
+    }
 
     // Frames keep coming: live media, not one stuck picture.
     const later = await waitForRemoteFrames(pageA, { source: "camera", userId: bob.userId, minFrames: atA + 10 });
@@ -137,7 +142,7 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
     }
   });
 
-  it("reconnects after B's network drops, and B's video comes back at A", async () => {
+  it("reconnects after the link between the ministries drops, and B's video comes back at A", async () => {
     const link = ["-n", HOSTS.b.namespace, "link", "set", "visab-b"];
     execFileSync("ip", [...link, "down"]);
     try {

@@ -84,6 +84,7 @@ export const en: Messages = {
   "call.participants": "In the call ({count})",
   "call.speaking": "speaking",
   "call.you": "you",
+  "call.waitingForMedia": "Waiting for media…",
   "call.screen": "{name}'s screen",
   "call.quality.excellent": "Excellent connection",
   "call.quality.good": "Good connection",

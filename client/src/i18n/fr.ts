@@ -83,6 +83,7 @@ export const fr = {
   "call.participants": "Dans l'appel ({count})",
   "call.speaking": "parle",
   "call.you": "vous",
+  "call.waitingForMedia": "En attente du média…",
   "call.screen": "Écran de {name}",
   "call.quality.excellent": "Connexion excellente",
   "call.quality.good": "Connexion bonne",

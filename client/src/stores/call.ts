@@ -1,8 +1,14 @@
 // The call of the open room: pre-join (devices and preview), MatrixRTC membership, the LiveKit
-// connection, what each participant shows, raise hand, reactions and live subtitles.
-import { ParticipantKind, RoomEvent as LkEvent, Track, type LocalAudioTrack, type LocalVideoTrack, type Participant, type Room as LkRoom } from "livekit-client";
+// connections, what each participant shows, raise hand, reactions and live subtitles.
+//
+// As Element Call does (multi_sfu): we publish on our own ministry's focus only, and subscribe on the
+// focus of every other member; a tile is a MatrixRTC membership, whose media is the LiveKit
+// participant of that member's focus with the membership's identity (`<user id>:<device id>` for
+// call.member state events). LiveKit participants without a membership (an agent, another client's
+// subscribe-only connection) get no tile.
+import { RoomEvent as LkEvent, Track, type LocalAudioTrack, type LocalVideoTrack, type Participant, type Room as LkRoom } from "livekit-client";
 import { RoomEvent, type MatrixEvent, type Room } from "matrix-js-sdk";
-import type { MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
+import type { CallMembership, MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
 import { MatrixRTCSessionEvent } from "matrix-js-sdk/lib/matrixrtc/index.js";
 import { defineStore } from "pinia";
 import { computed, markRaw, ref, shallowRef } from "vue";
@@ -10,10 +16,11 @@ import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import type { MediaDeviceChoice, PreviewTracks } from "../services/livekit/call-media.ts";
-import { ownFocus, requestFocusToken } from "../services/livekit/focus.ts";
+import { ownFocus, requestPublishToken, requestSubscribeToken } from "../services/livekit/focus.ts";
 import { listenToSubtitles, type SubtitleUpdate } from "../services/livekit/subtitles.ts";
 import {
   CALL_REACTION_EVENT,
+  focusUrlOf,
   joinCall,
   leaveCall,
   liveMemberships,
@@ -23,7 +30,6 @@ import {
   raisedHands,
   rtcSessionOf,
   sendCallReaction,
-  transportToUse,
 } from "../services/matrix/call-membership.ts";
 import { useRoomsStore } from "./rooms.ts";
 import { useSessionStore } from "./session.ts";
@@ -37,6 +43,7 @@ export type CallPhase = "idle" | "prejoin" | "joining" | "joined";
 export type Quality = "excellent" | "good" | "poor" | "lost" | "unknown";
 
 export interface ParticipantView {
+  /** The LiveKit identity its media comes with (the tile's key). */
   identity: string;
   userId: string | null;
   name: string;
@@ -48,6 +55,8 @@ export interface ParticipantView {
   audio: Track | null;
   micMuted: boolean;
   handRaised: boolean;
+  /** In the call (a membership), but its media has not arrived (yet). */
+  waitingForMedia: boolean;
 }
 
 export interface Subtitle {
@@ -104,7 +113,10 @@ export const useCallStore = defineStore("call", () => {
   const cameraId = ref<string | null>(null);
   const microphoneId = ref<string | null>(null);
   const preview = shallowRef<PreviewTracks>({ video: null, audio: null });
+  /** Our own focus's SFU, where we publish. */
   const lkRoom = shallowRef<LkRoom | null>(null);
+  /** Other members' SFUs, by focus URL, where we only subscribe. */
+  const remoteRooms = shallowRef<ReadonlyMap<string, LkRoom>>(new Map());
   const rtc = shallowRef<MatrixRTCSession | null>(null);
   const lkRevision = ref(0);
   const rtcRevision = ref(0);
@@ -144,33 +156,64 @@ export const useCallStore = defineStore("call", () => {
     return userId === null ? fallback : rooms.displayName(userId);
   }
 
+  function viewOf(p: Participant, userId: string | null, isLocal: boolean): ParticipantView {
+    const mic = p.getTrackPublication(Track.Source.Microphone);
+    return {
+      identity: p.identity,
+      userId,
+      name: nameOfUser(userId, p.name || p.identity),
+      isLocal,
+      speaking: p.isSpeaking,
+      quality: qualityOf(p),
+      camera: trackOf(p, Track.Source.Camera),
+      screen: trackOf(p, Track.Source.ScreenShare),
+      audio: isLocal ? null : trackOf(p, Track.Source.Microphone),
+      micMuted: mic === undefined || mic.isMuted,
+      handRaised: userId !== null && hands.value.has(userId),
+      waitingForMedia: false,
+    };
+  }
+
+  /** A member whose media we do not have (yet): their tile, with their name. */
+  function waitingView(membership: CallMembership): ParticipantView {
+    return {
+      identity: membership.rtcBackendIdentity,
+      userId: membership.sender,
+      name: nameOfUser(membership.sender, membership.sender),
+      isLocal: false,
+      speaking: false,
+      quality: "unknown",
+      camera: null,
+      screen: null,
+      audio: null,
+      micMuted: true,
+      handRaised: hands.value.has(membership.sender),
+      waitingForMedia: true,
+    };
+  }
+
+  /** The LiveKit room a member's media is in, when we are connected to it. */
+  function roomOfMember(rtcSession: MatrixRTCSession, membership: CallMembership): LkRoom | undefined {
+    const url = focusUrlOf(rtcSession, membership);
+    if (url === undefined) return undefined;
+    return url === ownFocusUrl.value ? (lkRoom.value ?? undefined) : remoteRooms.value.get(url);
+  }
+
+  const isOwnDevice = (m: CallMembership): boolean => m.sender === session.userId && m.deviceId === session.client?.getDeviceId();
+
   const participants = computed<ParticipantView[]>(() => {
     void lkRevision.value;
+    void rtcRevision.value;
     const room = lkRoom.value;
-    if (room === null) return [];
-    const all: Participant[] = [room.localParticipant, ...room.remoteParticipants.values()];
-    return (
-      all
-        // The transcription bridge is a hidden LiveKit agent: never a tile.
-        .filter((p) => p.kind !== ParticipantKind.AGENT)
-        .map((p) => {
-          const userId = p.attributes[MATRIX_USER_ATTRIBUTE] ?? (p === room.localParticipant ? session.userId : null);
-          const mic = p.getTrackPublication(Track.Source.Microphone);
-          return {
-            identity: p.identity,
-            userId,
-            name: nameOfUser(userId, p.name || p.identity),
-            isLocal: p === room.localParticipant,
-            speaking: p.isSpeaking,
-            quality: qualityOf(p),
-            camera: trackOf(p, Track.Source.Camera),
-            screen: trackOf(p, Track.Source.ScreenShare),
-            audio: p === room.localParticipant ? null : trackOf(p, Track.Source.Microphone),
-            micMuted: mic === undefined || mic.isMuted,
-            handRaised: userId !== null && hands.value.has(userId),
-          };
-        })
-    );
+    const rtcSession = rtc.value;
+    if (room === null || rtcSession === null) return [];
+    const views = [viewOf(room.localParticipant, session.userId, true)];
+    for (const membership of liveMemberships(rtcSession)) {
+      if (isOwnDevice(membership)) continue;
+      const participant = roomOfMember(rtcSession, membership)?.getParticipantByIdentity(membership.rtcBackendIdentity);
+      views.push(participant !== undefined ? viewOf(participant, membership.sender, false) : waitingView(membership));
+    }
+    return views;
   });
 
   const local = computed(() => participants.value.find((p) => p.isLocal) ?? null);
@@ -228,10 +271,10 @@ export const useCallStore = defineStore("call", () => {
     phase.value = "idle";
   }
 
-  function addSubtitle(update: SubtitleUpdate): void {
-    const room = lkRoom.value;
-    const participant = update.speakerIdentity === null ? undefined : room?.getParticipantByIdentity(update.speakerIdentity);
-    const userId = participant?.attributes[MATRIX_USER_ATTRIBUTE] ?? null;
+  function addSubtitle(update: SubtitleUpdate, room: LkRoom): void {
+    const participant = update.speakerIdentity === null ? undefined : room.getParticipantByIdentity(update.speakerIdentity);
+    const membership = rtc.value === null ? undefined : liveMemberships(rtc.value).find((m) => m.rtcBackendIdentity === update.speakerIdentity);
+    const userId = membership?.sender ?? participant?.attributes[MATRIX_USER_ATTRIBUTE] ?? null;
     const speaker = nameOfUser(userId, participant?.name || update.speakerIdentity || "?");
     const line: Subtitle = { segmentId: update.segmentId, speaker, text: update.text, final: update.final, updatedAt: Date.now() };
     const others = subtitles.value.filter((s) => s.segmentId !== update.segmentId);
@@ -260,90 +303,118 @@ export const useCallStore = defineStore("call", () => {
     return () => room.off(RoomEvent.Timeline, onTimeline);
   }
 
-  // The LiveKit side of the call: one connection to one focus's SFU, replaced when the focus changes.
+  // The LiveKit side of the call: our own SFU (publishing) and one subscribe-only connection per
+  // other focus that members use.
   let lkTeardown: (() => void)[] = [];
-  let focusUrl: string | null = null;
-  let switching: Promise<void> | null = null;
+  const ownFocusUrl = ref<string | null>(null);
+  const connecting = new Set<string>();
+  const reconnectingRooms = new Set<LkRoom>();
+  const retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  const REMOTE_RETRY_MS = 3_000;
 
-  async function connectTo(serviceUrl: string, room: Room, tracks: LocalTrackToPublish[]): Promise<void> {
+  async function connectTo(serviceUrl: string, room: Room, mode: "publish" | "subscribe"): Promise<LkRoom> {
     const client = session.client;
     if (client === null) throw new VisioError(ERRCODE.unknownToken, "error.sessionExpired");
-    const token = await requestFocusToken(services.fetch, {
+    const input = {
       serviceUrl,
       roomId: room.roomId,
       userId: client.getSafeUserId(),
       deviceId: client.getDeviceId() ?? "",
       openIdToken: await client.getOpenIdToken(),
-    });
+    };
+    const token = mode === "publish" ? await requestPublishToken(services.fetch, input) : await requestSubscribeToken(services.fetch, input);
     const lk = markRaw(await services.callMedia.connect(token.url, token.jwt));
     for (const name of LK_EVENTS) lk.on(name as LkEvent.ParticipantConnected, bumpLk);
+    // Any of our connections losing its SFU interrupts someone's media: the user is told.
     const onReconnecting = (): void => {
+      reconnectingRooms.add(lk);
       reconnecting.value = true;
     };
     const onReconnected = (): void => {
-      reconnecting.value = false;
+      reconnectingRooms.delete(lk);
+      reconnecting.value = reconnectingRooms.size > 0;
       bumpLk();
     };
     const onDisconnected = (): void => {
-      // Not by our leave() or a focus switch: the SDK gave up reconnecting.
-      if (lkRoom.value === lk) void leave(new VisioError(ERRCODE.serverDown, "call.quality.lost", { retryable: true }));
+      reconnectingRooms.delete(lk);
+      reconnecting.value = reconnectingRooms.size > 0;
+      // Not by our leave(): the SDK gave up reconnecting.
+      if (mode === "publish" && lkRoom.value === lk) void leave(new VisioError(ERRCODE.serverDown, "call.quality.lost", { retryable: true }));
+      if (mode === "subscribe" && remoteRooms.value.get(serviceUrl) === lk) {
+        dropRemote(serviceUrl);
+        scheduleSync(serviceUrl);
+      }
     };
     lk.on(LkEvent.Reconnecting, onReconnecting);
     lk.on(LkEvent.Reconnected, onReconnected);
     lk.on(LkEvent.Disconnected, onDisconnected);
-    lkTeardown.push(listenToSubtitles(lk, addSubtitle));
+    const stopSubtitles = listenToSubtitles(lk, (update) => addSubtitle(update, lk));
     lkTeardown.push(() => {
+      stopSubtitles();
       lk.off(LkEvent.Reconnecting, onReconnecting);
       lk.off(LkEvent.Reconnected, onReconnected);
       lk.off(LkEvent.Disconnected, onDisconnected);
       for (const name of LK_EVENTS) lk.off(name as LkEvent.ParticipantConnected, bumpLk);
     });
-    lkRoom.value = lk;
-    focusUrl = serviceUrl;
-    await Promise.all(tracks.map(({ track, source }) => lk.localParticipant.publishTrack(track, { source })));
+    return lk;
+  }
+
+  function dropRemote(url: string): LkRoom | undefined {
+    const lk = remoteRooms.value.get(url);
+    const next = new Map(remoteRooms.value);
+    next.delete(url);
+    remoteRooms.value = next;
     bumpLk();
+    return lk;
   }
 
-  /** Camera and microphone as published now, to carry over to another SFU. */
-  function publishedTracks(lk: LkRoom): LocalTrackToPublish[] {
-    const tracks: LocalTrackToPublish[] = [];
-    for (const source of [Track.Source.Camera, Track.Source.Microphone]) {
-      const track = lk.localParticipant.getTrackPublication(source)?.track;
-      if (track !== undefined) tracks.push({ track: track as LocalTrackToPublish["track"], source });
-    }
-    return tracks;
+  function scheduleSync(url: string): void {
+    if (retryTimers.has(url)) return;
+    retryTimers.set(
+      url,
+      setTimeout(() => {
+        retryTimers.delete(url);
+        void syncRemoteRooms();
+      }, REMOTE_RETRY_MS),
+    );
   }
 
-  // oldest_membership: when the oldest member is someone else than when we joined (two people of
-  // different ministries joined within the same second), everyone moves to that member's focus.
-  async function followOldestMember(): Promise<void> {
-    const client = session.client;
+  /**
+   * Connects to the focus of every other member and leaves those nobody uses any more. A focus that
+   * refuses us for now (its member's membership came before their media) is asked again shortly.
+   */
+  async function syncRemoteRooms(): Promise<void> {
     const rtcSession = rtc.value;
     const room = rooms.selectedRoom;
-    const lk = lkRoom.value;
-    if (switching !== null || client === null || rtcSession === null || lk === null || room === null || room.roomId !== callRoomId.value) return;
-    const own = await ownFocus(session.wellKnown, () => client._unstable_getRTCTransports());
-    if (own === undefined) return;
-    const wanted = transportToUse(rtcSession, own).livekit_service_url;
-    if (wanted === focusUrl) return;
-    switching = (async () => {
-      const tracks = publishedTracks(lk);
-      for (const undo of lkTeardown) undo();
-      lkTeardown = [];
-      lkRoom.value = null;
-      // Keep the local tracks running: they go on to the new SFU.
-      await lk.disconnect(false);
-      try {
-        await connectTo(wanted, room, tracks);
-      } catch (caught) {
-        await leave(asVisioError(caught));
-      }
-    })();
-    try {
-      await switching;
-    } finally {
-      switching = null;
+    if (rtcSession === null || room === null || room.roomId !== callRoomId.value || ownFocusUrl.value === null) return;
+    const wanted = new Set<string>();
+    for (const m of liveMemberships(rtcSession)) {
+      const url = isOwnDevice(m) ? undefined : focusUrlOf(rtcSession, m);
+      if (url !== undefined && url !== ownFocusUrl.value) wanted.add(url);
     }
+    for (const url of [...remoteRooms.value.keys()]) {
+      if (!wanted.has(url)) void dropRemote(url)?.disconnect();
+    }
+    await Promise.all(
+      [...wanted]
+        .filter((url) => !remoteRooms.value.has(url) && !connecting.has(url))
+        .map(async (url) => {
+          connecting.add(url);
+          try {
+            const lk = await connectTo(url, room, "subscribe");
+            if (rtc.value !== rtcSession) {
+              await lk.disconnect();
+              return;
+            }
+            remoteRooms.value = new Map([...remoteRooms.value, [url, lk]]);
+            bumpLk();
+          } catch {
+            scheduleSync(url);
+          } finally {
+            connecting.delete(url);
+          }
+        }),
+    );
   }
 
   async function join(): Promise<void> {
@@ -357,26 +428,28 @@ export const useCallStore = defineStore("call", () => {
       const own = await ownFocus(session.wellKnown, () => client._unstable_getRTCTransports());
       if (own === undefined) throw new VisioError(ERRCODE.noFocus, "call.noFocus");
       const rtcSession = markRaw(rtcSessionOf(client, room));
-      const transport = transportToUse(rtcSession, own);
       // Membership first: the appservice only lets members of the call stay in its LiveKit room.
-      joinCall(rtcSession, own);
+      joinCall(rtcSession, client, own, room.roomId);
       rtc.value = rtcSession;
       callRoomId.value = room.roomId;
+      ownFocusUrl.value = own.livekit_service_url;
       const onMemberships = (): void => {
         rtcRevision.value += 1;
-        if (phase.value === "joined") void followOldestMember();
+        void syncRemoteRooms();
       };
       rtcSession.on(MatrixRTCSessionEvent.MembershipsChanged, onMemberships);
       teardown.push(() => rtcSession.off(MatrixRTCSessionEvent.MembershipsChanged, onMemberships));
       teardown.push(watchReactions(room));
+      void syncRemoteRooms();
+      const lk = await connectTo(own.livekit_service_url, room, "publish");
+      lkRoom.value = lk;
       const { video, audio } = preview.value;
       const tracks: LocalTrackToPublish[] = [];
       if (video !== null) tracks.push({ track: video, source: Track.Source.Camera });
       if (audio !== null) tracks.push({ track: audio, source: Track.Source.Microphone });
-      await connectTo(transport.livekit_service_url, room, tracks);
+      await Promise.all(tracks.map(({ track, source }) => lk.localParticipant.publishTrack(track, { source })));
+      bumpLk();
       phase.value = "joined";
-      // Memberships may have changed while we connected.
-      void followOldestMember();
     } catch (caught) {
       await leave(asVisioError(caught));
     }
@@ -384,12 +457,17 @@ export const useCallStore = defineStore("call", () => {
 
   async function leave(reason: VisioError | null = null): Promise<void> {
     const lk = lkRoom.value;
+    const remote = [...remoteRooms.value.values()];
     const rtcSession = rtc.value;
     for (const undo of [...teardown, ...lkTeardown]) undo();
+    for (const timer of retryTimers.values()) clearTimeout(timer);
+    retryTimers.clear();
+    reconnectingRooms.clear();
     teardown = [];
     lkTeardown = [];
-    focusUrl = null;
+    ownFocusUrl.value = null;
     lkRoom.value = null;
+    remoteRooms.value = new Map();
     rtc.value = null;
     callRoomId.value = null;
     reconnecting.value = false;
@@ -397,7 +475,7 @@ export const useCallStore = defineStore("call", () => {
     stopPreview();
     phase.value = "idle";
     error.value = reason;
-    await lk?.disconnect();
+    await Promise.all([lk?.disconnect(), ...remote.map((r) => r.disconnect())]);
     if (rtcSession?.isJoined()) await leaveCall(rtcSession);
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { OpenIdToken } from "../../../wire-types.ts";
 import { VisioError } from "../../src/services/errors.ts";
-import { fociFromWellKnown, requestFocusToken } from "../../src/services/livekit/focus.ts";
+import { fociFromWellKnown, requestFocusToken, requestPublishToken, requestSubscribeToken } from "../../src/services/livekit/focus.ts";
 
 const TOKEN: OpenIdToken = { access_token: "openid-secret", token_type: "Bearer", matrix_server_name: "ministry-b.test", expires_in: 3600 };
 
@@ -55,16 +55,39 @@ describe("focus discovery and token", () => {
 
 describe("own focus", () => {
   const FOCUS = { type: "livekit" as const, livekit_service_url: "https://focus.a/livekit/jwt" };
-  it("prefers .well-known, then the MSC4143 transports endpoint, else none", async () => {
+  it("prefers the MSC4143 transports endpoint (what Element Call reads), then .well-known, else none", async () => {
     const { ownFocus } = await import("../../src/services/livekit/focus.ts");
-    let asked = 0;
-    const transports = async (): Promise<unknown[]> => {
-      asked += 1;
-      return [{ type: "other" }, FOCUS];
-    };
-    assert.deepEqual(await ownFocus({ "org.matrix.msc4143.rtc_foci": [FOCUS] }, transports), FOCUS);
-    assert.equal(asked, 0);
-    assert.deepEqual(await ownFocus({}, transports), FOCUS);
+    const OTHER = { type: "livekit" as const, livekit_service_url: "https://other.a/livekit/jwt" };
+    const transports = async (): Promise<unknown[]> => [{ type: "other" }, FOCUS];
+    assert.deepEqual(await ownFocus({ "org.matrix.msc4143.rtc_foci": [OTHER] }, transports), FOCUS);
+    assert.deepEqual(await ownFocus({ "org.matrix.msc4143.rtc_foci": [OTHER] }, async () => []), OTHER);
+    assert.deepEqual(await ownFocus({ "org.matrix.msc4143.rtc_foci": [OTHER] }, () => Promise.reject(new Error("M_NOT_FOUND"))), OTHER);
     assert.equal(await ownFocus({}, () => Promise.reject(new Error("M_NOT_FOUND"))), undefined);
+  });
+});
+
+describe("publish and subscribe tokens (multi_sfu, as Element Call)", () => {
+  const input = { serviceUrl: "https://focus.b/livekit/jwt", roomId: "!room:ministry-a.test", userId: "@bob:ministry-b.test", deviceId: "DEV", openIdToken: TOKEN };
+
+  it("publishes with the legacy /sfu/get token: the identity <user id>:<device id> of a call.member state event", async () => {
+    const seen: { url: string; body: unknown }[] = [];
+    const fetchFn = async (url: string, init?: RequestInit): Promise<Response> => {
+      seen.push({ url, body: JSON.parse(String(init?.body)) });
+      return Response.json({ url: "wss://sfu.b", jwt: "lk-jwt" });
+    };
+    assert.deepEqual(await requestPublishToken(fetchFn, input), { url: "wss://sfu.b", jwt: "lk-jwt" });
+    assert.deepEqual(seen, [{ url: "https://focus.b/livekit/jwt/sfu/get", body: { room: "!room:ministry-a.test", openid_token: TOKEN, device_id: "DEV" } }]);
+  });
+
+  it("subscribes with /get_token, and with /sfu/get on a focus that has only that", async () => {
+    const asked: string[] = [];
+    const fetchFn = async (url: string): Promise<Response> => {
+      asked.push(url.slice(url.lastIndexOf("/jwt/") + 5));
+      return url.endsWith("/get_token") ? new Response("404 page not found", { status: 404 }) : Response.json({ url: "wss://sfu.b", jwt: "legacy" });
+    };
+    assert.deepEqual(await requestSubscribeToken(fetchFn, input), { url: "wss://sfu.b", jwt: "legacy" });
+    assert.deepEqual(asked, ["get_token", "sfu/get"]);
+    const refusing = async (): Promise<Response> => Response.json({ errcode: "M_FORBIDDEN", error: "The call has not been started on this SFU" }, { status: 403 });
+    await assert.rejects(requestSubscribeToken(refusing, input), (error: unknown) => error instanceof VisioError && error.errcode === "M_FORBIDDEN");
   });
 });

@@ -1,6 +1,6 @@
 // The MatrixRTC focus (MSC4143 discovery, MSC4195 token): which LiveKit service a call uses, and
 // the LiveKit URL and token it hands out for an OpenID token of our homeserver.
-import type { FocusGetTokenRequest, FocusTokenResponse, OpenIdToken } from "../../../../wire-types.ts";
+import type { FocusGetTokenRequest, FocusLegacySfuRequest, FocusTokenResponse, OpenIdToken } from "../../../../wire-types.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 import { errorFromResponse } from "../http-errors.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
@@ -30,21 +30,20 @@ export function fociFromWellKnown(wellKnown: Record<string, unknown>): LivekitTr
 }
 
 /**
- * The user's own focus: from `.well-known` (what Element Call reads), else from the homeserver's
- * MSC4143 transports endpoint (where the homeserver offers it).
+ * The user's own focus, where they publish: from the homeserver's MSC4143 transports endpoint (what
+ * Element Call reads), else from `.well-known` (older deployments).
  */
 export async function ownFocus(
   wellKnown: Record<string, unknown>,
   transports: () => Promise<unknown[]>,
 ): Promise<LivekitTransport | undefined> {
-  const [fromWellKnown] = fociFromWellKnown(wellKnown);
-  if (fromWellKnown !== undefined) return fromWellKnown;
   try {
-    return livekitOnly(await transports())[0];
+    const [announced] = livekitOnly(await transports());
+    if (announced !== undefined) return announced;
   } catch {
     // M_NOT_FOUND or M_UNRECOGNIZED: the homeserver has no MSC4143 endpoint.
-    return undefined;
   }
+  return fociFromWellKnown(wellKnown)[0];
 }
 
 export interface FocusTokenRequestInput {
@@ -55,24 +54,52 @@ export interface FocusTokenRequestInput {
   openIdToken: OpenIdToken;
 }
 
-export async function requestFocusToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
-  const { openIdToken } = input;
+/** Only the four fields of the spec: the focus refuses unknown ones. */
+const openIdFields = (token: OpenIdToken): OpenIdToken => ({
+  access_token: token.access_token,
+  token_type: token.token_type,
+  matrix_server_name: token.matrix_server_name,
+  expires_in: token.expires_in,
+});
+
+/**
+ * The token to publish with, on the user's own focus: `POST /sfu/get`, whose LiveKit identity is
+ * `<user id>:<device id>`, what Element Call (and matrix-js-sdk's CallMembership.rtcBackendIdentity)
+ * expects of a member whose membership is a call.member state event.
+ */
+export function requestPublishToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
+  const body: FocusLegacySfuRequest = { room: input.roomId, openid_token: openIdFields(input.openIdToken), device_id: input.deviceId };
+  return askFocus(fetchFn, input.serviceUrl, "sfu/get", body);
+}
+
+/**
+ * A token to subscribe on another member's focus (multi_sfu): `POST /get_token` (MSC4195), and the
+ * legacy `/sfu/get` where the focus has only that, as Element Call does.
+ */
+export async function requestSubscribeToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
+  try {
+    return await requestFocusToken(fetchFn, input);
+  } catch {
+    // Whatever went wrong (no such endpoint, an older focus): the legacy endpoint says its own reason.
+    return requestPublishToken(fetchFn, input);
+  }
+}
+
+export function requestFocusToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
   const body: FocusGetTokenRequest = {
     room_id: input.roomId,
     slot_id: CALL_SLOT_ID,
-    // Only the four fields of the spec: the focus refuses unknown ones.
-    openid_token: {
-      access_token: openIdToken.access_token,
-      token_type: openIdToken.token_type,
-      matrix_server_name: openIdToken.matrix_server_name,
-      expires_in: openIdToken.expires_in,
-    },
+    openid_token: openIdFields(input.openIdToken),
     // The member ID matrix-js-sdk publishes for a device: "<user id>:<device id>".
     member: { id: `${input.userId}:${input.deviceId}`, claimed_user_id: input.userId, claimed_device_id: input.deviceId },
   };
+  return askFocus(fetchFn, input.serviceUrl, "get_token", body);
+}
+
+async function askFocus(fetchFn: FetchLike, serviceUrl: string, endpoint: string, body: unknown): Promise<FocusTokenResponse> {
   let response: Response;
   try {
-    response = await fetchFn(`${input.serviceUrl.replace(/\/+$/, "")}/get_token`, {
+    response = await fetchFn(`${serviceUrl.replace(/\/+$/, "")}/${endpoint}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),

@@ -1,5 +1,5 @@
-// MatrixRTC membership through matrix-js-sdk's MatrixRTCSession: the call.member state event with
-// focus_active/foci_preferred of type livekit and an MSC4140 delayed leave, plus Element Call's
+// MatrixRTC membership through matrix-js-sdk's MatrixRTCSession: the call.member state event with a
+// multi_sfu LiveKit focus and an MSC4140 delayed leave, as Element Call sends it, plus Element Call's
 // raise-hand (m.reaction 🖐️ on the member event) and reactions (io.element.call.reaction).
 import { EventType, RelationType, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
 import type { CallMembership, MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
@@ -8,12 +8,12 @@ import type { LivekitTransport } from "../livekit/focus.ts";
 export const RAISED_HAND_KEY = "🖐️";
 export const CALL_REACTION_EVENT = "io.element.call.reaction";
 
-/** Element Call's reaction set (emoji and the name it sends). */
+/** Reactions of Element Call's set, with its names (it shows the emoji of the name it knows). */
 export const CALL_REACTIONS = [
   { emoji: "👍", name: "thumbsup" },
-  { emoji: "👏", name: "clap" },
-  { emoji: "😂", name: "laugh" },
-  { emoji: "❤️", name: "heart" },
+  { emoji: "👏", name: "clapping" },
+  { emoji: "😄", name: "laugh" },
+  { emoji: "🥰", name: "heart" },
   { emoji: "🎉", name: "party" },
 ] as const;
 
@@ -28,17 +28,30 @@ export function liveMemberships(session: MatrixRTCSession): CallMembership[] {
   return session.memberships.filter((m) => !m.isExpired());
 }
 
-/** oldest_membership: everyone connects to the SFU of the oldest member; ours when we are first. */
-export function transportToUse(session: MatrixRTCSession, own: LivekitTransport): LivekitTransport {
-  const oldest = session.getOldestMembership();
-  const transport = oldest?.getTransport(oldest) as Partial<LivekitTransport> | undefined;
-  return transport?.type === "livekit" && typeof transport.livekit_service_url === "string"
-    ? { type: "livekit", livekit_service_url: transport.livekit_service_url }
-    : own;
+/**
+ * Where a member's media is, as matrix-js-sdk and Element Call read a membership: its own focus in
+ * multi_sfu, the oldest member's in oldest_membership; undefined for a transport that is not LiveKit.
+ */
+export function focusUrlOf(session: MatrixRTCSession, membership: CallMembership): string | undefined {
+  const oldest = session.memberships[0] ?? membership;
+  const transport = membership.getTransport(oldest) as Partial<LivekitTransport> | undefined;
+  return transport?.type === "livekit" && typeof transport.livekit_service_url === "string" ? transport.livekit_service_url : undefined;
 }
 
-export function joinCall(session: MatrixRTCSession, own: LivekitTransport): void {
-  session.joinRoomSession([{ ...own }], undefined, { ...MEMBERSHIP_CONFIG });
+/**
+ * Joins as Element Call does in its default (compatibility) mode: a call.member state event with
+ * focus_selection multi_sfu and our own focus first in foci_preferred (we publish there only), the
+ * member ID `<user id>:<device id>`.
+ */
+export function joinCall(session: MatrixRTCSession, client: MatrixClient, own: LivekitTransport, roomId: string): void {
+  const userId = client.getSafeUserId();
+  const deviceId = client.getDeviceId() ?? "";
+  session.joinRTCSession(
+    { userId, deviceId, memberId: `${userId}:${deviceId}` },
+    [],
+    { type: "livekit", livekit_service_url: own.livekit_service_url, livekit_alias: roomId },
+    { ...MEMBERSHIP_CONFIG },
+  );
 }
 
 export async function leaveCall(session: MatrixRTCSession): Promise<void> {
