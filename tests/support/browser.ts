@@ -10,6 +10,8 @@ import { contentTypeOf, fileInside } from "./browser-client-server.ts";
 
 /** Where the client is served in tests: a name no DNS knows, answered by interception only. */
 export const CLIENT_ORIGIN = "http://visio.test";
+/** Where Element Call is served in tests (support/element-call.ts), the same way. */
+export const ELEMENT_CALL_ORIGIN = "http://element-call.test";
 const CHROMIUM = "/usr/bin/chromium";
 
 export interface BrowserOptions {
@@ -40,8 +42,8 @@ export async function launchBrowser(options: BrowserOptions): Promise<Browser> {
       "--no-first-run",
       "--disable-quic",
       "--no-proxy-server",
-      // getUserMedia needs a secure context; the test origin is plain http.
-      `--unsafely-treat-insecure-origin-as-secure=${CLIENT_ORIGIN}`,
+      // getUserMedia needs a secure context; the test origins are plain http.
+      `--unsafely-treat-insecure-origin-as-secure=${CLIENT_ORIGIN},${ELEMENT_CALL_ORIGIN}`,
       // The test origin has no address, so Chromium counts it as public and would refuse its requests
       // to the ministries' private 10.77.0.x addresses (Local Network Access); a deployed client and
       // its homeserver are on the same side of that line.

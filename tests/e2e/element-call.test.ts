@@ -1,0 +1,139 @@
+// Element Call and the Visio web client in the same meeting, across two ministries (Chromium in each
+// ministry's namespace, real Synapse A and B, LiveKit A and B, both foci): Element Call 0.26 in its
+// default mode (call.member state events, multi_sfu), run standalone from its npm package. Each
+// client decodes the other's video and shows the other's Matrix name.
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import { HOSTS } from "../harness/network.ts";
+import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
+import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import { startAppservice } from "../support/appservice-process.ts";
+import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
+import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
+import { saveScreenshot } from "../support/browser-screenshots.ts";
+import { elementCallVersion, joinElementCall, openElementCall, waitForElementCallFrames } from "../support/element-call.ts";
+import { joinAlias } from "../support/matrix-users.ts";
+
+const PASSWORD = "correct horse battery staple";
+type Ministry = "a" | "b";
+
+describe(`Element Call ${elementCallVersion()} and the Visio client in one call (Chromium, Synapse A and B, LiveKit A and B, both foci)`, function () {
+  this.timeout(180_000);
+  let testbed: Testbed;
+  const browsers: Partial<Record<Ministry, Browser>> = {};
+  const pages: Page[] = [];
+
+  const localpartOf = (user: RegisteredUser): string => user.userId.slice(1).split(":")[0] ?? "";
+  const homeserverOf = (m: Ministry) => ({ baseUrl: testbed.ministries[m].federationUrl, serverName: HOSTS[m].serverName });
+
+  const newMeeting = async (name: string, users: [Ministry, RegisteredUser][]): Promise<string> => {
+    const alias = `#visio-${name}-${uniqueLocalpart("ec")}:${HOSTS.a.serverName}`;
+    for (const [m, user] of users) await joinAlias(testbed.ministries[m], user, alias);
+    return alias;
+  };
+
+  const visioIn = async (m: Ministry, user: RegisteredUser, alias: string): Promise<Page> => {
+    const { page } = await openClient(browsers[m] as Browser, { locale: "en" });
+    pages.push(page);
+    await signInThroughForm(page, `${HOSTS[m].serverName}:${HOSTS[m].federationPort}`, user.userId, PASSWORD);
+    await page.getByTestId(`room-${alias}`).click();
+    await openPrejoin(page);
+    await page.getByTestId("call-join").click();
+    return page;
+  };
+
+  const elementCallIn = async (m: Ministry, user: RegisteredUser, alias: string): Promise<Page> => {
+    const { page } = await openElementCall(browsers[m] as Browser, homeserverOf(m), { localpart: localpartOf(user), password: PASSWORD });
+    pages.push(page);
+    await joinElementCall(page, alias);
+    return page;
+  };
+
+  before(async function () {
+    this.timeout(300_000);
+    testbed = await getTestbed();
+    await Promise.all([startAppservice("a"), startAppservice("b")]);
+    [browsers.a, browsers.b] = await Promise.all([
+      launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),
+      launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
+    ]);
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((page) => page.context().close()));
+  });
+  after(async () => {
+    await Promise.all([browsers.a?.close(), browsers.b?.close()]);
+  });
+
+  it("Element Call (A) first, Visio (B) second: each decodes the other's video; a raised hand shows both ways", async () => {
+    const { a, b } = testbed.ministries;
+    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+    const alias = await newMeeting("ec-first", [["a", alice], ["b", bob]]);
+    const ec = await elementCallIn("a", alice, alias);
+    const visio = await visioIn("b", bob, alias);
+    const [atVisio, atElementCall] = await Promise.all([
+      waitForRemoteFrames(visio, { source: "camera", userId: alice.userId }),
+      waitForElementCallFrames(ec, localpartOf(bob)),
+    ]);
+    assert.ok(atVisio > 0 && atElementCall > 0);
+    await saveScreenshot(ec, "element-call-with-visio");
+
+    // A hand raised in Visio shows in Element Call's tile of bob, and the reverse (its "h" shortcut).
+    const ecHandOf = (name: string) => ec.locator('[data-testid="videoTile"]').filter({ has: ec.getByTestId("name_tag").filter({ hasText: name }) }).getByText("✋");
+    await visio.getByTestId("call-hand").click();
+    await ecHandOf(localpartOf(bob)).waitFor({ timeout: 30_000 });
+    await visio.getByTestId("call-hand").click();
+    await ecHandOf(localpartOf(bob)).waitFor({ state: "detached", timeout: 30_000 });
+    await ec.keyboard.press("h");
+    const visioHand = visio.locator(`[data-testid="video-tile"][data-user-id="${alice.userId}"] [data-testid="tile-hand"]`);
+    await visioHand.waitFor({ timeout: 30_000 });
+    await ec.keyboard.press("h");
+    await visioHand.waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  it("Element Call (A) and Element Call (B): each decodes the other's video", async () => {
+    const { a, b } = testbed.ministries;
+    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+    const alias = await newMeeting("ec-ec", [["a", alice], ["b", bob]]);
+    const [ecA, ecB] = await Promise.all([elementCallIn("a", alice, alias), elementCallIn("b", bob, alias)]);
+    const frames = await Promise.all([waitForElementCallFrames(ecA, localpartOf(bob)), waitForElementCallFrames(ecB, localpartOf(alice))]);
+    assert.ok(frames.every((n) => n > 0));
+  });
+
+  it("Element Call (A), Visio (A) and Visio (B): every participant decodes every other's video", async () => {
+    const { a, b } = testbed.ministries;
+    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+    const carol = await a.registerUser(uniqueLocalpart("carol"), { password: PASSWORD });
+    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+    const alias = await newMeeting("three", [["a", alice], ["a", carol], ["b", bob]]);
+    const ec = await elementCallIn("a", alice, alias);
+    const visioA = await visioIn("a", carol, alias);
+    const visioB = await visioIn("b", bob, alias);
+    const frames = await Promise.all([
+      waitForElementCallFrames(ec, localpartOf(carol)),
+      waitForElementCallFrames(ec, localpartOf(bob)),
+      waitForRemoteFrames(visioA, { source: "camera", userId: alice.userId }),
+      waitForRemoteFrames(visioA, { source: "camera", userId: bob.userId }),
+      waitForRemoteFrames(visioB, { source: "camera", userId: alice.userId }),
+      waitForRemoteFrames(visioB, { source: "camera", userId: carol.userId }),
+    ]);
+    assert.ok(frames.every((n) => n > 0));
+    for (const page of [visioA, visioB]) assert.equal(await page.locator('[data-testid="video-tile"][data-waiting="true"]').count(), 0, "nobody waits for media");
+  });
+
+  it("Visio (A) first, Element Call (B) second: each decodes the other's video", async () => {
+    const { a, b } = testbed.ministries;
+    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+    const alias = await newMeeting("visio-first", [["a", alice], ["b", bob]]);
+    const visio = await visioIn("a", alice, alias);
+    const ec = await elementCallIn("b", bob, alias);
+    const [atVisio, atElementCall] = await Promise.all([
+      waitForRemoteFrames(visio, { source: "camera", userId: bob.userId }),
+      waitForElementCallFrames(ec, localpartOf(alice)),
+    ]);
+    assert.ok(atVisio > 0 && atElementCall > 0);
+  });
+});
