@@ -63,7 +63,7 @@ interface Focus {
   close(): Promise<void>;
 }
 
-async function startFocus(sfuSelection: SfuSelection): Promise<Focus> {
+async function startFocus(sfuSelection: SfuSelection, prefix?: string): Promise<Focus> {
   const logs: string[] = [];
   const log = createLogger("debug", (line) => logs.push(line));
   const verifier = new FakeVerifier();
@@ -83,6 +83,7 @@ async function startFocus(sfuSelection: SfuSelection): Promise<Focus> {
     membership: { membership: async (roomId, userId) => memberships.get(`${roomId}|${userId}`) ?? null },
     allowedServers: ["ministry-a.test", "ministry-b.test"],
     log,
+    ...(prefix !== undefined ? { prefix } : {}),
   });
   const server: Server = createServer((req, res) => {
     if (focus.owns(req)) focus.handle(req, res);
@@ -244,6 +245,22 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
       }
       const refused = await fetch(`${focus.url}/get_token`, { method: "POST", body: "{nope" });
       assert.equal(refused.headers.get("access-control-allow-origin"), "*");
+    });
+
+    it("answers a path under its prefix that it does not serve with a 404 a browser can read (Element Call's delegate_delayed_leave probe)", async () => {
+      const prefixed = await startFocus("oldest_membership", "/livekit/jwt");
+      try {
+        const preflight = await fetch(`${prefixed.url}/livekit/jwt/delegate_delayed_leave`, { method: "OPTIONS" });
+        assert.equal(preflight.status, 204);
+        assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+        const probe = await fetch(`${prefixed.url}/livekit/jwt/delegate_delayed_leave`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+        assert.equal(probe.status, 404);
+        assert.equal(probe.headers.get("access-control-allow-origin"), "*");
+        assert.equal(((await probe.json()) as { errcode?: string }).errcode, "M_UNRECOGNIZED");
+        assert.equal((await fetch(`${prefixed.url}/elsewhere`, { method: "POST" })).headers.get("access-control-allow-origin"), null, "outside its prefix: not the focus's");
+      } finally {
+        await prefixed.close();
+      }
     });
 
     it("answers other methods with 405 and oversized bodies with 413, as Matrix errors", async () => {

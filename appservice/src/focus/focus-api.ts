@@ -164,12 +164,14 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
   /** Answers one request; refusals are logged with identifiers only, never tokens. */
   const answer = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     const endpoint = endpoints.get(path);
-    if (endpoint === undefined) throw new MatrixError("M_UNRECOGNIZED", "Unrecognized request");
     if (req.method === "OPTIONS") {
       res.writeHead(204, CORS_HEADERS);
       res.end();
       return;
     }
+    // Any other path under the focus (Element Call probes `delegate_delayed_leave`, which this focus
+    // does not offer: it handles no delayed events) is a 404 a browser can read.
+    if (endpoint === undefined) throw new MatrixError("M_UNRECOGNIZED", "Unrecognized request");
     if (req.method !== "POST") {
       res.setHeader("allow", "POST, OPTIONS");
       send(res, 405, new MatrixError("M_UNRECOGNIZED", "Method not allowed").toBody());
@@ -187,7 +189,7 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
   };
 
   return {
-    owns: (req) => endpoints.has(pathOf(req)),
+    owns: (req) => endpoints.has(pathOf(req)) || (prefix !== "" && pathOf(req).startsWith(`${prefix}/`)),
     handle(req, res) {
       const path = pathOf(req);
       answer(req, res, path).catch((err: unknown) => {
