@@ -1,25 +1,39 @@
 // Element Call and the Visio web client in the same meeting, across two ministries (Chromium in each
 // ministry's namespace, real Synapse A and B, LiveKit A and B, both foci): Element Call 0.26 in its
 // default mode (call.member state events, multi_sfu), run standalone from its npm package. Each
-// client decodes the other's video and shows the other's Matrix name.
+// client decodes the other's video; hands raised show both ways; an Element Call user kicked from
+// the meeting leaves their SFU; an Element Call user's speech is transcribed under their Matrix ID.
 import assert from "node:assert/strict";
+import { mkdtemp } from "node:fs/promises";
+import { join } from "node:path";
+import { RoomServiceClient } from "livekit-server-sdk";
 import type { Browser, Page } from "playwright-core";
+import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
+import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import { matrixRequest } from "../harness/matrix-client.ts";
+import { waitUntil } from "../harness/wait.ts";
+import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speech.ts";
+import { requestJson } from "../support/http.ts";
+import { readTranscriptThread } from "../support/transcript-thread.ts";
+import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 import { HOSTS } from "../harness/network.ts";
-import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
+import type { LiveKitServer, RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
-import { startAppservice } from "../support/appservice-process.ts";
+import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { elementCallVersion, joinElementCall, openElementCall, waitForElementCallFrames } from "../support/element-call.ts";
-import { joinAlias } from "../support/matrix-users.ts";
+import { joinAlias, openIdToken } from "../support/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
+const SLOT = "m.call#ROOM";
 type Ministry = "a" | "b";
 
 describe(`Element Call ${elementCallVersion()} and the Visio client in one call (Chromium, Synapse A and B, LiveKit A and B, both foci)`, function () {
   this.timeout(180_000);
   let testbed: Testbed;
+  let appservices: Record<Ministry, AppserviceProcess>;
   const browsers: Partial<Record<Ministry, Browser>> = {};
   const pages: Page[] = [];
 
@@ -31,6 +45,9 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
     for (const [m, user] of users) await joinAlias(testbed.ministries[m], user, alias);
     return alias;
   };
+
+  const resolveAlias = async (alias: string): Promise<string> =>
+    (await matrixRequest<{ room_id: string }>(testbed.ministries.a.clientUrl, appservices.a.config.appservice.as_token, "GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`)).room_id;
 
   const visioIn = async (m: Ministry, user: RegisteredUser, alias: string): Promise<Page> => {
     const { page } = await openClient(browsers[m] as Browser, { locale: "en" });
@@ -52,7 +69,8 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
   before(async function () {
     this.timeout(300_000);
     testbed = await getTestbed();
-    await Promise.all([startAppservice("a"), startAppservice("b")]);
+    const [a, b] = await Promise.all([startAppservice("a"), startAppservice("b")]);
+    appservices = { a, b };
     [browsers.a, browsers.b] = await Promise.all([
       launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),
       launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
@@ -121,6 +139,77 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
     ]);
     assert.ok(frames.every((n) => n > 0));
     for (const page of [visioA, visioB]) assert.equal(await page.locator('[data-testid="video-tile"][data-waiting="true"]').count(), 0, "nobody waits for media");
+  });
+
+  it("an Element Call user of B kicked from the meeting is disconnected from B's SFU within seconds", async () => {
+    const { a, b } = testbed.ministries;
+    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+    const alias = await newMeeting("ec-kick", [["a", alice], ["b", bob]]);
+    const roomId = await resolveAlias(alias);
+    const visio = await visioIn("a", alice, alias);
+    await elementCallIn("b", bob, alias);
+    await waitForRemoteFrames(visio, { source: "camera", userId: bob.userId });
+    const livekitB = testbed.livekit.b;
+    assert.ok(livekitB);
+    const bobOnB = async (): Promise<boolean> =>
+      (await new RoomServiceClient(livekitB.controlUrl, livekitB.apiKey, livekitB.apiSecret).listParticipants(liveKitRoomAlias(roomId, SLOT))).some((p) =>
+        p.identity.startsWith(`${bob.userId}:`),
+      );
+    assert.ok(await bobOnB(), "Element Call publishes on its own ministry's SFU, as <user>:<device>");
+    const kickedAt = Date.now();
+    await matrixRequest(a.clientUrl, appservices.a.config.appservice.as_token, "POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/kick`, { user_id: bob.userId, reason: "test" });
+    await waitUntil("bob's LiveKit participant removed from B's SFU", async () => !(await bobOnB()), { timeoutMs: 15_000, intervalMs: 200 });
+    assert.ok(Date.now() - kickedAt < 15_000);
+    await visio.locator(`[data-testid="video-tile"][data-user-id="${bob.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  it("transcribes an Element Call user's speech, attributed to their Matrix user", async () => {
+    const { a, b } = testbed.ministries;
+    const dir = await mkdtemp(join(testbed.runDir, "ec-speech-"));
+    const speech = await synthesizeRecording(dir, MEETING_SENTENCES.slice(0, 2), { leadMs: 1500, gapMs: 1500 });
+    const speaking = await launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir, args: [`--use-file-for-fake-audio-capture=${speech.wavPath}`] });
+    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+    const alias = await newMeeting("ec-stt", [["a", alice], ["b", bob]]);
+    const roomId = await resolveAlias(alias);
+    const bridgeUser = `@${appservices.a.config.transcription.bridge_localpart}:${HOSTS.a.serverName}`;
+    const config = await writeWorkerConfig(dir, {
+      livekit: testbed.livekit.a as LiveKitServer,
+      homeserver: a,
+      whisper: testbed.whisper.a,
+      asToken: appservices.a.config.appservice.as_token,
+      userId: bridgeUser,
+      maxJobs: 1,
+    });
+    const worker = spawnWorker(testbed, HOSTS.a.namespace, config, `bridge-ec-${uniqueLocalpart("w")}`);
+    try {
+      await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
+      const { page: ec } = await openElementCall(speaking, homeserverOf("a"), { localpart: localpartOf(alice), password: PASSWORD });
+      pages.push(ec);
+      await joinElementCall(ec, alias);
+      const visio = await visioIn("b", bob, alias);
+      await waitForRemoteFrames(visio, { source: "camera", userId: alice.userId });
+      const started = await requestJson("POST", `${appservices.a.url}${TRANSCRIPTION_API_PATH}`, {
+        body: { room_id: roomId, action: "start", language: "en", openid_token: await openIdToken(b, bob) },
+      });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      const root = (started.body.state as { thread_root: string }).thread_root;
+      await waitUntil(
+        "a final line of alice's speech in the thread",
+        async () => {
+          const thread = await readTranscriptThread(a.clientUrl, alice.accessToken, roomId, root);
+          return (thread?.messages ?? []).some((m) => m.fields?.final === true && m.fields.speaker === alice.userId && /meeting|report|team|friday/i.test(m.body));
+        },
+        { timeoutMs: 90_000, intervalMs: 1000 },
+      );
+      const thread = await readTranscriptThread(a.clientUrl, alice.accessToken, roomId, root);
+      assert.ok((thread?.messages ?? []).every((m) => m.sender === bridgeUser));
+    } finally {
+      await worker.process.stop();
+      await Promise.all(pages.splice(0).map((page) => page.context().close()));
+      await speaking.close();
+    }
   });
 
   it("Visio (A) first, Element Call (B) second: each decodes the other's video", async () => {
