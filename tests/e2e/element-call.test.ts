@@ -1,7 +1,8 @@
 // Element Call and the Visio web client in the same meeting, across two ministries (Chromium in each
 // ministry's namespace, real Synapse A and B, LiveKit A and B, both foci): Element Call 0.26 in its
 // default mode (call.member state events, multi_sfu), run standalone from its npm package. Each
-// client decodes the other's video; hands raised show both ways; an Element Call user kicked from
+// client decodes the other's video; hands and reactions show both ways; a closed Element Call tab
+// leaves the call through its delayed leave; an Element Call user kicked from
 // the meeting leaves their SFU; an Element Call user's speech is transcribed under their Matrix ID.
 import assert from "node:assert/strict";
 import { mkdtemp } from "node:fs/promises";
@@ -83,7 +84,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
     await Promise.all([browsers.a?.close(), browsers.b?.close()]);
   });
 
-  it("Element Call (A) first, Visio (B) second: each decodes the other's video; a raised hand shows both ways", async () => {
+  it("Element Call (A) first, Visio (B) second: each decodes the other's video; hands and reactions show both ways", async () => {
     const { a, b } = testbed.ministries;
     const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
     const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
@@ -106,8 +107,39 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
     await ec.keyboard.press("h");
     const visioHand = visio.locator(`[data-testid="video-tile"][data-user-id="${alice.userId}"] [data-testid="tile-hand"]`);
     await visioHand.waitFor({ timeout: 30_000 });
+    // As its user would: lowered once Element Call shows the hand up on its own tile.
+    await ecHandOf(localpartOf(alice)).waitFor({ timeout: 30_000 });
     await ec.keyboard.press("h");
     await visioHand.waitFor({ state: "detached", timeout: 30_000 });
+
+    // Reactions both ways: Element Call's "1" shortcut (👍), Visio's picker (👏, "clapping" in Element Call's set).
+    await ec.keyboard.press("1");
+    await visio.getByTestId("call-reaction").filter({ hasText: "👍" }).waitFor({ timeout: 30_000 });
+    await visio.getByTestId("call-react").click();
+    await visio.getByRole("button", { name: "clapping" }).click();
+    await ec.locator('[data-testid="videoTile"]').filter({ has: ec.getByTestId("name_tag").filter({ hasText: localpartOf(bob) }) }).getByText("👏").waitFor({ timeout: 30_000 });
+  });
+
+  it("an Element Call tab closed without leaving ends its membership through its delayed leave", async () => {
+    const { a, b } = testbed.ministries;
+    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+    const alias = await newMeeting("ec-crash", [["a", alice], ["b", bob]]);
+    const roomId = await resolveAlias(alias);
+    const ec = await elementCallIn("a", alice, alias);
+    const visio = await visioIn("b", bob, alias);
+    await waitForRemoteFrames(visio, { source: "camera", userId: alice.userId });
+    const aliceMembership = async (): Promise<boolean> => {
+      const state = await matrixRequest<{ type: string; state_key: string; content: Record<string, unknown> }[]>(a.clientUrl, alice.accessToken, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`);
+      return state.some((e) => e.type === "org.matrix.msc3401.call.member" && e.state_key.includes(alice.userId) && Object.keys(e.content).length > 0);
+    };
+    assert.ok(await aliceMembership());
+    // The tab goes away at once: no hang-up, only the delayed leave it kept restarting.
+    const closedAt = Date.now();
+    await ec.context().close();
+    await waitUntil("alice's membership emptied by the homeserver", async () => !(await aliceMembership()), { timeoutMs: 60_000, intervalMs: 1000 });
+    await visio.locator(`[data-testid="video-tile"][data-user-id="${alice.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
+    assert.ok(Date.now() - closedAt >= 10_000, "ended by the delayed leave, not by a hang-up");
   });
 
   it("Element Call (A) and Element Call (B): each decodes the other's video", async () => {
