@@ -1,5 +1,5 @@
 // The web client's figures: click "join" → first decoded remote video frame (two Chromium, one per
-// ministry, inside the test bed's namespaces, real Synapse A and B, LiveKit A and A's focus), the
+// ministry, inside the test bed's namespaces, real Synapse A and B, LiveKit A and B, both foci), the
 // production bundle's gzip size, and the memory of one tab in a two-person call.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -110,7 +110,8 @@ async function timeJoin(page: Page): Promise<number> {
 export async function benchClient(runs = 5): Promise<ClientBenchResult> {
   const bundle = bundleSize(buildClient());
   const testbed = await getTestbed();
-  await startAppservice("a");
+  // Each ministry's focus: every caller publishes on their own (multi_sfu).
+  await Promise.all([startAppservice("a"), startAppservice("b")]);
   const password = "bench-password";
   const alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password });
   const bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password });

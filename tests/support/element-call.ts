@@ -86,7 +86,7 @@ export async function joinElementCall(page: Page, alias: string): Promise<void> 
  * Resolves with the frames decoded so far in Element Call's tile of a member (by the display name
  * its name tag shows), once it shows live video and not "Waiting for media".
  */
-export async function waitForElementCallFrames(page: Page, name: string, options: { minFrames?: number; timeoutMs?: number } = {}): Promise<number> {
+export async function waitForElementCallFrames(page: Page, name: string, options: { minFrames?: number; timeoutMs?: number; pollingRaf?: boolean } = {}): Promise<number> {
   const handle = await page.waitForFunction(
     ({ name, minFrames }) => {
       for (const tile of Array.from(document.querySelectorAll('[data-testid="videoTile"]'))) {
@@ -100,7 +100,7 @@ export async function waitForElementCallFrames(page: Page, name: string, options
       return false;
     },
     { name, minFrames: options.minFrames ?? 1 },
-    { timeout: options.timeoutMs ?? 60_000, polling: 250 },
+    { timeout: options.timeoutMs ?? 60_000, polling: options.pollingRaf === true ? "raf" : 250 },
   );
   return (await handle.jsonValue()) as number;
 }
