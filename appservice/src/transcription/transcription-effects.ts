@@ -25,6 +25,7 @@ export interface TranscriptionEffectsDeps {
 
 /** How long a call may wait for a worker to take its transcription before the thread is told. */
 export const NO_WORKER_NOTICE_MS = 30_000;
+const MAX_SESSIONS_REMEMBERED = 10_000;
 
 export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): TranscriptionEffectRunner {
   const { calls, dispatch, log } = deps;
@@ -66,6 +67,9 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
       await notice(metadata, "running", waiting);
     } else if (waiting === undefined && now() - since >= NO_WORKER_NOTICE_MS) {
       const count = (said.get(session) ?? 0) + 1;
+      // Kept for the process's life, bounded: a count forgotten only makes a later notice's
+      // transaction ID repeat an old one, which the homeserver then takes as already sent.
+      if (said.size >= MAX_SESSIONS_REMEMBERED) said.clear();
       said.set(session, count);
       waitingSaid.set(session, count);
       log.warn("no transcription worker has taken the call", { roomId: metadata.room_id, waitedMs: now() - since });

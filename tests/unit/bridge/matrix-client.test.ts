@@ -1,4 +1,7 @@
 import { strict as assert } from "node:assert";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { MatrixClient, MatrixRequestError, type FetchLike } from "../../../bridge/src/matrix/matrix-client.ts";
 
 interface Call {
@@ -110,5 +113,27 @@ describe("MatrixClient", () => {
       assert.doesNotMatch(err.message, /tok\b|user_id/);
       return true;
     });
+  });
+
+  it("downloads media as the appservice user into a file, retrying a 502, and refuses what passes the size limit", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "visio-download-"));
+    try {
+      const slept: number[] = [];
+      const { fetch, calls } = scripted([json(502, {}), new Response(new Uint8Array([1, 2, 3, 4]), { status: 200 })]);
+      const path = join(dir, "a");
+      assert.equal(await sender(fetch, slept, "@bridge:hs.test").downloadToFile("mxc://other.test/abc", path, 10), 4);
+      assert.deepEqual([...(await readFile(path))], [1, 2, 3, 4]);
+      assert.equal(calls[1]?.url, "http://hs.test:8008/_matrix/client/v1/media/download/other.test/abc?user_id=%40bridge%3Ahs.test");
+      assert.equal(calls[1]?.headers.authorization, "Bearer tok");
+      assert.deepEqual(slept, [100]);
+
+      const big = scripted([new Response(new Uint8Array(11), { status: 200 })]);
+      await assert.rejects(sender(big.fetch, []).downloadToFile("mxc://other.test/big", join(dir, "b"), 10), (err: unknown) => err instanceof MatrixRequestError && err.status === 413);
+      const missing = scripted([json(404, { errcode: "M_NOT_FOUND", error: "Not found" })]);
+      await assert.rejects(sender(missing.fetch, []).downloadToFile("mxc://other.test/gone", join(dir, "c"), 10), (err: unknown) => err instanceof MatrixRequestError && err.status === 404);
+      await assert.rejects(sender(missing.fetch, []).downloadToFile("https://other.test/x", join(dir, "d"), 10), MatrixRequestError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
