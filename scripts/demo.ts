@@ -167,7 +167,20 @@ async function main(): Promise<void> {
     },
   );
   say("building the web client if its sources changed (vue-tsc, vite)");
-  client = await serveStatic(buildClient(), "127.0.0.1", CLIENT_PORT);
+  const dist = buildClient();
+  client = await serveStatic(dist, "127.0.0.1", CLIENT_PORT);
+  if (topology === "netns") {
+    // Also inside each ministry's network, where a browser's calls carry media.
+    for (const m of MINISTRIES) {
+      // Every address of the namespace: its own network for its browsers, the control link for the check below.
+      bed.processes.spawnOn(hosts[m].namespace, `web-client-${m}`, process.execPath, [join(REPO_ROOT, "scripts/demo/serve-client.ts"), dist, "0.0.0.0", String(CLIENT_PORT)], { cwd: REPO_ROOT });
+    }
+    await Promise.all(
+      MINISTRIES.map((m) =>
+        waitUntil(`the web client in ${hosts[m].namespace ?? ""}`, async () => (await fetch(`http://${hosts[m].controlAddress}:${CLIENT_PORT}/`).catch(() => null))?.ok === true, { timeoutMs: 20_000 }),
+      ),
+    );
+  }
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   process.stdout.write(banner(bed, alias, roomId, appservices));
@@ -188,6 +201,11 @@ async function main(): Promise<void> {
     }
     await stopAndExit(0);
   }
+}
+
+/** The web client as a browser inside a ministry's namespace opens it (netns demo). */
+function namespaceClientUrl(m: Ministry): string {
+  return `http://${hosts[m].address}:${CLIENT_PORT}/`;
 }
 
 function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservices: AppserviceProcess[]): string {
@@ -221,9 +239,18 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   lines.push(`Meeting: ${alias}  (${roomId}), created by A's appservice; alice and bruno are in it.`);
   lines.push(`  Any #visio-<name>:${hosts.a.serverName} or #visio-<name>:${hosts.b.serverName} alias creates a new meeting when someone joins it.`);
   lines.push("");
-  lines.push(`Visio web client: ${client?.url ?? "?"}`);
-  lines.push(`  sign in with a homeserver URL above (e.g. ${bed.ministries.a.clientUrl}), then open ${alias}.`);
-  if (topology === "netns") lines.push("  (served on the runner's loopback: calls need a browser inside a namespace, as the e2e tests run it)");
+  if (topology === "netns") {
+    lines.push("Visio web client, for a browser inside each ministry's network (where calls carry media):");
+    for (const m of MINISTRIES) {
+      const url = namespaceClientUrl(m);
+      lines.push(`  ${m.toUpperCase()}: sudo ip netns exec ${hosts[m].namespace ?? ""} chromium --user-data-dir=/tmp/visio-browser-${m} --no-sandbox --ignore-certificate-errors --unsafely-treat-insecure-origin-as-secure=${url.replace(/\/$/, "")} ${url}`);
+      lines.push(`     then sign in: server "${hosts[m].serverName}", user "${ACCOUNTS[m].localpart}", password "${PASSWORD}"; open ${alias}`);
+    }
+    lines.push(`  (also on the runner's loopback, ${client?.url ?? "?"}: chat works there with ${bed.ministries.a.clientUrl} as the server, calls do not)`);
+  } else {
+    lines.push(`Visio web client: ${client?.url ?? "?"}`);
+    lines.push(`  sign in with a homeserver URL above (e.g. ${bed.ministries.a.clientUrl}), then open ${alias}.`);
+  }
   lines.push("");
   lines.push("Transcription: one worker per ministry (Whisper tiny.en through the ministry's Whisper server, English), registered with its LiveKit as an agent;");
   lines.push('  "!transcribe start" in the meeting (or the client\'s button) sends it into the call.');

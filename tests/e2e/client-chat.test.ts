@@ -81,7 +81,8 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     ({ page: pageA } = await openClient(browserA));
     ({ page: pageB } = await openClient(browserB));
     await Promise.all([
-      signInThroughForm(pageA, SERVER_A, alice.userId.slice(1).split(":")[0] ?? "", PASSWORD),
+      // As a person types it: the server name alone (its .well-known names the homeserver) and a user name.
+      signInThroughForm(pageA, HOSTS.a.serverName, alice.userId.slice(1).split(":")[0] ?? "", PASSWORD),
       signInThroughForm(pageB, SERVER_B, bob.userId, PASSWORD),
     ]);
     assert.match(await pageA.getByTestId("signed-in-as").innerText(), new RegExp(alice.userId.replace(/[.]/g, "\\.")));
@@ -169,6 +170,14 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     assert.match(await pageB.getByTestId("transcription-banner").innerText(), /Cette réunion est transcrite/);
     assert.match(await pageB.getByTestId("transcription-toggle").innerText(), /Arrêter la transcription/);
     await setState({ active: false, requested_by: bot, language: "fr", engine: "pocketsphinx", stopped_at: Date.now() });
+    await pageB.getByTestId("transcription-banner").waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  it("lets a user of B start and stop the transcription of A's meeting from the client (A's appservice found in A's .well-known)", async () => {
+    await pageB.getByTestId("transcription-toggle").click();
+    await pageB.getByTestId("transcription-banner").waitFor({ timeout: 30_000 });
+    await pageA.getByTestId("transcription-banner").waitFor({ timeout: 30_000 });
+    await pageB.getByTestId("transcription-toggle").click();
     await pageB.getByTestId("transcription-banner").waitFor({ state: "detached", timeout: 30_000 });
   });
 

@@ -112,6 +112,12 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
         x_forwarded: false,
         resources: [{ names: ["client", "federation"], compress: false }],
       },
+      // Where real deployments serve the client `.well-known`: https://<server name>/ (port 443),
+      // so that a person signs in by typing the server name alone. Only for server names without a
+      // port, in the namespaces (on loopback, names carry their port).
+      ...(host.namespace !== null && !host.serverName.includes(":")
+        ? [{ port: 443, bind_addresses: [host.address], type: "http", tls: true, x_forwarded: false, resources: [{ names: ["client"], compress: false }] }]
+        : []),
       {
         port: host.controlPort,
         bind_addresses: [host.controlAddress],

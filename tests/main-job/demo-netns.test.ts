@@ -7,6 +7,7 @@
 // (.mocharc.yml), since the demo creates the same namespaces as the shared test bed.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { HOSTS } from "../harness/network.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +52,12 @@ describe("the main job: npm start -- --netns --check", function () {
     assert.match(stdout, /call on A's SFU, transcribed by A's worker/);
     assert.match(stdout, /call on B's SFU, transcribed by B's worker/);
     assert.equal([...stdout.matchAll(/files posted at stop: .*(vtt.*markdown|markdown.*vtt)/g)].length, 2, stdout);
+    // The banner says exactly how a person opens the client inside each ministry's network and signs in.
+    const literally = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    for (const host of [HOSTS.a, HOSTS.b]) {
+      assert.match(stdout, new RegExp(`sudo ip netns exec ${host.namespace} chromium .* http://${literally(host.address)}:8080/\n`), stdout);
+      assert.match(stdout, new RegExp(`then sign in: server "${literally(host.serverName)}"`), stdout);
+    }
     process.stdout.write(`${stdout.split("\n").filter((line) => line.startsWith("  ")).slice(-12).join("\n")}\n`);
   });
 });
