@@ -24,6 +24,7 @@ const PASSWORD = "correct horse battery staple";
 const SERVER_A = `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`;
 const SERVER_B = `${HOSTS.b.serverName}:${HOSTS.b.federationPort}`;
 const SUBTITLE_SENDER = fileURLToPath(new URL("../support/browser-subtitle-sender.ts", import.meta.url));
+const REQUEST_RECORDER = fileURLToPath(new URL("../support/request-recorder.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("web client: a call across two ministries (Chromium, real Synapse A and B, LiveKit A and B, both foci)", function () {
@@ -101,6 +102,36 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
     const later = await waitForRemoteFrames(pageA, { source: "camera", userId: bob.userId, minFrames: atA + 10 });
     assert.ok(later >= atA + 10);
     await saveScreenshot(pageA, "two-person-call");
+  });
+
+  it("sends no OpenID token to a focus that a member names but their ministry does not announce", async () => {
+    // Mallory, a member of B, writes a membership naming a focus of her own choosing.
+    const mallory = await testbed.ministries.b.registerUser(uniqueLocalpart("mallory"), { password: PASSWORD });
+    await joinAlias(testbed.ministries.b, mallory, alias);
+    const recorder = followJsonLines(
+      testbed.spawnInNamespace(HOSTS.b.namespace, process.execPath, [REQUEST_RECORDER, HOSTS.b.address, "9099"], { logName: "e2e-focus-collector", cwd: REPO_ROOT }),
+    );
+    try {
+      await recorder.waitFor("listening", (r) => r.event === "listening", 20_000);
+      await matrixRequest(testbed.ministries.b.clientUrl, mallory.accessToken, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.matrix.msc3401.call.member/${encodeURIComponent(`_${mallory.userId}_${mallory.deviceId}_m.call`)}`, {
+        application: "m.call",
+        call_id: "",
+        scope: "m.room",
+        device_id: mallory.deviceId,
+        expires: 3_600_000,
+        focus_active: { type: "livekit", focus_selection: "multi_sfu" },
+        foci_preferred: [{ type: "livekit", livekit_service_url: `http://${HOSTS.b.address}:9099/livekit/jwt`, livekit_alias: roomId }],
+      });
+      // Both clients see her in the call (a tile waiting for media), and call nobody at her URL.
+      for (const page of [pageA, pageB]) {
+        await page.locator(`[data-testid="video-tile"][data-user-id="${mallory.userId}"][data-waiting="true"]`).waitFor({ timeout: 30_000 });
+      }
+      await pageA.waitForTimeout(3000);
+      assert.deepEqual((await recorder.reports()).filter((r) => r.event === "request"), [], "no request reached the focus she named");
+    } finally {
+      await matrixRequest(testbed.ministries.b.clientUrl, mallory.accessToken, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.matrix.msc3401.call.member/${encodeURIComponent(`_${mallory.userId}_${mallory.deviceId}_m.call`)}`, {});
+      await recorder.process.stop();
+    }
   });
 
   it("shows A's screen share at B", async () => {

@@ -16,7 +16,7 @@ import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import type { MediaDeviceChoice, PreviewTracks } from "../services/livekit/call-media.ts";
-import { ownFocus, requestPublishToken, requestSubscribeToken } from "../services/livekit/focus.ts";
+import { focusVouchedBy, ownFocus, requestPublishToken, requestSubscribeToken, type LivekitTransport } from "../services/livekit/focus.ts";
 import { listenToSubtitles, type SubtitleUpdate } from "../services/livekit/subtitles.ts";
 import {
   CALL_REACTION_EVENT,
@@ -308,6 +308,8 @@ export const useCallStore = defineStore("call", () => {
   let lkTeardown: (() => void)[] = [];
   const ownFocusUrl = ref<string | null>(null);
   const connecting = new Set<string>();
+  /** "<server> <focus URL>" → whether that server announces that focus (asked once per page). */
+  const vouchedFoci = new Map<string, Promise<boolean>>();
   const reconnectingRooms = new Set<LkRoom>();
   const retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const REMOTE_RETRY_MS = 3_000;
@@ -395,12 +397,33 @@ export const useCallStore = defineStore("call", () => {
     for (const url of [...remoteRooms.value.keys()]) {
       if (!wanted.has(url)) void dropRemote(url)?.disconnect();
     }
+    // Our OpenID token goes only to a focus that the homeserver of a member naming it announces.
+    const declaredBy = (url: string): string[] => [
+      ...new Set(
+        liveMemberships(rtcSession)
+          .filter((m) => (m.transports[0] as Partial<LivekitTransport> | undefined)?.livekit_service_url === url)
+          .map((m) => m.sender.slice(m.sender.indexOf(":") + 1)),
+      ),
+    ];
+    const vouched = async (url: string): Promise<boolean> => {
+      for (const server of declaredBy(url)) {
+        const key = `${server} ${url}`;
+        let answer = vouchedFoci.get(key);
+        if (answer === undefined) {
+          answer = focusVouchedBy(services.fetch, server, url);
+          vouchedFoci.set(key, answer);
+        }
+        if (await answer) return true;
+      }
+      return false;
+    };
     await Promise.all(
       [...wanted]
         .filter((url) => !remoteRooms.value.has(url) && !connecting.has(url))
         .map(async (url) => {
           connecting.add(url);
           try {
+            if (!(await vouched(url))) return;
             const lk = await connectTo(url, room, "subscribe");
             if (rtc.value !== rtcSession) {
               await lk.disconnect();

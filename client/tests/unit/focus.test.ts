@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { OpenIdToken } from "../../../wire-types.ts";
 import { VisioError } from "../../src/services/errors.ts";
-import { fociFromWellKnown, requestFocusToken, requestPublishToken, requestSubscribeToken } from "../../src/services/livekit/focus.ts";
+import { focusVouchedBy, fociFromWellKnown, requestFocusToken, requestPublishToken, requestSubscribeToken } from "../../src/services/livekit/focus.ts";
 
 const TOKEN: OpenIdToken = { access_token: "openid-secret", token_type: "Bearer", matrix_server_name: "ministry-b.test", expires_in: 3600 };
 
@@ -89,5 +89,30 @@ describe("publish and subscribe tokens (multi_sfu, as Element Call)", () => {
     assert.deepEqual(asked, ["get_token", "sfu/get"]);
     const refusing = async (): Promise<Response> => Response.json({ errcode: "M_FORBIDDEN", error: "The call has not been started on this SFU" }, { status: 403 });
     await assert.rejects(requestSubscribeToken(refusing, input), (error: unknown) => error instanceof VisioError && error.errcode === "M_FORBIDDEN");
+  });
+});
+
+describe("a member's focus, vouched for by their homeserver", () => {
+  const REAL = "https://matrix.ministry-b.test/livekit/jwt";
+  const wellKnownOf = (body: unknown, status = 200) => {
+    const asked: string[] = [];
+    const fetchFn = async (url: string): Promise<Response> => {
+      asked.push(url);
+      return Response.json(body, { status });
+    };
+    return { fetchFn, asked };
+  };
+
+  it("takes a focus the member's homeserver announces, and refuses one it does not (a membership naming a focus of the member's choosing)", async () => {
+    const { fetchFn, asked } = wellKnownOf({ "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: `${REAL}/` }] });
+    assert.equal(await focusVouchedBy(fetchFn, "ministry-b.test", REAL), true);
+    assert.equal(await focusVouchedBy(fetchFn, "ministry-b.test", "https://collector.example/livekit/jwt"), false);
+    assert.deepEqual(asked, ["https://ministry-b.test/.well-known/matrix/client", "https://ministry-b.test/.well-known/matrix/client"]);
+  });
+
+  it("gives no verdict against a server that announces no foci or has no readable .well-known", async () => {
+    assert.equal(await focusVouchedBy(wellKnownOf({ "m.homeserver": { base_url: "https://hs" } }).fetchFn, "ministry-b.test", REAL), true);
+    assert.equal(await focusVouchedBy(wellKnownOf({}, 404).fetchFn, "ministry-b.test", REAL), true);
+    assert.equal(await focusVouchedBy(async () => Promise.reject(new TypeError("failed to fetch")), "ministry-b.test", REAL), true);
   });
 });

@@ -46,6 +46,28 @@ export async function ownFocus(
   return fociFromWellKnown(wellKnown)[0];
 }
 
+const sameUrl = (a: string, b: string): boolean => a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+
+/**
+ * Whether a member's homeserver vouches for the focus their membership names: the foci its public
+ * `.well-known/matrix/client` lists include it. A member can write any URL in their membership, and
+ * every caller sends an OpenID token to the focus of each other member: only foci their own ministry
+ * announces get one. A server whose `.well-known` lists no foci (or cannot be read) gives no answer
+ * either way: then the focus is used, as other clients do.
+ */
+export async function focusVouchedBy(fetchFn: FetchLike, serverName: string, serviceUrl: string): Promise<boolean> {
+  let wellKnown: Record<string, unknown>;
+  try {
+    const response = await fetchFn(`https://${serverName}/.well-known/matrix/client`, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) return true;
+    wellKnown = (await response.json()) as Record<string, unknown>;
+  } catch {
+    return true;
+  }
+  const announced = fociFromWellKnown(wellKnown);
+  return announced.length === 0 || announced.some((focus) => sameUrl(focus.livekit_service_url, serviceUrl));
+}
+
 export interface FocusTokenRequestInput {
   serviceUrl: string;
   roomId: string;
