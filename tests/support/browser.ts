@@ -4,7 +4,7 @@
 // on its own origin, so no web server has to run in the namespaces.
 import { readFile, writeFile, chmod } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page, type Route } from "playwright-core";
 import { buildClient } from "./browser-client-build.ts";
 import { contentTypeOf, fileInside } from "./browser-client-server.ts";
 
@@ -55,18 +55,20 @@ export async function launchBrowser(options: BrowserOptions): Promise<Browser> {
   });
 }
 
+/** Answers an intercepted request with a file (null: outside what is served), or 404. */
+export async function fulfillWithFile(route: Route, path: string | null): Promise<void> {
+  try {
+    if (path === null) throw new Error("outside what is served");
+    await route.fulfill({ status: 200, body: await readFile(path), headers: { "content-type": contentTypeOf(path) } });
+  } catch {
+    await route.fulfill({ status: 404, body: "not found" });
+  }
+}
+
 /** Serves client/dist at CLIENT_ORIGIN for every page of the context. */
 export async function serveClient(context: BrowserContext): Promise<void> {
   const dist = buildClient();
-  await context.route(`${CLIENT_ORIGIN}/**`, async (route) => {
-    const path = fileInside(dist, new URL(route.request().url()).pathname);
-    try {
-      if (path === null) throw new Error("outside the client");
-      await route.fulfill({ status: 200, body: await readFile(path), headers: { "content-type": contentTypeOf(path) } });
-    } catch {
-      await route.fulfill({ status: 404, body: "not found" });
-    }
-  });
+  await context.route(`${CLIENT_ORIGIN}/**`, (route) => fulfillWithFile(route, fileInside(dist, new URL(route.request().url()).pathname)));
 }
 
 export interface ClientPage {

@@ -2,12 +2,11 @@
 // dependency), run standalone from its dist/ in the test bed's Chromium: served by request
 // interception on its own origin, with a config.json naming the ministry's homeserver, and driven
 // through its own UI (its data-testids), as a user of Element would.
-import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ELEMENT_CALL_ORIGIN } from "./browser.ts";
-import { contentTypeOf, fileInside } from "./browser-client-server.ts";
+import { ELEMENT_CALL_ORIGIN, fulfillWithFile } from "./browser.ts";
+import { fileInside } from "./browser-client-server.ts";
 
 const require = createRequire(import.meta.url);
 const DIST = join(dirname(require.resolve("@element-hq/element-call-embedded/package.json")), "dist");
@@ -41,13 +40,7 @@ async function serveElementCall(context: BrowserContext, homeserver: ElementCall
       return;
     }
     // A single-page app: its assets, and index.html for every route (/login, /<room alias>).
-    const asset = pathname.includes("/assets/") ? fileInside(DIST, pathname.slice(pathname.indexOf("/assets/"))) : join(DIST, "index.html");
-    try {
-      if (asset === null) throw new Error("outside Element Call");
-      await route.fulfill({ status: 200, body: await readFile(asset), headers: { "content-type": contentTypeOf(asset) } });
-    } catch {
-      await route.fulfill({ status: 404, body: "not found" });
-    }
+    await fulfillWithFile(route, pathname.includes("/assets/") ? fileInside(DIST, pathname.slice(pathname.indexOf("/assets/"))) : join(DIST, "index.html"));
   });
 }
 

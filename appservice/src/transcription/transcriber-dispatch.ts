@@ -144,6 +144,22 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
     return removed;
   };
 
+  /**
+   * The session's dispatches (`current`) have no worker: waits while the newest may still be taken;
+   * otherwise withdraws them (a lost worker's, an older session's, or those no worker took) and
+   * dispatches again. Throws EffectPendingError either way.
+   */
+  const dispatchAgain = async (livekitRoom: string, metadata: TranscriptionJobMetadata, current: readonly AgentDispatch[]): Promise<never> => {
+    const what = metadata.recording === undefined ? "job" : "recording";
+    if (current.some((d) => now() - createdAtMs(d) < JOB_TAKE_WAIT_MS)) {
+      throw new EffectPendingError(`no transcription worker has taken the ${what} yet`);
+    }
+    await withdraw(livekitRoom);
+    const created = await deps.dispatches.createDispatch(livekitRoom, TRANSCRIBER_AGENT_NAME, { metadata: JSON.stringify(metadata) });
+    log.info(what === "job" ? "transcriber dispatched" : "recording transcriber dispatched", { roomId: metadata.room_id, livekitRoom, dispatchId: created.id });
+    throw new EffectPendingError(`${what === "job" ? "transcriber" : "recording"} dispatched; waiting for a worker to take the job`);
+  };
+
   // One check at a time per LiveKit room: a start and a first participant arriving together must
   // not make two dispatches.
   const oneAtATime = oneAtATimePerKey();
@@ -157,14 +173,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
         const session = { roomId: metadata.room_id, startedAt: metadata.started_at };
         const current = (await ours(livekitRoom)).filter((d) => sameSession(d, session) && createdAtMs(d) >= since);
         if (current.some(hasLiveJob)) return "taken";
-        if (current.some((d) => now() - createdAtMs(d) < JOB_TAKE_WAIT_MS)) {
-          throw new EffectPendingError("no transcription worker has taken the job yet");
-        }
-        // Dispatches of a lost worker, of an older session, or that no worker took: made again.
-        await withdraw(livekitRoom);
-        const created = await deps.dispatches.createDispatch(livekitRoom, TRANSCRIBER_AGENT_NAME, { metadata: JSON.stringify(metadata) });
-        log.info("transcriber dispatched", { roomId: metadata.room_id, livekitRoom, dispatchId: created.id });
-        throw new EffectPendingError("transcriber dispatched; waiting for a worker to take the job");
+        return dispatchAgain(livekitRoom, metadata, current);
       }),
 
     ensureRecording: (livekitRoom, metadata) =>
@@ -180,13 +189,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
         const current = (await ours(livekitRoom)).filter((d) => sameSession(d, session));
         // Once a worker has it, it is never dispatched again: a second dispatch would answer twice.
         if (current.some((d) => (d.state?.jobs ?? []).length > 0)) return "taken";
-        if (current.some((d) => now() - createdAtMs(d) < JOB_TAKE_WAIT_MS)) {
-          throw new EffectPendingError("no transcription worker has taken the recording yet");
-        }
-        await withdraw(livekitRoom);
-        const created = await deps.dispatches.createDispatch(livekitRoom, TRANSCRIBER_AGENT_NAME, { metadata: JSON.stringify(metadata) });
-        log.info("recording transcriber dispatched", { roomId: metadata.room_id, livekitRoom, dispatchId: created.id });
-        throw new EffectPendingError("recording dispatched; waiting for a worker to take the job");
+        return dispatchAgain(livekitRoom, metadata, current);
       }),
 
     stop: (livekitRoom, session, requestedAt) =>

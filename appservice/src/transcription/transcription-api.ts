@@ -3,8 +3,8 @@
 // `.well-known/matrix/client` under `org.visio.appservice`). The credential is an OpenID token from
 // the user's own homeserver, checked as the focus service checks it; CORS is open for the same reason.
 import Router from "@koa/router";
-import type { Middleware } from "koa";
-import type { RecordingTranscriptionResponse, TranscriptionControlResponse } from "../../../wire-types.ts";
+import type { Middleware, ParameterizedContext } from "koa";
+import type { OpenIdToken, RecordingTranscriptionResponse, TranscriptionControlResponse } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import { CORS_HEADERS } from "../focus/focus-api.ts";
 import { authenticateOpenIdToken, type OpenIdVerifier } from "../focus/openid-verifier.ts";
@@ -42,49 +42,51 @@ export function transcriptionApiRouter(deps: TranscriptionApiDeps): Router {
       ctx.status = 204;
     });
   }
-  router.post(TRANSCRIPTION_API_PATH, async (ctx) => {
-    // Identifiers only in the refusal line: never the token.
-    const facts: { roomId?: string; userId?: string; reason?: string } = {};
-    try {
-      const request = parseTranscriptionRequest(await readJsonBody(ctx, BODY_LIMIT_BYTES));
-      facts.roomId = request.room_id;
-      const userId = await authenticateOpenIdToken(deps.verifier, allowed, request.openid_token, (reason) => {
-        facts.reason = reason;
-      });
-      facts.userId = userId;
-      const state = await deps.control.control({
-        roomId: request.room_id,
-        userId,
-        action: request.action,
-        ...(request.language !== undefined ? { language: request.language } : {}),
-      });
-      ctx.body = { state } satisfies TranscriptionControlResponse;
-    } catch (err) {
-      if (err instanceof MatrixError && err.status < 500) log.info("transcription request refused", { errcode: err.errcode, ...facts });
-      throw err;
-    }
+  /**
+   * A POST whose body names a room and carries an OpenID token: parsed, the token's owner
+   * authenticated, then answered; refusals are logged with identifiers only, never the token.
+   */
+  const authenticatedPost = <R extends { room_id: string; openid_token: OpenIdToken }>(
+    path: string,
+    parse: (body: unknown) => R,
+    refused: string,
+    answer: (ctx: ParameterizedContext, request: R, userId: string) => Promise<void>,
+  ): void => {
+    router.post(path, async (ctx) => {
+      const facts: { roomId?: string; userId?: string; reason?: string } = {};
+      try {
+        const request = parse(await readJsonBody(ctx, BODY_LIMIT_BYTES));
+        facts.roomId = request.room_id;
+        const userId = await authenticateOpenIdToken(deps.verifier, allowed, request.openid_token, (reason) => {
+          facts.reason = reason;
+        });
+        facts.userId = userId;
+        await answer(ctx, request, userId);
+      } catch (err) {
+        if (err instanceof MatrixError && err.status < 500) log.info(refused, { errcode: err.errcode, ...facts });
+        throw err;
+      }
+    });
+  };
+
+  authenticatedPost(TRANSCRIPTION_API_PATH, parseTranscriptionRequest, "transcription request refused", async (ctx, request, userId) => {
+    const state = await deps.control.control({
+      roomId: request.room_id,
+      userId,
+      action: request.action,
+      ...(request.language !== undefined ? { language: request.language } : {}),
+    });
+    ctx.body = { state } satisfies TranscriptionControlResponse;
   });
-  router.post(RECORDING_API_PATH, async (ctx) => {
-    const facts: { roomId?: string; userId?: string; reason?: string } = {};
-    try {
-      const request = parseRecordingRequest(await readJsonBody(ctx, BODY_LIMIT_BYTES));
-      facts.roomId = request.room_id;
-      const userId = await authenticateOpenIdToken(deps.verifier, allowed, request.openid_token, (reason) => {
-        facts.reason = reason;
-      });
-      facts.userId = userId;
-      const queued = await deps.control.transcribeRecording({
-        roomId: request.room_id,
-        userId,
-        eventId: request.event_id,
-        ...(request.language !== undefined ? { language: request.language } : {}),
-      });
-      ctx.status = 202;
-      ctx.body = queued satisfies RecordingTranscriptionResponse;
-    } catch (err) {
-      if (err instanceof MatrixError && err.status < 500) log.info("recording transcription refused", { errcode: err.errcode, ...facts });
-      throw err;
-    }
+  authenticatedPost(RECORDING_API_PATH, parseRecordingRequest, "recording transcription refused", async (ctx, request, userId) => {
+    const queued = await deps.control.transcribeRecording({
+      roomId: request.room_id,
+      userId,
+      eventId: request.event_id,
+      ...(request.language !== undefined ? { language: request.language } : {}),
+    });
+    ctx.status = 202;
+    ctx.body = queued satisfies RecordingTranscriptionResponse;
   });
   return router;
 }

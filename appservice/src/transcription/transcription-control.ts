@@ -16,6 +16,7 @@ import { MatrixError } from "../errors.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import {
+  threadNotice,
   transcriptionStartedNotice,
   transcriptionStoppedNotice,
   type TranscriptionStateReader,
@@ -218,11 +219,11 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
       requestedAt,
     });
     try {
-      await deps.homeserver.sendMessage(request.roomId, `visio-recording-${requestedAt}-${randomUUID()}`, {
-        msgtype: "m.notice",
-        body: `Transcribing ${recording.filename} (language: ${language}): the WebVTT and Markdown files will follow in this thread.`,
-        "m.relates_to": { rel_type: "m.thread", event_id: request.eventId, is_falling_back: true, "m.in_reply_to": { event_id: request.eventId } },
-      });
+      await deps.homeserver.sendMessage(
+        request.roomId,
+        `visio-recording-${requestedAt}-${randomUUID()}`,
+        threadNotice(request.eventId, `Transcribing ${recording.filename} (language: ${language}): the WebVTT and Markdown files will follow in this thread.`),
+      );
     } catch (err) {
       // The job is queued: the notice only acknowledges it.
       log.warn("recording notice not sent", { roomId: request.roomId, err });

@@ -9,7 +9,7 @@ import { recordingLiveKitRoom } from "../focus/livekit-names.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { EnsureOutcome, TranscriberDispatch } from "./transcriber-dispatch.ts";
-import type { TranscriptionStateReader } from "./transcription-state.ts";
+import { threadNotice, type TranscriptionStateReader } from "./transcription-state.ts";
 
 export interface TranscriptionEffectsDeps {
   state: TranscriptionStateReader;
@@ -42,12 +42,9 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
       state === "waiting"
         ? `Transcription is not running: no transcription worker of ${deps.serverName} has taken ${what}. It starts as soon as one does.`
         : `Transcription is running: a transcription worker of ${deps.serverName} has taken ${what}.`;
-    const content = {
-      msgtype: "m.notice",
-      body,
-      "m.relates_to": { rel_type: "m.thread", event_id: metadata.thread_root, is_falling_back: true, "m.in_reply_to": { event_id: metadata.thread_root } },
+    const content = threadNotice(metadata.thread_root, body, {
       [TRANSCRIBER_NOTICE_KEY]: { state, server_name: deps.serverName } satisfies TranscriberNoticeFields,
-    };
+    });
     const txnId = `visio-transcriber.${metadata.started_at}.${count}.${state}`;
     try {
       await deps.homeserver.sendMessage(metadata.room_id, txnId, content);

@@ -49,3 +49,11 @@ export function transcriptionStartedNotice(session: TranscriptSessionFields): Re
 export function transcriptionStoppedNotice(state: TranscriptionStateContent): Record<string, unknown> {
   return { msgtype: "m.notice", body: "Transcription stopped", [TRANSCRIPTION_STATE_EVENT]: state };
 }
+
+/**
+ * A bot notice in the thread under `root` (a session's root, or a recording), with a reply
+ * fallback for clients without threads.
+ */
+export function threadNotice(root: string, body: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { msgtype: "m.notice", body, "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } }, ...fields };
+}
