@@ -85,7 +85,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     focus = await focusApiFromConfig(config, {
       verifier,
       knownRooms,
-      membership: createRoomMembership({ store, homeserver, botUserId, log }),
+      membership: createRoomMembership({ store, homeserver, botUserId, allowlist: config.federation.allowlist, log }),
       identities: callStore,
       log,
       prefix: FOCUS_PATH_PREFIX,

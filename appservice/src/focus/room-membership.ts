@@ -1,8 +1,11 @@
 // Room membership as the focus service checks it. The rooms this appservice's bot is in are known
 // from the homeserver's transactions. In multi_sfu, users also ask this ministry's focus about
 // meetings hosted elsewhere (ours publish here, others subscribe here): for such a room the bot
-// joins it first, through the requesting user's server, and records who is in it; from then on
-// the transactions keep it current. A room the bot cannot join (invite-only) stays unknown.
+// joins it first, through the requesting user's server and then the allowlisted ones, and records who
+// is in it; from then on the transactions keep it current. (Right after a user of this server joined
+// over federation, Synapse holds the room with partial state and joins the bot only through another
+// server in it: the requester's own server alone is no way in then.) A room the bot cannot join
+// (invite-only) stays unknown.
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../storage/store.ts";
@@ -18,15 +21,18 @@ export function createRoomMembership(deps: {
   store: Pick<Store, "membership" | "seedMembers">;
   homeserver: Pick<HomeserverClient, "joinRoom" | "joinedMembers">;
   botUserId: string;
+  /** The federation allowlist: the servers a meeting may be hosted by, tried after the requester's. */
+  allowlist: readonly string[];
   log: Logger;
 }): RoomMembership {
   const { store, homeserver, botUserId, log } = deps;
   // Requests for a room not followed yet share one join.
   const following = new Map<string, Promise<boolean>>();
 
-  const follow = async (roomId: string, via: string): Promise<boolean> => {
+  const follow = async (roomId: string, requester: string): Promise<boolean> => {
+    const via = [...new Set([requester, ...deps.allowlist])];
     try {
-      await homeserver.joinRoom(roomId, [via]);
+      await homeserver.joinRoom(roomId, via);
       await store.seedMembers(roomId, await homeserver.joinedMembers(roomId));
       log.info("following a meeting hosted elsewhere", { roomId, via });
       return true;

@@ -1,0 +1,39 @@
+// The focus's view of room membership, with store and homeserver doubles: a meeting hosted elsewhere
+// is followed (the bot joins it) on the first request, through the requester's server and then the
+// allowlisted ones, once for requests that come together.
+import assert from "node:assert/strict";
+import { createRoomMembership } from "../../appservice/src/focus/room-membership.ts";
+import { createLogger } from "../../appservice/src/log.ts";
+
+const BOT = "@visio:ministry-b.test";
+const ROOM = "!meeting:ministry-a.test";
+const BOB = "@bob:ministry-b.test";
+
+describe("focus room membership", function () {
+  it("follows a room it is not in through the requester's server, then the allowlist, once for concurrent requests", async function () {
+    const members = new Map<string, string>();
+    const joins: { roomId: string; via: string[] }[] = [];
+    const membership = createRoomMembership({
+      store: {
+        membership: async (roomId, userId) => members.get(`${roomId}|${userId}`) ?? null,
+        seedMembers: async (roomId, userIds) => {
+          for (const userId of userIds) members.set(`${roomId}|${userId}`, "join");
+        },
+      },
+      homeserver: {
+        joinRoom: async (roomId, via) => {
+          joins.push({ roomId, via: [...via] });
+        },
+        joinedMembers: async () => [BOT, BOB, "@alice:ministry-a.test"],
+      },
+      botUserId: BOT,
+      allowlist: ["ministry-a.test", "ministry-c.test"],
+      log: createLogger("error"),
+    });
+    const [first, second] = await Promise.all([membership.membership(ROOM, BOB), membership.membership(ROOM, BOB)]);
+    assert.deepEqual([first, second], ["join", "join"]);
+    assert.deepEqual(joins, [{ roomId: ROOM, via: ["ministry-b.test", "ministry-a.test", "ministry-c.test"] }]);
+    assert.equal(await membership.membership(ROOM, "@mallory:ministry-c.test"), null, "followed: the store answers");
+    assert.equal(joins.length, 1);
+  });
+});
