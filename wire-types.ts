@@ -227,15 +227,20 @@ export interface RecordingJobFields {
 }
 
 /**
- * Field of the appservice's notices in a transcript thread about the transcriber itself: "waiting"
- * when no worker took the call within a bound (nothing is transcribed), "running" once one did.
+ * Field of the notices in a transcript thread about the transcriber itself. The appservice's: "waiting"
+ * when no worker took the call within a bound (nothing is transcribed), "running" once one did. The
+ * bridge's: "refused" when its worker has no model for the meeting's language; the appservice then
+ * stops the transcription.
  */
 export const TRANSCRIBER_NOTICE_KEY = "org.visio.transcription.worker";
 
 export interface TranscriberNoticeFields {
-  state: "waiting" | "running";
-  /** The ministry whose workers are awaited (the SFU's). */
+  state: "waiting" | "running" | "refused";
+  /** The ministry whose workers are awaited (the SFU's), or whose worker refused. */
   server_name: string;
+  /** For "refused": the language asked for, and why no model covers it. */
+  language?: string;
+  reason?: string;
 }
 
 /** Data-packet topic on which the appservice tells the bridge in a call to finish (files, then leave). */

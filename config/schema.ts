@@ -147,8 +147,8 @@ export const configSchema = z.strictObject({
       language: z
         .string()
         .regex(LANGUAGE_TAG, "must be a BCP 47 language tag such as en or fr-FR, or und")
-        .default("en")
-        .meta({ description: "Language when a start request names none (BCP 47; und: the engine detects it)." }),
+        .default("fr")
+        .meta({ description: "Language when a start request names none (BCP 47; und: the engine detects it). The bot's notices and the transcript files are in French for French meetings, in English otherwise." }),
       engine: z.string().min(1).default("openai").meta({
         description: "Name of the bridge's speech-to-text engine, recorded in the room state and the transcript (match the bridge's stt.engine).",
       }),

@@ -2,6 +2,7 @@
 import { benchTransactions } from "./bench/appservice-transactions.ts";
 import { benchFocusTokens, type FocusBenchRun } from "./bench/focus-tokens.ts";
 import { benchTranscriptionEngines, transcriptionReport } from "./bench/transcription.ts";
+import { benchFrenchTranscription, frenchTranscriptionReport } from "./bench/french-transcription.ts";
 import { MEETING_SENTENCES } from "../tests/speech/festival-speech.ts";
 import { stopSharedTestbed } from "../tests/harness/testbed.ts";
 
@@ -42,6 +43,9 @@ process.stdout.write(
 
 // Every engine: those that cannot run here are reported as "not available: <reason>".
 process.stdout.write(`${transcriptionReport(await benchTranscriptionEngines(3))}\n`);
+
+// French: each served Whisper model that covers it, on recorded French speech (Debian tuxpaint-stamps-default).
+process.stdout.write(`${frenchTranscriptionReport(await benchFrenchTranscription(3))}\n`);
 
 // The web client: two Chromium in the test bed's namespaces (root needed), real servers.
 const { benchClient } = await import("./bench/client.ts");

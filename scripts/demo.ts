@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import type { AppserviceProcess, PreparedAppservice } from "../tests/harness/appservice.ts";
 import { prepareAppservice, startAppserviceProcess, withFocus } from "../tests/harness/appservice.ts";
 import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
+import { DEFAULT_WHISPER_MODELS } from "../bridge/src/config.ts";
 import { TRANSCRIPTION_API_PATH } from "../appservice/src/transcription/transcription-api.ts";
 import { matrixRequest } from "../tests/harness/matrix-client.ts";
 import type { ManagedProcess } from "../tests/harness/processes.ts";
@@ -31,8 +32,8 @@ type Ministry = "a" | "b";
 const MINISTRIES: readonly Ministry[] = ["a", "b"];
 const PASSWORD = "visio-demo";
 const ACCOUNTS: Record<Ministry, { localpart: string; displayName: string }> = {
-  a: { localpart: "alice", displayName: "Alice (ministry A)" },
-  b: { localpart: "bruno", displayName: "Bruno (ministry B)" },
+  a: { localpart: "alice", displayName: "Alice (ministère A)" },
+  b: { localpart: "bruno", displayName: "Bruno (ministère B)" },
 };
 const MEETING_SLUG = "demo";
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
     `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/demo-welcome`,
     {
       msgtype: "m.text",
-      body: `Welcome to the Visio demo meeting. ${ACCOUNTS.a.displayName} and ${ACCOUNTS.b.displayName} are here, each on their own ministry's homeserver, federating over TLS.`,
+      body: `Bienvenue dans la réunion de démonstration Visio. ${ACCOUNTS.a.displayName} et ${ACCOUNTS.b.displayName} sont là, chacun sur le serveur de son ministère, fédérés en TLS. La transcription est en français : « !transcribe start » la lance (« !transcribe start en » pour l'anglais).`,
     },
   );
   say("building the web client if its sources changed (vue-tsc, vite)");
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
       if (appserviceA === undefined || appserviceB === undefined) throw new Error("appservices missing");
       const report = await checkMainJob({ bed, hosts, appservices: { a: appserviceA, b: appserviceB }, roomId, alice, bruno, say });
       process.stdout.write(
-        `check: main job OK (alice of A spoke in the call; bruno of B got live subtitles; the thread has her words; a kicked member stays out; stop posted the files; a call on B's SFU is transcribed by B's worker)\n${describeReport(report)}\n`,
+        `check: main job OK (alice of A spoke French in the call; bruno of B got French live subtitles; the thread has her words; a kicked member stays out; stop posted the French files; a call on B's SFU is transcribed in English by B's worker)\n${describeReport(report)}\n`,
       );
     } else {
       process.stdout.write("check: the call and transcription check needs --netns (on loopback no media flows: WebRTC skips loopback addresses)\n");
@@ -252,8 +253,10 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
     lines.push(`  sign in with a homeserver URL above (e.g. ${bed.ministries.a.clientUrl}), then open ${alias}.`);
   }
   lines.push("");
-  lines.push("Transcription: one worker per ministry (Whisper tiny.en through the ministry's Whisper server, English), registered with its LiveKit as an agent;");
-  lines.push('  "!transcribe start" in the meeting (or the client\'s button) sends it into the call.');
+  const [englishModel, multilingualModel] = DEFAULT_WHISPER_MODELS;
+  lines.push("Transcription: one worker per ministry, registered with its LiveKit as an agent; its engine is the ministry's Whisper server:");
+  lines.push(`  Whisper ${multilingualModel} (multilingual) for French meetings, the default; Whisper ${englishModel} for English ones.`);
+  lines.push('  "!transcribe start" in the meeting (or the client\'s button) sends it into the call, in French; "!transcribe start en" in English.');
   if (topology === "loopback") lines.push("  (on loopback no media reaches it: WebRTC skips loopback addresses; --netns carries media)");
   lines.push("");
   lines.push(`Logs: ${show(bed.logsDir)}  (Synapse, LiveKit, appservice, transcription worker: one file each)`);

@@ -30,6 +30,8 @@ ensure_debian_packages() {
   command -v opusdec >/dev/null || missing+=(opus-tools)
   command -v text2wave >/dev/null || missing+=(festival)
   [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
+  # Recorded French speech for the French transcription test and bench: Tux Paint's spoken stamp descriptions.
+  [ -f /usr/share/tuxpaint/stamps/animals/amphibians/frog_desc_fr.ogg ] || missing+=(tuxpaint-stamps-default)
   # The browser that the client's end-to-end tests drive through playwright-core.
   command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then

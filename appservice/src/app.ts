@@ -155,6 +155,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     homeserver,
     hostsRoom: (roomId) => callStore.hostsRoom(roomId),
     ownUsers: [botUserId, bridgeUserId],
+    bridgeUserId,
     log,
   });
 

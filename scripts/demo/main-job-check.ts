@@ -1,10 +1,11 @@
-// What `npm start -- --netns --check` proves beyond logins: the main job. In the running demo, a caller
-// of ministry A speaks Festival sentences into the meeting's call, a caller of ministry B receives them
-// as interim and final live subtitles, the transcript thread gets the final messages under A's Matrix
-// user, a member kicked mid-call is disconnected and stays out, and a stop posts the WebVTT and
-// Markdown files. Then the same in a meeting of A whose call runs on B's SFU (a caller of B came
-// first): B's worker transcribes it. Everything goes through the demo's own servers, by the protocols
-// a client uses.
+// What `npm start -- --netns --check` proves beyond logins: the main job. In the running demo's French
+// meeting, a caller of ministry A plays recorded French speech (Tux Paint's spoken descriptions) into
+// the call, a caller of ministry B receives it as French interim and final live subtitles, the
+// transcript thread gets the final messages under A's Matrix user, a member kicked mid-call is
+// disconnected and stays out, and a stop posts the WebVTT and Markdown files, named and titled in
+// French. Then a meeting of A whose call runs on B's SFU (a caller of B came first), transcribed in
+// English (`!transcribe start en`, Festival sentences) by B's worker with the English model.
+// Everything goes through the demo's own servers, by the protocols a client uses.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +21,8 @@ import { matrixRequest } from "../../tests/harness/matrix-client.ts";
 import type { Host } from "../../tests/harness/network.ts";
 import type { LiveKitServer, RegisteredUser, Servers, SynapseServer } from "../../tests/harness/testbed.ts";
 import { waitUntil } from "../../tests/harness/wait.ts";
-import { MEETING_SENTENCES, synthesizeRecording } from "../../tests/speech/festival-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/speech/festival-speech.ts";
+import { chooseFrenchClips, FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER, recordFrenchMeeting } from "../../tests/speech/french-speech.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
 import { requestFocusToken } from "../../tests/support/matrix-users.ts";
 import { readTranscriptThread } from "../../tests/support/transcript-thread.ts";
@@ -30,9 +32,36 @@ const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
 const RECEIVER = join(REPO_ROOT, "tests/support/rtc-subtitle-receiver.ts");
 const SLOT = "m.call#ROOM";
 const CALL_MEMBER = "org.matrix.msc3401.call.member";
-const SENTENCES = MEETING_SENTENCES.slice(0, 3);
-/** The thread's final messages against the script; tiny.en measured 0.02 on these sentences. */
-export const MAX_WER = 0.15;
+
+/** What a caller says in a checked call, in which language, and how close the thread must come to it. */
+export interface SpokenScript {
+  language: "fr" | "en";
+  /** The chat command that starts the transcription. */
+  command: string;
+  /** Bound on the WER of the thread's final messages against what was said. */
+  maxWer: number;
+  /** What the files' names start with, in the meeting's language. */
+  filePrefix: string;
+  record(dir: string): Promise<SpeechRecording>;
+}
+
+/** Recorded French phrases (the test suite's French call). */
+export const FRENCH_SCRIPT: SpokenScript = {
+  language: "fr",
+  command: "!transcribe start",
+  maxWer: FRENCH_CALL_MAX_WER,
+  filePrefix: "transcription-",
+  record: async (dir) => recordFrenchMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS)),
+};
+
+/** Three Festival sentences; tiny.en measured 0.02 on them. */
+export const ENGLISH_SCRIPT: SpokenScript = {
+  language: "en",
+  command: "!transcribe start en",
+  maxWer: 0.15,
+  filePrefix: "transcript-",
+  record: (dir) => synthesizeRecording(dir, MEETING_SENTENCES.slice(0, 3)),
+};
 
 type Ministry = "a" | "b";
 
@@ -51,7 +80,9 @@ export interface TranscribedCallReport {
   /** Whose SFU carried the call, and so whose worker transcribed it. */
   sfu: Ministry;
   speaker: string;
+  language: string;
   wer: number;
+  maxWer: number;
   finalMessages: number;
   /** Per sentence: its start in the audio → the first interim subtitle at the listener. */
   firstInterimMs: number[];
@@ -75,8 +106,8 @@ export function describeReport(reports: MainJobReport): string {
   const ms = (values: readonly number[]): string => `${values.map((v) => Math.round(v)).join(", ")} ms (median ${Math.round(median(values))} ms)`;
   return reports
     .flatMap((r) => [
-      `  call on ${r.sfu.toUpperCase()}'s SFU, transcribed by ${r.sfu.toUpperCase()}'s worker, ${r.speaker} speaking:`,
-      `    thread: ${r.finalMessages} final messages, WER ${r.wer.toFixed(3)} against the script (bound ${MAX_WER})`,
+      `  call on ${r.sfu.toUpperCase()}'s SFU, transcribed by ${r.sfu.toUpperCase()}'s worker, ${r.speaker} speaking ${r.language === "fr" ? "recorded French" : "Festival English"}:`,
+      `    thread: ${r.finalMessages} final messages, WER ${r.wer.toFixed(3)} against the script (bound ${r.maxWer})`,
       `    subtitles: sentence start → first interim ${ms(r.firstInterimMs)}; ${r.interimsBeforeSentenceEnd} interim updates before their sentence ended`,
       `    subtitles: sentence end → final ${ms(r.finalSubtitleMs)}`,
       ...(r.kickedDisconnectedMs === undefined
@@ -98,6 +129,7 @@ interface TranscribedCall {
   sfu: Ministry;
   speaker: Caller;
   listener: Caller;
+  script: SpokenScript;
   /** A member of this ministry joins the call and is kicked while the speaker talks. */
   kickFrom?: Ministry;
 }
@@ -105,20 +137,22 @@ interface TranscribedCall {
 export async function checkMainJob(ctx: MainJobContext): Promise<MainJobReport> {
   const { bed, alice, bruno } = ctx;
   const reports: MainJobReport = [];
-  // The demo meeting: its call on A's SFU (alice's, the first membership), bruno of B listening.
-  reports.push(await checkTranscribedCall(ctx, { roomId: ctx.roomId, sfu: "a", speaker: { ministry: "a", user: alice }, listener: { ministry: "b", user: bruno }, kickFrom: "b" }));
-  // A meeting hosted by A whose call runs on B's SFU (bruno called first): B's worker transcribes it.
+  // The demo meeting, in French: its call on A's SFU (alice's, the first membership), bruno of B listening.
+  reports.push(
+    await checkTranscribedCall(ctx, { roomId: ctx.roomId, sfu: "a", speaker: { ministry: "a", user: alice }, listener: { ministry: "b", user: bruno }, script: FRENCH_SCRIPT, kickFrom: "b" }),
+  );
+  // A meeting hosted by A whose call runs on B's SFU (bruno called first): B's worker transcribes it, in English.
   const alias = `#${ctx.appservices.a.config.meetings.alias_prefix}check-b-${Date.now()}:${ctx.hosts.a.serverName}`;
   const join = `/_matrix/client/v3/join/${encodeURIComponent(alias)}`;
   const { room_id: roomId } = await matrixRequest<{ room_id: string }>(bed.ministries.a.clientUrl, alice.accessToken, "POST", join, {});
   await matrixRequest(bed.ministries.b.clientUrl, bruno.accessToken, "POST", join, {});
-  reports.push(await checkTranscribedCall(ctx, { roomId, sfu: "b", speaker: { ministry: "b", user: bruno }, listener: { ministry: "a", user: alice } }));
+  reports.push(await checkTranscribedCall(ctx, { roomId, sfu: "b", speaker: { ministry: "b", user: bruno }, listener: { ministry: "a", user: alice }, script: ENGLISH_SCRIPT }));
   return reports;
 }
 
 async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall): Promise<TranscribedCallReport> {
   const { bed, hosts, appservices, say } = ctx;
-  const { roomId, sfu, speaker, listener } = call;
+  const { roomId, sfu, speaker, listener, script } = call;
   const host = bed.ministries.a;
   const livekit: LiveKitServer | undefined = bed.livekit[sfu];
   if (livekit === undefined) throw new Error(`LiveKit ${sfu.toUpperCase()} is not running`);
@@ -136,7 +170,7 @@ async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall):
   const serverOf = (c: Caller): SynapseServer => bed.ministries[c.ministry];
   const nameOf = (c: Caller): string => c.user.userId.slice(1).split(":")[0] ?? c.user.userId;
   try {
-    const recording = synthesizeRecording(dir, SENTENCES);
+    const recording = script.record(dir);
 
     // What a MatrixRTC client does: its membership in the room, then a token from the oldest member's focus.
     const focusUrl = `http://${hosts[sfu].address}:${hosts[sfu].appservicePort}${FOCUS_PATH_PREFIX}`;
@@ -185,11 +219,11 @@ async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall):
       kicked = { member, call: memberCall, listens: spawn(call.kickFrom, "charlie-subtitles", RECEIVER, [memberCall.url, memberCall.jwt]) };
       await kicked.listens.waitFor("connected", (r) => r.event === "connected");
     }
-    say(`check: the call runs on ${sfu.toUpperCase()}'s LiveKit; ${nameOf(listener)} listens; ${nameOf(speaker)} asks for transcription in the chat`);
+    say(`check: the call runs on ${sfu.toUpperCase()}'s LiveKit; ${nameOf(listener)} listens; ${nameOf(speaker)} asks for transcription in the chat ("${script.command}")`);
 
     await matrixRequest(serverOf(speaker).clientUrl, speaker.user.accessToken, "PUT", `${room}/send/m.room.message/check-transcribe-start-${Date.now()}`, {
       msgtype: "m.text",
-      body: "!transcribe start",
+      body: script.command,
     });
     await waitUntil(
       "the meeting's transcription state to say active",
@@ -197,6 +231,7 @@ async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall):
         const state = await matrixRequest<TranscriptionStateContent>(serverOf(listener).clientUrl, listener.user.accessToken, "GET", `${room}/state/${TRANSCRIPTION_STATE_EVENT}/`).catch(
           () => null,
         );
+        if (state?.active === true && state.language !== script.language) throw new Error(`the meeting is transcribed in ${state.language}, not ${script.language}`);
         return state?.active === true;
       },
       { timeoutMs: 30_000 },
@@ -228,7 +263,8 @@ async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall):
     }
 
     await speaks.waitFor("done", (r) => r.event === "done", 120_000);
-    const expected = SENTENCES.length;
+    const expected = speech.sentences.length;
+    const said = speech.sentences.map((s) => s.text).join(" ");
     const reader = serverOf(listener);
     let thread: Awaited<ReturnType<typeof readTranscriptThread>>;
     await waitUntil(
@@ -246,8 +282,10 @@ async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall):
     const bridgeUser = `@${appservices[sfu].config.transcription.bridge_localpart}:${hosts[sfu].serverName}`;
     const posters = [...new Set(messages.map((m) => m.sender))];
     if (posters.length !== 1 || posters[0] !== bridgeUser) throw new Error(`thread messages posted by ${posters.join(", ")}, expected ${bridgeUser} (the SFU's ministry)`);
-    const wer = wordErrorRate(SENTENCES.join(" "), messages.map((m) => spokenText(m.body, m.fields?.speaker_name)).join(" ")).wer;
-    if (!(wer <= MAX_WER)) throw new Error(`the thread's transcript has WER ${wer.toFixed(3)} (> ${MAX_WER}): ${messages.map((m) => m.body).join(" | ")}`);
+    const wrongLanguage = messages.filter((m) => m.fields?.language !== script.language);
+    if (wrongLanguage.length > 0) throw new Error(`thread messages labelled ${wrongLanguage.map((m) => m.fields?.language).join(", ")}, expected ${script.language}`);
+    const wer = wordErrorRate(said, messages.map((m) => spokenText(m.body, m.fields?.speaker_name)).join(" ")).wer;
+    if (!(wer <= script.maxWer)) throw new Error(`the thread's transcript has WER ${wer.toFixed(3)} (> ${script.maxWer}) against "${said}": ${messages.map((m) => m.body).join(" | ")}`);
 
     const subtitles = (await listens.reports()).filter((r) => r.event === "transcription");
     const timing = subtitleTiming(subtitles, speech.sentences, playingAt);
@@ -264,15 +302,19 @@ async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall):
       "the WebVTT and Markdown files in the transcript thread",
       async () => {
         const now = await readTranscriptThread(reader.clientUrl, listener.user.accessToken, roomId);
-        files = (now?.files ?? []).map((f) => String((f.content.info as { mimetype?: string } | undefined)?.mimetype ?? f.content.body));
-        return files.some((f) => f.includes("vtt")) && files.some((f) => f.includes("markdown"));
+        files = (now?.files ?? []).map((f) => String(f.content.body));
+        return files.some((f) => f.endsWith(".vtt")) && files.some((f) => f.endsWith(".md"));
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
+    const misnamed = files.filter((f) => !f.startsWith(script.filePrefix));
+    if (misnamed.length > 0) throw new Error(`transcript files ${misnamed.join(", ")} are not named ${script.filePrefix}… as a ${script.language} meeting's are`);
     return {
       sfu,
       speaker: speaker.user.userId,
+      language: script.language,
       wer,
+      maxWer: script.maxWer,
       finalMessages: messages.length,
       ...timing,
       ...(kickedDisconnectedMs === undefined ? {} : { kickedDisconnectedMs }),

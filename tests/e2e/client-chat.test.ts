@@ -173,12 +173,21 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await pageB.getByTestId("transcription-banner").waitFor({ state: "detached", timeout: 30_000 });
   });
 
-  it("lets a user of B start and stop the transcription of A's meeting from the client (A's appservice found in A's .well-known)", async () => {
-    await pageB.getByTestId("transcription-toggle").click();
-    await pageB.getByTestId("transcription-banner").waitFor({ timeout: 30_000 });
-    await pageA.getByTestId("transcription-banner").waitFor({ timeout: 30_000 });
-    await pageB.getByTestId("transcription-toggle").click();
-    await pageB.getByTestId("transcription-banner").waitFor({ state: "detached", timeout: 30_000 });
+  it("lets a user of B start and stop the transcription of A's meeting from the client (A's appservice found in A's .well-known), in French unless English is chosen", async () => {
+    const { a } = testbed.ministries;
+    const roomId = await joinAlias(a, alice, alias);
+    const language = async (): Promise<string> =>
+      (await matrixRequest<TranscriptionStateContent>(a.clientUrl, alice.accessToken, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${TRANSCRIPTION_STATE_EVENT}/`)).language;
+    for (const [choice, expected] of [["", "fr"], ["en", "en"]] as const) {
+      await pageB.getByTestId("transcription-language").selectOption(choice);
+      await pageB.getByTestId("transcription-toggle").click();
+      await pageB.getByTestId("transcription-banner").waitFor({ timeout: 30_000 });
+      await pageA.getByTestId("transcription-banner").waitFor({ timeout: 30_000 });
+      assert.equal(await language(), expected, `the language chosen: ${choice === "" ? "the server's" : choice}`);
+      assert.equal(await pageB.getByTestId("transcription-language").count(), 0, "no language choice while it runs");
+      await pageB.getByTestId("transcription-toggle").click();
+      await pageB.getByTestId("transcription-banner").waitFor({ state: "detached", timeout: 30_000 });
+    }
   });
 
   it("works from the keyboard and in a narrow window: the room list, then the room", async () => {

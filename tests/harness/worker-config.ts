@@ -12,15 +12,17 @@ export interface WorkerWiring {
   /** The ministry appservice's as_token: the bridge's user is in its namespace. */
   asToken: string;
   userId: string;
-  whisper: Pick<WhisperServerOnHost, "url" | "model">;
+  whisper: Pick<WhisperServerOnHost, "url">;
   maxJobs?: number;
+  /** The Whisper models the worker uses; the default ones (English and multilingual) when absent. */
+  models?: string[];
 }
 
 export function workerConfig(wiring: WorkerWiring): WorkerConfigInput {
   return {
     livekit: { url: wiring.livekit.url, api_key: wiring.livekit.apiKey, api_secret: wiring.livekit.apiSecret },
     matrix: { homeserver_url: wiring.homeserverUrl, as_token: wiring.asToken, user_id: wiring.userId },
-    stt: { engine: "openai", openai: { url: wiring.whisper.url, model: wiring.whisper.model } },
+    stt: { engine: "openai", openai: { url: wiring.whisper.url, ...(wiring.models === undefined ? {} : { models: wiring.models }) } },
     ...(wiring.maxJobs === undefined ? {} : { worker: { max_jobs: wiring.maxJobs } }),
   };
 }

@@ -52,6 +52,7 @@ describe("demo (npm start, loopback)", function () {
       "ws://127.0.0.1:7890",
       "Visio web client: http://127.0.0.1:8080/",
       "Transcription: one worker per ministry",
+      "Whisper base (multilingual) for French meetings, the default; Whisper tiny.en for English ones.",
       "each ministry's transcription worker is registered with its LiveKit",
     ]) {
       assert.ok(stdout.includes(expected), `banner lacks ${JSON.stringify(expected)}:\n${stdout}`);

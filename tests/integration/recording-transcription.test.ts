@@ -121,7 +121,7 @@ describe("transcribing a recording posted in a meeting (real Synapse A and B, Li
     await worker?.process.stop();
   });
 
-  it("answers `!transcribe` in reply to an Ogg/Opus recording of B with the WebVTT and Markdown files in a thread under it", async () => {
+  it("answers `!transcribe en` in reply to an Ogg/Opus recording of B with the WebVTT and Markdown files in a thread under it", async () => {
     const { a, b } = testbed.ministries;
     const speech = await synthesizeRecording(dir, MEETING_SENTENCES.slice(0, 3));
     const opusPath = join(dir, "minutes.opus");
@@ -130,7 +130,7 @@ describe("transcribing a recording posted in a meeting (real Synapse A and B, Li
     const url = await upload(b, bob, data, "audio/ogg", "minutes.opus");
     const recording = await send(b, bob, { msgtype: "m.audio", body: "minutes.opus", url, info: { mimetype: "audio/ogg", size: data.byteLength, duration: speech.durationMs } });
     await seenByA(recording);
-    await send(a, alice, { msgtype: "m.text", body: "!transcribe", "m.relates_to": { "m.in_reply_to": { event_id: recording } } });
+    await send(a, alice, { msgtype: "m.text", body: "!transcribe en", "m.relates_to": { "m.in_reply_to": { event_id: recording } } });
 
     let thread: RoomEvent[] = [];
     await waitUntil(
@@ -191,10 +191,10 @@ describe("transcribing a recording posted in a meeting (real Synapse A and B, Li
     assert.equal(missing.status, 404, JSON.stringify(missing.body));
     const queued = await request(broken);
     assert.equal(queued.status, 202, JSON.stringify(queued.body));
-    assert.deepEqual(queued.body, { event_id: broken, filename: "broken.ogg", language: "en" });
+    assert.deepEqual(queued.body, { event_id: broken, filename: "broken.ogg", language: "fr" }, "French unless asked otherwise");
     await waitUntil(
-      "the failure notice in the recording's thread",
-      async () => (await threadUnder(broken)).some((e) => e.sender === bridgeUserId && /^broken\.ogg could not be transcribed: its audio could not be decoded/.test(String(e.content.body))),
+      "the failure notice in the recording's thread, in the request's language",
+      async () => (await threadUnder(broken)).some((e) => e.sender === bridgeUserId && /^broken\.ogg n'a pas pu être transcrit : son audio n'a pas pu être décodé/.test(String(e.content.body))),
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     assert.equal((await threadUnder(broken)).filter((e) => e.content.msgtype === "m.file").length, 0, "no files for a recording that gave nothing");

@@ -386,6 +386,53 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
     });
   });
 
+  it("a French meeting on a worker with only the English model is refused at start, in French, and the transcription stops", async () => {
+    const { a, b } = testbed.ministries;
+    const roomId = await newMeeting("englishonly");
+    await joinCall(roomId, a, alice, HOSTS.a.namespace, "publish");
+    const configPath = await writeWorkerConfig(testbed.runDir, {
+      livekit: testbed.livekit.a,
+      homeserver: a,
+      whisper: testbed.whisper.a,
+      asToken: appservice.config.appservice.as_token,
+      userId: BRIDGE_USER,
+      maxJobs: 1,
+      models: ["tiny.en"],
+    });
+    const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-english-only-${uniqueLocalpart("w")}`);
+    workers.push(worker);
+    await worker.waitFor("registered with LiveKit", (r) => r.event === "registered", 60_000);
+
+    // No language named: the server's default, French.
+    const started = await control(b, bob, roomId, "start");
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const state = started.body.state as TranscriptionStateContent;
+    assert.equal(state.language, "fr");
+    const refused = await worker.waitFor("refused the job", (r) => r.event === "refused", 60_000);
+    assert.match(String(refused.reason), /no configured Whisper model transcribes language fr \(tiny\.en: en\)/);
+    await worker.waitFor("ended the refused job", (r) => r.event === "job-ended" && r.end === "refused", 15_000);
+    await waitUntil("the transcription stopped", async () => (await stateSeenBy(a, alice, roomId))?.active === false, { timeoutMs: 30_000 });
+    assert.equal((await stateSeenBy(a, alice, roomId))?.requested_by, BRIDGE_USER);
+
+    const timeline = (await as(a, alice)<{ chunk: { sender: string; content: Record<string, unknown> }[] }>("GET", `${path(roomId)}/messages?dir=f&limit=100`)).chunk;
+    const root = timeline.find((e) => e.sender === BOT && e.content[TRANSCRIPT_SESSION_KEY] !== undefined);
+    assert.equal(root?.content.body, "Transcription démarrée");
+    const notice = timeline.find((e) => e.sender === BRIDGE_USER && e.content[TRANSCRIBER_NOTICE_KEY] !== undefined);
+    assert.match(String(notice?.content.body), /^La transcription ne peut pas démarrer : le service de transcription de ministry-a\.test n'a aucun modèle pour la langue fr/);
+    assert.equal((notice?.content["m.relates_to"] as { event_id?: string } | undefined)?.event_id, state.thread_root, "in the session's thread");
+    const stopped = timeline.find((e) => e.sender === BOT && e.content[TRANSCRIPTION_STATE_EVENT] !== undefined);
+    assert.equal(stopped?.content.body, "Transcription arrêtée : le service de transcription de ministry-a.test ne transcrit pas la langue de la réunion.");
+    await waitUntil("the refused dispatch withdrawn", async () => (await dispatchesIn(liveKitRoomAlias(roomId, SLOT))).length === 0, { timeoutMs: 30_000, intervalMs: 500 });
+
+    // The same meeting in English: the English model takes it.
+    const english = await control(a, alice, roomId, "start", "en");
+    assert.equal(english.status, 200, JSON.stringify(english.body));
+    const job = await worker.waitFor("took the English session", (r) => r.event === "job-started" && r.matrixRoom === roomId && r.job !== refused.job, 60_000);
+    await worker.waitFor("joined the call", (r) => r.event === "connected" && r.job === job.job, 30_000);
+    assert.equal((await control(a, alice, roomId, "stop")).status, 200);
+    await worker.waitFor("ended the English session with its files", (r) => r.event === "job-ended" && r.job === job.job && r.end === "stopped", 30_000);
+  });
+
   it("with control_power_level 50, members below it are refused and moderators are not", async () => {
     appservice = await startAppservice("a", { transcription: { control_power_level: 50 } });
     const { a, b } = testbed.ministries;

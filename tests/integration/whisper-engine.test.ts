@@ -38,7 +38,7 @@ describe("OpenAI-compatible engine with a real Whisper (faster-whisper tiny.en, 
   });
 
   function engine(model = server.model, language: string | undefined = "en"): OpenAiCompatibleEngine {
-    return new OpenAiCompatibleEngine({ url: server.url, model, timeoutMs: 120_000, ...(language === undefined ? {} : { language }) });
+    return new OpenAiCompatibleEngine({ url: server.url, models: [model], timeoutMs: 120_000, ...(language === undefined ? {} : { language }) });
   }
 
   it("transcribes each sentence as one segment, with word times on the audio, within the WER bound", async function () {
@@ -64,7 +64,7 @@ describe("OpenAI-compatible engine with a real Whisper (faster-whisper tiny.en, 
   it("refuses a model the server does not serve at checkReady(), naming what it serves", async function () {
     await assert.rejects(engine("large-v3").checkReady(), (err: Error) => {
       assert.ok(err instanceof SttEngineNotReadyError);
-      assert.match(err.message, /does not serve model large-v3 \(it serves: tiny\.en\)/);
+      assert.match(err.message, /does not serve model large-v3 \(it serves: tiny\.en\b/);
       return true;
     });
   });
@@ -72,14 +72,15 @@ describe("OpenAI-compatible engine with a real Whisper (faster-whisper tiny.en, 
   it("refuses at checkReady() a language the model does not know: tiny.en asked for French", async function () {
     await assert.rejects(engine(server.model, "fr").checkReady(), (err: Error) => {
       assert.ok(err instanceof SttEngineNotReadyError);
-      assert.match(err.message, /model tiny\.en does not transcribe language fr \(it does: en\); configure a multilingual Whisper model/);
+      assert.match(err.message, /no configured Whisper model transcribes language fr \(tiny\.en: en\); add a multilingual model to stt\.openai\.models/);
       return true;
     });
   });
 
   it("fails a stream with the server's own reason when it cannot transcribe the request", async function () {
-    // tiny.en is English only: the server answers 400 with OpenAI's error shape.
-    const stream = engine(server.model, "fr").start({ onResult: () => assert.fail("no result expected") });
+    // A model whose name does not say it is English only: the server itself refuses French, with OpenAI's error shape.
+    const unnamed = new OpenAiCompatibleEngine({ url: server.url, models: ["whisper-1"], timeoutMs: 120_000, language: "fr" });
+    const stream = unnamed.start({ onResult: () => assert.fail("no result expected") });
     stream.write(new Int16Array(16_000));
     await assert.rejects(stream.end(), (err: Error) => err instanceof SttEngineError && /answered 400: model tiny\.en does not transcribe language fr \(it does: en\)/.test(err.message));
   });

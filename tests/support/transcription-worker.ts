@@ -32,6 +32,7 @@ export interface WorkerSetup {
   asToken: string;
   userId: string;
   maxJobs: number;
+  models?: string[];
 }
 
 export async function writeWorkerConfig(dir: string, setup: WorkerSetup): Promise<string> {

@@ -72,7 +72,7 @@ describe("transcription control (homeserver double)", () => {
     const state = await control().control({ roomId: ROOM, userId: BOB, action: "start", language: "fr-FR" });
     const [root] = homeserver.messages;
     assert.ok(root);
-    assert.deepEqual(root.content, { msgtype: "m.notice", body: "Transcription started", [TRANSCRIPT_SESSION_KEY]: { language: "fr-FR", engine: "pocketsphinx" } });
+    assert.deepEqual(root.content, { msgtype: "m.notice", body: "Transcription démarrée", [TRANSCRIPT_SESSION_KEY]: { language: "fr-FR", engine: "pocketsphinx" } });
     assert.deepEqual(state, {
       active: true,
       requested_by: BOB,
@@ -104,6 +104,22 @@ describe("transcription control (homeserver double)", () => {
     assert.equal(new MatrixError("ORG.VISIO.TRANSCRIPTION_ACTIVE", "x").status, 409);
   });
 
+  it("a session the worker refused (no model for its language) is stopped, saying why; an older session's refusal changes nothing", async () => {
+    const c = control();
+    const started = await c.control({ roomId: ROOM, userId: ALICE, action: "start", language: "fr" });
+    assert.equal(await c.refusedByWorker(ROOM, "$an-older-session"), false);
+    assert.equal((stateOf() as { active: boolean }).active, true);
+    clock = T0 + 5000;
+    assert.equal(await c.refusedByWorker(ROOM, started.thread_root ?? ""), true);
+    assert.deepEqual(stateOf(), { ...started, active: false, requested_by: BRIDGE, stopped_at: T0 + 5000 });
+    assert.deepEqual(effects.at(-1), { kind: "transcription_stop", roomId: ROOM, startedAt: T0, requestedAt: T0 + 5000 });
+    assert.equal(
+      homeserver.messages.at(-1)?.content.body,
+      "Transcription arrêtée : le service de transcription de ministry-a.test ne transcrit pas la langue de la réunion.",
+    );
+    assert.equal(await c.refusedByWorker(ROOM, started.thread_root ?? ""), false, "a refusal seen again does nothing");
+  });
+
   it("two starts at once: one wins, the other is refused", async () => {
     const c = control();
     const results = await Promise.allSettled([
@@ -125,6 +141,10 @@ describe("transcription control (homeserver double)", () => {
     assert.equal(homeserver.messages.at(-1)?.content.body, "Transcription stopped");
     // And it can start again: a new session.
     clock = T0 + 120_000;
+    assert.equal((await c.control({ roomId: ROOM, userId: ALICE, action: "start", language: "fr" })).active, true);
+    assert.equal(homeserver.messages.at(-1)?.content.body, "Transcription démarrée", "a French meeting's notices are French");
+    assert.equal((await c.control({ roomId: ROOM, userId: ALICE, action: "stop" })).active, false);
+    assert.equal(homeserver.messages.at(-1)?.content.body, "Transcription arrêtée");
     const again = await c.control({ roomId: ROOM, userId: ALICE, action: "start" });
     assert.equal(again.started_at, T0 + 120_000);
     assert.notEqual(again.thread_root, started.thread_root);
@@ -181,7 +201,7 @@ describe("transcription control (homeserver double)", () => {
     ]);
     assert.deepEqual(homeserver.joinsAs, [{ roomId: ROOM, userId: BRIDGE }]);
     const [notice] = homeserver.messages;
-    assert.match(String(notice?.content.body), /^Transcribing minutes\.ogg \(language: fr\)/);
+    assert.match(String(notice?.content.body), /^Transcription de minutes\.ogg \(langue : fr\) : les fichiers WebVTT et Markdown suivront dans ce fil\.$/);
     assert.deepEqual(notice?.content["m.relates_to"], { rel_type: "m.thread", event_id: "$rec", is_falling_back: true, "m.in_reply_to": { event_id: "$rec" } });
     assert.equal(stateOf(), undefined, "the meeting's own transcription state is left alone");
   });
@@ -322,10 +342,12 @@ describe("transcription chat command", () => {
           if (request.eventId === "$text") throw new MatrixError("M_INVALID_PARAM", "This message is not an audio recording");
           return { event_id: request.eventId, filename: "r.ogg", language: request.language ?? "en" };
         },
+        refusedByWorker: async (roomId, root) => (calls.push({ refused: roomId, root }), true),
       },
       homeserver,
       hostsRoom: async (roomId) => roomId === ROOM,
       ownUsers: [BOT, BRIDGE],
+      bridgeUserId: BRIDGE,
       log: createLogger("error"),
     });
     const bobs = message(BOB, "!transcribe stop");
@@ -343,8 +365,13 @@ describe("transcription chat command", () => {
       message(ALICE, "!transcribe stop", {}, FOLLOWED),
       message(BOB, "> <@alice:ministry-a.test> sent an audio file.\n\n!transcribe fr", reply("$rec")),
       onText,
+      // The bridge's refusal stops its session; the same notice from anyone else, or in a room only followed, does not.
+      message(BRIDGE, "refused", { msgtype: "m.notice", "org.visio.transcription.worker": { state: "refused" }, "m.relates_to": { rel_type: "m.thread", event_id: "$root" } }),
+      message(ALICE, "refused", { msgtype: "m.notice", "org.visio.transcription.worker": { state: "refused" }, "m.relates_to": { rel_type: "m.thread", event_id: "$root" } }),
+      message(BRIDGE, "refused", { msgtype: "m.notice", "org.visio.transcription.worker": { state: "refused" }, "m.relates_to": { rel_type: "m.thread", event_id: "$r2" } }, FOLLOWED),
     ]);
     assert.deepEqual(calls, [
+      { refused: ROOM, root: "$root" },
       { roomId: ROOM, userId: ALICE, action: "start", language: "fr" },
       { roomId: ROOM, userId: BOB, action: "stop" },
       { roomId: ROOM, userId: BOB, eventId: "$rec", language: "fr" },

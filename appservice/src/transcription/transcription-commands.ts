@@ -1,8 +1,10 @@
 // The chat command `!transcribe start [language]` / `!transcribe stop`, seen in the appservice's
 // transactions: the sender is authenticated by their homeserver, so the command takes the same path as
 // the HTTP API from there. Refusals are answered with a short m.notice reply; a start or stop shows
-// itself (the "Transcription started" / "stopped" notices and the room state).
-import type { RoomEvent } from "../../../wire-types.ts";
+// itself (the "Transcription started" / "stopped" notices and the room state). The transactions also
+// bring the bridge's own refusal of a session (its worker has no model for the meeting's language):
+// that session is stopped.
+import { TRANSCRIBER_NOTICE_KEY, type RoomEvent, type TranscriberNoticeFields } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
@@ -24,6 +26,8 @@ export interface TranscriptionCommandsDeps {
   hostsRoom(roomId: string): Promise<boolean>;
   /** The bot and the bridge's user: their own messages are never commands. */
   ownUsers: readonly string[];
+  /** The bridge's user: its refusal notices stop their session. */
+  bridgeUserId: string;
   log: Logger;
 }
 
@@ -37,6 +41,15 @@ function commandEvent(event: RoomEvent, ownUsers: ReadonlySet<string>): { event:
   if (!withoutReplyFallback(body).trimStart().toLowerCase().startsWith(COMMAND_PREFIX)) return null;
   const inReplyTo = relation?.["m.in_reply_to"]?.event_id;
   return typeof inReplyTo === "string" ? { event, body, inReplyTo } : { event, body };
+}
+
+/** The session root a refusal notice of the bridge names, if the event is one. */
+function refusedSession(event: RoomEvent, bridgeUserId: string): string | null {
+  if (event.type !== "m.room.message" || event.sender !== bridgeUserId) return null;
+  const fields = event.content[TRANSCRIBER_NOTICE_KEY] as Partial<TranscriberNoticeFields> | undefined;
+  const relation = event.content["m.relates_to"] as { rel_type?: unknown; event_id?: unknown } | undefined;
+  if (fields?.state !== "refused" || relation?.rel_type !== "m.thread" || typeof relation.event_id !== "string") return null;
+  return relation.event_id;
 }
 
 const replyTo = (event: RoomEvent, text: string): Record<string, unknown> => ({
@@ -93,8 +106,19 @@ export function createTranscriptionCommands(deps: TranscriptionCommandsDeps): Tr
   return {
     handle(events) {
       const commands = events.flatMap((e) => commandEvent(e, ownUsers) ?? []);
-      if (commands.length === 0) return tail;
+      const refusals = events.flatMap((e) => {
+        const root = refusedSession(e, deps.bridgeUserId);
+        return root === null ? [] : [{ roomId: e.room_id, root }];
+      });
+      if (commands.length === 0 && refusals.length === 0) return tail;
       tail = tail.then(async () => {
+        for (const { roomId, root } of refusals) {
+          try {
+            if (await deps.hostsRoom(roomId)) await deps.control.refusedByWorker(roomId, root);
+          } catch (err) {
+            log.error("refused transcription not stopped", { roomId, err });
+          }
+        }
         for (const { event, body, inReplyTo } of commands) {
           try {
             await run(event, body, inReplyTo);

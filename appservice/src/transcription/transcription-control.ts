@@ -22,6 +22,7 @@ import {
   type TranscriptionStateReader,
 } from "./transcription-state.ts";
 import { oneAtATimePerKey } from "./one-at-a-time.ts";
+import { transcriptionTexts } from "./transcription-texts.ts";
 
 export interface TranscriptionRequest {
   roomId: string;
@@ -45,6 +46,11 @@ export interface TranscriptionControl {
   control(request: TranscriptionRequest): Promise<TranscriptionStateContent>;
   /** Queues the transcription of a recording posted in the room; refusals are MatrixErrors. */
   transcribeRecording(request: RecordingRequest): Promise<RecordingTranscriptionResponse>;
+  /**
+   * The bridge's worker refused the session threaded under `threadRoot` (no model for its language):
+   * the transcription stops, saying why, if that session is still the room's. Answers whether it did.
+   */
+  refusedByWorker(roomId: string, threadRoot: string): Promise<boolean>;
 }
 
 /** The recording a message carries: an m.audio, or an m.file of an audio type, as unencrypted media. */
@@ -180,7 +186,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
     return state;
   };
 
-  const stop = async (request: TranscriptionRequest, current: TranscriptionStateContent | null): Promise<TranscriptionStateContent> => {
+  const stop = async (request: Pick<TranscriptionRequest, "roomId" | "userId">, current: TranscriptionStateContent | null, why?: string): Promise<TranscriptionStateContent> => {
     if (!current?.active) throw new MatrixError("ORG.VISIO.TRANSCRIPTION_INACTIVE", "This meeting is not being transcribed");
     const stoppedAt = now();
     const state: TranscriptionStateContent = { ...current, active: false, requested_by: request.userId, stopped_at: stoppedAt };
@@ -189,7 +195,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
       await deps.enqueue({ kind: "transcription_stop", roomId: request.roomId, startedAt: current.started_at, requestedAt: stoppedAt });
     }
     try {
-      await deps.homeserver.sendMessage(request.roomId, `visio-transcription-stop-${stoppedAt}-${randomUUID()}`, transcriptionStoppedNotice(state));
+      await deps.homeserver.sendMessage(request.roomId, `visio-transcription-stop-${stoppedAt}-${randomUUID()}`, transcriptionStoppedNotice(state, why));
     } catch (err) {
       // The state says it: the notice only marks the moment in the timeline.
       log.warn("transcription stopped notice not sent", { roomId: request.roomId, err });
@@ -222,7 +228,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
       await deps.homeserver.sendMessage(
         request.roomId,
         `visio-recording-${requestedAt}-${randomUUID()}`,
-        threadNotice(request.eventId, `Transcribing ${recording.filename} (language: ${language}): the WebVTT and Markdown files will follow in this thread.`),
+        threadNotice(request.eventId, transcriptionTexts(language).recordingQueued(recording.filename, language)),
       );
     } catch (err) {
       // The job is queued: the notice only acknowledges it.
@@ -241,5 +247,14 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
       });
     },
     transcribeRecording,
+    refusedByWorker(roomId, threadRoot) {
+      return oneAtATime(roomId, async () => {
+        const current = await deps.state.read(roomId);
+        if (current?.active !== true || current.thread_root !== threadRoot) return false;
+        log.warn("transcription stopped: the worker has no model for the meeting's language", { roomId, language: current.language });
+        await stop({ roomId, userId: deps.bridgeUserId }, current, transcriptionTexts(current.language).refused(serverOf(deps.bridgeUserId)));
+        return true;
+      });
+    },
   };
 }

@@ -10,6 +10,7 @@ import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { EnsureOutcome, TranscriberDispatch } from "./transcriber-dispatch.ts";
 import { threadNotice, type TranscriptionStateReader } from "./transcription-state.ts";
+import { transcriptionTexts } from "./transcription-texts.ts";
 
 export interface TranscriptionEffectsDeps {
   state: TranscriptionStateReader;
@@ -36,12 +37,10 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
   const waitingSaid = new Map<string, number>();
   const said = new Map<string, number>();
 
-  const notice = async (metadata: TranscriptionJobMetadata, state: TranscriberNoticeFields["state"], count: number): Promise<void> => {
-    const what = metadata.recording ? "the recording" : "the call";
-    const body =
-      state === "waiting"
-        ? `Transcription is not running: no transcription worker of ${deps.serverName} has taken ${what}. It starts as soon as one does.`
-        : `Transcription is running: a transcription worker of ${deps.serverName} has taken ${what}.`;
+  const notice = async (metadata: TranscriptionJobMetadata, state: "waiting" | "running", count: number): Promise<void> => {
+    const texts = transcriptionTexts(metadata.language);
+    const recording = metadata.recording !== undefined;
+    const body = state === "waiting" ? texts.waiting(deps.serverName, recording) : texts.running(deps.serverName, recording);
     const content = threadNotice(metadata.thread_root, body, {
       [TRANSCRIBER_NOTICE_KEY]: { state, server_name: deps.serverName } satisfies TranscriberNoticeFields,
     });

@@ -8,6 +8,7 @@ import {
   type TranscriptionStateContent,
 } from "../../../wire-types.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
+import { transcriptionTexts } from "./transcription-texts.ts";
 
 export interface TranscriptionStateReader {
   /** The room's transcription state, or null when it never had one (or it is not ours to read). */
@@ -42,12 +43,12 @@ export function createTranscriptionStateReader(homeserver: Pick<HomeserverClient
 
 /** The thread root of a session: what the bridge threads the transcript under. */
 export function transcriptionStartedNotice(session: TranscriptSessionFields): Record<string, unknown> {
-  return { msgtype: "m.notice", body: "Transcription started", [TRANSCRIPT_SESSION_KEY]: session };
+  return { msgtype: "m.notice", body: transcriptionTexts(session.language).started, [TRANSCRIPT_SESSION_KEY]: session };
 }
 
-/** Closes a session in the timeline, with the state it ended in for clients that read it. */
-export function transcriptionStoppedNotice(state: TranscriptionStateContent): Record<string, unknown> {
-  return { msgtype: "m.notice", body: "Transcription stopped", [TRANSCRIPTION_STATE_EVENT]: state };
+/** Closes a session in the timeline, with the state it ended in for clients that read it; `body` says why when it was not asked for. */
+export function transcriptionStoppedNotice(state: TranscriptionStateContent, body = transcriptionTexts(state.language).stopped): Record<string, unknown> {
+  return { msgtype: "m.notice", body, [TRANSCRIPTION_STATE_EVENT]: state };
 }
 
 /**

@@ -2,6 +2,7 @@
 // it is back: nothing says "transcribing" while nothing is transcribed. One notice per outage (not one
 // per lost utterance), then one when an utterance is decoded again, with how many were lost. The
 // notices are m.notice messages in the thread, with `org.visio.transcript.outage` fields for clients.
+import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import type { MatrixClient } from "./matrix-client.ts";
 import { threadRelation } from "./transcript-poster.ts";
 
@@ -14,6 +15,8 @@ export interface EngineOutageNoticesOptions {
   /** Makes the notices' transaction IDs unique to this job. */
   sessionId: string;
   engineName: string;
+  /** The meeting's language: the notices are in it (French or English). */
+  language: string;
   onError(err: Error): void;
   onNotice?(kind: "interrupted" | "resumed", lost: number): void;
 }
@@ -36,9 +39,7 @@ export class EngineOutageNotices {
     this.#down = true;
     this.#outages++;
     // The reason names the engine's server and status, never what was said.
-    this.#send("interrupted", {
-      body: `Transcription interrupted: the speech-to-text engine (${this.#options.engineName}) failed (${error.message}). What is said meanwhile is not transcribed; transcription resumes when the engine is back.`,
-    });
+    this.#send("interrupted", { body: transcriptTexts(this.#options.language).interrupted(this.#options.engineName, error.message) });
   }
 
   /** An utterance was transcribed. */
@@ -47,10 +48,7 @@ export class EngineOutageNotices {
     this.#down = false;
     const lost = this.#lost;
     this.#lost = 0;
-    this.#send("resumed", {
-      body: `Transcription resumed: the speech-to-text engine is back. ${lost} utterance${lost === 1 ? " was" : "s were"} lost meanwhile.`,
-      lost,
-    });
+    this.#send("resumed", { body: transcriptTexts(this.#options.language).resumed(lost), lost });
   }
 
   /** Resolves once every notice asked for was sent (or failed). */

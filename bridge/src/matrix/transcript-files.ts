@@ -3,6 +3,7 @@
 // transcript's thread.
 import type { TranscriptSegment } from "../transcript/segment.ts";
 import { toMarkdown } from "../transcript/markdown.ts";
+import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import { toWebVtt } from "../transcript/webvtt.ts";
 import type { MatrixClient } from "./matrix-client.ts";
 import { threadRelation } from "./transcript-poster.ts";
@@ -14,10 +15,13 @@ export interface TranscriptFilesOptions {
   sessionId: string;
   /** Milliseconds since the epoch: transcript time 0. */
   startedAt: number;
+  /** The transcript's language: the files' names, heading and details are in it (French or English). */
   language: string;
   engine: string;
+  /** The engine's model, where it names one. */
+  model?: string;
   segments: readonly TranscriptSegment[];
-  /** The Markdown's heading; "Transcript" by default. */
+  /** The Markdown's heading; "Transcript" (in the transcript's language) by default. */
   title?: string;
   /** Lines under the heading besides the start, language and engine. */
   details?: readonly string[];
@@ -31,25 +35,28 @@ export interface PostedFile {
   size: number;
 }
 
-/** `transcript-2026-11-28-0915Z`: sorts by date, no characters that file systems refuse. */
-export function transcriptFileStem(startedAt: number): string {
+/** `transcript-2026-11-28-0915Z` (`transcription-…` in French): sorts by date, no characters that file systems refuse. */
+export function transcriptFileStem(startedAt: number, language: string): string {
   const iso = new Date(startedAt).toISOString();
-  return `transcript-${iso.slice(0, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
+  return `${transcriptTexts(language).fileStem}-${iso.slice(0, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
 }
 
 export async function postTranscriptFiles(
   client: Pick<MatrixClient, "upload" | "sendEvent">,
   options: TranscriptFilesOptions,
 ): Promise<PostedFile[]> {
-  const stem = transcriptFileStem(options.startedAt);
+  const texts = transcriptTexts(options.language);
+  const stem = transcriptFileStem(options.startedAt, options.language);
   const markdown = toMarkdown(options.segments, {
-    title: options.title ?? "Transcript",
+    title: options.title ?? texts.title,
     details: [
-      `Started: ${new Date(options.startedAt).toISOString()}`,
+      texts.started(new Date(options.startedAt).toISOString()),
       ...(options.details ?? []),
-      `Language: ${options.language}`,
-      `Engine: ${options.engine}`,
+      texts.language(options.language),
+      texts.engine(options.engine),
+      ...(options.model === undefined ? [] : [texts.model(options.model)]),
     ],
+    noSpeech: texts.noSpeech,
   });
   const files = [
     { filename: `${stem}.vtt`, mimetype: "text/vtt", text: toWebVtt(options.segments), kind: "vtt" },

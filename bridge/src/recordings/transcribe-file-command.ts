@@ -8,6 +8,7 @@ import { ConfigError } from "../../../config/load.ts";
 import { ENGINE_NAMES, loadBridgeConfig, parseBridgeConfig, vadOptions, type BridgeConfig } from "../config.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { SttEngineNotReadyError } from "../stt/engine.ts";
+import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import { toMarkdown } from "../transcript/markdown.ts";
 import { toWebVtt } from "../transcript/webvtt.ts";
 import { transcribeRecording } from "./transcribe-recording.ts";
@@ -92,8 +93,10 @@ export async function transcribeFileCommand(argv: string[], io: TranscribeFileIo
   }
 
   const engine = engineFromConfig(config.stt);
+  let model: string;
   try {
     await engine.checkReady();
+    model = engine.modelFor(values.language ?? engine.language ?? "und");
   } catch (err) {
     io.log(`${engine.name} is not ready: ${(err as Error).message}`);
     return err instanceof SttEngineNotReadyError ? EXIT.engineNotReady : EXIT.failed;
@@ -117,17 +120,15 @@ export async function transcribeFileCommand(argv: string[], io: TranscribeFileIo
   const elapsedMs = io.now() - started;
 
   const languages = [...new Set(transcript.segments.map((s) => s.language))];
+  const language = languages.length > 0 ? languages.join(", ") : (values.language ?? engine.language ?? "und");
+  const texts = transcriptTexts(values.language ?? engine.language ?? "und");
   await writeFile(`${out}.vtt`, toWebVtt(transcript.segments));
   await writeFile(
     `${out}.md`,
     toMarkdown(transcript.segments, {
-      title: `Transcript of ${basename(input)}`,
-      details: [
-        `Duration: ${(transcript.durationMs / 1000).toFixed(1)} s`,
-        `Engine: ${engine.name}`,
-        `Language: ${languages.length > 0 ? languages.join(", ") : (values.language ?? engine.language ?? "und")}`,
-        "Machine transcription: expect errors.",
-      ],
+      title: texts.recordingTitle(basename(input)),
+      details: [texts.duration(transcript.durationMs / 1000), texts.engine(engine.name), texts.model(model), texts.language(language), texts.machineTranscription],
+      noSpeech: texts.noSpeech,
     }),
   );
   const rtf = transcript.durationMs > 0 ? elapsedMs / transcript.durationMs : 0;

@@ -23,7 +23,7 @@ export function engineFromConfig(stt: BridgeConfig["stt"]): SttEngine {
       const openai = stt.openai;
       return new OpenAiCompatibleEngine({
         url: openai.url,
-        model: openai.model,
+        models: openai.models,
         apiKey: openai.api_key,
         language: openai.language,
         timeoutMs: openai.timeout_ms,

@@ -49,7 +49,29 @@ export interface SttEngine {
   readonly language: string | undefined;
   /** Checks that the model, binary or server is there; throws SttEngineNotReadyError saying what is missing. */
   checkReady(): Promise<void>;
+  /**
+   * The model that transcribes `language` (a BCP 47 tag, "und" when the engine is to detect it), by the
+   * name a transcript records; throws SttEngineNotReadyError, naming what is configured, when no model of
+   * the engine covers it. After checkReady, which learns what a server's models cover.
+   */
+  modelFor(language: string): string;
   start(options: SttStreamOptions): SttStream;
+}
+
+/** The ISO 639 primary subtag of a BCP 47 tag, as models name their languages: "fr-FR" -> "fr". */
+export function languageCode(tag: string): string {
+  return (tag.split("-")[0] ?? tag).toLowerCase();
+}
+
+/**
+ * For engines whose one model speaks one language: that model's name, or the clear refusal of another
+ * language ("und", detection, is the model's own language).
+ */
+export function fixedLanguageModel(engine: string, model: string, modelLanguage: string, language: string): string {
+  if (language !== "und" && languageCode(language) !== languageCode(modelLanguage)) {
+    throw new SttEngineNotReadyError(`the ${engine} model ${model} transcribes ${modelLanguage} only, not ${language}: configure a model for ${language}`);
+  }
+  return model;
 }
 
 /** The engine cannot work at all (missing model, binary or server): a start-up error, never a silent empty transcript. */

@@ -160,6 +160,11 @@ export class KyutaiEngine implements SttEngine {
     this.language = options.language;
   }
 
+  /** The server does not name its model to clients, nor its languages (stt-1b-en_fr detects English or French). */
+  modelFor(_language: string): string {
+    return "kyutai";
+  }
+
   /**
    * Connects with the key and asks for one marker back (after enough silence to pass the model's
    * delay): the server must accept the key, have a free slot and run its model.

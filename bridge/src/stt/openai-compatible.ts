@@ -6,6 +6,7 @@
 // revises its last words as it hears more: showing only agreed words keeps subtitles from flickering).
 import { encodeWav } from "../audio/wav.ts";
 import {
+  languageCode,
   STT_SAMPLE_RATE,
   SttEngineError,
   SttEngineNotReadyError,
@@ -19,7 +20,11 @@ import {
 export interface OpenAiCompatibleOptions {
   /** Base URL; `/v1/audio/transcriptions` is appended. */
   url: string;
-  model: string;
+  /**
+   * Models the server serves, in order of preference: each stream goes to the first that covers its
+   * language (an English-only `.en` model first for English, a multilingual one for the others).
+   */
+  models: readonly string[];
   apiKey?: string;
   /** Sent with every request when set; otherwise the server detects the language. */
   language?: string;
@@ -49,6 +54,14 @@ interface VerboseTranscription {
   language?: unknown;
   segments?: { start?: unknown; end?: unknown; text?: unknown }[];
   words?: { word?: unknown; start?: unknown; end?: unknown; probability?: unknown }[];
+}
+
+/**
+ * Languages of a model as its name tells them when the server does not: Whisper's `.en` models are
+ * English only; undefined (any language) otherwise.
+ */
+function languagesByName(model: string): string[] | undefined {
+  return /\.en$/i.test(model) ? ["en"] : undefined;
 }
 
 /** A `/v1/models` entry; `languages` is an extension of Visio's Whisper server. */
@@ -88,13 +101,15 @@ export class OpenAiCompatibleEngine implements SttEngine {
   readonly language: string | undefined;
   #options: OpenAiCompatibleOptions;
   #fetch: typeof fetch;
-  /** Languages of the model, when the server lists them (Visio's Whisper server does). */
-  #languages: string[] | undefined;
+  /** Languages of each model: as the server lists them (Visio's Whisper server does), else by name. */
+  #languages = new Map<string, string[] | undefined>();
 
   constructor(options: OpenAiCompatibleOptions) {
     this.#options = options;
     this.language = options.language;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    if (options.models.length === 0) throw new Error("OpenAiCompatibleEngine: at least one model");
+    for (const model of options.models) this.#languages.set(model, languagesByName(model));
   }
 
   /** Asks `/v1/models`: the server must answer, and list the model when it lists models at all. */
@@ -116,28 +131,34 @@ export class OpenAiCompatibleEngine implements SttEngine {
     const body = (await response.json().catch(() => undefined)) as { data?: ServedModel[] } | undefined;
     const models = body?.data ?? [];
     const ids = models.map((m) => m.id).filter((id): id is string => typeof id === "string");
-    if (ids.length > 0 && !ids.includes(this.#options.model)) {
+    const missing = this.#options.models.filter((model) => ids.length > 0 && !ids.includes(model));
+    if (missing.length > 0) {
       throw new SttEngineNotReadyError(
-        `speech-to-text server ${this.#options.url} does not serve model ${this.#options.model} (it serves: ${ids.join(", ")})`,
+        `speech-to-text server ${this.#options.url} does not serve model ${missing.join(", ")} (it serves: ${ids.join(", ")})`,
       );
     }
-    this.#languages = languagesOf(models.find((m) => m.id === this.#options.model));
-    this.checkLanguage(this.#options.language);
+    for (const model of this.#options.models) {
+      this.#languages.set(model, languagesOf(models.find((m) => m.id === model)) ?? languagesByName(model));
+    }
+    if (this.#options.language !== undefined) this.modelFor(this.#options.language);
   }
 
   /**
-   * Throws SttEngineNotReadyError when the server said which languages the model knows and `language`
-   * is not one of them (an English-only `.en` model asked for French).
+   * The first configured model that covers `language`; for "und" (detect), the first that is not
+   * English-only. Throws SttEngineNotReadyError naming each model's languages when none does.
    */
-  checkLanguage(language: string | undefined): void {
-    const known = this.#languages;
-    if (language === undefined || known === undefined) return;
-    const code = language.split("-")[0]?.toLowerCase() ?? language;
-    if (!known.includes(code)) {
-      throw new SttEngineNotReadyError(
-        `model ${this.#options.model} does not transcribe language ${language} (it does: ${known.join(", ")}); configure a multilingual Whisper model for it`,
-      );
-    }
+  modelFor(language: string): string {
+    const models = this.#options.models;
+    const covers = (model: string): boolean => {
+      const known = this.#languages.get(model);
+      return known === undefined || (language === "und" ? known.length > 1 : known.includes(languageCode(language)));
+    };
+    const found = models.find(covers) ?? (language === "und" ? models[0] : undefined);
+    if (found !== undefined) return found;
+    const described = models.map((m) => `${m}: ${(this.#languages.get(m) ?? []).join(", ")}`).join("; ");
+    throw new SttEngineNotReadyError(
+      `no configured Whisper model transcribes language ${language} (${described}); add a multilingual model to stt.openai.models`,
+    );
   }
 
   start(options: SttStreamOptions): SttStream {
@@ -146,6 +167,14 @@ export class OpenAiCompatibleEngine implements SttEngine {
     let ended = false;
     const controller = new AbortController();
     const language = options.language ?? this.#options.language;
+    // No model for the language: the stream hears nothing and its end says why (jobs check it first).
+    let model = "";
+    let refusal: Error | undefined;
+    try {
+      model = this.modelFor(language ?? "und");
+    } catch (err) {
+      refusal = err as Error;
+    }
     const interimSamples = Math.round(((this.#options.interimIntervalMs ?? 0) * STT_SAMPLE_RATE) / 1000);
     let decodedUpTo = 0;
     let interimInFlight = false;
@@ -164,7 +193,7 @@ export class OpenAiCompatibleEngine implements SttEngine {
     const decodeInterim = (): void => {
       interimInFlight = true;
       decodedUpTo = samples;
-      this.#transcribe(audio(), language, controller.signal, false).then(
+      this.#transcribe(audio(), model, language, controller.signal, false).then(
         (result) => {
           if (ended || controller.signal.aborted || result === undefined) return;
           const words = result.text.split(/\s+/).filter((w) => w !== "");
@@ -187,12 +216,13 @@ export class OpenAiCompatibleEngine implements SttEngine {
       write(pcm: Int16Array): void {
         chunks.push(pcm.slice());
         samples += pcm.length;
-        if (interimSamples > 0 && !ended && !interimInFlight && samples - decodedUpTo >= interimSamples) decodeInterim();
+        if (refusal === undefined && interimSamples > 0 && !ended && !interimInFlight && samples - decodedUpTo >= interimSamples) decodeInterim();
       },
       end: async (): Promise<void> => {
         ended = true;
+        if (refusal !== undefined) throw refusal;
         if (samples === 0 || controller.signal.aborted) return;
-        const result = await this.#transcribe(audio(), language, controller.signal, true);
+        const result = await this.#transcribe(audio(), model, language, controller.signal, true);
         if (result !== undefined && !controller.signal.aborted) options.onResult(result);
       },
       abort(): void {
@@ -205,15 +235,15 @@ export class OpenAiCompatibleEngine implements SttEngine {
     return this.#options.apiKey === undefined ? {} : { authorization: `Bearer ${this.#options.apiKey}` };
   }
 
-  async #transcribe(pcm: Int16Array, language: string | undefined, signal: AbortSignal, final: boolean): Promise<SttResult | undefined> {
+  async #transcribe(pcm: Int16Array, model: string, language: string | undefined, signal: AbortSignal, final: boolean): Promise<SttResult | undefined> {
     const form = new FormData();
     form.append("file", new Blob([encodeWav(pcm, STT_SAMPLE_RATE)], { type: "audio/wav" }), "utterance.wav");
-    form.append("model", this.#options.model);
+    form.append("model", model);
     form.append("response_format", "verbose_json");
     form.append("timestamp_granularities[]", "segment");
     form.append("timestamp_granularities[]", "word");
     // Whisper wants ISO 639-1 ("fr"), not a region.
-    if (language !== undefined) form.append("language", language.split("-")[0] ?? language);
+    if (language !== undefined && language !== "und") form.append("language", languageCode(language));
     const url = endpoint(this.#options.url, "/v1/audio/transcriptions");
     let response: Response;
     try {

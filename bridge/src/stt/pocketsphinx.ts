@@ -5,8 +5,8 @@
 // `cat` in a shell pipeline gives it a real pipe.
 import { spawn } from "node:child_process";
 import { access, constants, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { SttEngineError, SttEngineNotReadyError, type SttEngine, type SttStream, type SttStreamOptions } from "./engine.ts";
+import { basename, join } from "node:path";
+import { fixedLanguageModel, SttEngineError, SttEngineNotReadyError, type SttEngine, type SttStream, type SttStreamOptions } from "./engine.ts";
 import { PocketSphinxOutputParser } from "./pocketsphinx-output.ts";
 
 /** Where Debian's pocketsphinx-en-us puts the model. */
@@ -44,6 +44,10 @@ export class PocketSphinxEngine implements SttEngine {
   constructor(options: PocketSphinxOptions) {
     this.#options = options;
     this.language = options.language;
+  }
+
+  modelFor(language: string): string {
+    return fixedLanguageModel("PocketSphinx", basename(this.#options.hmm), this.language, language);
   }
 
   async checkReady(): Promise<void> {

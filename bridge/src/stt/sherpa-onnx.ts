@@ -9,9 +9,10 @@
 import { execFile } from "node:child_process";
 import { access, constants, readdir, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { isAbsolute, join } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  fixedLanguageModel,
   STT_SAMPLE_RATE,
   SttEngineError,
   SttEngineNotReadyError,
@@ -180,6 +181,10 @@ export class SherpaOnnxEngine implements SttEngine {
 
   async checkReady(): Promise<void> {
     await this.#recognizer();
+  }
+
+  modelFor(language: string): string {
+    return fixedLanguageModel("sherpa-onnx", basename(this.#options.modelDir), this.language, language);
   }
 
   start(options: SttStreamOptions): SttStream {

@@ -5,6 +5,8 @@ export interface MarkdownTranscriptInfo {
   title: string;
   /** Lines shown under the title, e.g. "Source: meeting.ogg". */
   details: string[];
+  /** What stands in for the transcript when nothing was recognised, in the transcript's language. */
+  noSpeech: string;
 }
 
 /** [hh:]mm:ss from transcript start, as readers refer to a moment of a meeting. */
@@ -28,7 +30,7 @@ export function toMarkdown(segments: readonly TranscriptSegment[], info: Markdow
   const ordered = segments
     .filter((s) => s.final && s.text.trim() !== "")
     .toSorted((a, b) => a.startMs - b.startMs || a.endMs - b.endMs);
-  if (ordered.length === 0) lines.push("_No speech was recognised._", "");
+  if (ordered.length === 0) lines.push(`_${escapeMarkdown(info.noSpeech)}_`, "");
   for (const segment of ordered) {
     lines.push(`**${escapeMarkdown(segment.speaker.name)}** (${formatClock(segment.startMs)}): ${escapeMarkdown(segment.text.trim())}`, "");
   }

@@ -14,7 +14,8 @@ import { MatrixRequestError } from "../matrix/matrix-client.ts";
 import { postTranscriptFiles } from "../matrix/transcript-files.ts";
 import { threadRelation } from "../matrix/transcript-poster.ts";
 import { transcribeRecording } from "../recordings/transcribe-recording.ts";
-import type { SttEngine } from "../stt/engine.ts";
+import { SttEngineNotReadyError, type SttEngine } from "../stt/engine.ts";
+import { transcriptTexts, type TranscriptTexts } from "../transcript/transcript-texts.ts";
 import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
 import type { JobEnd } from "./transcription-job.ts";
 
@@ -38,11 +39,12 @@ export interface RecordingJobOptions {
 }
 
 /** Why a recording could not be transcribed, in words for the room: never what the recording says. */
-function reasonOf(err: unknown): string {
-  if (err instanceof MatrixRequestError && err.status === 413) return `it is larger than ${MAX_RECORDING_BYTES / 1024 / 1024} MiB`;
-  if (err instanceof MatrixRequestError) return `it could not be downloaded (${err.message})`;
-  if (err instanceof AudioDecodeError) return "its audio could not be decoded (audio formats read: Ogg Opus and Vorbis, WAV, FLAC)";
-  return `the speech-to-text engine failed (${err instanceof Error ? err.message : String(err)})`;
+function reasonOf(err: unknown, texts: TranscriptTexts): string {
+  if (err instanceof MatrixRequestError && err.status === 413) return texts.tooLarge(MAX_RECORDING_BYTES / 1024 / 1024);
+  if (err instanceof MatrixRequestError) return texts.notDownloaded(err.message);
+  if (err instanceof AudioDecodeError) return texts.undecodable;
+  if (err instanceof SttEngineNotReadyError) return texts.noModel(err.message);
+  return texts.engineFailed(err instanceof Error ? err.message : String(err));
 }
 
 export class RecordingJob {
@@ -72,11 +74,14 @@ export class RecordingJob {
     const dir = await mkdtemp(join(tmpdir(), "visio-recording-"));
     // The txnIds derive from the request: a job run again by LiveKit posts the same messages once.
     const sessionId = `recording.${metadata.started_at}`;
+    const texts = transcriptTexts(metadata.language);
     try {
       const path = join(dir, "recording");
       let transcript;
+      let model: string;
       const started = now();
       try {
+        model = engine.modelFor(metadata.language);
         const bytes = await matrix.downloadToFile(recording.url, path, MAX_RECORDING_BYTES);
         report({ event: "recording-downloaded", bytes });
         if (this.#abort.signal.aborted) return "shutdown";
@@ -88,12 +93,12 @@ export class RecordingJob {
           concurrency: this.#options.concurrency,
         });
       } catch (err) {
-        const reason = reasonOf(err);
+        const reason = reasonOf(err, texts);
         report({ event: "recording-failed", reason });
         await matrix.sendEvent(
           roomId,
           "m.room.message",
-          { msgtype: "m.notice", body: `${recording.filename} could not be transcribed: ${reason}.`, "m.relates_to": threadRelation(recordingEvent) },
+          { msgtype: "m.notice", body: texts.recordingFailed(recording.filename, reason), "m.relates_to": threadRelation(recordingEvent) },
           `visio-transcript.${sessionId}.failed`,
         );
         return "stopped";
@@ -106,9 +111,10 @@ export class RecordingJob {
         startedAt: metadata.started_at,
         language: engine.language ?? metadata.language,
         engine: engine.name,
+        model,
         segments: transcript.segments,
-        title: `Transcript of ${recording.filename}`,
-        details: [`Duration: ${(transcript.durationMs / 1000).toFixed(1)} s`],
+        title: texts.recordingTitle(recording.filename),
+        details: [texts.duration(transcript.durationMs / 1000)],
       });
       report({ event: "files-posted", files: files.map(({ filename, url, eventId }) => ({ filename, url, eventId })) });
       return "stopped";

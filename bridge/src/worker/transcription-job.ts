@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { DisconnectReason } from "@livekit/rtc-node";
 import type { TranscriptionJobMetadata } from "../../../wire-types.ts";
-import type { SttEngine } from "../stt/engine.ts";
+import { SttEngineNotReadyError, type SttEngine } from "../stt/engine.ts";
 import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
 import { RoomListener, type ListenerEvent } from "../live/room-listener.ts";
@@ -19,14 +19,16 @@ import { SpeakerNames } from "../matrix/speaker-names.ts";
 import { readEarlierTranscript } from "../matrix/thread-reader.ts";
 import { postTranscriptFiles } from "../matrix/transcript-files.ts";
 import { TranscriptPoster } from "../matrix/transcript-poster.ts";
+import { refuseLanguage } from "./language-refusal.ts";
 import { readControlMessage } from "./control-message.ts";
 
 /**
  * Why a job ended. "stopped", "call-ended" and "terminated" end the transcription (files are posted);
  * "shutdown" (the worker goes down), "left" (disconnected for another reason) and "withdrawn" (the job
- * was terminated before it joined the call: its dispatch was replaced) do not.
+ * was terminated before it joined the call: its dispatch was replaced) do not. "refused": no model of
+ * this worker covers the meeting's language; the thread says so and the appservice stops it.
  */
-export type JobEnd = "stopped" | "call-ended" | "terminated" | "shutdown" | "left" | "withdrawn";
+export type JobEnd = "stopped" | "call-ended" | "terminated" | "shutdown" | "left" | "withdrawn" | "refused";
 
 const ENDS_TRANSCRIPTION: readonly JobEnd[] = ["stopped", "call-ended", "terminated"];
 
@@ -36,6 +38,7 @@ export type JobEvent =
   | { event: "control-ignored"; reason: string }
   | { event: "files-posted"; files: { filename: string; url: string; eventId: string }[] }
   | { event: "engine-outage"; state: "interrupted" | "resumed"; lost: number }
+  | { event: "refused"; language: string; reason: string }
   | { event: "ending"; reason: JobEnd };
 
 export interface TranscriptionJobOptions {
@@ -95,6 +98,16 @@ export class TranscriptionJob {
     const now = this.#options.now ?? Date.now;
     const roomId = metadata.room_id;
     await matrix.joinRoom(roomId);
+    let model: string;
+    try {
+      model = engine.modelFor(metadata.language);
+    } catch (err) {
+      if (!(err instanceof SttEngineNotReadyError)) throw err;
+      await refuseLanguage(matrix, metadata, this.#options.bridgeUserId, err.message);
+      report({ event: "refused", language: metadata.language, reason: err.message });
+      report({ event: "ending", reason: "refused" });
+      return "refused";
+    }
     const names = new SpeakerNames(matrix, roomId);
     // Names are a nicety: speakers are named by their user ID until they can be read.
     await names.load().catch(() => undefined);
@@ -118,6 +131,7 @@ export class TranscriptionJob {
       threadRoot: metadata.thread_root,
       sessionId,
       engineName: engine.name,
+      language: metadata.language,
       onError: (err) => report({ event: "error", message: `engine notice not sent: ${err.message}` }),
       onNotice: (state, lost) => report({ event: "engine-outage", state, lost }),
     });
@@ -174,6 +188,7 @@ export class TranscriptionJob {
         startedAt: metadata.started_at,
         language: engine.language ?? metadata.language,
         engine: engine.name,
+        model,
         segments: finals,
       });
       report({ event: "files-posted", files: files.map(({ filename, url, eventId }) => ({ filename, url, eventId })) });

@@ -7,12 +7,18 @@ import { controlTranscription, findAppserviceUrl, serverOfAlias } from "../servi
 import { useRoomsStore } from "./rooms.ts";
 import { useSessionStore } from "./session.ts";
 
+/** The languages a meeting can be transcribed in, as the transcription service's default models cover them. */
+export const TRANSCRIPTION_LANGUAGES = ["fr", "en"] as const;
+export type TranscriptionLanguage = (typeof TRANSCRIPTION_LANGUAGES)[number];
+
 export const useTranscriptionStore = defineStore("transcription", () => {
   const services = useServices();
   const session = useSessionStore();
   const rooms = useRoomsStore();
   const pending = ref(false);
   const failure = shallowRef<VisioError | null>(null);
+  /** The language a start asks for; "" leaves it to the meeting's server (French by default). */
+  const language = ref<"" | TranscriptionLanguage>("");
 
   async function toggle(): Promise<void> {
     const client = session.client;
@@ -28,7 +34,12 @@ export const useTranscriptionStore = defineStore("transcription", () => {
         userId: session.userId ?? "",
         wellKnown: session.wellKnown,
       });
-      await controlTranscription(services.fetch, url, { roomId: room.roomId, action, openIdToken: await client.getOpenIdToken() });
+      await controlTranscription(services.fetch, url, {
+        roomId: room.roomId,
+        action,
+        openIdToken: await client.getOpenIdToken(),
+        ...(action === "start" && language.value !== "" ? { language: language.value } : {}),
+      });
     } catch (caught) {
       failure.value = asVisioError(caught);
     } finally {
@@ -36,5 +47,5 @@ export const useTranscriptionStore = defineStore("transcription", () => {
     }
   }
 
-  return { pending: computed(() => pending.value), failure: computed(() => failure.value), toggle };
+  return { pending: computed(() => pending.value), failure: computed(() => failure.value), language, toggle };
 });

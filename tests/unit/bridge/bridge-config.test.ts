@@ -8,7 +8,7 @@ describe("bridge configuration", function () {
     const config = parseBridgeConfig({});
     assert.equal(config.stt.engine, "openai");
     assert.equal(config.stt.openai.url, "http://127.0.0.1:8090");
-    assert.equal(config.stt.openai.model, "tiny.en");
+    assert.deepEqual(config.stt.openai.models, ["tiny.en", "base"]);
     assert.equal(config.stt.openai.interim_interval_ms, 700);
     assert.equal(config.vad.end_silence_ms, 600);
     const engine = engineFromConfig(config.stt);
@@ -24,7 +24,7 @@ describe("bridge configuration", function () {
   });
 
   it("builds the OpenAI-compatible engine from its section", function () {
-    const config = parseBridgeConfig({ stt: { engine: "openai", openai: { url: "http://127.0.0.1:8000", model: "small", language: "fr" } } });
+    const config = parseBridgeConfig({ stt: { engine: "openai", openai: { url: "http://127.0.0.1:8000", models: ["small"], language: "fr" } } });
     const engine = engineFromConfig(config.stt);
     assert.equal(engine.name, "openai");
     assert.equal(engine.language, "fr");

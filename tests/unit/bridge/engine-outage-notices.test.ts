@@ -12,6 +12,7 @@ describe("engine outage notices", function () {
       threadRoot: "$root",
       sessionId: "s1",
       engineName: "openai",
+      language: "en",
       onError: (err) => assert.fail(err),
     });
     notices.succeeded();
@@ -36,6 +37,25 @@ describe("engine outage notices", function () {
     assert.equal(new Set(sent.map((s) => s.txnId)).size, 3, "each notice its own transaction ID: a retry cannot duplicate it");
   });
 
+  it("speaks the meeting's language", async function () {
+    const sent: Record<string, unknown>[] = [];
+    const notices = new EngineOutageNotices({
+      sender: { sendEvent: async (_room, _type, content) => (sent.push(content), "$e") },
+      roomId: "!r:a.test",
+      threadRoot: "$root",
+      sessionId: "s1",
+      engineName: "openai",
+      language: "fr-FR",
+      onError: (err) => assert.fail(err),
+    });
+    notices.failed(new Error("fetch failed"));
+    notices.failed(new Error("fetch failed"));
+    notices.succeeded();
+    await notices.flush();
+    assert.match(String(sent[0]?.body), /^Transcription interrompue : le moteur de reconnaissance vocale \(openai\) est en panne \(fetch failed\)/);
+    assert.match(String(sent[1]?.body), /^Transcription reprise : .*2 énoncés ont été perdus entre-temps\.$/);
+  });
+
   it("reports a notice that cannot be sent, and goes on", async function () {
     const errors: Error[] = [];
     const notices = new EngineOutageNotices({
@@ -44,6 +64,7 @@ describe("engine outage notices", function () {
       threadRoot: "$root",
       sessionId: "s1",
       engineName: "openai",
+      language: "en",
       onError: (err) => errors.push(err),
     });
     notices.failed(new Error("x"));

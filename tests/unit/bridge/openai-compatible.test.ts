@@ -73,7 +73,7 @@ describe("OpenAI-compatible engine", function () {
           { word: " tous.", start: 0.9, end: 1.4 },
         ],
       });
-    const engine = new OpenAiCompatibleEngine({ url: baseUrl, model: "Systran/faster-whisper-small", apiKey: "sk-test", timeoutMs: 5000 });
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, models: ["Systran/faster-whisper-small"], apiKey: "sk-test", timeoutMs: 5000 });
     const results: SttResult[] = [];
     const stream = engine.start({ language: "fr-FR", onResult: (r) => results.push(r) });
     const pcm = Int16Array.from({ length: 24_000 }, (_, i) => (i % 100) - 50);
@@ -122,7 +122,7 @@ describe("OpenAI-compatible engine", function () {
 
   it("sends nothing for a stream without audio, and no language unless one is set", async function () {
     handler = (_request, response) => json(response, 200, { text: "hi", segments: [{ start: 0, end: 0.5, text: "hi" }] });
-    const engine = new OpenAiCompatibleEngine({ url: baseUrl, model: "m", timeoutMs: 5000 });
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, models: ["m"], timeoutMs: 5000 });
     await engine.start({ onResult: () => assert.fail("no result") }).end();
     assert.equal(received.length, 0);
     const results: SttResult[] = [];
@@ -136,7 +136,7 @@ describe("OpenAI-compatible engine", function () {
 
   it("fails the stream with the server's error message", async function () {
     handler = (_request, response) => json(response, 400, { error: { message: "Invalid file format", type: "invalid_request_error" } });
-    const engine = new OpenAiCompatibleEngine({ url: baseUrl, model: "m", timeoutMs: 5000 });
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, models: ["m"], timeoutMs: 5000 });
     const stream = engine.start({ onResult: () => {} });
     stream.write(new Int16Array(1600));
     await assert.rejects(stream.end(), (err: unknown) => err instanceof SttEngineError && /400: Invalid file format/.test(err.message));
@@ -144,16 +144,16 @@ describe("OpenAI-compatible engine", function () {
 
   it("checks at start that the server answers and serves the model", async function () {
     handler = (_request, response) => json(response, 200, { object: "list", data: [{ id: "tiny.en" }, { id: "small" }] });
-    await new OpenAiCompatibleEngine({ url: baseUrl, model: "small", timeoutMs: 5000 }).checkReady();
+    await new OpenAiCompatibleEngine({ url: baseUrl, models: ["small"], timeoutMs: 5000 }).checkReady();
     await assert.rejects(
-      new OpenAiCompatibleEngine({ url: baseUrl, model: "large-v3", timeoutMs: 5000 }).checkReady(),
+      new OpenAiCompatibleEngine({ url: baseUrl, models: ["large-v3"], timeoutMs: 5000 }).checkReady(),
       (err: unknown) => err instanceof SttEngineNotReadyError && /does not serve model large-v3 \(it serves: tiny.en, small\)/.test(err.message),
     );
     handler = (_request, response) => json(response, 401, { error: "bad key" });
-    await assert.rejects(new OpenAiCompatibleEngine({ url: baseUrl, model: "small", timeoutMs: 5000 }).checkReady(), /refused the API key/);
+    await assert.rejects(new OpenAiCompatibleEngine({ url: baseUrl, models: ["small"], timeoutMs: 5000 }).checkReady(), /refused the API key/);
     // A server without /v1/models is reachable, which is all that can be checked.
     handler = (_request, response) => json(response, 404, { detail: "Not Found" });
-    await new OpenAiCompatibleEngine({ url: baseUrl, model: "small", timeoutMs: 5000 }).checkReady();
+    await new OpenAiCompatibleEngine({ url: baseUrl, models: ["small"], timeoutMs: 5000 }).checkReady();
   });
 
   it("re-decodes the growing utterance and shows as interim only the words two decodings agree on", async function () {
@@ -166,7 +166,7 @@ describe("OpenAI-compatible engine", function () {
         json(response, 200, { text: hypotheses[Math.min(hypotheses.length, Math.round(seconds)) - 1] ?? "", segments: [{ start: 0, end: seconds }] });
       });
     };
-    const engine = new OpenAiCompatibleEngine({ url: baseUrl, model: "tiny.en", timeoutMs: 5000, interimIntervalMs: 1000 });
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, models: ["tiny.en"], timeoutMs: 5000, interimIntervalMs: 1000 });
     const results: SttResult[] = [];
     const stream = engine.start({ onResult: (r) => results.push(r) });
     const second = new Int16Array(16_000);
@@ -193,11 +193,38 @@ describe("OpenAI-compatible engine", function () {
 
   it("refuses at start a language the served model does not know (an English-only .en model asked for French)", async function () {
     handler = (_request, response) => json(response, 200, { data: [{ id: "tiny.en", multilingual: false, languages: ["en"] }] });
-    await new OpenAiCompatibleEngine({ url: baseUrl, model: "tiny.en", language: "en", timeoutMs: 5000 }).checkReady();
+    await new OpenAiCompatibleEngine({ url: baseUrl, models: ["tiny.en"], language: "en", timeoutMs: 5000 }).checkReady();
     await assert.rejects(
-      new OpenAiCompatibleEngine({ url: baseUrl, model: "tiny.en", language: "fr", timeoutMs: 5000 }).checkReady(),
-      (err: unknown) => err instanceof SttEngineNotReadyError && /model tiny\.en does not transcribe language fr/.test(err.message),
+      new OpenAiCompatibleEngine({ url: baseUrl, models: ["tiny.en"], language: "fr", timeoutMs: 5000 }).checkReady(),
+      (err: unknown) => err instanceof SttEngineNotReadyError && /no configured Whisper model transcribes language fr \(tiny\.en: en\)/.test(err.message),
     );
+  });
+
+  it("sends each stream to the first model that covers its language, as the server lists them or as a .en name says", async function () {
+    handler = (_request, response) =>
+      json(response, 200, { data: [{ id: "tiny.en", languages: ["en"] }, { id: "base", languages: ["en", "fr", "de"] }, { id: "small" }] });
+    const engine = new OpenAiCompatibleEngine({ url: baseUrl, models: ["tiny.en", "base"], timeoutMs: 5000 });
+    await engine.checkReady();
+    assert.equal(engine.modelFor("en-GB"), "tiny.en");
+    assert.equal(engine.modelFor("fr-FR"), "base");
+    assert.equal(engine.modelFor("und"), "base", "detection needs a multilingual model");
+    assert.throws(() => engine.modelFor("br"), (err: unknown) => err instanceof SttEngineNotReadyError && /language br \(tiny\.en: en; base: en, fr, de\)/.test(err.message));
+    // Without a server's list: a .en name is English only, any other name may be anything.
+    const unlisted = new OpenAiCompatibleEngine({ url: baseUrl, models: ["small.en", "small"], timeoutMs: 5000 });
+    assert.equal(unlisted.modelFor("en"), "small.en");
+    assert.equal(unlisted.modelFor("fr"), "small");
+    const englishOnly = new OpenAiCompatibleEngine({ url: baseUrl, models: ["tiny.en"], timeoutMs: 5000 });
+    assert.equal(englishOnly.modelFor("und"), "tiny.en", "detection falls back on the one model there is");
+    // The request names the chosen model; a stream in a language no model covers fails at its end without asking.
+    handler = (_request, response) => json(response, 200, { text: "bonjour" });
+    const french = engine.start({ language: "fr", onResult: () => {} });
+    french.write(new Int16Array(1600));
+    await french.end();
+    const breton = engine.start({ language: "br", onResult: () => assert.fail("nothing is transcribed") });
+    breton.write(new Int16Array(1600));
+    await assert.rejects(breton.end(), SttEngineNotReadyError);
+    const posts = received.filter((r) => r.method === "POST");
+    assert.deepEqual(posts.map((r) => r.form?.get("model")), ["base"]);
   });
 
   it("says when the server is unreachable", async function () {
@@ -206,7 +233,7 @@ describe("OpenAI-compatible engine", function () {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     await assert.rejects(
-      new OpenAiCompatibleEngine({ url: `http://127.0.0.1:${port}`, model: "m", timeoutMs: 2000 }).checkReady(),
+      new OpenAiCompatibleEngine({ url: `http://127.0.0.1:${port}`, models: ["m"], timeoutMs: 2000 }).checkReady(),
       (err: unknown) => err instanceof SttEngineNotReadyError && /unreachable/.test(err.message),
     );
   });

@@ -77,7 +77,7 @@ describe("Markdown writer", function () {
         segment({ startMs: 3_725_000, endMs: 3_726_000, text: "later" }),
         segment({ startMs: 61_000, endMs: 62_000, text: "see *this* [link](x) # now" }),
       ],
-      { title: "Transcript of a_b.wav", details: ["Engine: fake"] },
+      { title: "Transcript of a_b.wav", details: ["Engine: fake"], noSpeech: "No speech was recognised." },
     );
     assert.equal(
       markdown,
@@ -88,7 +88,7 @@ describe("Markdown writer", function () {
   });
 
   it("says when nothing was recognised", function () {
-    assert.match(toMarkdown([], { title: "T", details: [] }), /_No speech was recognised._/);
+    assert.match(toMarkdown([], { title: "T", details: [], noSpeech: "Aucune parole n'a été reconnue." }), /_Aucune parole n'a été reconnue\._/);
   });
 
   it("formats clock times", function () {

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFile } from "node:fs/promises";
 import yaml from "js-yaml";
 import { Job, JobStatus, JobType, Room } from "@livekit/protocol";
-import { TRANSCRIPTION_CONTROL_TOPIC, type RoomEvent, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { TRANSCRIBER_NOTICE_KEY, TRANSCRIPTION_CONTROL_TOPIC, type RoomEvent, type TranscriptionJobMetadata } from "../../../wire-types.ts";
 import type { AgentConnectionHandlers } from "../../../bridge/src/agent/agent-connection.ts";
 import type { MatrixRequest } from "../../../bridge/src/matrix/matrix-client.ts";
 import { readEarlierTranscript } from "../../../bridge/src/matrix/thread-reader.ts";
@@ -180,7 +180,8 @@ describe("transcription worker", function () {
         engine: "pocketsphinx",
         segments: [segment(4000, "second", "Bob"), segment(1000, "first", "Alice")],
       });
-      assert.equal(transcriptFileStem(Date.UTC(2026, 10, 28, 9, 15, 30)), "transcript-2026-11-28-0915Z");
+      assert.equal(transcriptFileStem(Date.UTC(2026, 10, 28, 9, 15, 30), "en"), "transcript-2026-11-28-0915Z");
+      assert.equal(transcriptFileStem(Date.UTC(2026, 10, 28, 9, 15, 30), "fr"), "transcription-2026-11-28-0915Z");
       assert.deepEqual(
         uploads.map((u) => [u.filename, u.contentType]),
         [
@@ -325,6 +326,60 @@ describe("transcription worker", function () {
       assert.deepEqual(requests, [`join ${METADATA.room_id}`, `${METADATA.room_id} joined_members`, "$root m.thread"]);
       assert.deepEqual(sent, []);
       assert.deepEqual(events, [{ event: "ending", reason: "withdrawn" }]);
+    });
+
+    it("in a language no model of the worker covers is refused in the thread, in that language, before any LiveKit connection", async function () {
+      const sent: { content: Record<string, unknown>; txnId: string }[] = [];
+      const events: JobEvent[] = [];
+      const job = new TranscriptionJob({
+        metadata: { ...METADATA, language: "fr" },
+        url: "ws://127.0.0.1:9/never-dialled",
+        token: "jwt",
+        engine: new FakeSttEngine({ sentences: [], languages: ["en"] }),
+        matrix: {
+          joinRoom: async () => {},
+          request: async () => assert.fail("nothing read for a refused job"),
+          sendEvent: async (_r: string, _t: string, content: Record<string, unknown>, txnId: string) => (sent.push({ content, txnId }), "$refused"),
+          upload: async () => assert.fail("no files for a refused job"),
+        },
+        bridgeUserId: BRIDGE,
+        report: (event) => events.push(event),
+      });
+      assert.equal(await job.run(), "refused");
+      assert.equal(sent.length, 1);
+      const [notice] = sent;
+      assert.match(String(notice?.content.body), /^La transcription ne peut pas démarrer : le service de transcription de a\.test n'a aucun modèle pour la langue fr \(no fake model transcribes fr \(it does: en\)\)\.$/);
+      assert.deepEqual(notice?.content[TRANSCRIBER_NOTICE_KEY], { state: "refused", server_name: "a.test", language: "fr", reason: "no fake model transcribes fr (it does: en)" });
+      assert.equal((notice?.content["m.relates_to"] as { event_id: string }).event_id, "$root");
+      assert.equal(notice?.txnId, `visio-transcript.refused.${METADATA.started_at}`, "a job dispatched again refuses once");
+      assert.deepEqual(events.map((e) => e.event), ["refused", "ending"]);
+    });
+  });
+
+  describe("French transcript files", function () {
+    it("are named, titled and detailed in French", async function () {
+      const uploads: { filename: string; text: string }[] = [];
+      const posted = await postTranscriptFiles(
+        {
+          upload: async (data: Uint8Array, _type: string, filename: string) => (uploads.push({ filename, text: new TextDecoder().decode(data) }), `mxc://a.test/${uploads.length}`),
+          sendEvent: async () => "$file",
+        },
+        {
+          roomId: METADATA.room_id,
+          threadRoot: "$root",
+          sessionId: "s1",
+          startedAt: Date.UTC(2026, 10, 28, 9, 15, 30),
+          language: "fr",
+          engine: "openai",
+          model: "base",
+          segments: [],
+        },
+      );
+      assert.deepEqual(posted.map((p) => p.filename), ["transcription-2026-11-28-0915Z.vtt", "transcription-2026-11-28-0915Z.md"]);
+      assert.equal(
+        uploads[1]?.text,
+        "# Transcription\n\n- Début : 2026-11-28T09:15:30.000Z\n- Langue : fr\n- Moteur : openai\n- Modèle : base\n\n_Aucune parole n'a été reconnue._\n",
+      );
     });
   });
 });

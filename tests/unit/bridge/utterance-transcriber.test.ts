@@ -60,6 +60,7 @@ describe("utterance transcriber", function () {
       name: "sloppy",
       language: undefined,
       checkReady: async () => {},
+      modelFor: () => "model",
       start: (options: SttStreamOptions) => ({
         write: () => {},
         end: async () => options.onResult({ text: "late", startMs: 50_000, endMs: 60_000, final: true }),
@@ -92,6 +93,7 @@ describe("utterance transcriber", function () {
       name: "slow",
       language: "en",
       checkReady: async () => {},
+      modelFor: () => "model",
       start: () => ({ write: () => {}, end: () => gate, abort: () => {} }),
     };
     const transcriber = new UtteranceTranscriber({ engine, speaker: alice, onSegment: () => {} });

@@ -2,6 +2,7 @@
 // scripted sentence, revealing one more word per `msPerWord` of audio as interim results and the whole
 // sentence as one final result when the stream ends.
 import {
+  languageCode,
   STT_SAMPLE_RATE,
   SttEngineError,
   SttEngineNotReadyError,
@@ -20,6 +21,8 @@ export interface FakeSttEngineOptions {
   notReady?: string;
   /** end() rejects with this message as SttEngineError. */
   failWith?: string;
+  /** Languages its model covers (modelFor refuses others); any when unset. */
+  languages?: string[];
 }
 
 export interface FakeStreamRecord {
@@ -39,6 +42,7 @@ export class FakeSttEngine implements SttEngine {
   #msPerWord: number;
   #notReady: string | undefined;
   #failWith: string | undefined;
+  #languages: string[] | undefined;
 
   constructor(options: FakeSttEngineOptions) {
     this.#sentences = [...options.sentences];
@@ -46,6 +50,14 @@ export class FakeSttEngine implements SttEngine {
     this.language = options.language ?? "en";
     this.#notReady = options.notReady;
     this.#failWith = options.failWith;
+    this.#languages = options.languages;
+  }
+
+  modelFor(language: string): string {
+    if (this.#languages !== undefined && !this.#languages.includes(languageCode(language))) {
+      throw new SttEngineNotReadyError(`no fake model transcribes ${language} (it does: ${this.#languages.join(", ")})`);
+    }
+    return "fake-model";
   }
 
   async checkReady(): Promise<void> {
