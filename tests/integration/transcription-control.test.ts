@@ -388,6 +388,8 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
 
   it("a French meeting on a worker with only the English model is refused at start, in French, and the transcription stops", async () => {
     const { a, b } = testbed.ministries;
+    // Only this worker takes jobs of A's LiveKit.
+    await Promise.all(workers.splice(0).map((w) => w.process.stop()));
     const roomId = await newMeeting("englishonly");
     await joinCall(roomId, a, alice, HOSTS.a.namespace, "publish");
     const configPath = await writeWorkerConfig(testbed.runDir, {
