@@ -51,7 +51,8 @@ export const FRENCH_SCRIPT: SpokenScript = {
   command: "!transcribe start",
   maxWer: FRENCH_CALL_MAX_WER,
   filePrefix: "transcription-",
-  record: async (dir) => recordFrenchMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS)),
+  // Pauses long enough that a phrase's subtitles have arrived before the next phrase starts.
+  record: async (dir) => recordFrenchMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS), { gapMs: 2500 }),
 };
 
 /** Three Festival sentences; tiny.en measured 0.02 on them. */
@@ -344,34 +345,44 @@ function spokenText(body: string, speakerName: string | undefined): string {
   return body.startsWith(prefix) ? body.slice(prefix.length) : body;
 }
 
-/** Subtitle reports grouped by segment (one per utterance, in order of arrival) and paired with the sentences. */
+/**
+ * Subtitle reports grouped by segment (one per utterance) and paired with the sentences by time: an
+ * utterance belongs to the last sentence that had started when its first subtitle arrived (a long
+ * phrase with a pause in it may come as two utterances). Per sentence: its start → its first interim,
+ * its end → its last final.
+ */
 function subtitleTiming(
   reports: readonly JsonReport[],
   sentences: readonly { startMs: number; endMs: number }[],
   playingAt: number,
 ): Pick<TranscribedCallReport, "firstInterimMs" | "interimsBeforeSentenceEnd" | "finalSubtitleMs"> {
   const attribute = (r: JsonReport, name: string): string | undefined => (r.attributes as Record<string, string> | undefined)?.[name];
+  const isFinal = (r: JsonReport): boolean => attribute(r, "lk.transcription_final") === "true";
+  const at = (r: JsonReport): number => Number(r.receivedAt) - playingAt;
   const segments = new Map<string, JsonReport[]>();
   for (const r of [...reports].sort((x, y) => Number(x.receivedAt) - Number(y.receivedAt))) {
     if (String(r.text).trim() === "") continue;
     const id = attribute(r, "lk.segment_id") ?? "";
     segments.set(id, [...(segments.get(id) ?? []), r]);
   }
-  if (segments.size !== sentences.length) {
-    throw new Error(`the listener received subtitles for ${segments.size} utterances, ${sentences.length} sentences were spoken`);
+  const bySentence = sentences.map(() => [] as JsonReport[]);
+  for (const mine of segments.values()) {
+    const first = at(mine[0] as JsonReport);
+    const index = sentences.findLastIndex((s) => s.startMs <= first);
+    if (index < 0) throw new Error(`a subtitle arrived ${Math.round(-first)} ms before anything was said`);
+    bySentence[index]?.push(...mine);
   }
   const firstInterimMs: number[] = [];
   const finalSubtitleMs: number[] = [];
   let interimsBeforeSentenceEnd = 0;
-  [...segments.values()].forEach((mine, i) => {
-    const sentence = sentences[i];
-    if (sentence === undefined) return;
-    const isFinal = (r: JsonReport): boolean => attribute(r, "lk.transcription_final") === "true";
+  sentences.forEach((sentence, i) => {
+    const mine = bySentence[i] ?? [];
     const interims = mine.filter((r) => !isFinal(r));
-    const final = mine.find(isFinal);
-    if (interims[0] !== undefined) firstInterimMs.push(Number(interims[0].receivedAt) - (playingAt + sentence.startMs));
-    interimsBeforeSentenceEnd += interims.filter((r) => Number(r.receivedAt) <= playingAt + sentence.endMs).length;
-    if (final !== undefined) finalSubtitleMs.push(Number(final.receivedAt) - (playingAt + sentence.endMs));
+    const finals = mine.filter(isFinal);
+    if (finals.length === 0) throw new Error(`no final subtitle reached the listener for sentence ${i + 1} of ${sentences.length}`);
+    if (interims.length > 0) firstInterimMs.push(Math.min(...interims.map(at)) - sentence.startMs);
+    interimsBeforeSentenceEnd += interims.filter((r) => at(r) <= sentence.endMs).length;
+    finalSubtitleMs.push(Math.max(...finals.map(at)) - sentence.endMs);
   });
   return { firstInterimMs, interimsBeforeSentenceEnd, finalSubtitleMs };
 }
