@@ -3,7 +3,6 @@ import { benchTransactions } from "./bench/appservice-transactions.ts";
 import { benchFocusTokens, type FocusBenchRun } from "./bench/focus-tokens.ts";
 import { benchTranscriptionEngines, transcriptionReport } from "./bench/transcription.ts";
 import { benchFrenchTranscription, frenchTranscriptionReport } from "./bench/french-transcription.ts";
-import { MEETING_SENTENCES } from "../tests/speech/festival-speech.ts";
 import { stopSharedTestbed } from "../tests/harness/testbed.ts";
 
 const median = (xs: number[]): number => {
@@ -77,24 +76,27 @@ process.stdout.write(
 
 // Live transcription on the test bed: a worker dispatched to real calls (root needed: namespaces).
 const { benchLiveTranscription } = await import("./bench/live-transcription.ts");
-const live = await benchLiveTranscription();
 const percentileOf = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN;
 };
-const audioSeconds = live.concurrentStreams * live.audioSecondsPerStream;
-const cpuSeconds = live.workerCpuSeconds + live.engineCpuSeconds;
-const streamsPerCore = audioSeconds / cpuSeconds;
-process.stdout.write(
-  [
-    `live transcription (default engine: Whisper ${live.engineModel} through the Whisper server; worker in A's namespace, caller of A speaking ${MEETING_SENTENCES.length} Festival sentences, caller of B receiving; ${live.callsMeasured} calls measured, ${live.callsLeftOut} left out where utterances and sentences did not pair):`,
-    `  start of sentence -> first (interim) subtitle at B's caller: p50 ${fmt(percentileOf(live.firstTextLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.firstTextLagMs, 0.95))} ms over ${live.firstTextLagMs.length} sentences`,
-    `  end of sentence -> final subtitle at B's caller: p50 ${fmt(percentileOf(live.subtitleLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.subtitleLagMs, 0.95))} ms (target p50 <= 1000)`,
-    `  end of sentence -> final message accepted by Synapse A: p50 ${fmt(percentileOf(live.postedLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.postedLagMs, 0.95))} ms (target p50 < 2000)`,
-    `  ${live.concurrentStreams} calls spoken at once into one worker (pinned to one core): worker ${live.workerCpuSeconds.toFixed(1)} CPU s + Whisper server ${live.engineCpuSeconds.toFixed(1)} CPU s for ${audioSeconds.toFixed(1)} s of audio = CPU real-time factor ${(1 / streamsPerCore).toFixed(2)} per stream (worker alone ${(live.workerCpuSeconds / audioSeconds).toFixed(2)}), ${streamsPerCore.toFixed(1)} streams per core (target >= 2); worker RSS ${live.workerRssMiB.toFixed(0)} MiB`,
-    "",
-  ].join("\n"),
-);
+// An English meeting (tiny.en), then a French one (base): the default engine in both languages.
+for (const language of ["en", "fr"] as const) {
+  const live = await benchLiveTranscription({ language });
+  const audioSeconds = live.concurrentStreams * live.audioSecondsPerStream;
+  const cpuSeconds = live.workerCpuSeconds + live.engineCpuSeconds;
+  const streamsPerCore = audioSeconds / cpuSeconds;
+  process.stdout.write(
+    [
+      `live transcription, ${language === "fr" ? "French" : "English"} meeting (default engine: Whisper ${live.engineModel} through the Whisper server; worker in A's namespace, caller of A speaking ${live.speech}, caller of B receiving; ${live.callsMeasured} calls measured, ${live.callsLeftOut} left out where a sentence got no final subtitle):`,
+      `  start of sentence -> first (interim) subtitle at B's caller: p50 ${fmt(percentileOf(live.firstTextLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.firstTextLagMs, 0.95))} ms over ${live.firstTextLagMs.length} sentences`,
+      `  end of sentence -> final subtitle at B's caller: p50 ${fmt(percentileOf(live.subtitleLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.subtitleLagMs, 0.95))} ms (target p50 <= 1000)`,
+      `  end of sentence -> final message accepted by Synapse A: p50 ${fmt(percentileOf(live.postedLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.postedLagMs, 0.95))} ms (target p50 < 2000)`,
+      `  ${live.concurrentStreams} calls spoken at once into one worker (pinned to one core): worker ${live.workerCpuSeconds.toFixed(1)} CPU s + Whisper server ${live.engineCpuSeconds.toFixed(1)} CPU s for ${audioSeconds.toFixed(1)} s of audio = CPU real-time factor ${(1 / streamsPerCore).toFixed(2)} per stream (worker alone ${(live.workerCpuSeconds / audioSeconds).toFixed(2)}), ${streamsPerCore.toFixed(1)} streams per core (target >= 2); worker RSS ${live.workerRssMiB.toFixed(0)} MiB`,
+      "",
+    ].join("\n"),
+  );
+}
 
 // The client and live transcription benches shared one test bed (network namespaces): stopped once.
 await stopSharedTestbed({ keepRunDir: false });

@@ -16,9 +16,12 @@ import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore } from "../../appservice/src/storage/store.ts";
 import { HOSTS } from "../../tests/harness/network.ts";
 import { getTestbed, uniqueLocalpart, type RegisteredUser, type SynapseServer } from "../../tests/harness/testbed.ts";
-import { MEETING_SENTENCES, synthesizeRecording } from "../../tests/speech/festival-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/speech/festival-speech.ts";
+import { chooseFrenchClips, FRENCH_CALL_CLIPS, recordFrenchMeeting } from "../../tests/speech/french-speech.ts";
+import { WHISPER_MULTILINGUAL_MODEL, WHISPER_SERVER_MODEL } from "../../bridge/whisper-server/whisper-server.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
+import { timeSubtitles, type SubtitleTiming } from "../../tests/support/subtitle-timing.ts";
 import { joinAlias, requestFocusToken, waitForJoins } from "../../tests/support/matrix-users.ts";
 import { dispatchTranscription, postThreadRoot, sendStop, WORKER_ENTRY, writeWorkerConfig } from "../../tests/support/transcription-worker.ts";
 
@@ -26,11 +29,23 @@ const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
 const RECEIVER = join(REPO_ROOT, "tests/support/rtc-subtitle-receiver.ts");
-const SESSION = { language: "en", engine: "openai" };
+
+/** What the caller says: Festival's English sentences, or recorded French phrases (a French meeting). */
+const SPEECH: Record<"en" | "fr", { describe: string; model: string; record(dir: string): Promise<SpeechRecording> }> = {
+  en: { describe: `${MEETING_SENTENCES.length} Festival sentences`, model: WHISPER_SERVER_MODEL, record: (dir) => synthesizeRecording(dir, MEETING_SENTENCES) },
+  fr: {
+    describe: "4 recorded French phrases (Tux Paint)",
+    model: WHISPER_MULTILINGUAL_MODEL,
+    record: async (dir) => recordFrenchMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS), { gapMs: 2500 }),
+  },
+};
 const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface LiveTranscriptionBench {
-  /** One entry per sentence whose utterance paired with it (calls where counts differ are left out). */
+  language: "en" | "fr";
+  /** What the caller said. */
+  speech: string;
+  /** One entry per sentence (calls where a sentence got no final subtitle, or the thread lacks one, are left out). */
   firstTextLagMs: number[];
   subtitleLagMs: number[];
   postedLagMs: number[];
@@ -41,7 +56,7 @@ export interface LiveTranscriptionBench {
   workerCpuSeconds: number;
   /** The Whisper server's CPU time over the same calls (it serves only this worker here). */
   engineCpuSeconds: number;
-  /** The Whisper model the server serves. */
+  /** The Whisper model that transcribed the meeting's language. */
   engineModel: string;
   workerRssMiB: number;
 }
@@ -57,7 +72,8 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/(\d+)/.exec(line ?? "")?.[1] ?? NaN) / 1024;
 }
 
-export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 } = {}): Promise<LiveTranscriptionBench> {
+export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3, language = "en" as "en" | "fr" } = {}): Promise<LiveTranscriptionBench> {
+  const session = { language, engine: "openai" };
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-live-"));
   const started: JsonLineProcess[] = [];
   try {
@@ -71,7 +87,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
       return follower;
     };
     const [alice, bob] = await Promise.all([a.registerUser(uniqueLocalpart("alice")), b.registerUser(uniqueLocalpart("bob"))]);
-    const speech = await synthesizeRecording(dir, MEETING_SENTENCES);
+    const speech = await SPEECH[language].record(dir);
     const tokenFor = async (roomId: string, server: SynapseServer, user: RegisteredUser): Promise<string> => {
       const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
       if (res.status !== 200) throw new Error(`focus answered ${res.status}: ${JSON.stringify(res.body)}`);
@@ -99,7 +115,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
     await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
     const jobOf = async (room: string): Promise<string> => String((await worker.waitFor(`job for ${room}`, (r) => r.event === "job-started" && r.room === room, 30_000)).job);
     const transcribe = async (call: { roomId: string; room: string }): Promise<string> => {
-      await dispatchTranscription(testbed.livekit.a, call.room, await postThreadRoot(a, appservice.config.appservice.as_token, call.roomId, SESSION));
+      await dispatchTranscription(testbed.livekit.a, call.room, await postThreadRoot(a, appservice.config.appservice.as_token, call.roomId, session));
       const job = await jobOf(call.room);
       await worker.waitFor("joined", (r) => r.event === "connected" && r.job === job, 30_000);
       return job;
@@ -137,24 +153,20 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
       await receiver.waitFor("connected", (r) => r.event === "connected", 30_000);
       const said = await speak(call.aliceJwt);
       await settle(job, said.trackSid);
-      const starts = speech.sentences.map((s) => said.startedAt + s.startMs);
-      const ends = speech.sentences.map((s) => said.startedAt + s.endMs);
-      const received = (await receiver.reports()).filter((r) => r.event === "transcription");
-      const attribute = (r: JsonReport, name: string): string | undefined => (r.attributes as Record<string, string>)[name];
-      // Each utterance is one segment: its first text (interim or final) and its final, in order.
-      const firstOfSegment = new Map<string, number>();
-      for (const r of received) {
-        const segment = attribute(r, "lk.segment_id") ?? "";
-        if (!firstOfSegment.has(segment)) firstOfSegment.set(segment, Number(r.receivedAt));
+      // Utterances paired with sentences by time; the thread's finals are posted in the order their subtitles went out.
+      const posted = (await reportsOf(job, "posted")).map((r) => Number(r.at) - said.startedAt);
+      let timing: SubtitleTiming | undefined;
+      try {
+        timing = timeSubtitles(await receiver.reports(), speech.sentences, said.startedAt);
+      } catch {
+        timing = undefined;
       }
-      const firsts = [...firstOfSegment.values()];
-      const subtitles = received.filter((r) => attribute(r, "lk.transcription_final") === "true").map((r) => Number(r.receivedAt));
-      const posted = (await reportsOf(job, "posted")).map((r) => Number(r.at));
-      if (subtitles.length === ends.length && posted.length === ends.length && firsts.length === ends.length) {
-        ends.forEach((end, i) => {
-          firstTextLagMs.push((firsts[i] ?? NaN) - (starts[i] ?? NaN));
-          subtitleLagMs.push((subtitles[i] ?? NaN) - end);
-          postedLagMs.push((posted[i] ?? NaN) - end);
+      if (timing !== undefined && posted.length === timing.finalsInOrder.length) {
+        const { sentences, finalsInOrder } = timing;
+        speech.sentences.forEach((sentence, i) => {
+          firstTextLagMs.push((sentences[i]?.firstTextAt ?? NaN) - sentence.startMs);
+          subtitleLagMs.push((sentences[i]?.finalAt ?? NaN) - sentence.endMs);
+          postedLagMs.push(Math.max(...posted.filter((_, k) => finalsInOrder[k] === i)) - sentence.endMs);
         });
       } else {
         callsLeftOut += 1;
@@ -180,6 +192,8 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
     await Promise.all(parallel.map((call, i) => finish(call.room, jobs[i] ?? "")));
     await store.close();
     return {
+      language,
+      speech: SPEECH[language].describe,
       firstTextLagMs,
       subtitleLagMs,
       postedLagMs,
@@ -189,7 +203,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3 
       audioSecondsPerStream: speech.durationMs / 1000,
       workerCpuSeconds,
       engineCpuSeconds,
-      engineModel: testbed.whisper.a.model,
+      engineModel: SPEECH[language].model,
       workerRssMiB,
     };
   } finally {

@@ -25,6 +25,7 @@ import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "..
 import { chooseFrenchClips, FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER, recordFrenchMeeting } from "../../tests/speech/french-speech.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
 import { requestFocusToken } from "../../tests/support/matrix-users.ts";
+import { timeSubtitles } from "../../tests/support/subtitle-timing.ts";
 import { readTranscriptThread } from "../../tests/support/transcript-thread.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -288,8 +289,7 @@ async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall):
     const wer = wordErrorRate(said, messages.map((m) => spokenText(m.body, m.fields?.speaker_name)).join(" ")).wer;
     if (!(wer <= script.maxWer)) throw new Error(`the thread's transcript has WER ${wer.toFixed(3)} (> ${script.maxWer}) against "${said}": ${messages.map((m) => m.body).join(" | ")}`);
 
-    const subtitles = (await listens.reports()).filter((r) => r.event === "transcription");
-    const timing = subtitleTiming(subtitles, speech.sentences, playingAt);
+    const timing = subtitleTiming(await listens.reports(), speech.sentences, playingAt);
     if (timing.finalSubtitleMs.length < expected) throw new Error(`the listener received ${timing.finalSubtitleMs.length} final subtitles for ${expected} sentences`);
     if (timing.interimsBeforeSentenceEnd === 0) throw new Error("no interim subtitle reached the listener while a sentence was being spoken");
 
@@ -345,44 +345,16 @@ function spokenText(body: string, speakerName: string | undefined): string {
   return body.startsWith(prefix) ? body.slice(prefix.length) : body;
 }
 
-/**
- * Subtitle reports grouped by segment (one per utterance) and paired with the sentences by time: an
- * utterance belongs to the last sentence that had started when its first subtitle arrived (a long
- * phrase with a pause in it may come as two utterances). Per sentence: its start → its first interim,
- * its end → its last final.
- */
+/** Per sentence: its start → its first interim subtitle at the listener, its end → its last final. */
 function subtitleTiming(
   reports: readonly JsonReport[],
   sentences: readonly { startMs: number; endMs: number }[],
   playingAt: number,
 ): Pick<TranscribedCallReport, "firstInterimMs" | "interimsBeforeSentenceEnd" | "finalSubtitleMs"> {
-  const attribute = (r: JsonReport, name: string): string | undefined => (r.attributes as Record<string, string> | undefined)?.[name];
-  const isFinal = (r: JsonReport): boolean => attribute(r, "lk.transcription_final") === "true";
-  const at = (r: JsonReport): number => Number(r.receivedAt) - playingAt;
-  const segments = new Map<string, JsonReport[]>();
-  for (const r of [...reports].sort((x, y) => Number(x.receivedAt) - Number(y.receivedAt))) {
-    if (String(r.text).trim() === "") continue;
-    const id = attribute(r, "lk.segment_id") ?? "";
-    segments.set(id, [...(segments.get(id) ?? []), r]);
-  }
-  const bySentence = sentences.map(() => [] as JsonReport[]);
-  for (const mine of segments.values()) {
-    const first = at(mine[0] as JsonReport);
-    const index = sentences.findLastIndex((s) => s.startMs <= first);
-    if (index < 0) throw new Error(`a subtitle arrived ${Math.round(-first)} ms before anything was said`);
-    bySentence[index]?.push(...mine);
-  }
-  const firstInterimMs: number[] = [];
-  const finalSubtitleMs: number[] = [];
-  let interimsBeforeSentenceEnd = 0;
-  sentences.forEach((sentence, i) => {
-    const mine = bySentence[i] ?? [];
-    const interims = mine.filter((r) => !isFinal(r));
-    const finals = mine.filter(isFinal);
-    if (finals.length === 0) throw new Error(`no final subtitle reached the listener for sentence ${i + 1} of ${sentences.length}`);
-    if (interims.length > 0) firstInterimMs.push(Math.min(...interims.map(at)) - sentence.startMs);
-    interimsBeforeSentenceEnd += interims.filter((r) => at(r) <= sentence.endMs).length;
-    finalSubtitleMs.push(Math.max(...finals.map(at)) - sentence.endMs);
-  });
-  return { firstInterimMs, interimsBeforeSentenceEnd, finalSubtitleMs };
+  const timing = timeSubtitles(reports, sentences, playingAt).sentences;
+  return {
+    firstInterimMs: timing.flatMap((t, i) => (t.firstInterimAt === undefined ? [] : [t.firstInterimAt - (sentences[i]?.startMs ?? 0)])),
+    interimsBeforeSentenceEnd: timing.reduce((sum, t) => sum + t.interimsBeforeEnd, 0),
+    finalSubtitleMs: timing.map((t, i) => t.finalAt - (sentences[i]?.endMs ?? 0)),
+  };
 }
