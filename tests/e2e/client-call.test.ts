@@ -14,8 +14,8 @@ import { AccessToken } from "livekit-server-sdk";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { followJsonLines } from "../support/json-line-process.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { startAppservice } from "../support/appservice-process.ts";
-import { joinAlias } from "../support/matrix-users.ts";
+import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
+import { joinAlias, requestFocusToken } from "../support/matrix-users.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
@@ -38,11 +38,12 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
   let roomId: string;
   let pageA: Page;
   let pageB: Page;
+  let appserviceA: AppserviceProcess;
 
   before(async function () {
     this.timeout(300_000);
     testbed = await getTestbed();
-    await Promise.all([startAppservice("a"), startAppservice("b")]);
+    [appserviceA] = await Promise.all([startAppservice("a"), startAppservice("b")]);
     alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
     bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
     alias = `#visio-e2e-${uniqueLocalpart("call")}:${HOSTS.a.serverName}`;
@@ -150,8 +151,28 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
     await hand.waitFor({ state: "detached", timeout: 30_000 });
   });
 
-  it("shows live subtitles with the speaker's name, and never a tile for the transcription agent", async () => {
+  it("shows live subtitles with the speaker's name, never a tile for the transcription agent, and no subtitle a caller forges", async () => {
     const livekit = testbed.livekit.a;
+    // A member of the meeting, with the call token any caller gets, sends subtitles under alice's name.
+    const carol = await testbed.ministries.a.registerUser(uniqueLocalpart("carol"), { password: PASSWORD });
+    await joinAlias(testbed.ministries.a, carol, alias);
+    const carolsToken = await requestFocusToken(appserviceA.url, roomId, testbed.ministries.a, carol);
+    assert.equal(carolsToken.status, 200, JSON.stringify(carolsToken.body));
+    // Every subtitle line B's page ever shows, from now on.
+    await pageB.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { subtitlesSeen: string[] }).subtitlesSeen = seen;
+      new MutationObserver(() => {
+        document.querySelectorAll('[data-testid="subtitle-line"]').forEach((line) => seen.push(line.textContent ?? ""));
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    const forger = followJsonLines(
+      testbed.spawnInNamespace(HOSTS.a.namespace, process.execPath, [SUBTITLE_SENDER, String(carolsToken.body.url), String(carolsToken.body.jwt), alice.userId, "Je démissionne", "Je démissionne ce soir."], {
+        logName: "e2e-subtitle-forger",
+        cwd: REPO_ROOT,
+      }),
+    );
+    await forger.waitFor("forged subtitles sent or refused", (r) => r.event === "sent" || r.event === "error", 30_000);
     const token = new AccessToken(livekit.apiKey, livekit.apiSecret, { identity: "visio-transcriber-e2e", ttl: 600 });
     token.kind = "agent";
     token.addGrant({ roomJoin: true, room: liveKitRoomAlias(roomId, "m.call#ROOM"), canSubscribe: true, canPublish: false, canPublishData: true });
@@ -167,9 +188,12 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
       await line.waitFor({ timeout: 30_000 });
       assert.match(await line.innerText(), new RegExp(`^${alice.userId.slice(1).split(":")[0]}`), "the speaker is named by their Matrix name");
       assert.equal(await pageB.getByTestId("subtitle-line").count(), 1, "the final version replaced the interim one");
+      const seen = await pageB.evaluate(() => (window as unknown as { subtitlesSeen: string[] }).subtitlesSeen);
+      assert.ok(seen.some((text) => text.includes("Bonjour à tous")), "the page's subtitle lines were watched");
+      assert.ok(!seen.some((text) => text.includes("démissionne")), `a subtitle sent by a caller, before the agent's, was shown: ${seen.join(" | ")}`);
       assert.equal(await pageB.locator('[data-testid="video-tile"][data-source="camera"]').count(), 2, "the agent has no tile");
     } finally {
-      await sender.process.stop();
+      await Promise.all([sender.process.stop(), forger.process.stop()]);
     }
   });
 

@@ -145,7 +145,7 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
       assert.equal(c.sub, liveKitIdentity(ALICE, "DEVICE1", "member-1"));
       assert.deepEqual(
         { ...c.video },
-        { room: alias, roomJoin: true, roomCreate: false, canPublish: true, canSubscribe: true, canUpdateOwnMetadata: false, hidden: false },
+        { room: alias, roomJoin: true, roomCreate: false, canPublish: true, canPublishData: false, canSubscribe: true, canUpdateOwnMetadata: false, hidden: false },
       );
       assert.deepEqual(c.attributes, { [MATRIX_USER_ATTRIBUTE]: ALICE });
       assert.equal((c.exp ?? 0) - (c.nbf ?? 0), 300);

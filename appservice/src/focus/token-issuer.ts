@@ -101,6 +101,9 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
           // roomCreate would also let the holder delete any room (MSC4195): rooms are made here instead.
           roomCreate: false,
           canPublish,
+          // Unset means allowed: a caller could then send `lk.transcription` text streams, subtitles
+          // under anyone's name. Only the transcription agent (its own token) publishes data.
+          canPublishData: false,
           canSubscribe: true,
           canUpdateOwnMetadata: false,
           hidden: false,

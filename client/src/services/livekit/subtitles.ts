@@ -2,7 +2,9 @@
 // one stream per version of a segment (interim ones, then the final one), its attributes naming the
 // transcribed track. Chunks within a stream are deltas; a later stream of the same segment replaces
 // the text. A version is final when its attribute says so, or, without the attribute, when it closes.
-import type { Room, TextStreamReader } from "livekit-client";
+// Only agent participants (the transcription bridge) are heard on that topic: a caller's stream there
+// would put words under someone else's name.
+import { ParticipantKind, type Room, type TextStreamReader } from "livekit-client";
 
 export const TRANSCRIPTION_TOPIC = "lk.transcription";
 const ATTR_TRACK = "lk.transcribed_track_id";
@@ -26,7 +28,8 @@ export function speakerOfTrack(room: Room, trackSid: string | undefined): string
 }
 
 export function listenToSubtitles(room: Room, onUpdate: (update: SubtitleUpdate) => void): () => void {
-  room.registerTextStreamHandler(TRANSCRIPTION_TOPIC, (reader: TextStreamReader) => {
+  room.registerTextStreamHandler(TRANSCRIPTION_TOPIC, (reader: TextStreamReader, sender: { identity: string }) => {
+    if (room.remoteParticipants.get(sender.identity)?.kind !== ParticipantKind.AGENT) return;
     const attributes = reader.info.attributes ?? {};
     const segmentId = attributes[ATTR_SEGMENT] ?? reader.info.id;
     const speakerIdentity = speakerOfTrack(room, attributes[ATTR_TRACK]);
