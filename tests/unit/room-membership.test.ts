@@ -25,6 +25,7 @@ describe("focus room membership", function () {
           joins.push({ roomId, via: [...via] });
         },
         joinedMembers: async () => [BOT, BOB, "@alice:ministry-a.test"],
+        getState: async (_roomId, _type, userId) => (userId === "@carol:ministry-b.test" ? { membership: "join" } : userId === "@dan:ministry-b.test" ? { membership: "leave" } : null),
       },
       botUserId: BOT,
       allowlist: ["ministry-a.test", "ministry-c.test"],
@@ -33,7 +34,10 @@ describe("focus room membership", function () {
     const [first, second] = await Promise.all([membership.membership(ROOM, BOB), membership.membership(ROOM, BOB)]);
     assert.deepEqual([first, second], ["join", "join"]);
     assert.deepEqual(joins, [{ roomId: ROOM, via: ["ministry-b.test", "ministry-a.test", "ministry-c.test"] }]);
-    assert.equal(await membership.membership(ROOM, "@mallory:ministry-c.test"), null, "followed: the store answers");
+    assert.equal(await membership.membership(ROOM, "@mallory:ministry-c.test"), null, "followed: the store answers, and the room's state knows nothing else");
     assert.equal(joins.length, 1);
+    // Joined a moment ago, not yet in a transaction: the room's current state says so.
+    assert.equal(await membership.membership(ROOM, "@carol:ministry-b.test"), "join");
+    assert.equal(await membership.membership(ROOM, "@dan:ministry-b.test"), "leave");
   });
 });

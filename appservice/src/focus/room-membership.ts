@@ -5,7 +5,9 @@
 // is in it; from then on the transactions keep it current. (Right after a user of this server joined
 // over federation, Synapse holds the room with partial state and joins the bot only through another
 // server in it: the requester's own server alone is no way in then.) A room the bot cannot join
-// (invite-only) stays unknown.
+// (invite-only) stays unknown. A user the transactions do not show as joined is looked up in the
+// room's current state before being refused: a join a moment old may not have reached us yet, and a
+// caller who joins a meeting and starts the call at once must not be turned away.
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../storage/store.ts";
@@ -19,7 +21,7 @@ const serverOf = (userId: string): string => userId.slice(userId.indexOf(":") + 
 
 export function createRoomMembership(deps: {
   store: Pick<Store, "membership" | "seedMembers">;
-  homeserver: Pick<HomeserverClient, "joinRoom" | "joinedMembers">;
+  homeserver: Pick<HomeserverClient, "joinRoom" | "joinedMembers" | "getState">;
   botUserId: string;
   /** The federation allowlist: the servers a meeting may be hosted by, tried after the requester's. */
   allowlist: readonly string[];
@@ -52,7 +54,10 @@ export function createRoomMembership(deps: {
         }
         if (!(await joining)) return null;
       }
-      return store.membership(roomId, userId);
+      const recorded = await store.membership(roomId, userId);
+      if (recorded === "join") return recorded;
+      const current = await homeserver.getState(roomId, "m.room.member", userId).catch(() => null);
+      return typeof current?.membership === "string" ? current.membership : recorded;
     },
   };
 }

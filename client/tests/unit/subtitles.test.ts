@@ -16,7 +16,7 @@ function stream(chunks: string[], attributes: Record<string, string>): TextStrea
 }
 
 describe("live subtitles", () => {
-  it("shows the transcription agent's text streams and ignores a caller's", async () => {
+  it("shows the transcription agent's text streams, listed or not, and ignores a caller's", async () => {
     let handler: Handler | undefined;
     const room = {
       registerTextStreamHandler: (_topic: string, h: Handler) => (handler = h),
@@ -36,6 +36,10 @@ describe("live subtitles", () => {
     handler(stream(["Bonjour ", "à tous."], attributes), { identity: "agent" });
     await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(updates.at(-1), { segmentId: "S1", speakerIdentity: "alice", text: "Bonjour à tous.", final: true });
+    // A subscribe-only viewer is not shown the (subscribe-only) agent: LiveKit leaves it out of the list.
+    handler(stream(["Au revoir."], { ...attributes, "lk.segment_id": "S2" }), { identity: "unlisted-agent" });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(updates.at(-1), { segmentId: "S2", speakerIdentity: "alice", text: "Au revoir.", final: true });
     assert.ok(updates.every((u) => !u.text.includes("budget")), "a caller's stream is no subtitle");
   });
 });

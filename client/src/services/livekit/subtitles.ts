@@ -2,8 +2,11 @@
 // one stream per version of a segment (interim ones, then the final one), its attributes naming the
 // transcribed track. Chunks within a stream are deltas; a later stream of the same segment replaces
 // the text. A version is final when its attribute says so, or, without the attribute, when it closes.
-// Only agent participants (the transcription bridge) are heard on that topic: a caller's stream there
-// would put words under someone else's name.
+// A caller's stream there would put words under someone else's name: the focus gives callers no data
+// publishing, so the SFU drops theirs, and here a stream from a listed participant that is not an agent
+// (one whose focus grants more) is ignored. The bridge is not always listed: LiveKit does not show a
+// participant who cannot publish to a viewer who cannot either (a subscribe-only connection to another
+// ministry's SFU), so an unlisted sender is the agent.
 import { ParticipantKind, type Room, type TextStreamReader } from "livekit-client";
 
 export const TRANSCRIPTION_TOPIC = "lk.transcription";
@@ -29,7 +32,8 @@ export function speakerOfTrack(room: Room, trackSid: string | undefined): string
 
 export function listenToSubtitles(room: Room, onUpdate: (update: SubtitleUpdate) => void): () => void {
   room.registerTextStreamHandler(TRANSCRIPTION_TOPIC, (reader: TextStreamReader, sender: { identity: string }) => {
-    if (room.remoteParticipants.get(sender.identity)?.kind !== ParticipantKind.AGENT) return;
+    const participant = room.remoteParticipants.get(sender.identity);
+    if (participant !== undefined && participant.kind !== ParticipantKind.AGENT) return;
     const attributes = reader.info.attributes ?? {};
     const segmentId = attributes[ATTR_SEGMENT] ?? reader.info.id;
     const speakerIdentity = speakerOfTrack(room, attributes[ATTR_TRACK]);
