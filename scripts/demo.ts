@@ -14,6 +14,7 @@ import type { AppserviceProcess, PreparedAppservice } from "../tests/harness/app
 import { prepareAppservice, startAppserviceProcess, withFocus } from "../tests/harness/appservice.ts";
 import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
 import { DEFAULT_WHISPER_MODELS } from "../bridge/src/config.ts";
+import { clientSecurityHeaders } from "../config/client-security-headers.ts";
 import { TRANSCRIPTION_API_PATH } from "../appservice/src/transcription/transcription-api.ts";
 import { matrixRequest } from "../tests/harness/matrix-client.ts";
 import type { ManagedProcess } from "../tests/harness/processes.ts";
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
   if (values.check) {
     await check(bed, alias, roomId);
     await checkWorkersRegistered(workers);
-    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token; the web client is served; each ministry's transcription worker is registered with its LiveKit)\n");
+    process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token; the web client is served with its security headers; each ministry's transcription worker is registered with its LiveKit)\n");
     if (topology === "netns") {
       const [appserviceA, appserviceB] = appservices;
       if (appserviceA === undefined || appserviceB === undefined) throw new Error("appservices missing");
@@ -327,13 +328,16 @@ async function check(bed: Servers<Ministry>, alias: string, roomId: string): Pro
   );
 }
 
-// The web client is served: its page and the script it loads.
+// The web client is served, with its security headers: its page and the script it loads.
 async function checkClientServed(): Promise<void> {
   const url = client?.url ?? "";
   const page = await fetch(url);
   const html = await page.text();
   const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
   if (!page.ok || script === undefined) throw new Error(`the web client at ${url}: HTTP ${page.status}, no script in its page`);
+  for (const [name, value] of Object.entries(clientSecurityHeaders({ plainHttp: true }))) {
+    if (page.headers.get(name) !== value) throw new Error(`the web client at ${url} is served without ${name}: ${value}`);
+  }
   const js = await fetch(new URL(script, url));
   if (!js.ok) throw new Error(`the web client's ${script}: HTTP ${js.status}`);
 }

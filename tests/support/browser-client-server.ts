@@ -1,8 +1,10 @@
 // A static file server for the built client (client/dist), for the demo and the bench: plain
-// node:http, GET and HEAD only, no directory listings, nothing outside dist.
+// node:http, GET and HEAD only, no directory listings, nothing outside dist, the client's security
+// headers on every answer.
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { extname, join, normalize, sep } from "node:path";
+import { clientSecurityHeaders } from "../../config/client-security-headers.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -37,7 +39,9 @@ export interface StaticServer {
 }
 
 export async function serveStatic(root: string, host: string, port: number): Promise<StaticServer> {
+  const security = clientSecurityHeaders({ plainHttp: true });
   const server: Server = createServer((req, res) => {
+    for (const [name, value] of Object.entries(security)) res.setHeader(name, value);
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page, type Route } from "playwright-core";
 import { buildClient } from "./browser-client-build.ts";
 import { contentTypeOf, fileInside } from "./browser-client-server.ts";
+import { clientSecurityHeaders } from "../../config/client-security-headers.ts";
 
 /** Where the client is served in tests: a name no DNS knows, answered by interception only. */
 export const CLIENT_ORIGIN = "http://visio.test";
@@ -56,19 +57,20 @@ export async function launchBrowser(options: BrowserOptions): Promise<Browser> {
 }
 
 /** Answers an intercepted request with a file (null: outside what is served), or 404. */
-export async function fulfillWithFile(route: Route, path: string | null): Promise<void> {
+export async function fulfillWithFile(route: Route, path: string | null, headers: Record<string, string> = {}): Promise<void> {
   try {
     if (path === null) throw new Error("outside what is served");
-    await route.fulfill({ status: 200, body: await readFile(path), headers: { "content-type": contentTypeOf(path) } });
+    await route.fulfill({ status: 200, body: await readFile(path), headers: { ...headers, "content-type": contentTypeOf(path) } });
   } catch {
     await route.fulfill({ status: 404, body: "not found" });
   }
 }
 
-/** Serves client/dist at CLIENT_ORIGIN for every page of the context. */
+/** Serves client/dist at CLIENT_ORIGIN for every page of the context, with the headers production sends. */
 export async function serveClient(context: BrowserContext): Promise<void> {
   const dist = buildClient();
-  await context.route(`${CLIENT_ORIGIN}/**`, (route) => fulfillWithFile(route, fileInside(dist, new URL(route.request().url()).pathname)));
+  const headers = clientSecurityHeaders({ plainHttp: true });
+  await context.route(`${CLIENT_ORIGIN}/**`, (route) => fulfillWithFile(route, fileInside(dist, new URL(route.request().url()).pathname), headers));
 }
 
 export interface ClientPage {

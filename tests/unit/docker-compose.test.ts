@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import yaml from "js-yaml";
 import { parseConfig } from "../../config/load.ts";
+import { clientSecurityHeaders } from "../../config/client-security-headers.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
@@ -295,6 +296,17 @@ describe("docker-compose.yml", () => {
       assert.equal(docroot, "/usr/share/nginx/html");
       assert.ok(client.volumes?.includes(`./client/dist:${docroot}:ro`));
       assert.deepEqual(one(root?.block, "try_files")?.args, ["$uri", "$uri/", "/index.html"]);
+    });
+
+    it("sends the client's security headers with it (the ones the demo and the browser tests serve it with), HSTS kept", async () => {
+      const snippet = (await read("config/docker/homeserver-snippet.yaml")) as { public_baseurl: string };
+      const root = locationFor(tlsServer(new URL(snippet.public_baseurl).hostname), "/index.html");
+      const sent = Object.fromEntries(all(root?.block, "add_header").map((h) => [h.args[0]?.toLowerCase() ?? "", h.args.slice(1)]));
+      const expected = clientSecurityHeaders({ plainHttp: false });
+      for (const [name, value] of Object.entries(expected)) assert.deepEqual(sent[name], [value, "always"], name);
+      assert.deepEqual(sent["strict-transport-security"], ["max-age=31536000", "always"], "an add_header in the location replaces the server's: HSTS repeated");
+      assert.match(expected["content-security-policy"] ?? "", /script-src 'self';/);
+      assert.doesNotMatch(expected["content-security-policy"] ?? "", /unsafe-inline|unsafe-eval| http: | ws:/);
     });
 
     it("carries LiveKit's signalling websocket over wss at the URL the focus hands out", async () => {
