@@ -98,12 +98,16 @@ for (const backend of backends) {
         assert.ok(await calls.startCall("!c:x", 1_700_000_100_000), "a new call once the last one ended");
 
         await calls.enqueueEffect({ kind: "close_livekit_rooms", roomId: "!c:x", callId: call.id, livekitRooms: ["lk1"] }, 1);
-        const [pending] = await calls.pendingEffects(10);
+        const [pending] = await calls.pendingEffects(10, 2);
         assert.deepEqual(pending?.effect, { kind: "close_livekit_rooms", roomId: "!c:x", callId: call.id, livekitRooms: ["lk1"] });
         await calls.effectAttempted(pending?.id ?? -1, false, 2);
-        assert.equal((await calls.pendingEffects(10))[0]?.attempts, 1);
+        assert.equal((await calls.pendingEffects(10, 2))[0]?.attempts, 1);
+        // Waiting: out of the batches until its time, then back, its attempts untouched.
+        await calls.effectWaiting(pending?.id ?? -1, 100);
+        assert.deepEqual(await calls.pendingEffects(10, 99), []);
+        assert.equal((await calls.pendingEffects(10, 100))[0]?.attempts, 1);
         await calls.effectAttempted(pending?.id ?? -1, true, 3);
-        assert.deepEqual(await calls.pendingEffects(10), []);
+        assert.deepEqual(await calls.pendingEffects(10, 200), []);
       } finally {
         await db.destroy();
       }

@@ -275,7 +275,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       assert.ok(await activeCall());
       await txn([callMember(ALICE, "DA", {})]);
       assert.equal(await activeCall(), null);
-      await waitFor("effects done", async () => (await running.callStore.pendingEffects(10)).length === 0);
+      await waitFor("effects done", async () => (await running.callStore.pendingEffects(10, Number.MAX_SAFE_INTEGER)).length === 0);
       assert.equal(notices().length, 0);
     });
 
@@ -356,7 +356,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       const leaveAt = Date.now() - 10_000;
       livekit.connect(lkRoom, identityOf(ALICE, "DA"), Date.now());
       await txn([callMember(ALICE, "DA", {}, leaveAt)]);
-      await waitFor("effects done", async () => (await running.callStore.pendingEffects(10)).length === 0);
+      await waitFor("effects done", async () => (await running.callStore.pendingEffects(10, Number.MAX_SAFE_INTEGER)).length === 0);
       assert.deepEqual(livekit.removed, []);
     });
 
@@ -365,7 +365,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       await joined(ALICE, "DA", T0);
       livekit.connect(lkRoom, identityOf(ALICE, "DA"));
       await left(ALICE, "DA", T0 + MIN);
-      await waitFor("effects done", async () => (await running.callStore.pendingEffects(10)).length === 0);
+      await waitFor("effects done", async () => (await running.callStore.pendingEffects(10, Number.MAX_SAFE_INTEGER)).length === 0);
       assert.deepEqual(livekit.deleted, []);
     });
   });
@@ -400,7 +400,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       await giveToken(ALICE, "DA");
       homeserver.failing = new Error("homeserver down");
       await joined(ALICE, "DA", T0);
-      await waitFor("a failed attempt", async () => ((await running.callStore.pendingEffects(10))[0]?.attempts ?? 0) > 0);
+      await waitFor("a failed attempt", async () => ((await running.callStore.pendingEffects(10, Number.MAX_SAFE_INTEGER))[0]?.attempts ?? 0) > 0);
       await running.stop();
       homeserver.failing = null;
       running = await boot();

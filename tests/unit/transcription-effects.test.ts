@@ -3,7 +3,7 @@
 // a late effect acts on the state as it is now.
 import assert from "node:assert/strict";
 import { ParticipantInfo_Kind } from "@livekit/protocol";
-import type { RecordingTranscriptionEffect, TranscriptionDispatchEffect } from "../../appservice/src/calls/call-effect-types.ts";
+import type { CallEffect, RecordingTranscriptionEffect, TranscriptionDispatchEffect } from "../../appservice/src/calls/call-effect-types.ts";
 import { createCallEffects, EffectPendingError } from "../../appservice/src/calls/call-effects.ts";
 import type { Call, Presence } from "../../appservice/src/calls/call-store.ts";
 import { recordingLiveKitRoom } from "../../appservice/src/focus/livekit-names.ts";
@@ -203,12 +203,14 @@ describe("waiting transcription effects in the call lifecycle", () => {
     const effect: TranscriptionDispatchEffect = { kind: "transcription_dispatch", roomId: ROOM, since: T0 };
     const attempted: { done: boolean }[] = [];
     let pendingNow = true;
+    let notBefore = 0;
     const store = {
-      pendingEffects: async () => (pendingNow ? [{ id: 1, effect, attempts: 0 }] : []),
+      pendingEffects: async (_limit: number, now: number) => (pendingNow && notBefore <= now ? [{ id: 1, effect, attempts: 0 }] : []),
       effectAttempted: async (_id: number, done: boolean) => {
         attempted.push({ done });
         if (done) pendingNow = false;
       },
+      effectWaiting: async (_id: number, until: number) => void (notBefore = until),
       identitiesOf: async () => [],
       identity: async () => null,
       activeCall: async () => null,
@@ -246,5 +248,39 @@ describe("waiting transcription effects in the call lifecycle", () => {
     clock += 4000;
     await effects.drain();
     assert.deepEqual(attempted, [{ done: true }]);
+  });
+
+  it("however many wait for a worker, the others behind them run in the same drain (a kick, a notice)", async () => {
+    const waitingDispatches = Array.from({ length: 200 }, (_, i) => ({
+      id: i + 1,
+      effect: { kind: "transcription_dispatch", roomId: `!r${i}:ministry-a.test`, since: T0 } as TranscriptionDispatchEffect,
+      attempts: 0,
+      notBefore: 0,
+      done: false,
+    }));
+    const notice = { id: 201, effect: { kind: "notice", roomId: ROOM, txnId: "t", content: { msgtype: "m.notice", body: "Call ended" } } as CallEffect, attempts: 0, notBefore: 0, done: false };
+    const rows = [...waitingDispatches, notice];
+    const store = {
+      pendingEffects: async (limit: number, now: number) => rows.filter((r) => !r.done && r.notBefore <= now).slice(0, limit),
+      effectAttempted: async (id: number, done: boolean) => void (rows.find((r) => r.id === id)!.done = done),
+      effectWaiting: async (id: number, until: number) => void (rows.find((r) => r.id === id)!.notBefore = until),
+      identitiesOf: async () => [],
+      identity: async () => null,
+      activeCall: async () => null,
+      hostsRoom: async () => true,
+    };
+    const sent: string[] = [];
+    const effects = createCallEffects({
+      store,
+      homeserver: { sendNotice: async (_room, _txn, content) => (sent.push(String(content.body)), { event_id: "$n" }) },
+      livekit: null,
+      transcription: { run: async () => Promise.reject(new EffectPendingError("no worker took the job yet")) },
+      botUserId: "@visio:ministry-a.test",
+      log: createLogger("error"),
+      now: () => T0,
+    });
+    await effects.drain();
+    assert.deepEqual(sent, ["Call ended"]);
+    assert.ok(waitingDispatches.every((r) => !r.done && r.notBefore > T0), "the dispatches wait, none given up");
   });
 });

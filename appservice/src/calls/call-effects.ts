@@ -25,7 +25,7 @@ export interface TranscriptionEffectRunner {
 export type LiveKitRoomService = Pick<RoomServiceClient, "listParticipants" | "removeParticipant" | "deleteRoom">;
 
 export interface CallEffectsDeps {
-  store: Pick<CallStore, "pendingEffects" | "effectAttempted" | "identitiesOf" | "identity" | "activeCall" | "hostsRoom">;
+  store: Pick<CallStore, "pendingEffects" | "effectAttempted" | "effectWaiting" | "identitiesOf" | "identity" | "activeCall" | "hostsRoom">;
   homeserver: Pick<HomeserverClient, "sendNotice">;
   /** null when the appservice has no focus section: calls run on other ministries' SFUs. */
   livekit: LiveKitRoomService | null;
@@ -54,8 +54,6 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
   const now = deps.now ?? Date.now;
   const maxAttempts = deps.maxAttempts ?? 20;
   const pendingRetryMs = deps.pendingRetryMs ?? 4_000;
-  // Effects that wait (EffectPendingError), by id: not run again before this time.
-  const waitingUntil = new Map<number, number>();
 
   const participantsOf = async (livekit: LiveKitRoomService, livekitRoom: string) => {
     try {
@@ -137,29 +135,23 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
 
   const drainOnce = async (): Promise<void> => {
     for (;;) {
-      const pending = await store.pendingEffects(BATCH);
+      const pending = await store.pendingEffects(BATCH, now());
       let failed = false;
       for (const { id, effect, attempts } of pending) {
-        const until = waitingUntil.get(id);
-        if (until !== undefined && until > now()) {
-          failed = true;
-          continue;
-        }
         try {
           await run(effect);
-          waitingUntil.delete(id);
           await store.effectAttempted(id, true, now());
         } catch (err) {
-          failed = true;
           if (err instanceof EffectPendingError) {
             // Waiting is not failing: it does not count towards giving up (the effect ends by
             // itself when what it waits for is moot, e.g. the call ended), and is checked again
-            // after a pause rather than at every drain that other changes cause.
-            waitingUntil.set(id, now() + pendingRetryMs);
+            // after a pause rather than at every drain that other changes cause. It is out of the
+            // batches until then: effects that wait never hold back the others.
+            await store.effectWaiting(id, now() + pendingRetryMs);
             log.debug("call effect waiting", { kind: effect.kind, roomId: effect.roomId, reason: err.message });
             continue;
           }
-          waitingUntil.delete(id);
+          failed = true;
           const giveUp = attempts + 1 >= maxAttempts;
           const fields = { kind: effect.kind, roomId: effect.roomId, attempts: attempts + 1, err };
           if (giveUp) log.error("call effect given up", fields);

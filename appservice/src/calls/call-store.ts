@@ -75,8 +75,11 @@ export interface CallStore {
   updateExpiry(presenceId: number, expiresAt: number | null): Promise<void>;
   closePresence(presence: Pick<Presence, "id" | "joinedAt">, at: number): Promise<void>;
   enqueueEffect(effect: CallEffect, at: number): Promise<void>;
-  pendingEffects(limit: number): Promise<PendingEffect[]>;
+  /** The oldest effects not done, leaving out those that wait until after `now`. */
+  pendingEffects(limit: number, now: number): Promise<PendingEffect[]>;
   effectAttempted(id: number, done: boolean, at: number): Promise<void>;
+  /** The effect waits (not a failed attempt): it is not pending again before `until`. */
+  effectWaiting(id: number, until: number): Promise<void>;
 }
 
 interface IdentityRow {
@@ -277,14 +280,21 @@ export function createCallStore(db: Knex): CallStore {
     async enqueueEffect(effect, at) {
       await db("call_effects").insert({ kind: effect.kind, payload: JSON.stringify(effect), created_at: at, attempts: 0 });
     },
-    async pendingEffects(limit) {
-      const rows = (await db("call_effects").whereNull("done_at").orderBy("id").limit(limit)) as EffectRow[];
+    async pendingEffects(limit, now) {
+      const rows = (await db("call_effects")
+        .whereNull("done_at")
+        .andWhere((q) => q.whereNull("not_before").orWhere("not_before", "<=", now))
+        .orderBy("id")
+        .limit(limit)) as EffectRow[];
       return rows.map((r) => ({ id: num(r.id), effect: JSON.parse(r.payload) as CallEffect, attempts: num(r.attempts) }));
     },
     async effectAttempted(id, done, at) {
       await db("call_effects")
         .where({ id })
-        .update({ attempts: db.raw("attempts + 1"), ...(done ? { done_at: at } : {}) });
+        .update({ attempts: db.raw("attempts + 1"), not_before: null, ...(done ? { done_at: at } : {}) });
+    },
+    async effectWaiting(id, until) {
+      await db("call_effects").where({ id }).update({ not_before: until });
     },
   };
 }

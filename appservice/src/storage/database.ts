@@ -3,6 +3,7 @@ import knex, { type Knex } from "knex";
 import type { AppserviceConfig } from "../../../config/schema.ts";
 import * as initial from "./migrations/001-initial.ts";
 import * as calls from "./migrations/002-calls.ts";
+import * as effectSchedule from "./migrations/003-effect-schedule.ts";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ interface Migration {
 const MIGRATIONS: [name: string, migration: Migration][] = [
   ["001-initial", initial],
   ["002-calls", calls],
+  ["003-effect-schedule", effectSchedule],
 ];
 
 const migrationSource: Knex.MigrationSource<[string, Migration]> = {
