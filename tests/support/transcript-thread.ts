@@ -2,6 +2,7 @@
 // "Transcription started" root and one message per utterance, each with its latest edit applied.
 import { TRANSCRIBER_NOTICE_KEY, type RoomEvent, type TranscriptFields, type TranscriptSessionFields } from "../../wire-types.ts";
 import { OUTAGE_KEY } from "../../bridge/src/matrix/engine-outage-notices.ts";
+import { LOST_MESSAGES_KEY } from "../../bridge/src/matrix/lost-messages-notice.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 
 export interface ThreadMessage {
@@ -43,7 +44,7 @@ export async function readTranscriptThread(clientUrl: string, accessToken: strin
   const inThread = events.filter((e) => relation(e).rel_type === "m.thread" && relation(e).event_id === root.event_id);
   const messages = inThread
     // Utterances only: files and the notices about the engine or the transcriber are not.
-    .filter((e) => e.content.msgtype !== "m.file" && e.content[OUTAGE_KEY] === undefined && e.content[TRANSCRIBER_NOTICE_KEY] === undefined)
+    .filter((e) => e.content.msgtype !== "m.file" && e.content[OUTAGE_KEY] === undefined && e.content[TRANSCRIBER_NOTICE_KEY] === undefined && e.content[LOST_MESSAGES_KEY] === undefined)
     .map((first): ThreadMessage => {
       // Edits count only from the original sender, as clients apply them.
       const edits = events.filter((e) => relation(e).rel_type === "m.replace" && relation(e).event_id === first.event_id && e.sender === first.sender);

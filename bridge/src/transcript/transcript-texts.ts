@@ -17,6 +17,8 @@ export interface TranscriptTexts {
   machineTranscription: string;
   interrupted(engine: string, reason: string): string;
   resumed(lost: number): string;
+  /** Transcript messages the homeserver did not take; the files at the end have them. */
+  messagesLost(lost: number, reason: string): string;
   recordingFailed(filename: string, reason: string): string;
   /** Why a recording could not be transcribed (the detail is the error's, never what was said). */
   tooLarge(mib: number): string;
@@ -43,6 +45,8 @@ const french: TranscriptTexts = {
     `Transcription interrompue : le moteur de reconnaissance vocale (${engine}) est en panne (${reason}). Ce qui est dit pendant ce temps n'est pas transcrit ; la transcription reprend dès son retour.`,
   resumed: (lost) =>
     `Transcription reprise : le moteur de reconnaissance vocale est de retour. ${lost === 0 ? "Aucun énoncé n'a été perdu" : lost === 1 ? "1 énoncé a été perdu" : `${lost} énoncés ont été perdus`} entre-temps.`,
+  messagesLost: (lost, reason) =>
+    `${lost === 1 ? "1 message de transcription n'a pas pu être publié" : `${lost} messages de transcription n'ont pas pu être publiés`} dans ce fil (${reason}) ; les fichiers de transcription de la fin contiendront tout.`,
   recordingFailed: (filename, reason) => `${filename} n'a pas pu être transcrit : ${reason}.`,
   tooLarge: (mib) => `il dépasse ${mib} Mio`,
   notDownloaded: (detail) => `il n'a pas pu être téléchargé (${detail})`,
@@ -67,6 +71,8 @@ const english: TranscriptTexts = {
   interrupted: (engine, reason) =>
     `Transcription interrupted: the speech-to-text engine (${engine}) failed (${reason}). What is said meanwhile is not transcribed; transcription resumes when the engine is back.`,
   resumed: (lost) => `Transcription resumed: the speech-to-text engine is back. ${lost} utterance${lost === 1 ? " was" : "s were"} lost meanwhile.`,
+  messagesLost: (lost, reason) =>
+    `${lost === 1 ? "1 transcript message" : `${lost} transcript messages`} could not be posted in this thread (${reason}); the transcript files at the end will have everything.`,
   recordingFailed: (filename, reason) => `${filename} could not be transcribed: ${reason}.`,
   tooLarge: (mib) => `it is larger than ${mib} MiB`,
   notDownloaded: (detail) => `it could not be downloaded (${detail})`,

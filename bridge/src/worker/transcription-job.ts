@@ -15,6 +15,7 @@ import { RoomListener, type ListenerEvent } from "../live/room-listener.ts";
 import { speakerResolver, matrixUserOf } from "../live/speaker.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
 import { EngineOutageNotices } from "../matrix/engine-outage-notices.ts";
+import { LostMessagesNotice } from "../matrix/lost-messages-notice.ts";
 import { SpeakerNames } from "../matrix/speaker-names.ts";
 import { readEarlierTranscript } from "../matrix/thread-reader.ts";
 import { postTranscriptFiles } from "../matrix/transcript-files.ts";
@@ -116,14 +117,27 @@ export class TranscriptionJob {
       report({ event: "resumed", finals: earlier.finals.length, unfinished: earlier.unfinished.length });
     }
     const sessionId = randomUUID();
+    const lost = new LostMessagesNotice({
+      sender: matrix,
+      roomId,
+      threadRoot: metadata.thread_root,
+      sessionId,
+      language: metadata.language,
+      onError: (err) => report({ event: "error", message: `lost messages notice not sent: ${err.message}` }),
+    });
     const poster = new TranscriptPoster({
       sender: matrix,
       roomId,
       threadRoot: metadata.thread_root,
       sessionId,
-      onError: (err) => report({ event: "error", message: `transcript message not sent: ${err.message}` }),
-      onPosted: (eventId, segment) =>
-        report({ event: "posted", eventId, final: segment.final, speaker: segment.speaker.id, startMs: Math.round(segment.startMs), endMs: Math.round(segment.endMs) }),
+      onError: (err) => {
+        lost.failed(err);
+        report({ event: "error", message: `transcript message not sent: ${err.message}` });
+      },
+      onPosted: (eventId, segment) => {
+        lost.posted();
+        report({ event: "posted", eventId, final: segment.final, speaker: segment.speaker.id, startMs: Math.round(segment.startMs), endMs: Math.round(segment.endMs) });
+      },
     });
     const outages = new EngineOutageNotices({
       sender: matrix,
@@ -180,6 +194,7 @@ export class TranscriptionJob {
     await listener.close();
     await poster.flush();
     await outages.flush();
+    await lost.flush();
     if (ENDS_TRANSCRIPTION.includes(end)) {
       const files = await postTranscriptFiles(matrix, {
         roomId,
@@ -192,6 +207,9 @@ export class TranscriptionJob {
         segments: finals,
       });
       report({ event: "files-posted", files: files.map(({ filename, url, eventId }) => ({ filename, url, eventId })) });
+      // The thread is reachable again: it hears of messages lost at the very end too.
+      lost.posted();
+      await lost.flush();
     }
     return end;
   }
