@@ -214,9 +214,10 @@ export class OpenAiCompatibleEngine implements SttEngine {
     };
     return {
       write(pcm: Int16Array): void {
+        if (refusal !== undefined) return;
         chunks.push(pcm.slice());
         samples += pcm.length;
-        if (refusal === undefined && interimSamples > 0 && !ended && !interimInFlight && samples - decodedUpTo >= interimSamples) decodeInterim();
+        if (interimSamples > 0 && !ended && !interimInFlight && samples - decodedUpTo >= interimSamples) decodeInterim();
       },
       end: async (): Promise<void> => {
         ended = true;
