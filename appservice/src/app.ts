@@ -113,6 +113,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   const calls = createCallState({
     db,
     homeserver,
+    language: config.transcription.language,
     livekit: forgettingDeletedRooms(deps.livekit ?? roomService, knownRooms),
     // Without a LiveKit server of its own, calls run on other ministries' SFUs: nothing to dispatch.
     ...(transcriptionLiveKit

@@ -169,8 +169,8 @@ describe("call state and lifecycle (real Synapse A, B, LiveKit A with webhooks)"
 
     await waitUntil("the end notice in the room", async () => (await notices()).length === 2, { timeoutMs: 20_000 });
     const [started, endNotice] = await notices();
-    assert.equal(started?.body, "Call started");
-    assert.match(endNotice?.body ?? "", /^Call ended · 2 participants · (< 1|1) min$/);
+    assert.equal(started?.body, "Appel démarré");
+    assert.match(endNotice?.body ?? "", /^Appel terminé · 2 participants · (< 1|1) min$/);
     assert.equal(endNotice?.["org.visio.call"].call_id, call.id);
     assert.deepEqual([...(endNotice?.["org.visio.call"].participant_ids ?? [])].sort(), [alice.userId, bob.userId].sort());
 

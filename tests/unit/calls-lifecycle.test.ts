@@ -223,7 +223,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       await waitFor("LiveKit room closed", () => livekit.deleted.includes(lkRoom));
       assert.deepEqual(
         notices().map((n) => n.content.body),
-        ["Call started", "Call ended · 2 participants · 42 min"],
+        ["Appel démarré", "Appel terminé · 2 participants · 42 min"],
       );
       const ended = notices("ended")[0]?.content;
       assert.deepEqual(ended?.["org.visio.call"], {
@@ -285,7 +285,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       await ok({ event: "room_finished", at: T0 + 5 * MIN });
       assert.equal(await activeCall(), null);
       await waitFor("end notice", () => notices("ended").length === 1);
-      assert.equal(notices("ended")[0]?.content.body, "Call ended · 1 participant · 5 min");
+      assert.equal(notices("ended")[0]?.content.body, "Appel terminé · 1 participant · 5 min");
     });
 
     it("ends a call whose last membership expired without a leave event", async () => {
@@ -293,7 +293,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       await txn([callMember(ALICE, "DA", rtcContent("DA", { created_ts: now - 10_000, expires: 5_000 }), now - 10_000)]);
       await waitFor("the call ended by the sweep", async () => (await activeCall()) === null);
       await waitFor("end notice", () => notices("ended").length === 1);
-      assert.match(notices("ended")[0]?.content.body ?? "", /^Call ended · 1 participant · < 1 min$/);
+      assert.match(notices("ended")[0]?.content.body ?? "", /^Appel terminé · 1 participant · < 1 min$/);
     });
   });
 
@@ -392,7 +392,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       await waitFor("end notice", () => notices("ended").length === 1);
       assert.deepEqual(
         notices().map((n) => n.content.body),
-        ["Call started", "Call ended · 2 participants · 42 min"],
+        ["Appel démarré", "Appel terminé · 2 participants · 42 min"],
       );
     });
 
@@ -405,7 +405,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       homeserver.failing = null;
       running = await boot();
       await waitFor("start notice", () => notices().length === 1);
-      assert.equal(notices()[0]?.content.body, "Call started");
+      assert.equal(notices()[0]?.content.body, "Appel démarré");
     });
   });
 

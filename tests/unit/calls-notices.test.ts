@@ -13,15 +13,20 @@ describe("call notices", () => {
   });
 
   it("counts participants, singular and plural", () => {
-    assert.equal(callEndedNotice({ ...call, endedAt: call.startedAt + 60_000 }, ["@a:x"]).body, "Call ended · 1 participant · 1 min");
+    assert.equal(callEndedNotice({ ...call, endedAt: call.startedAt + 60_000 }, ["@a:x"], "en").body, "Call ended · 1 participant · 1 min");
     assert.equal(
-      callEndedNotice({ ...call, endedAt: call.startedAt + 3 * 60_000 }, ["@a:x", "@b:y", "@c:z"]).body,
+      callEndedNotice({ ...call, endedAt: call.startedAt + 3 * 60_000 }, ["@a:x", "@b:y", "@c:z"], "en").body,
       "Call ended · 3 participants · 3 min",
     );
   });
 
+  it("speaks the server's language", () => {
+    assert.equal(callStartedNotice(call, "fr").body, "Appel démarré");
+    assert.equal(callEndedNotice({ ...call, endedAt: call.startedAt + 65 * 60_000 }, ["@a:x", "@b:y"], "fr-FR").body, "Appel terminé · 2 participants · 1 h 05 min");
+  });
+
   it("carries the machine-readable fields under org.visio.call", () => {
-    assert.deepEqual(callStartedNotice(call), {
+    assert.deepEqual(callStartedNotice(call, "en"), {
       msgtype: "m.notice",
       body: "Call started",
       "org.visio.call": { call_id: "c1", state: "started", started_at: 1_700_000_000_000 },

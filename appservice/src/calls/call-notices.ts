@@ -1,4 +1,5 @@
-// The bot's timeline notices for a call: one when it starts, one when it ends, nothing in between.
+// The bot's timeline notices for a call: one when it starts, one when it ends, nothing in between; in
+// the server's language (French or English), the fields beside them for clients.
 import type { CallNoticeContent } from "../../../wire-types.ts";
 import type { Call } from "./call-store.ts";
 
@@ -10,20 +11,22 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
-export function callStartedNotice(call: Call): CallNoticeContent {
+const isFrench = (language: string): boolean => (language.split("-")[0] ?? "").toLowerCase() === "fr";
+
+export function callStartedNotice(call: Call, language: string): CallNoticeContent {
   return {
     msgtype: "m.notice",
-    body: "Call started",
+    body: isFrench(language) ? "Appel démarré" : "Call started",
     "org.visio.call": { call_id: call.id, state: "started", started_at: call.startedAt },
   };
 }
 
-export function callEndedNotice(call: Call & { endedAt: number }, participantIds: readonly string[]): CallNoticeContent {
+export function callEndedNotice(call: Call & { endedAt: number }, participantIds: readonly string[], language: string): CallNoticeContent {
   const durationMs = Math.max(0, call.endedAt - call.startedAt);
   const n = participantIds.length;
   return {
     msgtype: "m.notice",
-    body: `Call ended · ${n} participant${n === 1 ? "" : "s"} · ${formatDuration(durationMs)}`,
+    body: `${isFrench(language) ? "Appel terminé" : "Call ended"} · ${n} participant${n === 1 ? "" : "s"} · ${formatDuration(durationMs)}`,
     "org.visio.call": {
       call_id: call.id,
       state: "ended",

@@ -30,6 +30,8 @@ export interface CallState {
 export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "livekit" | "transcription" | "botUserId" | "maxAttempts"> {
   db: Knex;
   log: Logger;
+  /** The server's language: the call notices are written in it. */
+  language: string;
   /** How often failed effects are retried and expired memberships swept; default 10 s. */
   tickMs?: number;
   now?: () => number;
@@ -65,7 +67,7 @@ export function createCallState(deps: CallStateDeps): CallState {
 
   const sweep = async (): Promise<void> => {
     const at = now();
-    await serialize(() => deps.db.transaction((trx) => callTracker(createCallStore(trx), log).sweep(at)));
+    await serialize(() => deps.db.transaction((trx) => callTracker(createCallStore(trx), log, deps.language).sweep(at)));
     await store.forgetWebhooksBefore(at - WEBHOOK_IDS_KEPT_MS);
   };
   const tick = async (): Promise<void> => {
@@ -79,7 +81,7 @@ export function createCallState(deps: CallStateDeps): CallState {
 
   return {
     async applyInputs(trx, inputs) {
-      const tracker = callTracker(createCallStore(trx), log);
+      const tracker = callTracker(createCallStore(trx), log, deps.language);
       for (const input of inputs) await tracker.apply(input);
     },
     serialize,
@@ -89,7 +91,7 @@ export function createCallState(deps: CallStateDeps): CallState {
         deps.db.transaction(async (trx): Promise<WebhookOutcome> => {
           const txStore = createCallStore(trx);
           if (!(await txStore.markWebhookSeen(event.id, event.event, now()))) return "duplicate";
-          const tracker = callTracker(txStore, log);
+          const tracker = callTracker(txStore, log, deps.language);
           const livekitRoom = event.room?.name ?? "";
           const participant = event.participant;
           switch (event.event) {

@@ -26,14 +26,15 @@ export interface CallTracker {
   sweep(now: number): Promise<void>;
 }
 
-export function callTracker(store: CallStore, log: Logger): CallTracker {
+/** `language`: the server's (transcription.language), which the call notices are written in. */
+export function callTracker(store: CallStore, log: Logger, language: string): CallTracker {
   const join = async (roomId: string, presence: Omit<NewPresence, "callId">): Promise<void> => {
     let call = await store.activeCall(roomId);
     if (!call) {
       call = await store.startCall(roomId, presence.joinedAt);
       log.info("call started", { roomId, callId: call.id });
       await store.enqueueEffect(
-        { kind: "notice", roomId, txnId: noticeTxnId(call.id, "started"), content: callStartedNotice(call) },
+        { kind: "notice", roomId, txnId: noticeTxnId(call.id, "started"), content: callStartedNotice(call, language) },
         presence.joinedAt,
       );
     }
@@ -79,7 +80,7 @@ export function callTracker(store: CallStore, log: Logger): CallTracker {
         kind: "notice",
         roomId: call.roomId,
         txnId: noticeTxnId(call.id, "ended"),
-        content: callEndedNotice({ ...ended, endedAt }, participantIds),
+        content: callEndedNotice({ ...ended, endedAt }, participantIds, language),
       },
       now,
     );
