@@ -108,11 +108,22 @@ describe("OpenID verifier (local HTTPS homeserver, per-run CA)", function () {
     assert.equal(await refusal(verifier(undefined).verify({ accessToken: "good", serverName })), "untrusted_tls");
   });
 
-  it("refuses a token the homeserver does not know, and does not cache the refusal", async () => {
-    const v = verifier(pki.caPem);
+  it("refuses a token the homeserver does not know, and remembers the refusal for five minutes: retries cost no federation request", async () => {
+    let clock = 1_000_000;
+    const v = createOpenIdVerifier({ get: createFederationGet({ ca: pki.caPem, timeoutMs: 2000 }), cacheTtlMs: 60_000, now: () => clock });
     assert.equal(await refusal(v.verify({ accessToken: "forged", serverName })), "rejected");
     assert.equal(await refusal(v.verify({ accessToken: "forged", serverName })), "rejected");
-    assert.equal(requests.length, 2);
+    assert.equal(await refusal(v.verify({ accessToken: "someone-elses", serverName })), "server_mismatch");
+    assert.equal(await refusal(v.verify({ accessToken: "someone-elses", serverName })), "server_mismatch");
+    assert.equal(requests.length, 2, "each refused token asked once");
+    clock += 5 * 60_000;
+    assert.equal(await refusal(v.verify({ accessToken: "forged", serverName })), "rejected");
+    assert.equal(requests.length, 3, "asked again once the refusal is forgotten");
+    // An unreachable homeserver is not a refusal: asked again at once.
+    const slow = verifier(pki.caPem, 60_000, 300);
+    assert.equal(await refusal(slow.verify({ accessToken: "hang", serverName })), "unreachable");
+    assert.equal(await refusal(slow.verify({ accessToken: "hang", serverName })), "unreachable");
+    assert.equal(requests.filter((r) => r.path.endsWith("=hang")).length, 2);
   });
 
   it("refuses a user of another server than the token claims", async () => {

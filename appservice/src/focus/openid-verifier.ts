@@ -57,11 +57,20 @@ interface CachedUser {
   expiresAt: number;
 }
 
+/**
+ * How long a token its homeserver refused (or vouched for as another server's user) stays refused
+ * without asking again: such a token never becomes good, and a client retrying it must not turn each
+ * attempt into a federation request. Unreachable homeservers are asked again at once.
+ */
+const REFUSED_TTL_MS = 5 * 60_000;
+const DEFINITIVE: readonly OpenIdFailure[] = ["rejected", "server_mismatch"];
+
 export function createOpenIdVerifier(options: OpenIdVerifierOptions): OpenIdVerifier {
   const now = options.now ?? Date.now;
   const cacheSize = options.cacheSize ?? 10_000;
   // Keyed by a hash, so neither memory dumps of the map nor debug output hold usable tokens.
   const users = new Map<string, CachedUser>();
+  const refused = new Map<string, { error: OpenIdVerificationError; expiresAt: number }>();
   const inFlight = new Map<string, Promise<string>>();
   const targets = new Map<string, { target: FederationTarget; expiresAt: number }>();
 
@@ -83,6 +92,15 @@ export function createOpenIdVerifier(options: OpenIdVerifierOptions): OpenIdVeri
       const oldest = users.keys().next().value;
       if (oldest === undefined) break;
       users.delete(oldest);
+    }
+  };
+
+  const refuse = (key: string, error: OpenIdVerificationError): void => {
+    refused.set(key, { error, expiresAt: now() + REFUSED_TTL_MS });
+    while (refused.size > cacheSize) {
+      const oldest = refused.keys().next().value;
+      if (oldest === undefined) break;
+      refused.delete(oldest);
     }
   };
 
@@ -130,13 +148,22 @@ export function createOpenIdVerifier(options: OpenIdVerifierOptions): OpenIdVeri
       const key = createHash("sha256").update(claim.serverName).update("\u0000").update(claim.accessToken).digest("base64");
       const hit = cached(key);
       if (hit !== null) return hit;
+      const known = refused.get(key);
+      if (known !== undefined && known.expiresAt > now()) throw known.error;
+      if (known !== undefined) refused.delete(key);
       const pending = inFlight.get(key);
       if (pending) return pending;
       const lookup = ask(claim)
-        .then((userId) => {
-          remember(key, userId, claim);
-          return userId;
-        })
+        .then(
+          (userId) => {
+            remember(key, userId, claim);
+            return userId;
+          },
+          (err: unknown) => {
+            if (err instanceof OpenIdVerificationError && DEFINITIVE.includes(err.reason)) refuse(key, err);
+            throw err;
+          },
+        )
         .finally(() => inFlight.delete(key));
       inFlight.set(key, lookup);
       return lookup;
