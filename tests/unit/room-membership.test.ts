@@ -2,7 +2,7 @@
 // is followed (the bot joins it) on the first request, through the requester's server and then the
 // allowlisted ones, once for requests that come together.
 import assert from "node:assert/strict";
-import { createRoomMembership } from "../../appservice/src/focus/room-membership.ts";
+import { createRoomMembership, FOLLOW_REFUSED_MS } from "../../appservice/src/focus/room-membership.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 
 const BOT = "@visio:ministry-b.test";
@@ -39,5 +39,30 @@ describe("focus room membership", function () {
     // Joined a moment ago, not yet in a transaction: the room's current state says so.
     assert.equal(await membership.membership(ROOM, "@carol:ministry-b.test"), "join");
     assert.equal(await membership.membership(ROOM, "@dan:ministry-b.test"), "leave");
+  });
+
+  it("does not try again for 15 s a room it could not join", async function () {
+    let clock = 0;
+    let joins = 0;
+    const membership = createRoomMembership({
+      store: { membership: async () => null, seedMembers: async () => {} },
+      homeserver: {
+        joinRoom: async () => {
+          joins += 1;
+          throw new Error("403 M_FORBIDDEN: You are not invited to this room.");
+        },
+        joinedMembers: async () => [],
+        getState: async () => null,
+      },
+      botUserId: BOT,
+      allowlist: ["ministry-a.test"],
+      log: createLogger("error"),
+      now: () => clock,
+    });
+    for (let i = 0; i < 5; i++) assert.equal(await membership.membership("!private:ministry-a.test", BOB), null);
+    assert.equal(joins, 1, "five requests, one join");
+    clock += FOLLOW_REFUSED_MS;
+    assert.equal(await membership.membership("!private:ministry-a.test", BOB), null);
+    assert.equal(joins, 2);
   });
 });

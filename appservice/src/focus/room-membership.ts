@@ -5,7 +5,8 @@
 // is in it; from then on the transactions keep it current. (Right after a user of this server joined
 // over federation, Synapse holds the room with partial state and joins the bot only through another
 // server in it: the requester's own server alone is no way in then.) A room the bot cannot join
-// (invite-only) stays unknown. A user the transactions do not show as joined is looked up in the
+// (invite-only, unknown) stays unknown, and is not tried again for 15 s: requests naming rooms
+// we cannot see must not each cost joins through other servers. A user the transactions do not show as joined is looked up in the
 // room's current state before being refused: a join a moment old may not have reached us yet, and a
 // caller who joins a meeting and starts the call at once must not be turned away.
 import type { HomeserverClient } from "../homeserver-client.ts";
@@ -19,6 +20,10 @@ export interface RoomMembership {
 
 const serverOf = (userId: string): string => userId.slice(userId.indexOf(":") + 1);
 
+/** How long a room the bot could not join stays unknown without trying again. */
+export const FOLLOW_REFUSED_MS = 15_000;
+const REFUSALS_REMEMBERED = 10_000;
+
 export function createRoomMembership(deps: {
   store: Pick<Store, "membership" | "seedMembers">;
   homeserver: Pick<HomeserverClient, "joinRoom" | "joinedMembers" | "getState">;
@@ -26,10 +31,14 @@ export function createRoomMembership(deps: {
   /** The federation allowlist: the servers a meeting may be hosted by, tried after the requester's. */
   allowlist: readonly string[];
   log: Logger;
+  now?: () => number;
 }): RoomMembership {
   const { store, homeserver, botUserId, log } = deps;
+  const now = deps.now ?? Date.now;
   // Requests for a room not followed yet share one join.
   const following = new Map<string, Promise<boolean>>();
+  // Rooms the bot could not join, until when they are not tried again.
+  const refused = new Map<string, number>();
 
   const follow = async (roomId: string, requester: string): Promise<boolean> => {
     const via = [...new Set([requester, ...deps.allowlist])];
@@ -40,6 +49,8 @@ export function createRoomMembership(deps: {
       return true;
     } catch (err) {
       log.info("cannot follow room", { roomId, via, err });
+      if (refused.size >= REFUSALS_REMEMBERED) refused.clear();
+      refused.set(roomId, now() + FOLLOW_REFUSED_MS);
       return false;
     }
   };
@@ -47,6 +58,7 @@ export function createRoomMembership(deps: {
   return {
     async membership(roomId, userId) {
       if ((await store.membership(roomId, botUserId)) !== "join") {
+        if ((refused.get(roomId) ?? 0) > now()) return null;
         let joining = following.get(roomId);
         if (joining === undefined) {
           joining = follow(roomId, serverOf(userId)).finally(() => following.delete(roomId));
