@@ -155,6 +155,18 @@ export const configSchema = z.strictObject({
     })
     .meta({ description: "Live transcription control: who may start and stop it, and what the bridge is told." })
     .prefault({}),
+  retention: z
+    .strictObject({
+      transactions_days: z.number().int().min(1).max(3650).default(7).meta({
+        description: "How long the IDs of handled homeserver transactions are kept (a redelivery is recognised within it).",
+      }),
+      finished_effects_days: z.number().int().min(1).max(3650).default(7).meta({ description: "How long done call effects (notices, LiveKit calls) are kept." }),
+      identities_days: z.number().int().min(1).max(3650).default(30).meta({
+        description: "How long the LiveKit identities the focus issued are kept (webhooks about older ones are no longer mapped to users).",
+      }),
+    })
+    .meta({ description: "Pruning of what grows with traffic, checked every sweep. Call records (calls, call_participants) are kept: they are the meetings' history." })
+    .prefault({}),
   logging: z
     .strictObject({
       level: z.enum(["debug", "info", "warn", "error"]).default("info").meta({ description: "Lowest level logged." }),

@@ -114,6 +114,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     db,
     homeserver,
     language: config.transcription.language,
+    retention: config.retention,
     livekit: forgettingDeletedRooms(deps.livekit ?? roomService, knownRooms),
     // Without a LiveKit server of its own, calls run on other ministries' SFUs: nothing to dispatch.
     ...(transcriptionLiveKit

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import { createCallStore } from "../../appservice/src/calls/call-store.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
+import { pruneOld } from "../../appservice/src/storage/retention.ts";
 import { createStore, type MembershipChange, type Store } from "../../appservice/src/storage/store.ts";
 import { getTestbed } from "../harness/testbed.ts";
 
@@ -108,6 +109,32 @@ for (const backend of backends) {
         assert.equal((await calls.pendingEffects(10, 100))[0]?.attempts, 1);
         await calls.effectAttempted(pending?.id ?? -1, true, 3);
         assert.deepEqual(await calls.pendingEffects(10, 200), []);
+      } finally {
+        await db.destroy();
+      }
+    });
+
+    it("prunes what grows with traffic as the retention says, and keeps what is younger or not done", async () => {
+      const db = await openDatabase(database);
+      try {
+        const DAY = 24 * 60 * 60 * 1000;
+        const now = Date.now();
+        const calls = createCallStore(db);
+        assert.equal(await store.applyTransaction("t-prune", 0, []), "handled");
+        await db("as_transactions").where({ txn_id: "t-prune" }).update({ handled_at: now - 8 * DAY });
+        assert.equal(await store.applyTransaction("t-recent", 0, []), "handled");
+        await calls.recordIdentity({ livekitRoom: "lk-old", identity: "old", roomId: "!p:x", userId: "@a:x", deviceId: "D", issuedAt: now - 31 * DAY });
+        await calls.recordIdentity({ livekitRoom: "lk-new", identity: "new", roomId: "!p:x", userId: "@a:x", deviceId: "D", issuedAt: now - DAY });
+        await calls.enqueueEffect({ kind: "close_livekit_rooms", roomId: "!p:x", callId: "c-old", livekitRooms: [] }, now - 9 * DAY);
+        await calls.enqueueEffect({ kind: "close_livekit_rooms", roomId: "!p:x", callId: "c-pending", livekitRooms: [] }, now - 9 * DAY);
+        const [done, pending] = (await db("call_effects").where("payload", "like", "%c-old%").orWhere("payload", "like", "%c-pending%").orderBy("id")) as { id: number }[];
+        await calls.effectAttempted(Number(done?.id), true, now - 8 * DAY);
+        const pruned = await pruneOld(db, { transactions_days: 7, finished_effects_days: 7, identities_days: 30 }, now);
+        assert.ok(pruned.transactions >= 1 && pruned.effects >= 1 && pruned.identities >= 1, JSON.stringify(pruned));
+        assert.equal(await store.applyTransaction("t-recent", 0, []), "duplicate", "a recent transaction is still recognised");
+        assert.equal(await calls.identity("lk-old", "old"), null);
+        assert.ok(await calls.identity("lk-new", "new"));
+        assert.deepEqual((await db("call_effects").whereIn("id", [Number(done?.id), Number(pending?.id)])).map((r: { id: number }) => Number(r.id)), [Number(pending?.id)], "an effect not done is kept");
       } finally {
         await db.destroy();
       }

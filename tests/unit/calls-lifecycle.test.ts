@@ -92,7 +92,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
 
   const identityOf = (userId: string, device: string) => liveKitIdentity(userId, device, `member-${device}`);
   const giveToken = (userId: string, device: string) =>
-    running.callStore.recordIdentity({ livekitRoom: lkRoom, identity: identityOf(userId, device), roomId: room, userId, deviceId: device, issuedAt: T0 });
+    running.callStore.recordIdentity({ livekitRoom: lkRoom, identity: identityOf(userId, device), roomId: room, userId, deviceId: device, issuedAt: Date.now() });
 
   const webhook = async (fields: Omit<WebhookFields, "room"> & { room?: string }, secret = API_SECRET) => {
     const signed = await signWebhook(webhookBody({ room: lkRoom, ...fields }), API_KEY, secret);

@@ -1,6 +1,8 @@
 // Call state as one service: MatrixRTC changes from the transactions, LiveKit webhooks, the
 // identities the focus service hands out, and the effects that follow. All of it lives in the
 // database, so a restarted appservice carries on with the same calls.
+import type { AppserviceConfig } from "../../../config/schema.ts";
+import { pruneOld } from "../storage/retention.ts";
 import type { Knex } from "knex";
 import type { WebhookEvent } from "livekit-server-sdk";
 import type { Logger } from "../log.ts";
@@ -32,6 +34,8 @@ export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "liv
   log: Logger;
   /** The server's language: the call notices are written in it. */
   language: string;
+  /** What is pruned at each sweep; nothing when absent. */
+  retention?: AppserviceConfig["retention"];
   /** How often failed effects are retried and expired memberships swept; default 10 s. */
   tickMs?: number;
   now?: () => number;
@@ -69,6 +73,10 @@ export function createCallState(deps: CallStateDeps): CallState {
     const at = now();
     await serialize(() => deps.db.transaction((trx) => callTracker(createCallStore(trx), log, deps.language).sweep(at)));
     await store.forgetWebhooksBefore(at - WEBHOOK_IDS_KEPT_MS);
+    if (deps.retention !== undefined) {
+      const pruned = await pruneOld(deps.db, deps.retention, at);
+      if (pruned.transactions + pruned.effects + pruned.identities > 0) log.info("pruned", { ...pruned });
+    }
   };
   const tick = async (): Promise<void> => {
     await sweep();
