@@ -5,10 +5,11 @@
 // is in it; from then on the transactions keep it current. (Right after a user of this server joined
 // over federation, Synapse holds the room with partial state and joins the bot only through another
 // server in it: the requester's own server alone is no way in then.) A room the bot cannot join
-// (invite-only, unknown) stays unknown, and is not tried again for 15 s: requests naming rooms
-// we cannot see must not each cost joins through other servers. A user the transactions do not show as joined is looked up in the
-// room's current state before being refused: a join a moment old may not have reached us yet, and a
-// caller who joins a meeting and starts the call at once must not be turned away.
+// (invite-only, unknown) stays unknown, and is not tried again for 15 s: requests naming rooms we
+// cannot see must not each cost joins through other servers. A user the transactions do not show as
+// joined is looked up in the room's current state before being refused: a join a moment old may not
+// have reached us yet, and a caller who joins a meeting and starts the call at once must not be
+// turned away.
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../storage/store.ts";
