@@ -1,6 +1,7 @@
 // The bot's timeline notices for a call: one when it starts, one when it ends, nothing in between; in
 // the server's language (French or English), the fields beside them for clients.
 import type { CallNoticeContent } from "../../../wire-types.ts";
+import { isFrench } from "../transcription/transcription-texts.ts";
 import type { Call } from "./call-store.ts";
 
 /** "42 min", "1 h 05 min"; under a minute is "< 1 min" rather than a misleading "0 min". */
@@ -10,8 +11,6 @@ export function formatDuration(ms: number): string {
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
-
-const isFrench = (language: string): boolean => (language.split("-")[0] ?? "").toLowerCase() === "fr";
 
 export function callStartedNotice(call: Call, language: string): CallNoticeContent {
   return {

@@ -31,6 +31,11 @@ const english: TranscriptionTexts = {
   recordingQueued: (filename, language) => `Transcribing ${filename} (language: ${language}): the WebVTT and Markdown files will follow in this thread.`,
 };
 
+/** Whether a BCP 47 tag is French ("fr", "fr-FR"): the bot's words are French then, English otherwise. */
+export function isFrench(language: string): boolean {
+  return (language.split("-")[0] ?? "").toLowerCase() === "fr";
+}
+
 export function transcriptionTexts(language: string): TranscriptionTexts {
-  return (language.split("-")[0] ?? "").toLowerCase() === "fr" ? french : english;
+  return isFrench(language) ? french : english;
 }
