@@ -416,7 +416,13 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
     await waitUntil("the transcription stopped", async () => (await stateSeenBy(a, alice, roomId))?.active === false, { timeoutMs: 30_000 });
     assert.equal((await stateSeenBy(a, alice, roomId))?.requested_by, BRIDGE_USER);
 
-    const timeline = (await as(a, alice)<{ chunk: { sender: string; content: Record<string, unknown> }[] }>("GET", `${path(roomId)}/messages?dir=f&limit=100`)).chunk;
+    // The state is written first; the stop notice, which only marks the moment, follows it.
+    type Timeline = { sender: string; content: Record<string, unknown> }[];
+    let timeline: Timeline = [];
+    await waitUntil("the stop notice posted", async () => {
+      timeline = (await as(a, alice)<{ chunk: Timeline }>("GET", `${path(roomId)}/messages?dir=f&limit=100`)).chunk;
+      return timeline.some((e) => e.sender === BOT && e.content[TRANSCRIPTION_STATE_EVENT] !== undefined);
+    }, { timeoutMs: 15_000, intervalMs: 250 });
     const root = timeline.find((e) => e.sender === BOT && e.content[TRANSCRIPT_SESSION_KEY] !== undefined);
     assert.equal(root?.content.body, "Transcription démarrée");
     const notice = timeline.find((e) => e.sender === BRIDGE_USER && e.content[TRANSCRIBER_NOTICE_KEY] !== undefined);
