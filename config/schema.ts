@@ -142,7 +142,7 @@ export const configSchema = z.strictObject({
         .default("visio-transcriber")
         .meta({
           description:
-            "Localpart of the transcription bridge's Matrix user, which posts the transcript; it must lie in this appservice's namespace (<sender_localpart>-…). The appservice registers it and has it join transcribed rooms.",
+            "Localpart of the transcription bridge's Matrix user, which posts the transcript. It is the transcription worker's own appservice user (its registration: `worker.ts --registration`), left out of this appservice's namespace; the appservice invites it into transcribed rooms and it joins them itself.",
         }),
       language: z
         .string()
@@ -173,9 +173,9 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 })
-  // The bridge's user is created and masqueraded as with this appservice's token: it must be ours.
-  .refine((config) => config.transcription.bridge_localpart.startsWith(`${config.appservice.sender_localpart}-`), {
-    message: "must start with '<appservice.sender_localpart>-' (the appservice's user namespace)",
+  // The bot and the bridge are two users with two tokens: one cannot be the other.
+  .refine((config) => config.transcription.bridge_localpart !== config.appservice.sender_localpart, {
+    message: "must differ from appservice.sender_localpart (the bridge is a user of its own, not the bot)",
     path: ["transcription", "bridge_localpart"],
   });
 

@@ -116,7 +116,7 @@ async function main(): Promise<void> {
       appserviceRegistrations: async (ministry) => {
         const ready = await prepareAppservice(ministry.host, ministry.configDir, { allowlist, logLevel: "info" });
         prepared.set(ministry.serverName, ready);
-        return [ready.registrationPath];
+        return ready.registrationPaths;
       },
     },
   });
@@ -266,8 +266,9 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   return `${lines.join("\n")}\n`;
 }
 
-// A ministry's transcription worker: an agent worker of its LiveKit, acting as the appservice's bridge
-// user, with its ministry's Whisper server as the engine; the tests start theirs with the same config.
+// A ministry's transcription worker: an agent worker of its LiveKit (with the workers' own key), acting
+// as the bridge's user through its own registration (not the appservice's token), with its ministry's
+// Whisper server as the engine; the tests start theirs with the same config.
 async function startTranscriptionWorker(bed: Servers<Ministry>, m: Ministry, appservice: AppserviceProcess | undefined): Promise<ManagedProcess> {
   const livekit = bed.livekit[m];
   const whisper = bed.whisper[m];
@@ -275,8 +276,8 @@ async function startTranscriptionWorker(bed: Servers<Ministry>, m: Ministry, app
   const config = workerConfig({
     livekit,
     homeserverUrl: bed.ministries[m].clientUrl,
-    asToken: appservice.config.appservice.as_token,
-    userId: `@${appservice.config.transcription.bridge_localpart}:${hosts[m].serverName}`,
+    asToken: appservice.transcriber.asToken,
+    userId: appservice.transcriber.userId,
     whisper,
   });
   const configPath = join(runDir, `transcription-worker-${m}.yaml`);

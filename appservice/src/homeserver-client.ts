@@ -57,10 +57,6 @@ export interface HomeserverClient {
   setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<{ event_id: string }>;
   /** Invites a user as the bot; a user already in the room (or invited) is not an error. */
   invite(roomId: string, userId: string): Promise<void>;
-  /** Creates a user of the appservice's namespace; one that exists already is not an error. */
-  registerAppserviceUser(localpart: string): Promise<void>;
-  /** Joins a user of the appservice's namespace to a room (acting as that user). */
-  joinRoomAs(userId: string, roomId: string): Promise<void>;
 }
 
 export interface HomeserverClientOptions {
@@ -167,17 +163,6 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
         if (err instanceof HomeserverError && err.status === 403 && /already in the room/i.test(err.message)) return;
         throw err;
       }
-    },
-    async registerAppserviceUser(localpart) {
-      try {
-        await call("POST", "/_matrix/client/v3/register", { type: "m.login.application_service", username: localpart, inhibit_login: true });
-      } catch (err) {
-        if (err instanceof HomeserverError && err.errcode === "M_USER_IN_USE") return;
-        throw err;
-      }
-    },
-    async joinRoomAs(userId, roomId) {
-      await call("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {}, userId);
     },
   };
 }

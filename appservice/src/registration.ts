@@ -21,7 +21,10 @@ export function generateToken(): string {
 
 export function buildRegistration(config: AppserviceConfig): AppserviceRegistration {
   const server = escapeRegex(config.homeserver.server_name);
-  const { appservice, meetings } = config;
+  const { appservice, meetings, transcription } = config;
+  // The transcription bridge's user has its own registration (the worker's): never in this one's
+  // namespace, so the worker's token and this one's act for disjoint users.
+  const notBridge = `(?!${escapeRegex(transcription.bridge_localpart)}:)`;
   return {
     id: appservice.id,
     url: appservice.url,
@@ -31,7 +34,7 @@ export function buildRegistration(config: AppserviceConfig): AppserviceRegistrat
     // The bot acts for many users at once (room creation on alias queries): no rate limit.
     rate_limited: false,
     namespaces: {
-      users: [{ regex: `@${escapeRegex(appservice.sender_localpart)}(-[a-z0-9._=-]+)?:${server}`, exclusive: true }],
+      users: [{ regex: `@${notBridge}${escapeRegex(appservice.sender_localpart)}(-[a-z0-9._=-]+)?:${server}$`, exclusive: true }],
       aliases: [{ regex: `#${escapeRegex(meetings.alias_prefix)}[a-z0-9-]+:${server}`, exclusive: true }],
       rooms: [],
     },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `node bridge/src/worker.ts --config worker.yaml`: a transcription worker (`--sample-config` prints a
-// sample config). It registers with the
+// sample config; `--registration --config worker.yaml` the homeserver registration of its own Matrix
+// user, for Synapse's app_service_config_files). It registers with the
 // ministry's LiveKit server as an agent worker and transcribes every call dispatched to it, until
 // SIGTERM/SIGINT. Reports one JSON object per line on stdout (see WorkerEvent); no transcript text.
 // Exit status: 0 stopped, 1 failed, 2 bad usage or config, 3 engine not ready.
@@ -9,6 +10,7 @@ import { ConfigError } from "../../config/load.ts";
 import { SttEngineNotReadyError } from "./stt/engine.ts";
 import { start } from "./worker/start.ts";
 import { loadWorkerConfig, renderWorkerSampleConfig } from "./worker/worker-config.ts";
+import { workerRegistrationYaml } from "./worker/worker-registration.ts";
 import type { WorkerEvent } from "./worker/worker.ts";
 
 const report = (event: WorkerEvent): void => {
@@ -16,16 +18,20 @@ const report = (event: WorkerEvent): void => {
 };
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { config: { type: "string" }, "sample-config": { type: "boolean" } } });
+  const { values } = parseArgs({ options: { config: { type: "string" }, "sample-config": { type: "boolean" }, registration: { type: "boolean" } } });
   if (values["sample-config"] === true) {
     process.stdout.write(renderWorkerSampleConfig());
     return 0;
   }
   if (values.config === undefined) {
-    process.stderr.write("usage: worker.ts --config <transcription worker YAML>\n");
+    process.stderr.write("usage: worker.ts [--registration] --config <transcription worker YAML>\n");
     return 2;
   }
   const config = await loadWorkerConfig(values.config);
+  if (values.registration === true) {
+    process.stdout.write(workerRegistrationYaml(config.matrix));
+    return 0;
+  }
   const stopped = new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);

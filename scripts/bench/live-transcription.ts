@@ -106,8 +106,8 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3,
       livekit: testbed.livekit.a,
       homeserver: a,
       whisper: testbed.whisper.a,
-      asToken: appservice.config.appservice.as_token,
-      userId: `@${appservice.config.appservice.sender_localpart}-transcriber:${HOSTS.a.serverName}`,
+      asToken: appservice.transcriber.asToken,
+      userId: appservice.transcriber.userId,
       maxJobs: concurrentStreams + 1,
     });
     // One core: what "streams per core" means.

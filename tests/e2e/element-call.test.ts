@@ -210,7 +210,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
       livekit: testbed.livekit.a as LiveKitServer,
       homeserver: a,
       whisper: testbed.whisper.a,
-      asToken: appservices.a.config.appservice.as_token,
+      asToken: appservices.a.transcriber.asToken,
       userId: bridgeUser,
       maxJobs: 1,
     });

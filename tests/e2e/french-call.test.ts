@@ -76,7 +76,7 @@ describe("a French meeting in the Visio client (Chromium, Synapse A and B, LiveK
       livekit: testbed.livekit.a as LiveKitServer,
       homeserver: a,
       whisper: testbed.whisper.a,
-      asToken: appservices.a.config.appservice.as_token,
+      asToken: appservices.a.transcriber.asToken,
       userId: bridgeUser,
       maxJobs: 1,
     });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
 import { generateToken, registrationYaml } from "../../appservice/src/registration.ts";
+import { workerRegistrationYaml } from "../../bridge/src/worker/worker-registration.ts";
 import { parseConfig } from "../../config/load.ts";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import type { Host } from "./network.ts";
@@ -15,16 +16,24 @@ import { waitUntil } from "./wait.ts";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(REPO_ROOT, "appservice", "src", "main.ts");
 
+/** The Matrix identity of the ministry's transcription workers: their own registration, not the appservice's. */
+export interface TranscriberCredentials {
+  userId: string;
+  asToken: string;
+}
+
 export interface PreparedAppservice {
   host: Host;
   config: AppserviceConfig;
   configPath: string;
-  // For the homeserver's app_service_config_files.
-  registrationPath: string;
+  // For the homeserver's app_service_config_files: the appservice's and the transcription worker's.
+  registrationPaths: string[];
+  transcriber: TranscriberCredentials;
 }
 
 export interface AppserviceProcess {
   config: AppserviceConfig;
+  transcriber: TranscriberCredentials;
   /** Where the runner reaches it (the namespace's control address, or 127.0.0.1). */
   url: string;
   process: ManagedProcess;
@@ -58,7 +67,10 @@ export async function prepareAppservice(
   const registrationPath = join(configDir, "registration.yaml");
   await writeFile(configPath, yaml.dump(config), { mode: 0o600 });
   await writeFile(registrationPath, registrationYaml(config), { mode: 0o600 });
-  return { host, config, configPath, registrationPath };
+  const transcriber = { userId: `@${config.transcription.bridge_localpart}:${host.serverName}`, asToken: generateToken() };
+  const transcriberRegistrationPath = join(configDir, "transcription-worker-registration.yaml");
+  await writeFile(transcriberRegistrationPath, workerRegistrationYaml({ user_id: transcriber.userId, as_token: transcriber.asToken }), { mode: 0o600 });
+  return { host, config, configPath, registrationPaths: [registrationPath, transcriberRegistrationPath], transcriber };
 }
 
 export interface FocusSettings {
@@ -114,5 +126,5 @@ export async function startAppserviceProcess(
     },
     { timeoutMs: 30_000, intervalMs: 100, abortIf: child.exitDescription, hint: `see ${child.logPath}` },
   );
-  return { config, url, process: child };
+  return { config, transcriber: prepared.transcriber, url, process: child };
 }

@@ -29,8 +29,11 @@ export interface LiveKitServer {
   url: string;
   // What the test runner uses for the server API (RoomServiceClient etc.).
   controlUrl: string;
+  /** The appservice's key: it signs the webhooks, and the focus's tokens and server API calls. */
   apiKey: string;
   apiSecret: string;
+  /** The transcription workers' own key (agent registration), which the appservice does not accept on webhooks. */
+  workerKey: { apiKey: string; apiSecret: string };
   configPath: string;
   logPath: string;
   process: ManagedProcess;
@@ -46,6 +49,7 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
   const apiKey = `APIvisio${randomBytes(4).toString("hex")}`;
   // LiveKit warns below 32 characters.
   const apiSecret = randomBytes(32).toString("hex");
+  const workerKey = { apiKey: `APIworker${randomBytes(4).toString("hex")}`, apiSecret: randomBytes(32).toString("hex") };
 
   const config: Record<string, unknown> = {
     port: ports.port,
@@ -66,7 +70,7 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
       enable_loopback_candidate: loopback,
     },
     turn: { enabled: false },
-    keys: { [apiKey]: apiSecret },
+    keys: { [apiKey]: apiSecret, [workerKey.apiKey]: workerKey.apiSecret },
     room: { auto_create: false },
     webhook: { api_key: apiKey, urls: [livekitWebhookUrl(host)] },
     logging: { level: "info" },
@@ -93,6 +97,7 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
     controlUrl,
     apiKey,
     apiSecret,
+    workerKey,
     configPath,
     logPath: child.logPath,
     process: child,

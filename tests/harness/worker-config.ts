@@ -1,15 +1,16 @@
 // A ministry's transcription worker configuration, as the demo and the tests run it (and as
-// config/docker/ does in production): its own LiveKit, its homeserver, the appservice's bridge user,
-// and the ministry's Whisper server as the engine (the default engine, spelled out).
+// config/docker/ does in production): its own LiveKit with the workers' key, its homeserver with the
+// worker's own appservice token (for the bridge's user alone), and the ministry's Whisper server as the
+// engine (the default engine, spelled out).
 import type { WorkerConfigInput } from "../../bridge/src/worker/worker-config.ts";
 import type { LiveKitServer } from "./livekit.ts";
 import type { WhisperServerOnHost } from "./whisper.ts";
 
 export interface WorkerWiring {
-  livekit: Pick<LiveKitServer, "url" | "apiKey" | "apiSecret">;
+  livekit: Pick<LiveKitServer, "url" | "workerKey">;
   /** Client-Server API of the ministry's homeserver, reachable from where the worker runs. */
   homeserverUrl: string;
-  /** The ministry appservice's as_token: the bridge's user is in its namespace. */
+  /** The worker's own appservice token (TranscriberCredentials), never the appservice's as_token. */
   asToken: string;
   userId: string;
   whisper: Pick<WhisperServerOnHost, "url">;
@@ -20,7 +21,7 @@ export interface WorkerWiring {
 
 export function workerConfig(wiring: WorkerWiring): WorkerConfigInput {
   return {
-    livekit: { url: wiring.livekit.url, api_key: wiring.livekit.apiKey, api_secret: wiring.livekit.apiSecret },
+    livekit: { url: wiring.livekit.url, api_key: wiring.livekit.workerKey.apiKey, api_secret: wiring.livekit.workerKey.apiSecret },
     matrix: { homeserver_url: wiring.homeserverUrl, as_token: wiring.asToken, user_id: wiring.userId },
     stt: { engine: "openai", openai: { url: wiring.whisper.url, ...(wiring.models === undefined ? {} : { models: wiring.models }) } },
     ...(wiring.maxJobs === undefined ? {} : { worker: { max_jobs: wiring.maxJobs } }),

@@ -57,7 +57,8 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
   let appservice: AppserviceProcess;
   let store: Store;
   let dir: string;
-  let asToken: string;
+  let botToken: string;
+  let workerToken: string;
   let bridgeUserId: string;
   let alice: RegisteredUser;
   let carol: RegisteredUser;
@@ -131,8 +132,8 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     );
     appservice = await startAppservice("a");
     store = createStore(await openDatabase(appservice.config.database));
-    asToken = appservice.config.appservice.as_token;
-    bridgeUserId = `@${appservice.config.appservice.sender_localpart}-transcriber:${HOSTS.a.serverName}`;
+    botToken = appservice.config.appservice.as_token;
+    ({ asToken: workerToken, userId: bridgeUserId } = appservice.transcriber);
     const { a, b } = testbed.ministries;
     [alice, carol, dave, bob] = await Promise.all([
       a.registerUser(uniqueLocalpart("alice")),
@@ -159,7 +160,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     };
     call2 = { roomId: roomId2, room: liveKitRoomAlias(roomId2, SLOT), jwt: await tokenFor(roomId2, a, dave) };
     call3 = { roomId: roomId3, room: liveKitRoomAlias(roomId3, SLOT), jwt: await tokenFor(roomId3, a, dave) };
-    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken, userId: bridgeUserId, maxJobs: 1 });
+    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 1 });
     await Promise.all([startWorker("worker-1"), startWorker("worker-2")]);
     const [aliceSpeech, carolSpeech, daveSpeech] = await recordings;
     if (aliceSpeech === undefined || carolSpeech === undefined || daveSpeech === undefined) throw new Error("speech missing");
@@ -174,8 +175,8 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
 
   it("two worker processes take one dispatched call each and join as hidden agents that publish nothing", async function () {
     const { a } = testbed.ministries;
-    meta1 = await postThreadRoot(a, asToken, call.roomId, SESSION);
-    meta2 = await postThreadRoot(a, asToken, call2.roomId, SESSION);
+    meta1 = await postThreadRoot(a, botToken, call.roomId, SESSION);
+    meta2 = await postThreadRoot(a, botToken, call2.roomId, SESSION);
     await dispatchTranscription(testbed.livekit.a, call.room, meta1);
     await dispatchTranscription(testbed.livekit.a, call2.room, meta2);
     const [first, second] = await Promise.all([workerOf(call.room, workers), workerOf(call2.room, workers)]);
@@ -444,10 +445,10 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     const { a } = testbed.ministries;
     // The one-call workers go; one worker that takes up to four calls comes.
     await Promise.all(workers.filter((w) => w.process.exitDescription() === undefined).map((w) => w.process.stop()));
-    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken, userId: bridgeUserId, maxJobs: 4 });
+    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 4 });
     const shared = await startWorker("worker-shared");
     const dispatchedAt = Date.now();
-    const meta3 = await postThreadRoot(a, asToken, call3.roomId, SESSION);
+    const meta3 = await postThreadRoot(a, botToken, call3.roomId, SESSION);
     await dispatchTranscription(testbed.livekit.a, call.room, meta1);
     await dispatchTranscription(testbed.livekit.a, call3.room, meta3);
     const [first, third] = await Promise.all([workerOf(call.room, [shared], dispatchedAt), workerOf(call3.room, [shared], dispatchedAt)]);

@@ -48,8 +48,8 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
     const { a } = testbed.ministries;
     const appservice = await startAppservice("a");
     const store = createStore(await openDatabase(appservice.config.database));
-    const asToken = appservice.config.appservice.as_token;
-    const bridgeUserId = `@${appservice.config.appservice.sender_localpart}-transcriber:${HOSTS.a.serverName}`;
+    const botToken = appservice.config.appservice.as_token;
+    const { asToken: workerToken, userId: bridgeUserId } = appservice.transcriber;
     const alice = await a.registerUser(uniqueLocalpart("alice"));
     const carol = await a.registerUser(uniqueLocalpart("carol"));
     const alias = `#visio-outage-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
@@ -69,7 +69,7 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
     const carolListens = startParticipant(testbed, HOSTS.a.namespace, "listen", String(carolToken.body.url), String(carolToken.body.jwt), 10_000_000);
     started.push(carolListens);
     await carolListens.waitFor("connected");
-    const configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken, userId: bridgeUserId, maxJobs: 1 });
+    const configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 1 });
     const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-outage-${uniqueLocalpart("w")}`);
     started.push(worker);
     await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
@@ -85,7 +85,7 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
     };
 
     // The worker joins; the Whisper server goes away before alice's first words are decoded.
-    const metadata = await postThreadRoot(a, asToken, roomId, { language: "en", engine: "openai" });
+    const metadata = await postThreadRoot(a, botToken, roomId, { language: "en", engine: "openai" });
     const first = speak(during.wavPath, "during");
     await dispatchTranscription(testbed.livekit.a, liveKitRoomAlias(roomId, SLOT), metadata);
     await worker.waitFor("joined the call", (r) => r.event === "subscribed", 30_000);

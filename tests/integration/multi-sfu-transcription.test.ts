@@ -82,7 +82,7 @@ describe("transcription of a multi_sfu call: each ministry's worker on its own S
         livekit,
         homeserver: server(m),
         whisper: testbed.whisper[m],
-        asToken: appservices[m].config.appservice.as_token,
+        asToken: appservices[m].transcriber.asToken,
         userId: bridgeUser(m),
         maxJobs: 1,
       });

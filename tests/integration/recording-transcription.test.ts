@@ -110,7 +110,7 @@ describe("transcribing a recording posted in a meeting (real Synapse A and B, Li
       livekit: testbed.livekit.a,
       homeserver: a,
       whisper: testbed.whisper.a,
-      asToken: appservice.config.appservice.as_token,
+      asToken: appservice.transcriber.asToken,
       userId: bridgeUserId,
       maxJobs: 2,
     });

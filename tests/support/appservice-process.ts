@@ -18,7 +18,7 @@ configureTestbed({
     if (name === undefined) return [];
     const ready = await prepareAppservice(HOSTS[name], ministry.configDir, { allowlist: ALLOWLIST });
     prepared.set(name, ready);
-    return [ready.registrationPath];
+    return ready.registrationPaths;
   },
 });
 

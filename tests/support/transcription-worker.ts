@@ -28,7 +28,7 @@ export interface WorkerSetup {
   homeserver: SynapseServer;
   /** The ministry's Whisper server (the test bed's, in the same namespace as the worker). */
   whisper: WhisperServerOnHost;
-  /** The ministry appservice's as_token: the bridge's user is in its namespace. */
+  /** The worker's own appservice token (the appservice process's `transcriber`). */
   asToken: string;
   userId: string;
   maxJobs: number;

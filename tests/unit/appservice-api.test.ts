@@ -32,8 +32,6 @@ describe("appservice API (in-process, fake homeserver)", () => {
     getState: async () => null,
     setState: async () => ({ event_id: "$state" }),
     invite: async () => undefined,
-    registerAppserviceUser: async () => undefined,
-    joinRoomAs: async () => undefined,
   };
   const config = (): ReturnType<typeof testConfig> =>
     testConfig({ database: { client: "sqlite", filename: join(dir, "as.db") } });

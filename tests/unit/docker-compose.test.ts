@@ -135,8 +135,13 @@ describe("docker-compose.yml", () => {
     assert.equal(services.livekit?.image, "livekit/livekit-server:v1.13.5");
   });
 
-  it("gives Synapse the registration generated from the appservice config", () => {
-    assert.ok(services.synapse?.volumes?.some((v) => v.startsWith("./config/docker/visio-registration.yaml:")));
+  it("gives Synapse the appservice's registration and the worker's, both listed in the homeserver config", async () => {
+    const snippet = (await read("config/docker/homeserver-snippet.yaml")) as { app_service_config_files: string[] };
+    for (const file of ["visio-registration.yaml", "transcription-worker-registration.yaml"]) {
+      const volume = services.synapse?.volumes?.find((v) => v.startsWith(`./config/docker/${file}:`));
+      assert.ok(volume, `${file} mounted`);
+      assert.ok(snippet.app_service_config_files.includes(volume.split(":")[1] ?? ""), `${file} in app_service_config_files`);
+    }
   });
 
   describe("transcription-worker", () => {
@@ -163,17 +168,18 @@ describe("docker-compose.yml", () => {
       assert.deepEqual(worker.command, ["node", "bridge/src/worker.ts", "--config", "/etc/visio/transcription-worker.yaml"]);
     });
 
-    it("has a config that the worker schema accepts, as the appservice's bridge user, with LiveKit's key", async () => {
+    it("has a config that the worker schema accepts, as the appservice's bridge user with a token and a LiveKit key of its own", async () => {
       const worker = parseWorkerConfig(await read(mountSource(services["transcription-worker"]!, "/etc/visio/transcription-worker.yaml")));
       const appservice = parseConfig(await read(mountSource(services.appservice!, "/etc/visio/appservice.yaml")));
       const livekit = (await read(mountSource(services.livekit!, "/etc/livekit.yaml"))) as LiveKitConfig;
 
       assert.match(worker.matrix.as_token, /^CHANGE_ME/);
-      assert.equal(worker.matrix.as_token, appservice.appservice.as_token);
+      assert.notEqual(worker.matrix.as_token, appservice.appservice.as_token, "never the appservice's token");
       assert.equal(worker.matrix.user_id, `@${appservice.transcription.bridge_localpart}:${appservice.homeserver.server_name}`);
       assert.equal(worker.matrix.homeserver_url, appservice.homeserver.url, "the homeserver's client URL inside the stack");
 
       assert.equal(livekit.keys[worker.livekit.api_key], worker.livekit.api_secret);
+      assert.notEqual(worker.livekit.api_key, livekit.webhook.api_key, "not the key that signs the webhooks");
       const url = new URL(worker.livekit.url);
       assert.equal(url.protocol, "ws:");
       assert.equal(Number(url.port), livekit.port);

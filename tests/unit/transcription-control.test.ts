@@ -68,7 +68,7 @@ describe("transcription control (homeserver double)", () => {
     void homeserver.setState(ROOM, "m.room.power_levels", "", { users: { [BOT]: 100 }, users_default: 0 });
   });
 
-  it("start: posts the thread root, brings the bridge's user in, writes the state, asks for a dispatch", async () => {
+  it("start: posts the thread root, invites the bridge's user, writes the state, asks for a dispatch", async () => {
     const state = await control().control({ roomId: ROOM, userId: BOB, action: "start", language: "fr-FR" });
     const [root] = homeserver.messages;
     assert.ok(root);
@@ -82,17 +82,26 @@ describe("transcription control (homeserver double)", () => {
       thread_root: `$${root.txnId}`,
     });
     assert.deepEqual(stateOf(), state);
-    assert.deepEqual([...homeserver.registered], ["visio-transcriber"]);
     assert.deepEqual(homeserver.invites, [{ roomId: ROOM, userId: BRIDGE }]);
-    assert.deepEqual(homeserver.joinsAs, [{ roomId: ROOM, userId: BRIDGE }]);
     assert.deepEqual(effects, [{ kind: "transcription_dispatch", roomId: ROOM, since: T0 }]);
   });
 
-  it("start without a language uses the configured one; a bridge user already joined is left alone", async () => {
+  it("start without a language uses the configured one; a bridge user already joined or invited is left alone", async () => {
     members.set(`${ROOM}|${BRIDGE}`, "join");
-    const state = await control().control({ roomId: ROOM, userId: ALICE, action: "start" });
+    const c = control();
+    const state = await c.control({ roomId: ROOM, userId: ALICE, action: "start" });
     assert.equal(state.language, "en");
-    assert.deepEqual(homeserver.joinsAs, []);
+    await c.control({ roomId: ROOM, userId: ALICE, action: "stop" });
+    members.set(`${ROOM}|${BRIDGE}`, "invite");
+    await c.control({ roomId: ROOM, userId: ALICE, action: "start" });
+    assert.deepEqual(homeserver.invites, []);
+  });
+
+  it("start goes on when the bridge's user cannot be invited (a public meeting needs no invite)", async () => {
+    homeserver.inviteFails = new Error("M_FORBIDDEN");
+    const state = await control().control({ roomId: ROOM, userId: ALICE, action: "start" });
+    assert.equal(state.active, true);
+    assert.deepEqual(effects, [{ kind: "transcription_dispatch", roomId: ROOM, since: T0 }]);
   });
 
   it("refuses a second start, and a stop of a room not transcribed, with their own errcodes", async () => {
@@ -183,7 +192,7 @@ describe("transcription control (homeserver double)", () => {
   };
   const audio = { msgtype: "m.audio", body: "minutes.ogg", url: "mxc://ministry-b.test/abc", info: { mimetype: "audio/ogg", size: 120_000 } };
 
-  it("a recording: brings the bridge's user in, asks for a worker, and says so in a thread under it", async () => {
+  it("a recording: invites the bridge's user, asks for a worker, and says so in a thread under it", async () => {
     recording(audio);
     clock = T0 + 5;
     const queued = await control().transcribeRecording({ roomId: ROOM, userId: ALICE, eventId: "$rec", language: "fr" });
@@ -199,7 +208,7 @@ describe("transcription control (homeserver double)", () => {
         requestedAt: T0 + 5,
       },
     ]);
-    assert.deepEqual(homeserver.joinsAs, [{ roomId: ROOM, userId: BRIDGE }]);
+    assert.deepEqual(homeserver.invites, [{ roomId: ROOM, userId: BRIDGE }]);
     const [notice] = homeserver.messages;
     assert.match(String(notice?.content.body), /^Transcription de minutes\.ogg \(langue : fr\) : les fichiers WebVTT et Markdown suivront dans ce fil\.$/);
     assert.deepEqual(notice?.content["m.relates_to"], { rel_type: "m.thread", event_id: "$rec", is_falling_back: true, "m.in_reply_to": { event_id: "$rec" } });

@@ -51,9 +51,8 @@ export class FakeHomeserver implements HomeserverClient {
   /** Room state by room, then `type\u0000stateKey`. */
   readonly state = new Map<string, Map<string, Record<string, unknown>>>();
   readonly invites: { roomId: string; userId: string }[] = [];
-  readonly registered = new Set<string>();
-  /** Joins made as users of the namespace: `roomId userId`. */
-  readonly joinsAs: { roomId: string; userId: string }[] = [];
+  /** Set: invites fail with it (the rest answers). */
+  inviteFails: Error | null = null;
 
   async sendMessage(roomId: string, txnId: string, content: Record<string, unknown>): Promise<{ event_id: string }> {
     if (this.failing) throw this.failing;
@@ -86,16 +85,8 @@ export class FakeHomeserver implements HomeserverClient {
 
   async invite(roomId: string, userId: string): Promise<void> {
     if (this.failing) throw this.failing;
+    if (this.inviteFails) throw this.inviteFails;
     this.invites.push({ roomId, userId });
   }
 
-  async registerAppserviceUser(localpart: string): Promise<void> {
-    if (this.failing) throw this.failing;
-    this.registered.add(localpart);
-  }
-
-  async joinRoomAs(userId: string, roomId: string): Promise<void> {
-    if (this.failing) throw this.failing;
-    this.joinsAs.push({ roomId, userId });
-  }
 }

@@ -83,7 +83,7 @@ export function recordingOf(event: RoomEvent): RecordingJobFields {
 }
 
 export interface TranscriptionControlDeps {
-  homeserver: Pick<HomeserverClient, "getEvent" | "getState" | "setState" | "sendMessage" | "invite" | "registerAppserviceUser" | "joinRoomAs">;
+  homeserver: Pick<HomeserverClient, "getEvent" | "getState" | "setState" | "sendMessage" | "invite">;
   state: TranscriptionStateReader;
   /** Whether this appservice created the room (CallStore.hostsRoom). */
   hostsRoom(roomId: string): Promise<boolean>;
@@ -92,7 +92,7 @@ export interface TranscriptionControlDeps {
   /** Records LiveKit work to do once the state is written, run and retried by the call lifecycle. */
   enqueue(effect: TranscriptionEffect): Promise<void>;
   botUserId: string;
-  /** The bridge's Matrix user, joined to each transcribed room so it can post the transcript there. */
+  /** The bridge's Matrix user (the worker's own), invited into each transcribed room to post the transcript there. */
   bridgeUserId: string;
   /** This server and the federation allowlist. */
   allowedServers: readonly string[];
@@ -104,7 +104,6 @@ export interface TranscriptionControlDeps {
 }
 
 const serverOf = (userId: string): string => userId.slice(userId.indexOf(":") + 1);
-const localpartOf = (userId: string): string => userId.slice(1, userId.indexOf(":"));
 
 /** A user's power level from `m.room.power_levels` content (absent event: the creator has 100). */
 export function powerLevelOf(powerLevels: Record<string, unknown> | null, userId: string): number {
@@ -119,7 +118,6 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
   const now = deps.now ?? Date.now;
   const allowed = new Set(deps.allowedServers);
   const log = deps.log.child({ component: "transcription" });
-  let bridgeRegistered: Promise<void> | null = null;
 
   const authorize = async (request: Pick<TranscriptionRequest, "roomId" | "userId">): Promise<void> => {
     const { roomId, userId } = request;
@@ -145,16 +143,19 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
     }
   };
 
-  /** The bridge's user in the room: created once per process, invited (for invite and knock rooms), joined. */
-  const bringBridge = async (roomId: string): Promise<void> => {
-    if ((await deps.membership(roomId, deps.bridgeUserId)) === "join") return;
-    bridgeRegistered ??= deps.homeserver.registerAppserviceUser(localpartOf(deps.bridgeUserId)).catch((err: unknown) => {
-      bridgeRegistered = null;
-      throw err;
-    });
-    await bridgeRegistered;
-    await deps.homeserver.invite(roomId, deps.bridgeUserId);
-    await deps.homeserver.joinRoomAs(deps.bridgeUserId, roomId);
+  /**
+   * The bridge's user invited into the room (needed in invite and knock rooms); the worker, whose
+   * user it is, joins when it takes the job. This appservice cannot act as that user.
+   */
+  const inviteBridge = async (roomId: string): Promise<void> => {
+    const membership = await deps.membership(roomId, deps.bridgeUserId);
+    if (membership === "join" || membership === "invite") return;
+    try {
+      await deps.homeserver.invite(roomId, deps.bridgeUserId);
+    } catch (err) {
+      // A public meeting needs no invite; in another the worker's join fails and says why.
+      log.warn("transcription bridge not invited", { roomId, err });
+    }
   };
 
   const writeState = (roomId: string, state: TranscriptionStateContent): Promise<unknown> =>
@@ -171,7 +172,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
       `visio-transcription-${startedAt}-${randomUUID()}`,
       transcriptionStartedNotice({ language, engine: deps.engine }),
     );
-    await bringBridge(request.roomId);
+    await inviteBridge(request.roomId);
     const state: TranscriptionStateContent = {
       active: true,
       requested_by: request.userId,
@@ -214,7 +215,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
     const recording = recordingOf(event);
     const language = request.language ?? deps.defaultLanguage;
     const requestedAt = now();
-    await bringBridge(request.roomId);
+    await inviteBridge(request.roomId);
     await deps.enqueue({
       kind: "recording_transcription",
       roomId: request.roomId,

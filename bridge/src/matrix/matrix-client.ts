@@ -1,6 +1,6 @@
-// The bridge's Matrix client, as narrow as the bridge needs. It authenticates with the appservice's
-// as_token and acts as the bridge's own user (`?user_id=`, appservice masquerading), so the bridge has
-// no password or device of its own. Requests that may be repeated safely (reads, joins, txnId sends,
+// The bridge's Matrix client, as narrow as the bridge needs. It authenticates with the worker's own
+// appservice token (a registration whose namespace is the bridge's user alone) and acts as that user
+// (`?user_id=`), so the bridge has no password or device of its own. Requests that may be repeated safely (reads, joins, txnId sends,
 // uploads) are retried a few times on 429 (after the server's retry_after_ms), 5xx and network errors.
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
@@ -15,7 +15,7 @@ export type FetchLike = (
 
 export interface MatrixClientOptions {
   homeserverUrl: string;
-  /** The appservice's as_token (or, for a plain account, its access token). */
+  /** The worker's appservice token (or, for a plain account, its access token). */
   accessToken: string;
   /** The appservice user to act as; absent for a plain account. */
   userId?: string;

@@ -1,5 +1,5 @@
 // Wiring of the transcription worker process: the engine (checked ready), the bridge's Matrix user
-// (registered through the appservice if new), the worker and its LiveKit agent connection.
+// (registered through the worker's own appservice registration if new), the worker and its LiveKit agent connection.
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { MatrixClient, type FetchLike } from "../matrix/matrix-client.ts";
 import { TranscriptionWorker, type WorkerEvent } from "./worker.ts";

@@ -22,9 +22,13 @@ const matrixSchema = z.strictObject({
     description: "Client-Server API base URL of the ministry's homeserver.",
     examples: ["http://synapse:8008"],
   }),
-  as_token: z.string().min(1).meta({ description: "The appservice's as_token (from its registration): the bridge acts as user_id with it.", examples: ["change-me"] }),
+  as_token: z.string().min(1).meta({
+    description:
+      "The worker's own appservice token: `worker.ts --registration` turns it into the homeserver registration of user_id alone (never the Visio appservice's as_token, which can act as the meeting bot).",
+    examples: ["CHANGE_ME_worker_token_at_least_32_characters"],
+  }),
   user_id: userIdSchema.meta({
-    description: "The bridge's Matrix user, in the appservice's user namespace; registered at start if it does not exist.",
+    description: "The bridge's Matrix user (the appservice's transcription.bridge_localpart); registered at start if it does not exist.",
     examples: ["@visio-transcriber:ministry.example"],
   }),
 });
