@@ -12,6 +12,22 @@ export const LANGUAGE_TAG = /^(?:[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*|und)$/;
 
 const tokenSchema = z.string().min(32, "must be at least 32 characters (generate one with `visio-appservice generate`)");
 
+const limit = ([perSecond, burst]: [number, number]) =>
+  z
+    .strictObject({
+      per_second: z.number().positive().max(1_000_000).default(perSecond).meta({ description: "Requests per second, sustained." }),
+      burst: z.number().int().min(1).max(1_000_000).default(burst).meta({ description: "Requests at once after a quiet time." }),
+    })
+    .prefault({});
+
+const apiLimits = (defaults: { perUser: [number, number]; perServer: [number, number] }) =>
+  z
+    .strictObject({
+      per_user: limit(defaults.perUser).meta({ description: "Per Matrix user (after the OpenID token is verified)." }),
+      per_server: limit(defaults.perServer).meta({ description: "Per homeserver, all its users together (before the token is verified)." }),
+    })
+    .prefault({});
+
 export const configSchema = z.strictObject({
   homeserver: z.strictObject({
     server_name: serverNameSchema.meta({
@@ -154,6 +170,21 @@ export const configSchema = z.strictObject({
       }),
     })
     .meta({ description: "Live transcription control: who may start and stop it, and what the bridge is told." })
+    .prefault({}),
+  rate_limits: z
+    .strictObject({
+      enabled: z.boolean().default(true).meta({ description: "false turns every limit below off (only for measurements)." }),
+      focus: apiLimits({ perUser: [5, 30], perServer: [200, 2000] }).meta({
+        description: "The focus endpoints (/get_token, /sfu/get): every participant asks once per focus at each join and token refresh.",
+      }),
+      control: apiLimits({ perUser: [2, 20], perServer: [20, 200] }).meta({
+        description: "The transcription control API (start, stop, recordings).",
+      }),
+    })
+    .meta({
+      description:
+        "Requests per second (sustained) and burst of the OpenID-authenticated APIs, per user and per homeserver (the homeserver's is checked before its token is, so it also bounds the federation requests made here). Beyond: 429 M_LIMIT_EXCEEDED with retry_after_ms.",
+    })
     .prefault({}),
   retention: z
     .strictObject({

@@ -26,6 +26,9 @@ process.stdout.write(
 const livekitBinary = process.env.VISIO_LIVEKIT_BIN;
 if (!livekitBinary) throw new Error("VISIO_LIVEKIT_BIN is not set: run `npm run bench`, which installs LiveKit");
 const focus = await benchFocusTokens(livekitBinary);
+const unlimited = await benchFocusTokens(livekitBinary, { rateLimits: "off" });
+const cachedRatio = median(focus.cached.map((r) => r.tokensPerSecond)) / median(unlimited.cached.map((r) => r.tokensPerSecond));
+const uncachedRatio = median(focus.uncached.map((r) => r.tokensPerSecond)) / median(unlimited.uncached.map((r) => r.tokensPerSecond));
 const focusLine = (label: string, runs: FocusBenchRun[]): string =>
   `  ${label}: ${fmt(median(runs.map((r) => r.tokensPerSecond)))} tokens/s, p50 ${median(runs.map((r) => r.p50Ms)).toFixed(1)} ms, ` +
   `p99 ${median(runs.map((r) => r.p99Ms)).toFixed(1)} ms (runs: ${runs.map((r) => fmt(r.tokensPerSecond)).join(", ")} tokens/s); ` +
@@ -36,6 +39,10 @@ process.stdout.write(
     focusLine("OpenID check cached  ", focus.cached),
     focusLine("OpenID check uncached", focus.uncached),
     "  target: >= 5000 tokens/s cached, p99 < 20 ms",
+    "  the same without the rate limiters (rate_limits.enabled: false):",
+    focusLine("OpenID check cached  ", unlimited.cached),
+    focusLine("OpenID check uncached", unlimited.uncached),
+    `  with / without the limiters: ${cachedRatio.toFixed(3)} cached, ${uncachedRatio.toFixed(3)} uncached (target: >= 0.95)`,
     "",
   ].join("\n"),
 );

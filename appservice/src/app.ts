@@ -22,6 +22,7 @@ import { createStore, type Store } from "./storage/store.ts";
 import { createTransactionHandler } from "./transactions.ts";
 import { createTranscriberDispatch, type AgentDispatchApi, type TranscriberRoomApi } from "./transcription/transcriber-dispatch.ts";
 import { transcriptionApiRouter } from "./transcription/transcription-api.ts";
+import { requestLimits } from "./rate-limiter.ts";
 import { createTranscriptionCommands } from "./transcription/transcription-commands.ts";
 import { createTranscriptionControl } from "./transcription/transcription-control.ts";
 import { createTranscriptionEffects } from "./transcription/transcription-effects.ts";
@@ -171,7 +172,13 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   app.use(errorMiddleware(log));
   app.use(api.routes());
   app.use(api.allowedMethods());
-  const transcriptionApi = transcriptionApiRouter({ verifier, control: transcription, allowedServers, log });
+  const transcriptionApi = transcriptionApiRouter({
+    verifier,
+    control: transcription,
+    allowedServers,
+    log,
+    ...(config.rate_limits.enabled ? { limits: requestLimits(config.rate_limits.control, "transcription control API") } : {}),
+  });
   app.use(transcriptionApi.routes());
   app.use(transcriptionApi.allowedMethods());
   if (focusConfig) {

@@ -29,15 +29,18 @@ export type Errcode = keyof typeof STATUS_BY_ERRCODE;
 export class MatrixError extends Error {
   readonly errcode: Errcode;
   readonly status: number;
-  constructor(errcode: Errcode, message: string) {
+  /** For M_LIMIT_EXCEEDED: when the client may try again. */
+  readonly retryAfterMs: number | undefined;
+  constructor(errcode: Errcode, message: string, retryAfterMs?: number) {
     super(message);
     this.name = "MatrixError";
     this.errcode = errcode;
     this.status = STATUS_BY_ERRCODE[errcode];
+    this.retryAfterMs = retryAfterMs;
   }
 
   toBody(): MatrixErrorBody {
-    return { errcode: this.errcode, error: this.message };
+    return { errcode: this.errcode, error: this.message, ...(this.retryAfterMs === undefined ? {} : { retry_after_ms: this.retryAfterMs }) };
   }
 }
 

@@ -77,7 +77,14 @@ async function load(url: string, serverPid: number, requests: number, body: (i: 
   };
 }
 
-export async function benchFocusTokens(livekitBinary: string, { runs = 5, requests = 5000, warmup = 5000 } = {}): Promise<{ cached: FocusBenchRun[]; uncached: FocusBenchRun[] }> {
+/**
+ * `rateLimits`: "checked" runs every request through the per-server and per-user limiters with limits
+ * too high to refuse anything (what they cost), "off" without them (the baseline).
+ */
+export async function benchFocusTokens(
+  livekitBinary: string,
+  { runs = 5, requests = 5000, warmup = 5000, rateLimits = "checked" as "checked" | "off" } = {},
+): Promise<{ cached: FocusBenchRun[]; uncached: FocusBenchRun[] }> {
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-focus-"));
   const processes = new ProcessGroup(dir);
   const userinfo = { server: undefined as ReturnType<typeof createServer> | undefined };
@@ -105,6 +112,10 @@ export async function benchFocusTokens(livekitBinary: string, { runs = 5, reques
         federation_ca_file: certificates.caCertPath,
       },
       logging: { level: "warn" },
+      rate_limits:
+        rateLimits === "off"
+          ? { enabled: false }
+          : { focus: { per_user: { per_second: 1_000_000, burst: 1_000_000 }, per_server: { per_second: 1_000_000, burst: 1_000_000 } } },
     });
     // Everyone is joined, the bot too (a meeting of this appservice): seeded as the homeserver's
     // transactions would have.

@@ -11,6 +11,7 @@ import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAl
 import { OpenIdVerificationError, type OpenIdTokenClaim, type OpenIdVerifier } from "../../appservice/src/focus/openid-verifier.ts";
 import { createTokenIssuer, type LiveKitRooms, type SfuSelection } from "../../appservice/src/focus/token-issuer.ts";
 import { createLogger } from "../../appservice/src/log.ts";
+import { requestLimits, type RateLimit } from "../../appservice/src/rate-limiter.ts";
 import { requestJson, type JsonResponse } from "../support/http.ts";
 
 const API_KEY = "focus-test-key";
@@ -63,7 +64,7 @@ interface Focus {
   close(): Promise<void>;
 }
 
-async function startFocus(sfuSelection: SfuSelection, prefix?: string): Promise<Focus> {
+async function startFocus(sfuSelection: SfuSelection, prefix?: string, limits?: { per_user: RateLimit; per_server: RateLimit }): Promise<Focus> {
   const logs: string[] = [];
   const log = createLogger("debug", (line) => logs.push(line));
   const verifier = new FakeVerifier();
@@ -84,6 +85,7 @@ async function startFocus(sfuSelection: SfuSelection, prefix?: string): Promise<
     allowedServers: ["ministry-a.test", "ministry-b.test"],
     log,
     ...(prefix !== undefined ? { prefix } : {}),
+    ...(limits !== undefined ? { limits: requestLimits(limits, "focus") } : {}),
   });
   const server: Server = createServer((req, res) => {
     if (focus.owns(req)) focus.handle(req, res);
@@ -310,6 +312,38 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
       assert.equal(remote.video?.room, local.video?.room);
       assert.equal(remote.sub, liveKitIdentity(BOB, "B", "m-b"));
       assert.deepEqual(focus.rooms.created, [liveKitRoomAlias(ROOM, SLOT)]);
+    });
+  });
+
+  describe("rate limits", () => {
+    let focus: Focus | undefined;
+    afterEach(() => focus?.close());
+    const post = (body: unknown) => requestJson("POST", `${focus?.url ?? ""}/get_token`, { body });
+    const slow = (burst: number): RateLimit => ({ per_second: 0.01, burst });
+    const many: RateLimit = { per_second: 1000, burst: 1000 };
+
+    it("a user beyond their burst gets 429 M_LIMIT_EXCEEDED with retry_after_ms; another user still gets tokens", async () => {
+      focus = await startFocus("oldest_membership", undefined, { per_user: slow(2), per_server: many });
+      for (let i = 0; i < 2; i++) assert.equal((await post(getTokenBody(ALICE, "alice-token"))).status, 200);
+      const refused = await post(getTokenBody(ALICE, "alice-token"));
+      assertRefused(refused, 429, "M_LIMIT_EXCEEDED");
+      const retry = Number(refused.body.retry_after_ms);
+      assert.ok(retry > 0 && retry <= 100_000, `retry_after_ms: ${retry}`);
+      assert.equal((await post(getTokenBody(BOB, "bob-token"))).status, 200);
+    });
+
+    it("a homeserver beyond its burst is refused before its token is checked: no verification, no federation request", async () => {
+      focus = await startFocus("oldest_membership", undefined, { per_user: many, per_server: slow(1) });
+      assert.equal((await post(getTokenBody(ALICE, "alice-token"))).status, 200);
+      const verified = focus.verifier.calls.length;
+      assertRefused(await post(getTokenBody(CAROL, "carol-token")), 429, "M_LIMIT_EXCEEDED");
+      assert.equal(focus.verifier.calls.length, verified, "the refused request cost no verification");
+      assert.equal((await post(getTokenBody(BOB, "bob-token"))).status, 200, "another homeserver has its own limit");
+    });
+
+    it("a server off the allowlist is still refused as such (403), not counted", async () => {
+      focus = await startFocus("oldest_membership", undefined, { per_user: many, per_server: slow(1) });
+      for (let i = 0; i < 3; i++) assertRefused(await post(getTokenBody("@eve:evil.test", "eve-token")), 403, "M_FORBIDDEN");
     });
   });
 });

@@ -19,6 +19,7 @@ import type { RoomMembership } from "./room-membership.ts";
 import { parseGetTokenRequest, parseLegacySfuRequest, serverOfUserId } from "./focus-requests.ts";
 import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "./livekit-names.ts";
 import { authenticateOpenIdToken, type OpenIdVerifier } from "./openid-verifier.ts";
+import type { RequestLimits } from "../rate-limiter.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
 
 export interface FocusApiDeps {
@@ -35,6 +36,8 @@ export interface FocusApiDeps {
   log: Logger;
   /** Path prefix of the endpoints (the focus URL advertised to clients); default: none. */
   prefix?: string;
+  /** Rate limits per homeserver and per user (config rate_limits.focus); none when absent. */
+  limits?: RequestLimits;
 }
 
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -101,9 +104,15 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
     token: OpenIdToken,
     claimedUserId: string | null,
   ): Promise<string> => {
-    const userId = await authenticateOpenIdToken(deps.verifier, allowed, token, (reason) => {
-      facts.reason = reason;
-    });
+    const userId = await authenticateOpenIdToken(
+      deps.verifier,
+      allowed,
+      token,
+      (reason) => {
+        facts.reason = reason;
+      },
+      deps.limits,
+    );
     facts.userId = userId;
     if (claimedUserId !== null && claimedUserId !== userId) {
       throw new MatrixError("M_UNAUTHORIZED", "member.claimed_user_id is not the owner of the OpenID token");

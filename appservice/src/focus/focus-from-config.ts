@@ -8,6 +8,7 @@ import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
 import type { RoomMembership } from "./room-membership.ts";
 import { createFederationGet, type FederationGet } from "./federation-client.ts";
+import { requestLimits } from "../rate-limiter.ts";
 import { createFocusApi, type FocusApi } from "./focus-api.ts";
 import type { KnownRooms } from "./known-rooms.ts";
 import { createOpenIdVerifier, type OpenIdVerifier } from "./openid-verifier.ts";
@@ -85,5 +86,6 @@ export async function focusApiFromConfig(config: AppserviceConfig, deps: FocusFr
     allowedServers: [ownServer, ...config.federation.allowlist],
     log,
     ...(deps.prefix ? { prefix: deps.prefix } : {}),
+    ...(config.rate_limits.enabled ? { limits: requestLimits(config.rate_limits.focus, "focus") } : {}),
   });
 }

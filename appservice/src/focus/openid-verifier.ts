@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { OpenIdToken } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
+import type { RequestLimits } from "../rate-limiter.ts";
 import {
   FederationRequestError,
   resolveFederationTarget,
@@ -176,17 +177,27 @@ export function createOpenIdVerifier(options: OpenIdVerifierOptions): OpenIdVeri
  * when refused: the token's server must be allowed (checked before any federation request, so the
  * endpoint cannot be used to make us call arbitrary hosts), and its homeserver must vouch for it.
  * `onFailure` learns the static reason of a failed verification, for the caller's log line.
+ * `limits`: the homeserver's and the user's rate limits (429 M_LIMIT_EXCEEDED beyond them).
  */
 export async function authenticateOpenIdToken(
   verifier: OpenIdVerifier,
   allowedServers: ReadonlySet<string>,
   token: OpenIdToken,
   onFailure?: (reason: OpenIdFailure) => void,
+  limits?: RequestLimits,
 ): Promise<string> {
   const serverName = token.matrix_server_name;
   if (!allowedServers.has(serverName)) {
     throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist");
   }
+  // Before the check, which may cost a federation request; the user's own limit once it is known.
+  limits?.server.take(serverName);
+  const userId = await verifiedUser(verifier, token, serverName, onFailure);
+  limits?.user.take(userId);
+  return userId;
+}
+
+async function verifiedUser(verifier: OpenIdVerifier, token: OpenIdToken, serverName: string, onFailure?: (reason: OpenIdFailure) => void): Promise<string> {
   try {
     return await verifier.verify({
       accessToken: token.access_token,

@@ -10,6 +10,7 @@ import { CORS_HEADERS } from "../focus/focus-api.ts";
 import { authenticateOpenIdToken, type OpenIdVerifier } from "../focus/openid-verifier.ts";
 import { readJsonBody } from "../http-body.ts";
 import type { Logger } from "../log.ts";
+import type { RequestLimits } from "../rate-limiter.ts";
 import type { TranscriptionControl } from "./transcription-control.ts";
 import { parseRecordingRequest, parseTranscriptionRequest } from "./transcription-requests.ts";
 
@@ -24,6 +25,8 @@ export interface TranscriptionApiDeps {
   /** This homeserver and the federation allowlist: tokens of other servers are not even checked. */
   allowedServers: readonly string[];
   log: Logger;
+  /** Rate limits per homeserver and per user (config rate_limits.control); none when absent. */
+  limits?: RequestLimits;
 }
 
 const cors: Middleware = async (ctx, next) => {
@@ -57,9 +60,15 @@ export function transcriptionApiRouter(deps: TranscriptionApiDeps): Router {
       try {
         const request = parse(await readJsonBody(ctx, BODY_LIMIT_BYTES));
         facts.roomId = request.room_id;
-        const userId = await authenticateOpenIdToken(deps.verifier, allowed, request.openid_token, (reason) => {
-          facts.reason = reason;
-        });
+        const userId = await authenticateOpenIdToken(
+          deps.verifier,
+          allowed,
+          request.openid_token,
+          (reason) => {
+            facts.reason = reason;
+          },
+          deps.limits,
+        );
         facts.userId = userId;
         await answer(ctx, request, userId);
       } catch (err) {
