@@ -93,6 +93,10 @@ export const configSchema = z.strictObject({
         .enum(["public", "knock", "invite"])
         .default("public")
         .meta({ description: "Join rule of new meeting rooms; the server ACL applies whatever it is." }),
+      creation_limit: limit([0.2, 200]).meta({
+        description:
+          "Meeting rooms created on alias lookups, all askers together (the homeserver does not say who asked, and lookups come over federation too): per second sustained, and burst. Beyond it a lookup finds no room, as for an unknown alias.",
+      }),
     })
     .prefault({}),
   focus: z

@@ -4,6 +4,8 @@ import type { ServerAclContent } from "../../wire-types.ts";
 import { CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
 import { HomeserverError, type CreateRoomRequest, type HomeserverClient } from "./homeserver-client.ts";
 import type { Logger } from "./log.ts";
+import { MatrixError } from "./errors.ts";
+import { createRateLimiter } from "./rate-limiter.ts";
 import type { Store } from "./storage/store.ts";
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -83,8 +85,10 @@ export function createMeetingRooms(deps: {
   homeserver: Pick<HomeserverClient, "createRoom" | "resolveAlias">;
   store: Pick<Store, "saveMeetingRoom">;
   log: Logger;
+  now?: () => number;
 }): MeetingRooms {
   const { config, homeserver, store, log } = deps;
+  const creations = createRateLimiter(config.meetings.creation_limit, "creating meeting rooms", deps.now);
   // Two users asking for the same new meeting at once must get one room.
   const pending = new Map<string, Promise<boolean>>();
 
@@ -110,6 +114,13 @@ export function createMeetingRooms(deps: {
       if (slug === null) return Promise.resolve(false);
       const running = pending.get(alias);
       if (running) return running;
+      try {
+        creations.take("");
+      } catch (err) {
+        if (!(err instanceof MatrixError)) throw err;
+        log.warn("meeting room not created: creation limit reached", { alias, retryAfterMs: err.retryAfterMs });
+        return Promise.resolve(false);
+      }
       const work = create(alias, slug).finally(() => pending.delete(alias));
       pending.set(alias, work);
       return work;

@@ -72,6 +72,28 @@ describe("meeting rooms", () => {
     assert.equal(saved[0]?.roomId, "!r1:ministry-a.test");
   });
 
+  it("creates rooms on lookups only within the creation limit; beyond it a lookup finds nothing, and the limit refills", async () => {
+    let clock = 0;
+    let created = 0;
+    const config = testConfig();
+    const rooms = createMeetingRooms({
+      config: { ...config, meetings: { ...config.meetings, creation_limit: { per_second: 0.1, burst: 2 } } },
+      log: quiet,
+      now: () => clock,
+      homeserver: {
+        createRoom: async () => ({ room_id: `!r${++created}:ministry-a.test` }),
+        resolveAlias: async () => null,
+      },
+      store: { saveMeetingRoom: async () => undefined },
+    });
+    const lookups = await Promise.all(["a", "b", "c", "d", "e"].map((slug) => rooms.provision(`#visio-${slug}:ministry-a.test`)));
+    assert.deepEqual(lookups, [true, true, false, false, false]);
+    assert.equal(created, 2, "five lookups of unknown aliases, two rooms");
+    clock += 10_000;
+    assert.equal(await rooms.provision("#visio-f:ministry-a.test"), true);
+    assert.equal(await rooms.provision("#visio-g:ministry-a.test"), false);
+  });
+
   it("points at the existing room when the alias is already in use", async () => {
     const saved: MeetingRoom[] = [];
     const rooms = createMeetingRooms({
