@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Room, TokenVerifier, type ClaimGrants } from "livekit-server-sdk";
 import { createFocusApi } from "../../appservice/src/focus/focus-api.ts";
-import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
+import { legacyLiveKitIdentity, CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { OpenIdVerificationError, type OpenIdTokenClaim, type OpenIdVerifier } from "../../appservice/src/focus/openid-verifier.ts";
 import { createTokenIssuer, type LiveKitRooms, type SfuSelection } from "../../appservice/src/focus/token-issuer.ts";
 import { createLogger } from "../../appservice/src/log.ts";
@@ -171,7 +171,7 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
       const res = await post("/sfu/get", { room: ROOM, openid_token: openid("alice-token", "ministry-a.test"), device_id: "DEVICE1" });
       const c = await claims(res);
       assert.equal(c.sub, legacyLiveKitIdentity(ALICE, "DEVICE1"));
-      assert.equal(c.video?.room, liveKitRoomAlias(ROOM, LEGACY_CALL_SLOT));
+      assert.equal(c.video?.room, liveKitRoomAlias(ROOM, CALL_SLOT));
       assert.equal(c.video?.canPublish, true);
     });
 
@@ -204,6 +204,8 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
         [[], "M_BAD_JSON", /'body' must be a JSON object/],
         [getTokenBody(ALICE, "alice-token", { member: undefined }), "M_BAD_JSON", /'member' must be a JSON object/],
         [getTokenBody(ALICE, "alice-token", { slot_id: 7 }), "M_BAD_JSON", /'slot_id' must be a non-empty string/],
+        // Any other slot would be a LiveKit room of its own, made up by the caller.
+        [getTokenBody(ALICE, "alice-token", { slot_id: "m.call#mine" }), "M_INVALID_PARAM", /'slot_id' must be "m\.call#ROOM"/],
         [getTokenBody(ALICE, "alice-token", { extra: 1 }), "M_BAD_JSON", /Unknown field 'extra'/],
         [getTokenBody(ALICE, "alice-token", { room_id: "#alias:ministry-a.test" }), "M_INVALID_PARAM", /'room_id' must be a room ID/],
         [
@@ -224,6 +226,7 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
         assertRefused(res, 400, errcode);
         assert.match(String(res.body.error), message);
       }
+      assert.deepEqual(focus.rooms.created, [], "no refused request created a LiveKit room");
       const huge = await requestJson("POST", `${focus.url}/get_token`, { rawBody: JSON.stringify({ pad: "x".repeat(32 * 1024) }) });
       assertRefused(huge, 413, "M_TOO_LARGE");
       assert.deepEqual(focus.verifier.calls, []);

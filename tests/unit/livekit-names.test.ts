@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import {
   isWellFormedId,
   legacyLiveKitIdentity,
-  LEGACY_CALL_SLOT,
+  CALL_SLOT,
   liveKitIdentity,
   liveKitRoomAlias,
   mscParticipantIdentity,
@@ -32,7 +32,7 @@ describe("LiveKit names (MSC4195)", () => {
   });
 
   it("keeps the legacy /sfu/get derivations of lk-jwt-service", () => {
-    assert.equal(liveKitRoomAlias("!room:example.com", LEGACY_CALL_SLOT), liveKitRoomAlias("!room:example.com", "m.call#ROOM"));
+    assert.equal(liveKitRoomAlias("!room:example.com", CALL_SLOT), liveKitRoomAlias("!room:example.com", "m.call#ROOM"));
     assert.equal(legacyLiveKitIdentity("@alice:example.com", "DEVICE123"), "@alice:example.com:DEVICE123");
   });
 

@@ -17,7 +17,7 @@ import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
 import type { RoomMembership } from "./room-membership.ts";
 import { parseGetTokenRequest, parseLegacySfuRequest, serverOfUserId } from "./focus-requests.ts";
-import { legacyLiveKitIdentity, LEGACY_CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "./livekit-names.ts";
+import { legacyLiveKitIdentity, CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "./livekit-names.ts";
 import { authenticateOpenIdToken, type OpenIdVerifier } from "./openid-verifier.ts";
 import type { RequestLimits } from "../rate-limiter.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
@@ -161,7 +161,7 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
     const req = parseLegacySfuRequest(body);
     facts.roomId = req.room;
     const userId = await authorize(facts, req.room, req.openid_token, null);
-    return issue({ ...facts, roomId: req.room }, userId, req.device_id, roomAliasOf(req.room, LEGACY_CALL_SLOT), legacyIdentityOf(userId, req.device_id));
+    return issue({ ...facts, roomId: req.room }, userId, req.device_id, roomAliasOf(req.room, CALL_SLOT), legacyIdentityOf(userId, req.device_id));
   };
 
   const endpoints = new Map([

@@ -4,7 +4,7 @@
 import type { FocusGetTokenRequest, FocusLegacySfuRequest, OpenIdToken } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import { parseServerName } from "./federation-client.ts";
-import { isWellFormedId } from "./livekit-names.ts";
+import { CALL_SLOT, isWellFormedId } from "./livekit-names.ts";
 
 // Sent by older Element Call versions to delegate their delayed leave event. This focus does not
 // manage delayed events, so they are accepted and ignored: the client keeps restarting its own.
@@ -85,9 +85,12 @@ export function parseGetTokenRequest(body: unknown): FocusGetTokenRequest {
   onlyKeys(member, "member.", ["id", "claimed_user_id", "claimed_device_id"]);
   const claimedUserId = id(member, "claimed_user_id", "member.");
   if (!USER_ID.test(claimedUserId)) throw new MatrixError("M_INVALID_PARAM", "'member.claimed_user_id' must be a user ID");
+  const slotId = id(obj, "slot_id", "");
+  // Each slot is a LiveKit room of its own: only the one clients use, not one per made-up name.
+  if (slotId !== CALL_SLOT) throw new MatrixError("M_INVALID_PARAM", `'slot_id' must be "${CALL_SLOT}", the room's call (the only slot MatrixRTC clients use)`);
   return {
     room_id: roomId(obj, "room_id"),
-    slot_id: id(obj, "slot_id", ""),
+    slot_id: slotId,
     openid_token: openIdToken(obj.openid_token),
     member: { id: id(member, "id", "member."), claimed_user_id: claimedUserId, claimed_device_id: id(member, "claimed_device_id", "member.") },
   };

@@ -8,8 +8,11 @@
 // have no canonical form; callers refuse them first (see isWellFormedId).
 import { createHash } from "node:crypto";
 
-/** Slot used by the legacy `/sfu/get` endpoint, which predates slots: the room's single call. */
-export const LEGACY_CALL_SLOT = "m.call#ROOM";
+/**
+ * The room's call (application m.call, call id ROOM): the one slot MatrixRTC clients use, and what the
+ * legacy `/sfu/get` endpoint, which predates slots, means.
+ */
+export const CALL_SLOT = "m.call#ROOM";
 
 /** The MSC4195 hash of a string array; the MSC's salted room names would use it with a third part. */
 export function pseudonym(parts: readonly string[]): string {
