@@ -17,7 +17,7 @@ import { DEFAULT_WHISPER_MODELS } from "../bridge/src/config.ts";
 import { clientSecurityHeaders } from "../config/client-security-headers.ts";
 import { TRANSCRIPTION_API_PATH } from "../appservice/src/transcription/transcription-api.ts";
 import { matrixRequest } from "../tests/harness/matrix-client.ts";
-import type { ManagedProcess } from "../tests/harness/processes.ts";
+import type { ManagedProcess, RestartPolicy } from "../tests/harness/processes.ts";
 import type { Host, Topology } from "../tests/harness/network.ts";
 import { HOSTS, LOOPBACK_HOSTS } from "../tests/harness/network.ts";
 import { assertPortsFree, portsOf, PortsInUseError } from "../tests/harness/ports.ts";
@@ -57,6 +57,9 @@ const topology: Topology = values.netns ? "netns" : "loopback";
 const hosts: Record<Ministry, Host> = topology === "netns" ? { a: HOSTS.a, b: HOSTS.b } : { ...LOOPBACK_HOSTS };
 const runDir = values.dir ?? join(REPO_ROOT, ".demo", topology);
 const say = (line: string): void => void process.stderr.write(`[demo] ${line}\n`);
+// The demo's own processes (appservices, workers, web clients) come back after a crash, as
+// production's `restart: unless-stopped` does; not under --check, where a crash must fail the check.
+const restart: RestartPolicy | undefined = values.check ? undefined : { log: say };
 const fail = (message: string): never => {
   process.stderr.write(`demo: ${message}\n`);
   process.exit(1);
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
       const withCalls = await withFocus(ready, { livekit, caCertPath: bed.caCertPath, sfuSelection: "oldest_membership" });
       return startAppserviceProcess(
         withCalls,
-        (command, args, options) => bed.processes.spawnOn(hosts[m].namespace, options.logName, command, args, { cwd: options.cwd }),
+        (command, args, options) => bed.processes.spawnOn(hosts[m].namespace, options.logName, command, args, { cwd: options.cwd, restart }),
         `appservice-${m}`,
       );
     }),
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
     // Also inside each ministry's network, where a browser's calls carry media.
     for (const m of MINISTRIES) {
       // Every address of the namespace: its own network for its browsers, the control link for the check below.
-      bed.processes.spawnOn(hosts[m].namespace, `web-client-${m}`, process.execPath, [join(REPO_ROOT, "scripts/demo/serve-client.ts"), dist, "0.0.0.0", String(CLIENT_PORT)], { cwd: REPO_ROOT });
+      bed.processes.spawnOn(hosts[m].namespace, `web-client-${m}`, process.execPath, [join(REPO_ROOT, "scripts/demo/serve-client.ts"), dist, "0.0.0.0", String(CLIENT_PORT)], { cwd: REPO_ROOT, restart });
     }
     await Promise.all(
       MINISTRIES.map((m) =>
@@ -284,6 +287,7 @@ async function startTranscriptionWorker(bed: Servers<Ministry>, m: Ministry, app
   await writeFile(configPath, JSON.stringify(config), { mode: 0o600 });
   return bed.processes.spawnOn(hosts[m].namespace, `transcription-worker-${m}`, process.execPath, [join(REPO_ROOT, "bridge/src/worker.ts"), "--config", configPath], {
     cwd: REPO_ROOT,
+    restart,
   });
 }
 
