@@ -348,7 +348,7 @@ function spokenText(body: string, speakerName: string | undefined): string {
 /** Per sentence: its start → its first interim subtitle at the listener, its end → its last final. */
 function subtitleTiming(
   reports: readonly JsonReport[],
-  sentences: readonly { startMs: number; endMs: number }[],
+  sentences: readonly { text: string; startMs: number; endMs: number }[],
   playingAt: number,
 ): Pick<TranscribedCallReport, "firstInterimMs" | "interimsBeforeSentenceEnd" | "finalSubtitleMs"> {
   const timing = timeSubtitles(reports, sentences, playingAt).sentences;
