@@ -47,6 +47,8 @@ export interface AppserviceDeps {
   transcription?: { dispatches: AgentDispatchApi; rooms: TranscriberRoomApi };
   /** How often failed call effects are retried and expired call memberships swept (ms). */
   callTickMs?: number;
+  /** How often the reconciler compares every active call's transcription with LiveKit (ms). */
+  callReconcileMs?: number;
 }
 
 /** The lifecycle's LiveKit calls, with the rooms it deletes no longer trusted to exist by the focus. */
@@ -133,6 +135,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     botUserId,
     log,
     ...(deps.callTickMs !== undefined ? { tickMs: deps.callTickMs } : {}),
+    ...(deps.callReconcileMs !== undefined ? { reconcileMs: deps.callReconcileMs } : {}),
   });
 
   const bridgeUserId = `@${config.transcription.bridge_localpart}:${config.homeserver.server_name}`;

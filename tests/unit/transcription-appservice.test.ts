@@ -88,6 +88,7 @@ describe("transcription control in the appservice (in-process, doubles)", () => 
       transcription: { dispatches: transcription, rooms: transcription },
       log: createLogger("error"),
       callTickMs: 50,
+      callReconcileMs: 200,
       focus: { federationGet, rooms: { listRooms: async () => [], createRoom: async (o: { name: string }) => new Room({ name: o.name }) } },
     });
     // The meeting, created by an alias query, with alice and bob joined.
@@ -143,10 +144,24 @@ describe("transcription control in the appservice (in-process, doubles)", () => 
     assert.equal(transcription.ofAgent(lkRoom, TRANSCRIBER_AGENT_NAME).length, 1, "the lost worker's dispatch is replaced, not kept");
   });
 
+  it("the reconciler dispatches again when LiveKit lost the dispatch and no webhook said so", async () => {
+    const [lost] = transcription.ofAgent(lkRoom, TRANSCRIBER_AGENT_NAME);
+    assert.ok(lost);
+    await transcription.deleteDispatch(lost.id, lkRoom);
+    await waitUntil("dispatched by the reconciler", () => Promise.resolve(transcription.ofAgent(lkRoom, TRANSCRIBER_AGENT_NAME).length === 1), {
+      timeoutMs: 5000,
+      intervalMs: 20,
+    });
+    assert.notEqual(transcription.ofAgent(lkRoom, TRANSCRIBER_AGENT_NAME)[0]?.id, lost.id);
+  });
+
   it("stops on the chat command from a transaction, and the dispatch is withdrawn", async () => {
     await txn([event("m.room.message", ALICE, { msgtype: "m.text", body: "!transcribe stop" })]);
     await waitUntil("stopped", () => Promise.resolve(state()?.active === false), { timeoutMs: 5000, intervalMs: 20 });
     assert.equal(state()?.requested_by, ALICE);
+    assert.equal(transcription.ofAgent(lkRoom, TRANSCRIBER_AGENT_NAME).length, 1, "the stop follows from the state, once the homeserver delivers it");
+    // The homeserver delivers the bot's state event back, as Synapse does.
+    await txn([event(TRANSCRIPTION_STATE_EVENT, BOT, { ...state() }, "")]);
     await waitUntil("withdrawn", () => Promise.resolve(transcription.ofAgent(lkRoom, TRANSCRIBER_AGENT_NAME).length === 0), { timeoutMs: 5000, intervalMs: 20 });
     // The same transaction delivered again is not a second command.
     const replies = homeserver.messages.length;

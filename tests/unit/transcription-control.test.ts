@@ -68,7 +68,7 @@ describe("transcription control (homeserver double)", () => {
     void homeserver.setState(ROOM, "m.room.power_levels", "", { users: { [BOT]: 100 }, users_default: 0 });
   });
 
-  it("start: posts the thread root, invites the bridge's user, writes the state, asks for a dispatch", async () => {
+  it("start: posts the thread root, invites the bridge's user, writes the state, and enqueues nothing itself (the state does)", async () => {
     const state = await control().control({ roomId: ROOM, userId: BOB, action: "start", language: "fr-FR" });
     const [root] = homeserver.messages;
     assert.ok(root);
@@ -83,7 +83,7 @@ describe("transcription control (homeserver double)", () => {
     });
     assert.deepEqual(stateOf(), state);
     assert.deepEqual(homeserver.invites, [{ roomId: ROOM, userId: BRIDGE }]);
-    assert.deepEqual(effects, [{ kind: "transcription_dispatch", roomId: ROOM, since: T0 }]);
+    assert.deepEqual(effects, [], "the dispatch follows from the state when the homeserver delivers it (call tracker)");
   });
 
   it("start without a language uses the configured one; a bridge user already joined or invited is left alone", async () => {
@@ -101,7 +101,7 @@ describe("transcription control (homeserver double)", () => {
     homeserver.inviteFails = new Error("M_FORBIDDEN");
     const state = await control().control({ roomId: ROOM, userId: ALICE, action: "start" });
     assert.equal(state.active, true);
-    assert.deepEqual(effects, [{ kind: "transcription_dispatch", roomId: ROOM, since: T0 }]);
+    assert.equal(stateOf()?.active, true);
   });
 
   it("refuses a second start, and a stop of a room not transcribed, with their own errcodes", async () => {
@@ -121,7 +121,6 @@ describe("transcription control (homeserver double)", () => {
     clock = T0 + 5000;
     assert.equal(await c.refusedByWorker(ROOM, started.thread_root ?? ""), true);
     assert.deepEqual(stateOf(), { ...started, active: false, requested_by: BRIDGE, stopped_at: T0 + 5000 });
-    assert.deepEqual(effects.at(-1), { kind: "transcription_stop", roomId: ROOM, startedAt: T0, requestedAt: T0 + 5000 });
     assert.equal(
       homeserver.messages.at(-1)?.content.body,
       "Transcription arrêtée : le service de transcription de ministry-a.test ne transcrit pas la langue de la réunion.",
@@ -139,14 +138,14 @@ describe("transcription control (homeserver double)", () => {
     assert.ok(results.some((r) => r.status === "rejected" && refusal("ORG.VISIO.TRANSCRIPTION_ACTIVE")(r.reason)));
   });
 
-  it("stop: writes who stopped it and when, keeps the session, posts a notice, asks the bridge to finish", async () => {
+  it("stop: writes who stopped it and when, keeps the session, posts a notice (the bridge is told by the state)", async () => {
     const c = control();
     const started = await c.control({ roomId: ROOM, userId: ALICE, action: "start" });
     clock = T0 + 60_000;
     const stopped = await c.control({ roomId: ROOM, userId: BOB, action: "stop" });
     assert.deepEqual(stopped, { ...started, active: false, requested_by: BOB, stopped_at: T0 + 60_000 });
     assert.deepEqual(stateOf(), stopped);
-    assert.deepEqual(effects.at(-1), { kind: "transcription_stop", roomId: ROOM, startedAt: T0, requestedAt: T0 + 60_000 });
+    assert.deepEqual(effects, []);
     assert.equal(homeserver.messages.at(-1)?.content.body, "Transcription stopped");
     // And it can start again: a new session.
     clock = T0 + 120_000;

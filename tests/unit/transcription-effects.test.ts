@@ -186,6 +186,37 @@ describe("transcription effects (state, call and LiveKit doubles)", () => {
     assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 0, "the meeting's call is left alone");
   });
 
+  it("reconciles: a transcribed call that nobody transcribes gets a dispatch; one transcribed, or on its way, gets nothing", async () => {
+    const runner = effects();
+    // A webhook was lost: callers are in the room, no transcriber, no dispatch.
+    assert.deepEqual(await runner.reconcile(ROOM), [{ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: clock }]);
+    // A dispatch just made is on its way; one taken by a worker too; a transcriber in the room is transcribing.
+    await assert.rejects(runner.run({ kind: "transcription_dispatch", roomId: ROOM, livekitRoom: LK, since: clock }), EffectPendingError);
+    assert.deepEqual(await runner.reconcile(ROOM), []);
+    const [dispatch] = livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME);
+    livekit.takeJob(LK, dispatch?.id ?? "");
+    clock += 60_000;
+    assert.deepEqual(await runner.reconcile(ROOM), []);
+    livekit.connect(LK, `${TRANSCRIBER_AGENT_NAME}-AJ_1`, ParticipantInfo_Kind.AGENT);
+    assert.deepEqual(await runner.reconcile(ROOM), []);
+    assert.equal(livekit.ofAgent(LK, TRANSCRIBER_AGENT_NAME).length, 1, "reconciling changes nothing in LiveKit itself");
+    // A dispatch nobody took, long ago (its worker died before joining): dispatched again.
+    livekit.disconnect(LK, `${TRANSCRIBER_AGENT_NAME}-AJ_1`);
+    livekit.endJobs(LK, dispatch?.id ?? "");
+    assert.equal((await runner.reconcile(ROOM)).length, 1);
+  });
+
+  it("reconciles: a transcriber that stayed after the stop is stopped; calls never transcribed cost no LiveKit request", async () => {
+    livekit.connect(LK, `${TRANSCRIBER_AGENT_NAME}-AJ_1`, ParticipantInfo_Kind.AGENT);
+    state = { ...ACTIVE, active: false, stopped_at: T0 + 10 };
+    assert.deepEqual(await effects().reconcile(ROOM), [{ kind: "transcription_stop", roomId: ROOM, startedAt: T0, requestedAt: T0 + 10 }]);
+    livekit.disconnect(LK, `${TRANSCRIBER_AGENT_NAME}-AJ_1`);
+    assert.deepEqual(await effects().reconcile(ROOM), []);
+    state = null;
+    livekit.listParticipants = () => Promise.reject(new Error("no LiveKit request expected"));
+    assert.deepEqual(await effects().reconcile(ROOM), []);
+  });
+
   it("a stop that runs after a new start leaves the new session alone", async () => {
     const bridge = `${TRANSCRIBER_AGENT_NAME}-AJ_1`;
     livekit.connect(LK, bridge, ParticipantInfo_Kind.AGENT);

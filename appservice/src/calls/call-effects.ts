@@ -19,6 +19,12 @@ export class EffectPendingError extends Error {
 /** Runs the transcription effects (transcription/transcription-effects.ts). */
 export interface TranscriptionEffectRunner {
   run(effect: TranscriptionEffect): Promise<void>;
+  /**
+   * Compares a room's transcription state with its LiveKit rooms (the reconciler): the effects that
+   * would bring them together (a dispatch where callers are transcribed by nobody, a stop where a
+   * transcriber stayed after the session ended). A missed webhook or a lost worker is caught here.
+   */
+  reconcile(roomId: string): Promise<TranscriptionEffect[]>;
 }
 
 /** The LiveKit room API calls the call lifecycle makes; a fake implements these three. */
@@ -30,7 +36,7 @@ export interface CallEffectsDeps {
   /** null when the appservice has no focus section: calls run on other ministries' SFUs. */
   livekit: LiveKitRoomService | null;
   /** Absent: transcription effects are dropped (no LiveKit to dispatch on). */
-  transcription?: TranscriptionEffectRunner;
+  transcription?: Pick<TranscriptionEffectRunner, "run">;
   botUserId: string;
   log: Logger;
   /** Runs (one per drain) before an effect is given up. */

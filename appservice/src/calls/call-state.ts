@@ -7,7 +7,7 @@ import type { Knex } from "knex";
 import type { WebhookEvent } from "livekit-server-sdk";
 import type { Logger } from "../log.ts";
 import type { CallInput } from "./call-events.ts";
-import { createCallEffects, type CallEffectsDeps } from "./call-effects.ts";
+import { createCallEffects, type CallEffectsDeps, type TranscriptionEffectRunner } from "./call-effects.ts";
 import { createCallStore, type CallStore } from "./call-store.ts";
 import { callTracker } from "./call-tracker.ts";
 import { isTranscriberParticipant } from "../transcription/transcriber-dispatch.ts";
@@ -29,8 +29,10 @@ export interface CallState {
   stop(): Promise<void>;
 }
 
-export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "livekit" | "transcription" | "botUserId" | "maxAttempts"> {
+export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "livekit" | "botUserId" | "maxAttempts"> {
   db: Knex;
+  /** Absent: transcription effects are dropped and nothing is reconciled (no LiveKit to dispatch on). */
+  transcription?: TranscriptionEffectRunner;
   log: Logger;
   /** The server's language: the call notices are written in it. */
   language: string;
@@ -38,6 +40,8 @@ export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "liv
   retention?: AppserviceConfig["retention"];
   /** How often failed effects are retried and expired memberships swept; default 10 s. */
   tickMs?: number;
+  /** How often the transcription of every active call is compared with LiveKit (at start too); default 60 s. */
+  reconcileMs?: number;
   now?: () => number;
 }
 
@@ -78,8 +82,29 @@ export function createCallState(deps: CallStateDeps): CallState {
       if (pruned.transactions + pruned.effects + pruned.identities > 0) log.info("pruned", { ...pruned });
     }
   };
+  // The reconciler: what the state says against what LiveKit holds, for every active call, so that
+  // a webhook LiveKit never delivered or an effect lost with a crash is made good within a period.
+  const transcription = deps.transcription;
+  let reconciledAt = Number.NEGATIVE_INFINITY;
+  const reconcile = async (): Promise<void> => {
+    if (transcription === undefined) return;
+    reconciledAt = now();
+    for (const call of await store.activeCalls()) {
+      try {
+        const effects = await transcription.reconcile(call.roomId);
+        if (effects.length > 0) await serialize(() => deps.db.transaction(async (trx) => {
+          const txStore = createCallStore(trx);
+          for (const effect of effects) await txStore.enqueueEffect(effect, now());
+        }));
+      } catch (err) {
+        log.warn("call not reconciled", { roomId: call.roomId, err });
+      }
+    }
+  };
+
   const tick = async (): Promise<void> => {
     await sweep();
+    if (now() - reconciledAt >= (deps.reconcileMs ?? 60_000)) await reconcile();
     drain();
     await draining;
   };
@@ -132,7 +157,8 @@ export function createCallState(deps: CallStateDeps): CallState {
     afterCommit: drain,
     async start() {
       await sweep();
-      // In the background: the homeserver may not be up yet, and the timer retries anyway.
+      // In the background: the homeserver may not be up yet, and the timer retries anyway; the
+      // first tick reconciles.
       drain();
       timer = setInterval(() => {
         ticking ??= tick()

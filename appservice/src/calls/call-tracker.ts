@@ -48,14 +48,17 @@ export function callTracker(store: CallStore, log: Logger, language: string): Ca
   };
 
   /**
-   * The transcription state of a meeting hosted by another ministry changed: the part of its call on
-   * this ministry's SFU gets this ministry's transcriber, or is told to stop. (In a meeting this
-   * appservice hosts, the start or stop request already enqueued the same effect.)
+   * A meeting's transcription state changed (the room's power levels decide who may change it: the
+   * hosting ministry's bot): the part of its call on this ministry's SFU gets this ministry's
+   * transcriber, or is told to stop. This is the one place the dispatch is enqueued, also for the
+   * meetings this appservice hosts, whose start and stop requests only write the state: the effect
+   * is enqueued in the same database transaction as the homeserver's transaction that carries the
+   * state, which the homeserver delivers again until it is acknowledged, so no crash between the
+   * two leaves a state without its effect.
    */
   const transcriptionState = async (input: TranscriptionStateChange): Promise<void> => {
-    if (await store.hostsRoom(input.roomId)) return;
     if (input.active) {
-      await store.enqueueEffect({ kind: "transcription_dispatch", roomId: input.roomId, since: input.at }, input.at);
+      await store.enqueueEffect({ kind: "transcription_dispatch", roomId: input.roomId, since: input.startedAt ?? input.at }, input.at);
     } else if (input.startedAt !== undefined) {
       await store.enqueueEffect({ kind: "transcription_stop", roomId: input.roomId, startedAt: input.startedAt, requestedAt: input.at }, input.at);
     }

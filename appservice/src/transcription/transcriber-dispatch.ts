@@ -87,6 +87,13 @@ export interface TranscriberDispatch {
   ensureRecording(livekitRoom: string, metadata: TranscriptionJobMetadata): Promise<"taken">;
   /** Deletes every dispatch of the transcriber agent in the room but those of `keep`. */
   withdraw(livekitRoom: string, keep?: { roomId: string; startedAt: number }): Promise<number>;
+  /**
+   * What the room holds for the reconciler, changing nothing: "transcribed" (a transcriber is in it),
+   * "on_its_way" (a dispatch of the session has a live job, or was made too recently to have one),
+   * "untranscribed" (callers, and neither), "no_call" (gone, or only transcribers are left; then
+   * `transcribers` says whether some are).
+   */
+  inspect(livekitRoom: string, session: { roomId: string; startedAt: number } | null): Promise<{ status: "transcribed" | "on_its_way" | "untranscribed" | "no_call"; transcribers: boolean }>;
 }
 
 export interface TranscriberDispatchDeps {
@@ -175,6 +182,17 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
         if (current.some(hasLiveJob)) return "taken";
         return dispatchAgain(livekitRoom, metadata, current);
       }),
+
+    inspect: async (livekitRoom, session) => {
+      const participants = await participantsOf(livekitRoom);
+      const transcribers = participants?.some(isTranscriberParticipant) ?? false;
+      if (participants === null || !participants.some((p) => !isTranscriberParticipant(p))) return { status: "no_call", transcribers };
+      if (transcribers) return { status: "transcribed", transcribers };
+      if (session === null) return { status: "untranscribed", transcribers };
+      const current = (await ours(livekitRoom)).filter((d) => sameSession(d, session));
+      const onItsWay = current.some((d) => hasLiveJob(d) || now() - createdAtMs(d) < JOB_TAKE_WAIT_MS);
+      return { status: onItsWay ? "on_its_way" : "untranscribed", transcribers };
+    },
 
     ensureRecording: (livekitRoom, metadata) =>
       oneAtATime(livekitRoom, async (): Promise<"taken"> => {

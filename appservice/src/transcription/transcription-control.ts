@@ -181,8 +181,8 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
       started_at: startedAt,
       thread_root: root.event_id,
     };
+    // The dispatch follows from the state itself, when it comes back in a transaction (call-tracker.ts).
     await writeState(request.roomId, state);
-    await deps.enqueue({ kind: "transcription_dispatch", roomId: request.roomId, since: startedAt });
     log.info("transcription started", { roomId: request.roomId, userId: request.userId, language });
     return state;
   };
@@ -191,10 +191,8 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
     if (!current?.active) throw new MatrixError("ORG.VISIO.TRANSCRIPTION_INACTIVE", "This meeting is not being transcribed");
     const stoppedAt = now();
     const state: TranscriptionStateContent = { ...current, active: false, requested_by: request.userId, stopped_at: stoppedAt };
+    // The stop follows from the state, as the dispatch does.
     await writeState(request.roomId, state);
-    if (current.started_at !== undefined) {
-      await deps.enqueue({ kind: "transcription_stop", roomId: request.roomId, startedAt: current.started_at, requestedAt: stoppedAt });
-    }
     try {
       await deps.homeserver.sendMessage(request.roomId, `visio-transcription-stop-${stoppedAt}-${randomUUID()}`, transcriptionStoppedNotice(state, why));
     } catch (err) {

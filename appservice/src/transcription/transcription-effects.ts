@@ -132,6 +132,31 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
     await eachRoom(await liveKitRoomsOfCall(effect.roomId), (livekitRoom) => dispatch.stop(livekitRoom, session, effect.requestedAt));
   };
 
+  const reconcile = async (roomId: string): Promise<TranscriptionEffect[]> => {
+    const state = await deps.state.read(roomId);
+    if (state === null || state.started_at === undefined) return [];
+    const rooms = await liveKitRoomsOfCall(roomId);
+    if (state.active && state.thread_root !== undefined) {
+      const session = { roomId, startedAt: state.started_at };
+      const effects: TranscriptionEffect[] = [];
+      for (const livekitRoom of rooms) {
+        if ((await dispatch.inspect(livekitRoom, session)).status === "untranscribed") {
+          log.warn("a transcribed call has no transcriber: dispatching", { roomId, livekitRoom });
+          effects.push({ kind: "transcription_dispatch", roomId, livekitRoom, since: now() });
+        }
+      }
+      return effects;
+    }
+    if (state.active) return [];
+    for (const livekitRoom of rooms) {
+      if ((await dispatch.inspect(livekitRoom, null)).transcribers) {
+        log.warn("a transcriber stayed after the transcription stopped: stopping it", { roomId, livekitRoom });
+        return [{ kind: "transcription_stop", roomId, startedAt: state.started_at, requestedAt: state.stopped_at ?? now() }];
+      }
+    }
+    return [];
+  };
+
   const runRecording = async (effect: RecordingTranscriptionEffect): Promise<void> => {
     const metadata: TranscriptionJobMetadata = {
       room_id: effect.roomId,
@@ -156,5 +181,6 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
       if (effect.kind === "recording_transcription") return runRecording(effect);
       return runStop(effect);
     },
+    reconcile,
   };
 }
