@@ -55,15 +55,21 @@ describe("OpenID verifier (local HTTPS homeserver, per-run CA)", function () {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "visio-openid-"));
     pki = await makePki(dir);
+    const served = new WeakMap<object, number>();
     server = createServer({ key: pki.key, cert: pki.cert }, (req, res) => {
       requests.push({ path: req.url ?? "", host: req.headers.host });
       const url = new URL(req.url ?? "/", "https://x");
       const token = url.searchParams.get("access_token");
+      const onThisConnection = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, onThisConnection);
       res.setHeader("content-type", "application/json");
-      if (url.pathname !== "/_matrix/federation/v1/openid/userinfo") {
+      if (token === "closed-on-reuse" && onThisConnection > 1) {
+        // A kept-alive connection the server drops as the client reuses it.
+        req.socket.destroy();
+      } else if (url.pathname !== "/_matrix/federation/v1/openid/userinfo") {
         res.statusCode = 404;
         res.end('{"errcode":"M_UNRECOGNIZED","error":"no"}');
-      } else if (token === "good" || token === "good/+=") {
+      } else if (token === "good" || token === "good/+=" || token === "closed-on-reuse") {
         res.end(JSON.stringify({ sub: `@alice:${serverName}` }));
       } else if (token === "someone-elses") {
         res.end(JSON.stringify({ sub: "@mallory:ministry-b.test" }));
@@ -100,6 +106,13 @@ describe("OpenID verifier (local HTTPS homeserver, per-run CA)", function () {
       { path: "/_matrix/federation/v1/openid/userinfo?access_token=good", host: serverName },
       { path: "/_matrix/federation/v1/openid/userinfo?access_token=good%2F%2B%3D", host: serverName },
     ]);
+  });
+
+  it("sends a request again, once, on a new connection when the server closed the kept-alive one it was sent on", async () => {
+    const v = verifier(pki.caPem);
+    assert.equal(await v.verify({ accessToken: "good", serverName }), `@alice:${serverName}`);
+    assert.equal(await v.verify({ accessToken: "closed-on-reuse", serverName }), `@alice:${serverName}`);
+    assert.equal(requests.filter((r) => r.path.endsWith("=closed-on-reuse")).length, 2);
   });
 
   it("refuses a homeserver whose certificate does not chain to the configured CA", async () => {

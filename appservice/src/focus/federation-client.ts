@@ -92,10 +92,16 @@ const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO/;
  */
 export function createFederationGet(options: { ca?: string | Buffer; timeoutMs: number }): FederationGet {
   const agent = new Agent({ keepAlive: true, maxSockets: 64, ...(options.ca ? { ca: options.ca } : {}) });
-  return (target, path) =>
+  const get = (target: FederationTarget, path: string, firstTry: boolean): Promise<JsonResponse> =>
     new Promise<JsonResponse>((resolve, reject) => {
       const fail = (err: unknown): void => {
         const code = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
+        // A kept-alive connection the server closed just as it was reused: the request never
+        // reached it, and a GET may be sent again, once, on a new connection.
+        if (firstTry && req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE")) {
+          resolve(get(target, path, false));
+          return;
+        }
         reject(new FederationRequestError("Federation request failed", code, TLS_ERROR.test(code)));
       };
       const req = request(
@@ -137,4 +143,5 @@ export function createFederationGet(options: { ca?: string | Buffer; timeoutMs: 
       req.on("error", fail);
       req.end();
     });
+  return (target, path) => get(target, path, true);
 }
