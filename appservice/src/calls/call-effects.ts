@@ -6,7 +6,7 @@ import { ServerError, type RoomServiceClient } from "livekit-server-sdk";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { CallEffect, CloseLiveKitRoomsEffect, RemoveFromLiveKitEffect, TranscriptionEffect } from "./call-effect-types.ts";
-import type { CallStore } from "./call-store.ts";
+import type { CallStore, PendingEffect } from "./call-store.ts";
 
 /**
  * Thrown by an effect that did its part but waits on something else (a worker taking a job, a
@@ -52,6 +52,10 @@ export interface CallEffects {
 }
 
 const BATCH = 50;
+/** Rooms whose effects run at the same time. */
+const ROOMS_AT_ONCE = 8;
+/** After the n-th failed attempt: 1 s, 2 s, 4 s… up to a minute (20 attempts span about 15 minutes). */
+const retryDelayMs = (attempts: number): number => Math.min(1000 * 2 ** (attempts - 1), 60_000);
 
 const isNotFound = (err: unknown): boolean => err instanceof ServerError && (err.code === "not_found" || err.status === 404);
 
@@ -139,34 +143,66 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
     }
   };
 
+  /** One try of one effect: done, waiting (out of the batches until its next check), or failed: when it is retried. */
+  const attempt = async ({ id, effect, attempts }: PendingEffect): Promise<"done" | "waiting" | { retryAt: number }> => {
+    try {
+      await run(effect);
+      await store.effectAttempted(id, true, now());
+      return "done";
+    } catch (err) {
+      if (err instanceof EffectPendingError) {
+        // Waiting is not failing: it does not count towards giving up (the effect ends by
+        // itself when what it waits for is moot, e.g. the call ended), and is checked again
+        // after a pause rather than at every drain that other changes cause. It is out of the
+        // batches until then: effects that wait never hold back the others.
+        await store.effectWaiting(id, now() + pendingRetryMs);
+        log.debug("call effect waiting", { kind: effect.kind, roomId: effect.roomId, reason: err.message });
+        return "waiting";
+      }
+      const giveUp = attempts + 1 >= maxAttempts;
+      const fields = { kind: effect.kind, roomId: effect.roomId, attempts: attempts + 1, err };
+      if (giveUp) log.error("call effect given up", fields);
+      else log.warn("call effect failed, will retry", fields);
+      // Out of the batches until its retry: failing effects never fill a batch and hold back new ones.
+      const retryAt = now() + retryDelayMs(attempts + 1);
+      await store.effectAttempted(id, giveUp, now(), retryAt);
+      return giveUp ? "done" : { retryAt };
+    }
+  };
+
+  /**
+   * A room's effects on one server in their order; after a failure that room's later ones on that
+   * server wait for the retry. Notices go to the homeserver, the rest to LiveKit: a notice that
+   * cannot be posted never holds back a removal.
+   */
+  const runRoom = async (effects: readonly PendingEffect[]): Promise<void> => {
+    for (const [index, pending] of effects.entries()) {
+      const outcome = await attempt(pending);
+      if (typeof outcome === "string") continue;
+      // The ones behind it wait as long, so that they are retried after it, in order.
+      for (const later of effects.slice(index + 1)) await store.effectWaiting(later.id, outcome.retryAt);
+      return;
+    }
+  };
+
   const drainOnce = async (): Promise<void> => {
     for (;;) {
       const pending = await store.pendingEffects(BATCH, now());
-      let failed = false;
-      for (const { id, effect, attempts } of pending) {
-        try {
-          await run(effect);
-          await store.effectAttempted(id, true, now());
-        } catch (err) {
-          if (err instanceof EffectPendingError) {
-            // Waiting is not failing: it does not count towards giving up (the effect ends by
-            // itself when what it waits for is moot, e.g. the call ended), and is checked again
-            // after a pause rather than at every drain that other changes cause. It is out of the
-            // batches until then: effects that wait never hold back the others.
-            await store.effectWaiting(id, now() + pendingRetryMs);
-            log.debug("call effect waiting", { kind: effect.kind, roomId: effect.roomId, reason: err.message });
-            continue;
-          }
-          failed = true;
-          const giveUp = attempts + 1 >= maxAttempts;
-          const fields = { kind: effect.kind, roomId: effect.roomId, attempts: attempts + 1, err };
-          if (giveUp) log.error("call effect given up", fields);
-          else log.warn("call effect failed, will retry", fields);
-          await store.effectAttempted(id, giveUp, now());
-        }
+      const byRoom = new Map<string, PendingEffect[]>();
+      for (const p of pending) {
+        const key = `${p.effect.kind === "notice" ? "homeserver" : "livekit"} ${p.effect.roomId}`;
+        byRoom.set(key, [...(byRoom.get(key) ?? []), p]);
       }
-      // Failed effects stay pending: the next drain (timer or new change) tries them again.
-      if (failed || pending.length < BATCH) return;
+      // Rooms side by side, a few at a time: one slow homeserver or LiveKit call (each has a timeout)
+      // holds back its own room only.
+      const rooms = [...byRoom.values()];
+      const worker = async (): Promise<void> => {
+        for (let next = rooms.shift(); next !== undefined; next = rooms.shift()) await runRoom(next);
+      };
+      await Promise.all(Array.from({ length: Math.min(ROOMS_AT_ONCE, rooms.length) }, worker));
+      // Failed and waiting effects are out of the next batch until their time: a drain then (the
+      // timer's, or one a new change asks for) tries them again.
+      if (pending.length < BATCH) return;
     }
   };
 

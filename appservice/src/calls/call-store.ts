@@ -77,7 +77,8 @@ export interface CallStore {
   enqueueEffect(effect: CallEffect, at: number): Promise<void>;
   /** The oldest effects not done, leaving out those that wait until after `now`. */
   pendingEffects(limit: number, now: number): Promise<PendingEffect[]>;
-  effectAttempted(id: number, done: boolean, at: number): Promise<void>;
+  /** One more attempt; a failed one that is to be retried is not pending again before `retryAt`. */
+  effectAttempted(id: number, done: boolean, at: number, retryAt?: number): Promise<void>;
   /** The effect waits (not a failed attempt): it is not pending again before `until`. */
   effectWaiting(id: number, until: number): Promise<void>;
 }
@@ -288,10 +289,10 @@ export function createCallStore(db: Knex): CallStore {
         .limit(limit)) as EffectRow[];
       return rows.map((r) => ({ id: num(r.id), effect: JSON.parse(r.payload) as CallEffect, attempts: num(r.attempts) }));
     },
-    async effectAttempted(id, done, at) {
+    async effectAttempted(id, done, at, retryAt) {
       await db("call_effects")
         .where({ id })
-        .update({ attempts: db.raw("attempts + 1"), not_before: null, ...(done ? { done_at: at } : {}) });
+        .update({ attempts: db.raw("attempts + 1"), not_before: done ? null : (retryAt ?? null), ...(done ? { done_at: at } : {}) });
     },
     async effectWaiting(id, until) {
       await db("call_effects").where({ id }).update({ not_before: until });
