@@ -93,6 +93,14 @@ export const configSchema = z.strictObject({
         .enum(["public", "knock", "invite"])
         .default("public")
         .meta({ description: "Join rule of new meeting rooms; the server ACL applies whatever it is." }),
+      room_version: z
+        .string()
+        .regex(/^[A-Za-z0-9.-]*$/, "must be a room version identifier, or empty for the homeserver's default")
+        .default("org.matrix.msc3757.11")
+        .meta({
+          description:
+            "Room version of new meeting rooms. The default, MSC3757 on room version 11, lets only a member (or someone above them) write the state events whose key starts with their user ID: nobody can overwrite another's call membership (matrix-js-sdk, hence the Visio client and Element Call, keys memberships that way in such rooms). Every ministry's homeserver must know the version to join (Synapse 1.163, the pinned one, does); empty: the homeserver's default, where the appservice ignores memberships written under another user's key but cannot stop them.",
+        }),
       creation_limit: limit([0.2, 200]).meta({
         description:
           "Meeting rooms created on alias lookups, all askers together (the homeserver does not say who asked, and lookups come over federation too): per second sustained, and burst. Beyond it a lookup finds no room, as for an unknown alias.",

@@ -8,6 +8,7 @@ export interface CreateRoomRequest {
   topic: string;
   preset: "public_chat" | "private_chat";
   visibility: "private";
+  room_version?: string;
   creation_content: { "m.federate": true };
   initial_state: (
     | { type: "m.room.server_acl"; state_key: ""; content: ServerAclContent }

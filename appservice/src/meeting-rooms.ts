@@ -54,6 +54,7 @@ export function meetingRoomRequest(slug: string, config: AppserviceConfig): Crea
     topic: `Visio meeting room. Open to: ${allowedHosts(config.homeserver.server_name, config.federation.allowlist).join(", ")}`,
     preset: joinRule === "public" ? "public_chat" : "private_chat",
     visibility: "private",
+    ...(config.meetings.room_version !== "" ? { room_version: config.meetings.room_version } : {}),
     creation_content: { "m.federate": true },
     initial_state: [
       {

@@ -1,5 +1,6 @@
 // Meeting rooms across federation, with the real appservice registered on ministry A's Synapse.
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type Store } from "../../appservice/src/storage/store.ts";
 import { MatrixRequestError, matrixRequest } from "../harness/matrix-client.ts";
@@ -42,6 +43,8 @@ describe("meeting rooms across federation (real Synapse A, B, C)", function () {
   let store: Store;
   const alias = `#visio-budget-${uniqueLocalpart("m")}:ministry-a.test`;
   let roomId: string;
+  let alice: RegisteredUser;
+  let bob: RegisteredUser;
 
   before(async function () {
     this.timeout(300_000);
@@ -56,8 +59,8 @@ describe("meeting rooms across federation (real Synapse A, B, C)", function () {
 
   it("creates the room when a user of B joins its alias, and both ministries chat in it", async () => {
     const { a, b } = testbed.ministries;
-    const bob = await b.registerUser(uniqueLocalpart("bob"));
-    const alice = await a.registerUser(uniqueLocalpart("alice"));
+    bob = await b.registerUser(uniqueLocalpart("bob"));
+    alice = await a.registerUser(uniqueLocalpart("alice"));
 
     ({ room_id: roomId } = await as(b, bob)<{ room_id: string }>("POST", `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {}));
     await as(a, alice)("POST", `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {});
@@ -65,6 +68,7 @@ describe("meeting rooms across federation (real Synapse A, B, C)", function () {
     const state = await as(a, alice)<StateEvent[]>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`);
     const create = state.find((e) => e.type === "m.room.create");
     assert.equal(create?.sender, "@visio:ministry-a.test", "the room is created by A's appservice bot");
+    assert.equal(create?.content.room_version, "org.matrix.msc3757.11", "owned state: nobody writes another's call membership");
     assert.deepEqual(state.find((e) => e.type === "m.room.server_acl")?.content, {
       allow: ["ministry-a.test", "ministry-b.test"],
       deny: [],
@@ -88,6 +92,29 @@ describe("meeting rooms across federation (real Synapse A, B, C)", function () {
 
     assert.equal((await store.meetingRoomByAlias(alias))?.roomId, roomId, "the appservice recorded the room");
     await waitForJoins(store, roomId, [bob, alice]);
+  });
+
+  it("lets nobody overwrite another member's call membership, on either server", async () => {
+    const { a, b } = testbed.ministries;
+    const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+    // As matrix-js-sdk keys a membership in an MSC3757 room: <user>_<device>_<application>.
+    const key = encodeURIComponent(`${alice.userId}_${alice.deviceId}_m.call`);
+    const type = "org.matrix.msc3401.call.member";
+    const mine = { application: "m.call", call_id: "", scope: "m.room", device_id: alice.deviceId, expires: 3_600_000, focus_active: { type: "livekit" }, foci_preferred: [] };
+    await as(a, alice)("PUT", `${room}/state/${type}/${key}`, mine);
+    const forged = { ...mine, foci_preferred: [{ type: "livekit", livekit_service_url: "https://evil.test/focus" }] };
+    await assert.rejects(as(b, bob)("PUT", `${room}/state/${type}/${key}`, forged), (err: MatrixRequestError) => err.status === 403);
+    await assert.rejects(as(b, bob)("PUT", `${room}/state/${type}/${key}`, {}), (err: MatrixRequestError) => err.status === 403, "nor end it");
+    for (const [server, user] of [
+      [a, alice],
+      [b, bob],
+    ] as const) {
+      await waitUntil(
+        `alice's membership as she wrote it, seen on ${server.serverName}`,
+        async () => isDeepStrictEqual(await as(server, user)("GET", `${room}/state/${type}/${key}`).catch((err: unknown) => String(err)), mine),
+        { timeoutMs: 20_000, intervalMs: 250 },
+      );
+    }
   });
 
   it("refuses a homeserver that is not on the allowlist", async () => {

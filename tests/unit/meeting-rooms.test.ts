@@ -41,6 +41,8 @@ describe("meeting rooms", () => {
     assert.equal(levels.events["m.room.server_acl"], 100);
     assert.equal(request.room_alias_name, "visio-budget");
     assert.equal(request.name, "Budget");
+    assert.equal(request.room_version, "org.matrix.msc3757.11", "owned state by default");
+    assert.equal(meetingRoomRequest("budget", { ...testConfig(), meetings: { ...testConfig().meetings, room_version: "" } }).room_version, undefined, "or the homeserver's default");
     const acl = request.initial_state.find((e) => e.type === "m.room.server_acl");
     assert.deepEqual(acl?.content, { allow: ["ministry-a.test", "ministry-b.test"], deny: [], allow_ip_literals: false });
     const joinRules = request.initial_state.find((e) => e.type === "m.room.join_rules");
