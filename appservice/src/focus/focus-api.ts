@@ -45,6 +45,8 @@ const RECORDED_IDENTITIES = 100_000;
 
 /** What a refusal log line may carry: identifiers, never tokens. */
 interface RequestFacts {
+  /** When the request came in (performance.now()), for how long answering it took. */
+  receivedAt?: number;
   roomId?: string;
   claimedUserId?: string;
   userId?: string;
@@ -139,7 +141,8 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
       recordedIdentities.add(key);
       if (recordedIdentities.size > RECORDED_IDENTITIES) recordedIdentities.delete(recordedIdentities.values().next().value as string);
     }
-    deps.log.info("focus token issued", { userId, roomId: facts.roomId, canPublish: issued.canPublish });
+    const durationMs = facts.receivedAt === undefined ? undefined : Math.round(performance.now() - facts.receivedAt);
+    deps.log.info("focus token issued", { userId, roomId: facts.roomId, canPublish: issued.canPublish, durationMs });
     return { url: issued.url, jwt: issued.jwt };
   };
 
@@ -186,12 +189,13 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
       send(res, 405, new MatrixError("M_UNRECOGNIZED", "Method not allowed").toBody());
       return;
     }
-    const facts: RequestFacts = {};
+    const facts: RequestFacts = { receivedAt: performance.now() };
     try {
       send(res, 200, await endpoint(parseJsonBody(await readRequestBody(req, BODY_LIMIT_BYTES)), facts));
     } catch (err) {
       if (err instanceof MatrixError && err.status < 500) {
-        deps.log.info("focus request refused", { errcode: err.errcode, path, ...facts });
+        const { receivedAt, ...known } = facts;
+        deps.log.info("focus request refused", { errcode: err.errcode, path, ...known, durationMs: Math.round(performance.now() - (receivedAt ?? 0)) });
       }
       throw err;
     }
