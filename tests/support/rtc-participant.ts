@@ -2,7 +2,7 @@
 // namespace: libwebrtc needs real interfaces, never loopback. It reports on stdout, one JSON per line.
 //   publish  <url> <jwt> <seconds>   publishes a 440 Hz microphone track for that long
 //   listen   <url> <jwt> <frames>    waits for that many non-silent audio frames from anyone
-// Both report {"event":"disconnected","reason":…} when the server disconnects them.
+// Both report {"event":"disconnected","reason":…,"at":<epoch ms>} when the server disconnects them.
 import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, Room, RoomEvent, TrackKind, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
 import type { RemoteTrack } from "@livekit/rtc-node";
 import { report, runScript } from "./json-line-script.ts";
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   }
   const room = new Room();
   room.on(RoomEvent.Disconnected, (reason) => {
-    report("disconnected", { reason });
+    report("disconnected", { reason, at: Date.now() });
     process.exit(0);
   });
   await room.connect(url, jwt, { autoSubscribe: true, dynacast: false });
