@@ -109,6 +109,18 @@ for (const backend of backends) {
         assert.equal((await calls.pendingEffects(10, 100))[0]?.attempts, 1);
         await calls.effectAttempted(pending?.id ?? -1, true, 3);
         assert.deepEqual(await calls.pendingEffects(10, 200), []);
+        // A failed attempt with a retry time: out of the batches until then.
+        await calls.enqueueEffect({ kind: "close_livekit_rooms", roomId: "!c:x", callId: call.id, livekitRooms: ["lk2"] }, 300);
+        const [retried] = await calls.pendingEffects(10, 300);
+        await calls.effectAttempted(retried?.id ?? -1, false, 300, 1300);
+        assert.deepEqual(await calls.pendingEffects(10, 1299), []);
+        assert.equal((await calls.pendingEffects(10, 1300))[0]?.attempts, 1);
+        // However much is queued before it, a removal from LiveKit comes first.
+        await calls.enqueueEffect({ kind: "remove_from_livekit", roomId: "!c:x", userId: "@b:x", reason: "kicked" }, 1400);
+        assert.deepEqual(
+          (await calls.pendingEffects(10, 1400)).map((p) => p.effect.kind),
+          ["remove_from_livekit", "close_livekit_rooms"],
+        );
       } finally {
         await db.destroy();
       }

@@ -80,6 +80,48 @@ describe("call effects: how a drain runs them", () => {
     assert.deepEqual(sent, ["quick", "slow 1", "slow 2"]);
   });
 
+  it("recordings asked for in a meeting have lanes of their own: one that hangs holds back neither the others nor a kick", async () => {
+    livekit.connect("lk", "charlie");
+    let release: () => void = () => undefined;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const recording = (eventId: string): CallEffect => ({
+      kind: "recording_transcription",
+      roomId: "!r:a",
+      eventId,
+      recording: { url: "mxc://a/r", filename: "r.ogg" },
+      language: "en",
+      engine: "openai",
+      requestedAt: T0,
+    });
+    const store = memoryStore([
+      recording("$slow"),
+      recording("$quick"),
+      { kind: "remove_from_livekit", roomId: "!r:a", userId: "@charlie:a", only: { livekitRoom: "lk", identity: "charlie" }, reason: "kicked" },
+    ]);
+    const ran: string[] = [];
+    const effects = createCallEffects({
+      store,
+      homeserver: { sendNotice: async () => ({ event_id: "$n" }) },
+      livekit,
+      transcription: {
+        run: async (effect) => {
+          if (effect.kind === "recording_transcription" && effect.eventId === "$slow") await hung;
+          ran.push(effect.kind === "recording_transcription" ? effect.eventId : effect.kind);
+        },
+      },
+      botUserId: "@visio:ministry-a.test",
+      log: createLogger("error"),
+      now: () => clock,
+    });
+    const drained = effects.drain();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(livekit.removed, [{ room: "lk", identity: "charlie" }]);
+    assert.deepEqual(ran, ["$quick"]);
+    release();
+    await drained;
+    assert.deepEqual(ran, ["$quick", "$slow"]);
+  });
+
   it("after a failed notice, that room's later notices wait and then go in order; its removals do not wait", async () => {
     livekit.connect("lk", "charlie");
     let homeserverDown = true;

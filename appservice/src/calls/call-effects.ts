@@ -52,8 +52,18 @@ export interface CallEffects {
 }
 
 const BATCH = 50;
-/** Rooms whose effects run at the same time. */
-const ROOMS_AT_ONCE = 8;
+/** Lanes (see laneOf) whose effects run at the same time. */
+const LANES_AT_ONCE = 8;
+/**
+ * Effects of one lane run in order, lanes side by side: a room's notices (the homeserver), a room's
+ * call on LiveKit (removals, closing, its transcriber), each recording's own LiveKit room.
+ */
+function laneOf(effect: CallEffect): string {
+  if (effect.kind === "notice") return `homeserver ${effect.roomId}`;
+  if (effect.kind === "recording_transcription") return `recording ${effect.roomId} ${effect.eventId}`;
+  return `livekit ${effect.roomId}`;
+}
+
 /** After the n-th failed attempt: 1 s, 2 s, 4 s… up to a minute (20 attempts span about 15 minutes). */
 const retryDelayMs = (attempts: number): number => Math.min(1000 * 2 ** (attempts - 1), 60_000);
 
@@ -171,11 +181,10 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
   };
 
   /**
-   * A room's effects on one server in their order; after a failure that room's later ones on that
-   * server wait for the retry. Notices go to the homeserver, the rest to LiveKit: a notice that
-   * cannot be posted never holds back a removal.
+   * A lane's effects in their order; after a failure the lane's later ones wait for the retry: a
+   * notice that cannot be posted never holds back a removal.
    */
-  const runRoom = async (effects: readonly PendingEffect[]): Promise<void> => {
+  const runLane = async (effects: readonly PendingEffect[]): Promise<void> => {
     for (const [index, pending] of effects.entries()) {
       const outcome = await attempt(pending);
       if (typeof outcome === "string") continue;
@@ -188,18 +197,18 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
   const drainOnce = async (): Promise<void> => {
     for (;;) {
       const pending = await store.pendingEffects(BATCH, now());
-      const byRoom = new Map<string, PendingEffect[]>();
+      const byLane = new Map<string, PendingEffect[]>();
       for (const p of pending) {
-        const key = `${p.effect.kind === "notice" ? "homeserver" : "livekit"} ${p.effect.roomId}`;
-        byRoom.set(key, [...(byRoom.get(key) ?? []), p]);
+        const key = laneOf(p.effect);
+        byLane.set(key, [...(byLane.get(key) ?? []), p]);
       }
-      // Rooms side by side, a few at a time: one slow homeserver or LiveKit call (each has a timeout)
-      // holds back its own room only.
-      const rooms = [...byRoom.values()];
+      // Lanes side by side, a few at a time: one slow homeserver or LiveKit call (each has a timeout)
+      // holds back its own lane only.
+      const lanes = [...byLane.values()];
       const worker = async (): Promise<void> => {
-        for (let next = rooms.shift(); next !== undefined; next = rooms.shift()) await runRoom(next);
+        for (let next = lanes.shift(); next !== undefined; next = lanes.shift()) await runLane(next);
       };
-      await Promise.all(Array.from({ length: Math.min(ROOMS_AT_ONCE, rooms.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(LANES_AT_ONCE, lanes.length) }, worker));
       // Failed and waiting effects are out of the next batch until their time: a drain then (the
       // timer's, or one a new change asks for) tries them again.
       if (pending.length < BATCH) return;

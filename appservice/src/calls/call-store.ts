@@ -75,7 +75,7 @@ export interface CallStore {
   updateExpiry(presenceId: number, expiresAt: number | null): Promise<void>;
   closePresence(presence: Pick<Presence, "id" | "joinedAt">, at: number): Promise<void>;
   enqueueEffect(effect: CallEffect, at: number): Promise<void>;
-  /** The oldest effects not done, leaving out those that wait until after `now`. */
+  /** The oldest effects not done (removals from LiveKit first), leaving out those that wait until after `now`. */
   pendingEffects(limit: number, now: number): Promise<PendingEffect[]>;
   /** One more attempt; a failed one that is to be retried is not pending again before `retryAt`. */
   effectAttempted(id: number, done: boolean, at: number, retryAt?: number): Promise<void>;
@@ -285,6 +285,8 @@ export function createCallStore(db: Knex): CallStore {
       const rows = (await db("call_effects")
         .whereNull("done_at")
         .andWhere((q) => q.whereNull("not_before").orWhere("not_before", "<=", now))
+        // Removals first: however much else is queued, a kicked member is disconnected at once.
+        .orderByRaw("CASE WHEN kind = 'remove_from_livekit' THEN 0 ELSE 1 END")
         .orderBy("id")
         .limit(limit)) as EffectRow[];
       return rows.map((r) => ({ id: num(r.id), effect: JSON.parse(r.payload) as CallEffect, attempts: num(r.attempts) }));
