@@ -26,7 +26,7 @@ import { chooseFrenchClips, FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER, recordFrench
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
 import { requestFocusToken } from "../../tests/support/matrix-users.ts";
 import { timeSubtitles } from "../../tests/support/subtitle-timing.ts";
-import { readTranscriptThread } from "../../tests/support/transcript-thread.ts";
+import { readTranscriptThread, spokenText } from "../../tests/support/transcript-thread.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
@@ -286,7 +286,7 @@ async function checkTranscribedCall(ctx: MainJobContext, call: TranscribedCall):
     if (posters.length !== 1 || posters[0] !== bridgeUser) throw new Error(`thread messages posted by ${posters.join(", ")}, expected ${bridgeUser} (the SFU's ministry)`);
     const wrongLanguage = messages.filter((m) => m.fields?.language !== script.language);
     if (wrongLanguage.length > 0) throw new Error(`thread messages labelled ${wrongLanguage.map((m) => m.fields?.language).join(", ")}, expected ${script.language}`);
-    const wer = wordErrorRate(said, messages.map((m) => spokenText(m.body, m.fields?.speaker_name)).join(" ")).wer;
+    const wer = wordErrorRate(said, messages.map(spokenText).join(" ")).wer;
     if (!(wer <= script.maxWer)) throw new Error(`the thread's transcript has WER ${wer.toFixed(3)} (> ${script.maxWer}) against "${said}": ${messages.map((m) => m.body).join(" | ")}`);
 
     const timing = subtitleTiming(await listens.reports(), speech.sentences, playingAt);
@@ -337,12 +337,6 @@ async function expectKeptOut(again: JsonLineProcess): Promise<void> {
     },
     { timeoutMs: 20_000, intervalMs: 300 },
   );
-}
-
-/** A thread message's body without its "<speaker name>: " prefix. */
-function spokenText(body: string, speakerName: string | undefined): string {
-  const prefix = `${speakerName ?? ""}: `;
-  return body.startsWith(prefix) ? body.slice(prefix.length) : body;
 }
 
 /** Per sentence: its start → its first interim subtitle at the listener, its end → its last final. */

@@ -27,7 +27,7 @@ import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "..
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../support/json-line-process.ts";
 import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
-import { readTranscriptThread, type ThreadMessage } from "../support/transcript-thread.ts";
+import { readTranscriptThread, spokenText, type ThreadMessage } from "../support/transcript-thread.ts";
 import { dispatchTranscription, downloadMedia, postThreadRoot, sendStop, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
 const SLOT = "m.call#ROOM";
@@ -49,7 +49,6 @@ const MAX_WER = 0.2;
 const CUE_START_TOLERANCE_MS = 600;
 const CUE_END_TOLERANCE_MS = 800;
 
-const textOf = (m: ThreadMessage): string => m.body.slice(`${m.fields?.speaker_name ?? ""}: `.length);
 
 describe("transcription workers: LiveKit agent dispatch, Matrix thread and files (real LiveKit, Synapse A and B, Whisper)", function () {
   this.timeout(180_000);
@@ -264,7 +263,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
       [alice, ALICE_SENTENCES],
       [carol, CAROL_SENTENCES],
     ] as const) {
-      const hypothesis = messages.filter((m) => m.fields?.speaker === user.userId).map(textOf).join(" ");
+      const hypothesis = messages.filter((m) => m.fields?.speaker === user.userId).map(spokenText).join(" ");
       const { wer } = wordErrorRate(sentences.join(" "), hypothesis);
       wers.push(wer.toFixed(3));
       assert.ok(wer <= MAX_WER, `${user.userId}: WER ${wer.toFixed(3)} above ${MAX_WER}: "${hypothesis}"`);
@@ -310,7 +309,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     for (let i = 1; i < cues.length; i++) assert.ok((cues[i]?.startMs ?? 0) >= (cues[i - 1]?.startMs ?? 0), "cue start times never decrease");
     assert.deepEqual(
       cues.map((c) => c.text),
-      thread.messages.map(textOf),
+      thread.messages.map(spokenText),
       "the cues say what the thread says",
     );
     // Where each sentence was in transcript time (from started_at), as its speaker sent it.
@@ -339,7 +338,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     });
     assert.deepEqual(new Set(cues.map((c) => c.voice)), new Set(thread.messages.map((m) => m.fields?.speaker_name)));
     const markdown = await downloadMedia(a, alice.accessToken, String(thread.files[1]?.content.url));
-    for (const message of thread.messages) assert.ok(markdown.text.includes(textOf(message)), `the Markdown has "${textOf(message)}"`);
+    for (const message of thread.messages) assert.ok(markdown.text.includes(spokenText(message)), `the Markdown has "${spokenText(message)}"`);
 
     const rooms = new RoomServiceClient(testbed.livekit.a.controlUrl, testbed.livekit.a.apiKey, testbed.livekit.a.apiSecret);
     await waitUntil("the bridge left the call", async () => !(await rooms.listParticipants(call.room)).some((p) => p.identity === `visio-transcriber-${job}`), {
@@ -403,7 +402,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     const heardAgain = speech.dave.sentences.filter((s) => offset + s.startMs >= resumedAt);
     assert.ok(heardAgain.length >= 1, `some speech came after the restart (${resumedAt} ms)`);
     const firstAgain = offset + (heardAgain[0]?.startMs ?? 0);
-    const hypothesis = later.filter((m) => (m.fields?.start_ms ?? 0) >= firstAgain - CUE_START_TOLERANCE_MS).map(textOf).join(" ");
+    const hypothesis = later.filter((m) => (m.fields?.start_ms ?? 0) >= firstAgain - CUE_START_TOLERANCE_MS).map(spokenText).join(" ");
     const { wer } = wordErrorRate(heardAgain.map((s) => s.text).join(" "), hypothesis);
     process.stderr.write(
       `      restart: killed at ${killedAt - meta2.started_at} ms, listening again at ${resumedAt} ms (${resumed.worker === restarted ? "the restarted" : "the other"} worker); ` +
@@ -416,7 +415,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
     const cues = parseWebVtt((await downloadMedia(a, dave.accessToken, String(vttUrl))).text);
     assert.deepEqual(
       cues.map((c) => c.text),
-      after.messages.toSorted((x, y) => (x.fields?.start_ms ?? 0) - (y.fields?.start_ms ?? 0)).map(textOf),
+      after.messages.toSorted((x, y) => (x.fields?.start_ms ?? 0) - (y.fields?.start_ms ?? 0)).map(spokenText),
     );
   });
 
@@ -487,7 +486,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
       assert.ok(thread !== undefined);
       const fresh = thread.messages.filter((m) => (m.fields?.start_ms ?? 0) >= since - meta.started_at - CUE_START_TOLERANCE_MS);
       assert.ok(fresh.every((m) => m.fields?.speaker === user.userId && m.fields.final), `${roomId}: the new utterances are ${user.userId}'s, final`);
-      const { wer } = wordErrorRate(CAROL_SENTENCES.join(" "), fresh.map(textOf).join(" "));
+      const { wer } = wordErrorRate(CAROL_SENTENCES.join(" "), fresh.map(spokenText).join(" "));
       wers.push(wer.toFixed(3));
       assert.ok(wer <= MAX_WER, `${roomId}: WER ${wer.toFixed(3)} above ${MAX_WER}`);
     }

@@ -19,7 +19,7 @@ import { requestJson } from "../support/http.ts";
 import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
 import { joinAlias, openIdToken, requestFocusToken } from "../support/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
-import { readTranscriptThread, type TranscriptThread } from "../support/transcript-thread.ts";
+import { readTranscriptThread, spokenText, type TranscriptThread } from "../support/transcript-thread.ts";
 import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
 const SLOT = "m.call#ROOM";
@@ -137,7 +137,7 @@ describe("transcription of a multi_sfu call: each ministry's worker on its own S
       const finals = finalsOf(thread, user);
       assert.deepEqual([...new Set(finals.map((f) => f.sender))], [bridgeUser(m)], `${user.userId} is transcribed by ${m}'s bridge only`);
       // Each body is "<speaker name>: <what was said>".
-      const said = finals.map((f) => f.body.slice(`${f.fields?.speaker_name ?? ""}: `.length)).join(" ");
+      const said = finals.map(spokenText).join(" ");
       const { wer } = wordErrorRate(speech.sentences.map((s) => s.text).join(" "), said);
       assert.ok(wer <= MAX_WER, `WER ${wer.toFixed(3)} > ${MAX_WER} for ${user.userId}: "${said}"`);
     }

@@ -24,6 +24,12 @@ export interface TranscriptThread {
   files: RoomEvent[];
 }
 
+/** What was said, as a thread message carries it: its body without the "<speaker name>: " prefix. */
+export function spokenText(message: Pick<ThreadMessage, "body" | "fields">): string {
+  const prefix = `${message.fields?.speaker_name ?? ""}: `;
+  return message.body.startsWith(prefix) ? message.body.slice(prefix.length) : message.body;
+}
+
 const relation = (event: RoomEvent): { rel_type?: string; event_id?: string } =>
   (event.content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined) ?? {};
 
