@@ -1,6 +1,6 @@
 // npm run bench: the figures DESIGN.md sets targets for, as medians over several runs.
 import { benchTransactions } from "./bench/appservice-transactions.ts";
-import { benchFocusTokens, type FocusBenchRun } from "./bench/focus-tokens.ts";
+import { benchFocusTokens, benchRateLimiterNs, type FocusBenchRun } from "./bench/focus-tokens.ts";
 import { benchTranscriptionEngines, transcriptionReport } from "./bench/transcription.ts";
 import { benchFrenchTranscription, frenchTranscriptionReport } from "./bench/french-transcription.ts";
 import { stopSharedTestbed } from "../tests/harness/testbed.ts";
@@ -41,6 +41,8 @@ const focus = { cached: limitedRounds.flatMap((r) => r.cached), uncached: limite
 const unlimited = { cached: unlimitedRounds.flatMap((r) => r.cached), uncached: unlimitedRounds.flatMap((r) => r.uncached) };
 const cachedRatio = roundsRatio("cached");
 const uncachedRatio = roundsRatio("uncached");
+const limiterNs = benchRateLimiterNs();
+const cachedCpuNsPerToken = median(focus.cached.map((r) => r.serverCpuMsPerToken)) * 1e6;
 const focusLine = (label: string, runs: FocusBenchRun[]): string =>
   `  ${label}: ${fmt(median(runs.map((r) => r.tokensPerSecond)))} tokens/s, p50 ${median(runs.map((r) => r.p50Ms)).toFixed(1)} ms, ` +
   `p99 ${median(runs.map((r) => r.p99Ms)).toFixed(1)} ms (runs: ${runs.map((r) => fmt(r.tokensPerSecond)).join(", ")} tokens/s); ` +
@@ -55,6 +57,7 @@ process.stdout.write(
     focusLine("OpenID check cached  ", unlimited.cached),
     focusLine("OpenID check uncached", unlimited.uncached),
     `  with / without the limiters (median of the ${FOCUS_ROUNDS} rounds' ratios): ${cachedRatio.toFixed(3)} cached, ${uncachedRatio.toFixed(3)} uncached (target: >= 0.95)`,
+    `  the limiters by themselves: ${fmt(limiterNs)} ns per request = ${((100 * limiterNs) / cachedCpuNsPerToken).toFixed(2)} % of the service's CPU per cached token`,
     "",
   ].join("\n"),
 );
