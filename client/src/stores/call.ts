@@ -222,7 +222,11 @@ export const useCallStore = defineStore("call", () => {
   const cameraEnabled = computed(() => (phase.value === "joined" ? local.value?.camera !== null : preview.value.video !== null));
   const handRaised = computed(() => session.userId !== null && hands.value.has(session.userId));
 
+  // Bumped whenever the preview is stopped: tracks created for an older choice (two quick changes,
+  // or the pre-join closed meanwhile) are stopped when they arrive instead of replacing newer ones.
+  let previewGeneration = 0;
   function stopPreview(): void {
+    previewGeneration += 1;
     preview.value.video?.stop();
     preview.value.audio?.stop();
     preview.value = { video: null, audio: null };
@@ -230,8 +234,14 @@ export const useCallStore = defineStore("call", () => {
 
   async function refreshPreview(): Promise<void> {
     stopPreview();
+    const generation = previewGeneration;
     try {
       const tracks = await services.callMedia.createPreview({ cameraId: cameraId.value, microphoneId: microphoneId.value });
+      if (generation !== previewGeneration) {
+        tracks.video?.stop();
+        tracks.audio?.stop();
+        return;
+      }
       preview.value = { video: tracks.video && markRaw(tracks.video), audio: tracks.audio && markRaw(tracks.audio) };
     } catch (caught) {
       const message = caught instanceof Error ? caught.message : String(caught);
@@ -440,15 +450,22 @@ export const useCallStore = defineStore("call", () => {
     );
   }
 
+  // Bumped by every leave(): a join still on its way when the user left (or signed out) stops at its
+  // next step and undoes what it had done, instead of bringing the call back.
+  let callGeneration = 0;
+
   async function join(): Promise<void> {
     const client = session.client;
     const room = rooms.selectedRoom;
     if (client === null || room === null || phase.value === "joining" || phase.value === "joined") return;
+    const generation = ++callGeneration;
+    const left = (): boolean => generation !== callGeneration;
     error.value = null;
     phase.value = "joining";
     joinStartedAt.value = performance.now();
     try {
       const own = await ownFocus(session.wellKnown, () => client._unstable_getRTCTransports());
+      if (left()) return;
       if (own === undefined) throw new VisioError(ERRCODE.noFocus, "call.noFocus");
       const rtcSession = markRaw(rtcSessionOf(client, room));
       // Membership first: the appservice only lets members of the call stay in its LiveKit room.
@@ -465,20 +482,27 @@ export const useCallStore = defineStore("call", () => {
       teardown.push(watchReactions(room));
       void syncRemoteRooms();
       const lk = await connectTo(own.livekit_service_url, room, "publish");
+      if (left()) {
+        await lk.disconnect();
+        return;
+      }
       lkRoom.value = lk;
       const { video, audio } = preview.value;
       const tracks: LocalTrackToPublish[] = [];
       if (video !== null) tracks.push({ track: video, source: Track.Source.Camera });
       if (audio !== null) tracks.push({ track: audio, source: Track.Source.Microphone });
       await Promise.all(tracks.map(({ track, source }) => lk.localParticipant.publishTrack(track, { source })));
+      // Left meanwhile: leave() has disconnected it already.
+      if (left()) return;
       bumpLk();
       phase.value = "joined";
     } catch (caught) {
-      await leave(asVisioError(caught));
+      if (!left()) await leave(asVisioError(caught));
     }
   }
 
   async function leave(reason: VisioError | null = null): Promise<void> {
+    callGeneration += 1;
     const lk = lkRoom.value;
     const remote = [...remoteRooms.value.values()];
     const rtcSession = rtc.value;

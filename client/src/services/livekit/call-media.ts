@@ -38,11 +38,15 @@ export function createCallMedia(options: { iceServers?: RTCIceServer[] } = {}): 
       return { cameras: choices(cameras), microphones: choices(microphones) };
     },
     async createPreview({ cameraId, microphoneId }) {
-      const [video, audio] = await Promise.all([
+      const [video, audio] = await Promise.allSettled([
         cameraId === null ? null : createLocalVideoTrack({ deviceId: cameraId, resolution: { width: 640, height: 360, frameRate: 24 } }),
         microphoneId === null ? null : createLocalAudioTrack({ deviceId: microphoneId, echoCancellation: true, noiseSuppression: true }),
       ]);
-      return { video, audio };
+      if (video.status === "fulfilled" && audio.status === "fulfilled") return { video: video.value, audio: audio.value };
+      // One failed: the other's device must not stay open (the camera light on) with nobody to stop it.
+      if (video.status === "fulfilled") video.value?.stop();
+      if (audio.status === "fulfilled") audio.value?.stop();
+      throw video.status === "rejected" ? video.reason : (audio as PromiseRejectedResult).reason;
     },
     async connect(url, jwt) {
       const room = new Room({ adaptiveStream: true, dynacast: true });

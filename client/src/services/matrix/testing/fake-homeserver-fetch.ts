@@ -1,6 +1,7 @@
-// A homeserver behind a fetch function, for unit tests of sign-in and session handling: just the
-// endpoints matrix-js-sdk calls to log in, start syncing and log out. Integration and browser tests
-// use the real Synapse instead.
+// A homeserver behind a fetch function, for unit tests of sign-in, session handling and the call
+// store: the endpoints matrix-js-sdk calls to log in, sync rooms given at the start, send events
+// and state (delayed too), hand out OpenID tokens and log out; and a focus that answers any token.
+// Integration and browser tests use the real Synapse instead.
 import type { FetchLike } from "../homeserver-discovery.ts";
 
 export interface FakeHomeserver {
@@ -11,7 +12,17 @@ export interface FakeHomeserver {
   requests: string[];
 }
 
-export function fakeHomeserver(options: { serverName: string; baseUrl: string; users: Record<string, string> }): FakeHomeserver {
+export interface FakeHomeserverOptions {
+  serverName: string;
+  baseUrl: string;
+  users: Record<string, string>;
+  /** Rooms the users are joined to at the first sync, by ID, with their state events. */
+  rooms?: Record<string, Record<string, unknown>[]>;
+  /** A focus this server announces in its .well-known, answered by `focusToken` under that URL. */
+  focusUrl?: string;
+}
+
+export function fakeHomeserver(options: FakeHomeserverOptions): FakeHomeserver {
   const validTokens = new Set<string>();
   const requests: string[] = [];
   let issued = 0;
@@ -26,7 +37,14 @@ export function fakeHomeserver(options: { serverName: string; baseUrl: string; u
     const path = url.pathname;
     requests.push(path);
     if (url.origin !== new URL(options.baseUrl).origin && path !== "/.well-known/matrix/client") throw new TypeError("Failed to fetch");
-    if (path === "/.well-known/matrix/client") return json(200, { "m.homeserver": { base_url: options.baseUrl } });
+    if (path === "/.well-known/matrix/client") {
+      const foci = options.focusUrl === undefined ? {} : { "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: options.focusUrl }] };
+      return json(200, { "m.homeserver": { base_url: options.baseUrl }, ...foci });
+    }
+    // The focus answers any OpenID token: it is the call store's handling of the answer that is tested.
+    if (options.focusUrl !== undefined && url.href.startsWith(`${options.focusUrl}/`) && init?.method === "POST") {
+      return json(200, { url: "wss://livekit.ministry.test", jwt: "livekit-jwt" });
+    }
     if (path === "/_matrix/client/versions") return json(200, { versions: ["v1.11"], unstable_features: {} });
     if (path === "/_matrix/client/v3/login" && init?.method === "POST") {
       const body = JSON.parse(String(init.body)) as { identifier?: { user?: string }; password?: string };
@@ -52,8 +70,17 @@ export function fakeHomeserver(options: { serverName: string; baseUrl: string; u
         await new Promise<void>((resolve) => init?.signal?.addEventListener("abort", () => resolve(), { once: true }));
         throw new DOMException("aborted", "AbortError");
       }
-      return json(200, { next_batch: "s1", rooms: {}, account_data: { events: [] }, presence: { events: [] } });
+      const join = Object.fromEntries(
+        Object.entries(options.rooms ?? {}).map(([roomId, state]) => [roomId, { state: { events: state }, timeline: { events: [], limited: false }, ephemeral: { events: [] }, account_data: { events: [] } }]),
+      );
+      return json(200, { next_batch: "s1", rooms: { join }, account_data: { events: [] }, presence: { events: [] } });
     }
+    if (/\/openid\/request_token$/.test(path)) return json(200, { access_token: `openid-${token}`, token_type: "Bearer", matrix_server_name: options.serverName, expires_in: 3600 });
+    if (init?.method === "PUT" && /\/rooms\/[^/]+\/(state|send)\//.test(path)) {
+      issued += 1;
+      return json(200, url.searchParams.has("org.matrix.msc4140.delay") ? { delay_id: `delay-${issued}` } : { event_id: `$event-${issued}` });
+    }
+    if (path.includes("/org.matrix.msc4140/delayed_events")) return json(200, {});
     if (path.endsWith("/filter")) return json(200, { filter_id: "1" });
     if (path === "/_matrix/client/v3/pushrules/") return json(200, { global: {} });
     if (path === "/_matrix/client/v3/capabilities") return json(200, { capabilities: {} });

@@ -1,0 +1,140 @@
+// The call store's join and leave with the real matrix-js-sdk against a fake homeserver and focus,
+// and a fake media layer whose LiveKit connection completes when the test says: leaving (or signing
+// out) while the join is still on its way ends the call for good.
+import assert from "node:assert/strict";
+import { logger as sdkLogger, type Logger } from "matrix-js-sdk/lib/logger.js";
+import type { Room as LkRoom } from "livekit-client";
+import { createPinia } from "pinia";
+import { createApp } from "vue";
+import { provideServices, type Services } from "../../src/services/index.ts";
+import type { CallMedia } from "../../src/services/livekit/call-media.ts";
+import { createMatrixClientFactory } from "../../src/services/matrix/client-factory.ts";
+import { fakeHomeserver } from "../../src/services/matrix/testing/fake-homeserver-fetch.ts";
+import { useCallStore } from "../../src/stores/call.ts";
+import { useRoomsStore } from "../../src/stores/rooms.ts";
+import { useSessionStore } from "../../src/stores/session.ts";
+
+const silent: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, getChild: () => silent };
+const ROOM = "!meeting:ministry.test";
+const ALICE = "@alice:ministry.test";
+const roomState = [
+  { type: "m.room.create", state_key: "", sender: ALICE, event_id: "$create", origin_server_ts: 1, content: { room_version: "org.matrix.msc3757.11" } },
+  { type: "m.room.member", state_key: ALICE, sender: ALICE, event_id: "$alice", origin_server_ts: 2, content: { membership: "join" } },
+  { type: "m.room.power_levels", state_key: "", sender: ALICE, event_id: "$pl", origin_server_ts: 3, content: { users: { [ALICE]: 100 } } },
+];
+
+/** A LiveKit room as far as the call store uses it while joining and leaving. */
+function fakeLiveKitRoom() {
+  const published: string[] = [];
+  let disconnects = 0;
+  const room = {
+    on: () => room,
+    off: () => room,
+    disconnect: async () => void (disconnects += 1),
+    localParticipant: { publishTrack: async (track: { name: string }) => void published.push(track.name) },
+    remoteParticipants: new Map(),
+    getParticipantByIdentity: () => undefined,
+    registerTextStreamHandler: () => undefined,
+    unregisterTextStreamHandler: () => undefined,
+  };
+  return { room: room as unknown as LkRoom, published, disconnects: () => disconnects };
+}
+
+function stores() {
+  const server = fakeHomeserver({
+    serverName: "ministry.test",
+    baseUrl: "https://matrix.ministry.test",
+    users: { alice: "right" },
+    rooms: { [ROOM]: roomState },
+    focusUrl: "https://matrix.ministry.test/livekit/jwt",
+  });
+  let connected: (room: LkRoom) => void = () => undefined;
+  let connects = 0;
+  const media: CallMedia = {
+    listDevices: async () => ({ cameras: [], microphones: [] }),
+    createPreview: async () => ({ video: null, audio: null }),
+    connect: () => {
+      connects += 1;
+      return new Promise<LkRoom>((resolve) => (connected = resolve));
+    },
+  };
+  const memory = new Map<string, string>();
+  const services: Services = {
+    fetch: server.fetch,
+    storage: { getItem: (k: string) => memory.get(k) ?? null, setItem: (k: string, v: string) => void memory.set(k, v), removeItem: (k: string) => void memory.delete(k) },
+    createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }),
+    callMedia: media,
+  } as unknown as Services;
+  const app = createApp({});
+  provideServices(app, services);
+  const pinia = createPinia();
+  app.use(pinia);
+  const [session, rooms, call] = app.runWithContext(() => [useSessionStore(pinia), useRoomsStore(pinia), useCallStore(pinia)] as const);
+  return { session, rooms, call, connect: (room: LkRoom) => connected(room), connects: () => connects };
+}
+
+const until = async (what: string, check: () => boolean): Promise<void> => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(check(), `timed out waiting for ${what}`);
+};
+
+describe("call store: join and leave (real matrix-js-sdk, fake homeserver and media)", function () {
+  this.timeout(10_000);
+  // MatrixRTC logs every membership step through child loggers of the SDK's global one, made per
+  // session at debug level: they take their output from the parent's method factory.
+  const root = sdkLogger as unknown as { methodFactory: unknown };
+  const factory = root.methodFactory;
+  before(() => {
+    root.methodFactory = () => () => undefined;
+  });
+  after(() => {
+    root.methodFactory = factory;
+  });
+  const opened: ReturnType<typeof stores>[] = [];
+  afterEach(() => {
+    for (const s of opened.splice(0)) s.session.client?.stopClient();
+  });
+
+  const signedIn = async (): Promise<ReturnType<typeof stores>> => {
+    const s = stores();
+    opened.push(s);
+    await s.session.signIn({ server: "ministry.test", username: "alice", password: "right" });
+    await until(`the meeting room synced (${s.session.status})`, () => s.session.client?.getRoom(ROOM) != null);
+    s.rooms.select(ROOM);
+    return s;
+  };
+
+  it("joins: connected to its own focus's LiveKit, then joined", async () => {
+    const s = await signedIn();
+    const joining = s.call.join();
+    await until("the LiveKit connection asked for", () => s.connects() === 1);
+    assert.equal(s.call.phase, "joining");
+    const lk = fakeLiveKitRoom();
+    s.connect(lk.room);
+    await joining;
+    assert.equal(s.call.phase, "joined", String(s.call.error?.cause ?? s.call.error?.messageKey));
+    await s.call.leave();
+    assert.equal(lk.disconnects(), 1);
+  });
+
+  it("left while the connection was on its way: the connection is closed when it comes, the call stays left", async () => {
+    const s = await signedIn();
+    const joining = s.call.join();
+    await until("the LiveKit connection asked for", () => s.connects() === 1);
+    await s.call.leave();
+    assert.equal(s.call.phase, "idle");
+    const lk = fakeLiveKitRoom();
+    s.connect(lk.room);
+    await joining;
+    assert.equal(s.call.phase, "idle", "not joined again");
+    assert.equal(s.call.error, null);
+    assert.equal(lk.disconnects(), 1, "the late connection is closed");
+    // And a new join works as the first did.
+    const again = s.call.join();
+    await until("a second connection asked for", () => s.connects() === 2);
+    s.connect(fakeLiveKitRoom().room);
+    await again;
+    assert.equal(s.call.phase, "joined");
+    await s.call.leave();
+  });
+});
