@@ -96,11 +96,18 @@ export async function withFocus(prepared: PreparedAppservice, focus: FocusSettin
 }
 
 /** The same appservice with other transcription settings (e.g. control_power_level): rewrites its config file. */
-export async function withTranscription(
-  prepared: PreparedAppservice,
-  transcription: Partial<AppserviceConfig["transcription"]>,
-): Promise<PreparedAppservice> {
-  const config = parseConfig({ ...prepared.config, transcription: { ...prepared.config.transcription, ...transcription } });
+/** Settings of some sections other than the prepared ones (each given key over the section's). */
+export interface SectionOverrides {
+  transcription?: Partial<AppserviceConfig["transcription"]>;
+  rate_limits?: Partial<AppserviceConfig["rate_limits"]>;
+}
+
+export async function withSettings(prepared: PreparedAppservice, overrides: SectionOverrides): Promise<PreparedAppservice> {
+  const config = parseConfig({
+    ...prepared.config,
+    transcription: { ...prepared.config.transcription, ...overrides.transcription },
+    rate_limits: { ...prepared.config.rate_limits, ...overrides.rate_limits },
+  });
   await writeFile(prepared.configPath, yaml.dump(config), { mode: 0o600 });
   return { ...prepared, config };
 }

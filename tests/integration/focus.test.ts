@@ -138,4 +138,34 @@ describe("focus service (real Synapse A, B, C and LiveKit, oldest_membership)", 
       refused(await getToken({ room_id: roomId }), 400, "M_BAD_JSON");
     });
   });
+
+  it("limits requests per user and per homeserver: 429 M_LIMIT_EXCEEDED with retry_after_ms, then served again", async () => {
+    const { a, b } = testbed.ministries;
+    // Low limits, so that a test reaches them: each user 3 at once then one per 2 s; B's users 5 at once.
+    appservice = await startAppservice("a", { rateLimits: { focus: { per_user: { per_second: 0.5, burst: 3 }, per_server: { per_second: 0.5, burst: 5 } } } });
+    try {
+      const bobToken = await openIdToken(b, bob);
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await getToken(request(bob, bobToken))).status);
+      assert.deepEqual(statuses, [200, 200, 200]);
+      const limited = await getToken(request(bob, bobToken));
+      assert.equal(limited.status, 429, JSON.stringify(limited.body));
+      assert.equal(limited.body.errcode, "M_LIMIT_EXCEEDED");
+      const retryAfter = Number(limited.body.retry_after_ms);
+      assert.ok(retryAfter > 0 && retryAfter <= 2000, `retry_after_ms ${retryAfter}`);
+      // Another user of A is not held back by bob; B as a whole has one request left.
+      assert.equal((await getToken(request(alice, await openIdToken(a, alice)))).status, 200);
+      const carol = await b.registerUser(uniqueLocalpart("carol"));
+      const carolToken = await openIdToken(b, carol);
+      assert.equal((await getToken(request(carol, carolToken))).status, 403, "carol is not in the room: refused after the limits, as before");
+      const serverLimited = await getToken(request(carol, carolToken));
+      assert.equal(serverLimited.status, 429, "B's bucket is empty");
+      assert.match(String(serverLimited.body.error), /homeserver/);
+      // Waited out, bob is served again.
+      await new Promise((resolve) => setTimeout(resolve, retryAfter + 100));
+      assert.equal((await getToken(request(bob, bobToken))).status, 200);
+    } finally {
+      appservice = await startAppservice("a");
+    }
+  });
 });

@@ -3,7 +3,7 @@
 // itself is in ../harness/appservice.ts, shared with the demo.
 import { HOSTS } from "../harness/network.ts";
 import type { AppserviceProcess, PreparedAppservice } from "../harness/appservice.ts";
-import { prepareAppservice, startAppserviceProcess, withFocus, withTranscription, type FocusSettings } from "../harness/appservice.ts";
+import { prepareAppservice, startAppserviceProcess, withFocus, withSettings, type FocusSettings, type SectionOverrides } from "../harness/appservice.ts";
 import { configureTestbed, getTestbed, type MinistryName } from "../harness/testbed.ts";
 
 export type { AppserviceProcess } from "../harness/appservice.ts";
@@ -29,7 +29,9 @@ export interface StartOptions {
   /** SFU selection of the focus service (A and B have one, with their own LiveKit); default oldest_membership. */
   sfuSelection?: FocusSettings["sfuSelection"];
   /** Transcription settings other than the defaults (e.g. control_power_level). */
-  transcription?: Parameters<typeof withTranscription>[1];
+  transcription?: SectionOverrides["transcription"];
+  /** Rate limits other than the defaults. */
+  rateLimits?: SectionOverrides["rate_limits"];
 }
 
 /**
@@ -50,7 +52,8 @@ export async function startAppservice(ministry: MinistryName, options: StartOpti
       })
     : ready;
   // Written afresh from the prepared config each time: a restart without options gets the defaults back.
-  const config = options.transcription ? await withTranscription(withSfu, options.transcription) : withSfu;
+  const config =
+    options.transcription || options.rateLimits ? await withSettings(withSfu, { transcription: options.transcription, rate_limits: options.rateLimits }) : withSfu;
   const namespace = HOSTS[ministry].namespace;
   starts += 1;
   const started = await startAppserviceProcess(
