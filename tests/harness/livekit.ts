@@ -37,6 +37,8 @@ export interface LiveKitServer {
   configPath: string;
   logPath: string;
   process: ManagedProcess;
+  /** Stops it and starts it again on the same config (keys, ports): its rooms and participants are lost. */
+  restart(): Promise<LiveKitServer>;
 }
 
 export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServer> {
@@ -77,7 +79,17 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
   };
   const configPath = join(dir, "livekit.yaml");
   await writeFile(configPath, yaml.dump(config));
+  return launchLiveKit(options, configPath, { apiKey, apiSecret, workerKey });
+}
 
+async function launchLiveKit(
+  options: LiveKitOptions,
+  configPath: string,
+  keys: Pick<LiveKitServer, "apiKey" | "apiSecret" | "workerKey">,
+): Promise<LiveKitServer> {
+  const { host, dir } = options;
+  const ports = host.livekit;
+  if (ports === undefined) throw new Error(`${host.serverName} has no LiveKit ports`);
   const child = options.processes.spawnOn(
     host.namespace,
     `livekit-${host.serverName.replaceAll(":", "-")}`,
@@ -95,11 +107,13 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
   return {
     url: `ws://${host.address}:${ports.port}`,
     controlUrl,
-    apiKey,
-    apiSecret,
-    workerKey,
+    ...keys,
     configPath,
     logPath: child.logPath,
     process: child,
+    restart: async () => {
+      await child.stop();
+      return launchLiveKit(options, configPath, keys);
+    },
   };
 }

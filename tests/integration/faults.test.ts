@@ -1,7 +1,7 @@
 // Faults during a transcribed call (real Synapse A, LiveKit A with webhooks, appservice A, A's worker
-// and Whisper server): the appservice is killed with SIGKILL mid-call and started again. Counted
-// before and after: the call record, the call notices, the transcription notices, the transcript's
-// lines and files. Nothing lost, nothing doubled.
+// and Whisper server): the appservice, then LiveKit, killed with SIGKILL mid-call and started again.
+// Counted before and after: the call record, the call notices, the transcription notices, the
+// transcript's lines and files. Nothing lost, nothing doubled.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -38,8 +38,11 @@ describe("faults during a transcribed call (real Synapse, LiveKit, appservice, w
     testbed = await getTestbed();
     dir = await mkdtemp(join(tmpdir(), "visio-faults-"));
   });
+  // Each test's worker and callers end with it: the next test's call must get its own worker.
+  afterEach(async function () {
+    await Promise.all(started.splice(0).map((p) => p.process.stop()));
+  });
   after(async function () {
-    await Promise.all(started.map((p) => p.process.stop()));
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
@@ -138,6 +141,99 @@ describe("faults during a transcribed call (real Synapse, LiveKit, appservice, w
       const presences = await calls.presences(String(call?.id));
       assert.ok(presences.every((p) => p.leftAt !== null), "every presence closed");
       assert.deepEqual([...new Set(presences.filter((p) => p.source === "livekit").map((p) => p.userId))].sort(), [alice.userId, carol.userId].sort());
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("LiveKit killed with SIGKILL mid-call and started again: the callers who come back are transcribed again, one call, no presence left open", async () => {
+    const { a } = testbed.ministries;
+    const appservice = await startAppservice("a");
+    const db = await openDatabase(appservice.config.database);
+    const store = createStore(db);
+    const calls = createCallStore(db);
+    const { asToken: workerToken, userId: bridgeUserId } = appservice.transcriber;
+    try {
+      const alice = await a.registerUser(uniqueLocalpart("alice"));
+      const carol = await a.registerUser(uniqueLocalpart("carol"));
+      const alias = `#visio-lk-restart-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
+      const roomId = await joinAlias(a, alice, alias);
+      await joinAlias(a, carol, alias);
+      await waitForJoins(store, roomId, [alice, carol]);
+      const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+      const [before, afterwards] = await Promise.all([
+        synthesizeRecording(await mkdtemp(join(dir, "before-")), MEETING_SENTENCES.slice(0, 2)),
+        synthesizeRecording(await mkdtemp(join(dir, "after-")), MEETING_SENTENCES.slice(2, 4)),
+      ]);
+      const configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 1 });
+      const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-lk-restart-${uniqueLocalpart("w")}`);
+      started.push(worker);
+      await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
+
+      // Both are in the call as clients are: a membership (kept across the restart) and a LiveKit connection.
+      for (const user of [alice, carol]) {
+        await matrixRequest(a.clientUrl, user.accessToken, "PUT", `${room}/state/org.matrix.msc3401.call.member/${encodeURIComponent(`${user.userId}_${user.deviceId}_m.call`)}`, {
+          application: "m.call",
+          call_id: "",
+          scope: "m.room",
+          device_id: user.deviceId,
+          focus_active: { type: "livekit", focus_selection: "oldest_membership" },
+          foci_preferred: [],
+          expires: 3_600_000,
+        });
+      }
+      const listen = async () => {
+        const token = await requestFocusToken(appservice.url, roomId, a, carol, SLOT);
+        assert.equal(token.status, 200, JSON.stringify(token.body));
+        const listener = startParticipant(testbed, HOSTS.a.namespace, "listen", String(token.body.url), String(token.body.jwt), 10_000_000);
+        started.push(listener);
+        await listener.waitFor("connected");
+        return listener;
+      };
+      const speak = async (wavPath: string, name: string) => {
+        const token = await requestFocusToken(appservice.url, roomId, a, alice, SLOT);
+        assert.equal(token.status, 200, JSON.stringify(token.body));
+        const speaker = followJsonLines(
+          testbed.spawnInNamespace(HOSTS.a.namespace, process.execPath, [SPEAKER, String(token.body.url), String(token.body.jwt), wavPath], { logName: `speaker-${name}-${uniqueLocalpart("s")}`, cwd: REPO_ROOT }),
+        );
+        started.push(speaker);
+        return speaker;
+      };
+      const subscriptions = async (): Promise<number> => (await worker.reports()).filter((r) => r.event === "subscribed").length;
+      const finals = async () => ((await readTranscriptThread(a.clientUrl, alice.accessToken, roomId))?.messages ?? []).filter((m) => m.fields?.final === true);
+
+      const carolBefore = await listen();
+      await matrixRequest(a.clientUrl, alice.accessToken, "PUT", `${room}/send/m.room.message/lk-start-${Date.now()}`, { msgtype: "m.text", body: "!transcribe start en" });
+      const first = await speak(before.wavPath, "before");
+      await waitUntil("the worker hears alice", async () => (await subscriptions()) >= 1, { timeoutMs: 60_000 });
+      await first.waitFor("done", (r) => r.event === "done", 120_000);
+      await waitUntil("the first two sentences in the thread", async () => (await finals()).length >= 2, { timeoutMs: 30_000 });
+      const call = await calls.activeCall(roomId);
+      assert.ok(call);
+
+      process.kill(-testbed.livekit.a.process.pid, "SIGKILL");
+      await testbed.livekit.a.process.exited;
+      testbed.livekit.a = await testbed.livekit.a.restart();
+      await carolBefore.process.stop();
+      // The focus trusts a LiveKit room it saw for 5 s: after that it creates it again.
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+
+      // Carol's client connects again; the room started again ends what LiveKit lost, and the
+      // call's first LiveKit participant gets a transcriber, as at a call's start.
+      await listen();
+      await waitUntil("the worker in the call again", async () => (await worker.reports()).filter((r) => r.event === "connected").length >= 2, { timeoutMs: 60_000 });
+      const again = await speak(afterwards.wavPath, "after");
+      await waitUntil("the worker hears alice again", async () => (await subscriptions()) >= 2, { timeoutMs: 60_000 });
+      await again.waitFor("done", (r) => r.event === "done", 120_000);
+      await waitUntil("the last two sentences in the thread", async () => (await finals()).length >= 4, { timeoutMs: 30_000 });
+
+      const lines = await finals();
+      assert.equal(new Set(lines.map((m) => m.body)).size, lines.length, `no line twice: ${lines.map((m) => m.body).join(" | ")}`);
+      const wer = wordErrorRate(MEETING_SENTENCES.slice(0, 4).join(" "), lines.map(spokenText).join(" ")).wer;
+      assert.ok(wer <= 0.15, `every sentence, before and after the restart (WER ${wer.toFixed(3)}): ${lines.map((m) => m.body).join(" | ")}`);
+      assert.equal((await calls.activeCall(roomId))?.id, call.id, "one call throughout: the memberships never ended");
+      const open = (await calls.openPresences(call.id)).filter((p) => p.source === "livekit");
+      assert.deepEqual(open.map((p) => p.userId), [carol.userId], "only carol's new connection is open: the lost ones were closed, alice's second left");
     } finally {
       await store.close();
     }

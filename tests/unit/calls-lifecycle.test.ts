@@ -288,6 +288,27 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       assert.equal(notices("ended")[0]?.content.body, "Appel terminé · 1 participant · 5 min");
     });
 
+    it("a LiveKit room started again (LiveKit restarted, its participants lost without a word) closes their presences; the call goes on", async () => {
+      await giveToken(ALICE, "DA");
+      await txn([callMember(ALICE, "DA", rtcContent("DA"))]);
+      await joined(ALICE, "DA", T0, "PA_before");
+      const call = await activeCall();
+      assert.ok(call);
+      // A room created before the participant joined (the first start) changes nothing.
+      await ok({ event: "room_started", at: T0 + 1, createdAt: T0 - 1000 });
+      assert.equal((await running.callStore.openPresencesInLiveKitRoom(lkRoom)).length, 1);
+      // LiveKit restarted: the room is created again, then alice's client connects again.
+      const restartedAt = T0 + 10 * MIN;
+      await ok({ event: "room_started", at: restartedAt, createdAt: restartedAt });
+      assert.deepEqual(await running.callStore.openPresencesInLiveKitRoom(lkRoom), [], "the lost connection is closed");
+      const lost = (await running.callStore.presences(call.id)).find((p) => p.key === "PA_before");
+      assert.equal(lost?.leftAt, restartedAt);
+      await joined(ALICE, "DA", restartedAt + 2000, "PA_after");
+      assert.equal((await activeCall())?.id, call.id, "one call throughout: her membership never ended");
+      assert.deepEqual((await running.callStore.openPresencesInLiveKitRoom(lkRoom)).map((p) => p.key), ["PA_after"]);
+      assert.equal(notices("started").length, 1);
+    });
+
     it("ends a call whose last membership expired without a leave event", async () => {
       const now = Date.now();
       await txn([callMember(ALICE, "DA", rtcContent("DA", { created_ts: now - 10_000, expires: 5_000 }), now - 10_000)]);

@@ -146,8 +146,15 @@ export function createCallState(deps: CallStateDeps): CallState {
             case "room_finished":
               await tracker.liveKitRoomFinished(livekitRoom, at);
               return "handled";
+            case "room_started": {
+              // The call starts with its first participant; a room started again (LiveKit restarted)
+              // ends what was left of the participants it lost.
+              const createdMs = Number(event.room?.creationTimeMs ?? 0n) || Number(event.room?.creationTime ?? 0n) * 1000;
+              if (createdMs === 0) return "ignored";
+              await tracker.liveKitRoomStarted(livekitRoom, createdMs);
+              return "handled";
+            }
             default:
-              // room_started: a room exists once the focus creates it; the call starts with its first participant.
               return "ignored";
           }
         }),

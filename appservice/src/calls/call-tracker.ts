@@ -22,6 +22,11 @@ export interface CallTracker {
   liveKitJoined(event: LiveKitParticipantEvent): Promise<void>;
   liveKitLeft(event: LiveKitParticipantEvent): Promise<void>;
   liveKitRoomFinished(livekitRoom: string, at: number): Promise<void>;
+  /**
+   * LiveKit (re)created a LiveKit room at `createdAt`: nobody can still be in it from before. After
+   * a LiveKit restart, which tells nothing of the participants it lost, their presences end there.
+   */
+  liveKitRoomStarted(livekitRoom: string, createdAt: number): Promise<void>;
   /** Ends calls whose remaining MatrixRTC memberships expired without a leave event. */
   sweep(now: number): Promise<void>;
 }
@@ -203,6 +208,17 @@ export function callTracker(store: CallStore, log: Logger, language: string): Ca
       await store.closePresence(open, event.at);
       const call = await store.call(open.callId);
       if (call && call.endedAt === null) await endIfEmpty(call, event.at);
+    },
+
+    async liveKitRoomStarted(livekitRoom, createdAt) {
+      const stale = (await store.openPresencesInLiveKitRoom(livekitRoom)).filter((p) => p.joinedAt < createdAt);
+      if (stale.length === 0) return;
+      log.warn("LiveKit room started again: the presences it lost are closed", { livekitRoom, closed: stale.length });
+      for (const p of stale) await store.closePresence(p, createdAt);
+      for (const callId of new Set(stale.map((p) => p.callId))) {
+        const call = await store.call(callId);
+        if (call && call.endedAt === null) await endIfEmpty(call, createdAt);
+      }
     },
 
     async liveKitRoomFinished(livekitRoom, at) {

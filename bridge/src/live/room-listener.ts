@@ -26,6 +26,12 @@ export interface RoomListenerOptions {
   speakerOf?: SpeakerResolver;
   /** Milliseconds on the clock of startedAt. */
   now(): number;
+  /**
+   * How long the connection may stay "reconnecting" before the room is left as lost (default 20 s):
+   * a LiveKit server that restarted has forgotten the room and this job, and a job that hangs on
+   * keeps the worker's slot from the dispatch that follows.
+   */
+  reconnectTimeoutMs?: number;
   /** When transcription started, on the clock of now() (transcript times count from it); default: now. */
   startedAt?: number;
   report(event: ListenerEvent): void;
@@ -41,6 +47,8 @@ export interface RoomListenerOptions {
   onUtterance?(trackSid: string, outcome: { ok: true } | { ok: false; error: Error }): void;
 }
 
+const RECONNECT_TIMEOUT_MS = 20_000;
+
 const participantInfo = (p: RemoteParticipant): ParticipantInfo => ({ identity: p.identity, name: p.name, attributes: p.attributes });
 
 export class RoomListener {
@@ -53,6 +61,7 @@ export class RoomListener {
   #closing = new Set<Promise<void>>();
   #connected = false;
   #closingRoom = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RoomListenerOptions) {
     this.#options = options;
@@ -80,9 +89,15 @@ export class RoomListener {
     room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => this.#options.onData?.(payload, topic, participant === undefined));
     room.on(RoomEvent.Disconnected, (reason) => {
       this.#connected = false;
+      clearTimeout(this.#reconnectTimer);
       this.#options.report({ event: "disconnected", reason: DisconnectReason[reason] ?? String(reason) });
       if (!this.#closingRoom) this.#options.onDisconnected?.(reason);
     });
+    room.on(RoomEvent.Reconnecting, () => {
+      clearTimeout(this.#reconnectTimer);
+      this.#reconnectTimer = setTimeout(() => this.#giveUpReconnecting(), this.#options.reconnectTimeoutMs ?? RECONNECT_TIMEOUT_MS);
+    });
+    room.on(RoomEvent.Reconnected, () => clearTimeout(this.#reconnectTimer));
     await room.connect(url, token, { autoSubscribe: true, dynacast: false });
     this.#connected = true;
     for (const participant of room.remoteParticipants.values()) this.#options.onParticipant?.(participantInfo(participant));
@@ -108,7 +123,17 @@ export class RoomListener {
    * Leaves the room after every open utterance has had its final segment (and, while still connected,
    * its final subtitle sent).
    */
+  /** Still reconnecting after the bound: the room is lost, the job ends ("left") and close() leaves it. */
+  #giveUpReconnecting(): void {
+    if (this.#closingRoom || !this.#connected) return;
+    this.#connected = false;
+    this.#closingRoom = true;
+    this.#options.report({ event: "disconnected", reason: "RECONNECT_TIMEOUT" });
+    this.#options.onDisconnected?.(DisconnectReason.UNKNOWN_REASON);
+  }
+
   async close(): Promise<void> {
+    clearTimeout(this.#reconnectTimer);
     for (const sid of [...this.#readers.keys()]) this.#closeTrack(sid);
     await Promise.all(this.#closing);
     await this.#pipelines.closeAll();

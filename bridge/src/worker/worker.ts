@@ -2,6 +2,7 @@
 // TRANSCRIBER_AGENT_NAME and runs one TranscriptionJob per dispatched call, many at once. LiveKit offers
 // each dispatch to one registered worker (by reported load); several worker processes share the calls.
 import { JobStatus, type Job, type JobAssignment } from "@livekit/protocol";
+import { RoomServiceClient, ServerError } from "livekit-server-sdk";
 import { TRANSCRIBER_AGENT_NAME, type TranscriptionJobMetadata } from "../../../wire-types.ts";
 import { AgentConnection, type AvailabilityAnswer } from "../agent/agent-connection.ts";
 import { vadOptions } from "../config.ts";
@@ -18,6 +19,7 @@ export type WorkerEvent =
   | { event: "job-refused"; job: string; room: string; reason: string }
   | { event: "job-started"; job: string; room: string; matrixRoom: string }
   | { event: "job-ended"; job: string; room: string; end: JobEnd }
+  | { event: "job-lost"; job: string; room: string; why: string }
   | { event: "error"; message: string; job?: string; room?: string }
   | ((JobEvent | RecordingJobEvent) & { job: string; room: string });
 
@@ -27,10 +29,14 @@ export interface WorkerDeps {
   report(event: WorkerEvent): void;
   /** The agent protocol connection; built from the config when absent. */
   connection?(handlers: ConstructorParameters<typeof AgentConnection>[0]["handlers"]): Pick<AgentConnection, "start" | "updateJob" | "updateStatus" | "close">;
+  /** LiveKit's room API, asked after a reconnection which jobs' participants it still has; built from the config when absent. */
+  rooms?: Pick<RoomServiceClient, "listParticipants">;
 }
 
 interface RunningJob {
   room: string;
+  /** The job's participant in the LiveKit room. */
+  identity: string;
   job: Pick<TranscriptionJob, "run" | "stop" | "shutdown"> | undefined;
   done: Promise<void> | undefined;
 }
@@ -45,6 +51,8 @@ export class TranscriptionWorker {
   #connection: Pick<AgentConnection, "start" | "updateJob" | "updateStatus" | "close">;
   #jobs = new Map<string, RunningJob>();
   #closing = false;
+  #rooms: Pick<RoomServiceClient, "listParticipants">;
+  #reconnecting = false;
 
   constructor(config: WorkerConfig, deps: WorkerDeps) {
     this.#config = config;
@@ -53,9 +61,19 @@ export class TranscriptionWorker {
       availability: (job: Job) => this.#availability(job),
       assignment: (assignment: JobAssignment) => this.#assignment(assignment),
       termination: (jobId: string) => this.#jobs.get(jobId)?.job?.stop("terminated"),
-      registered: (workerId: string) => deps.report({ event: "registered", workerId }),
-      disconnected: (reason: string, delayMs: number) => deps.report({ event: "connection-lost", reason, retryInMs: delayMs }),
+      registered: (workerId: string) => {
+        deps.report({ event: "registered", workerId });
+        if (this.#reconnecting) void this.#dropJobsLiveKitLost();
+        this.#reconnecting = false;
+      },
+      disconnected: (reason: string, delayMs: number) => {
+        this.#reconnecting = true;
+        deps.report({ event: "connection-lost", reason, retryInMs: delayMs });
+      },
     };
+    this.#rooms =
+      deps.rooms ??
+      new RoomServiceClient(config.livekit.url.replace(/^ws/, "http"), config.livekit.api_key, config.livekit.api_secret, { requestTimeout: 10 });
     this.#connection =
       deps.connection?.(handlers) ??
       new AgentConnection({
@@ -104,7 +122,8 @@ export class TranscriptionWorker {
       if (err instanceof JobMetadataError) return refuse(err.message);
       throw err;
     }
-    const reserved: RunningJob = { room, job: undefined, done: undefined };
+    const identity = `${this.#config.worker.identity_prefix}-${job.id}`;
+    const reserved: RunningJob = { room, identity, job: undefined, done: undefined };
     this.#jobs.set(job.id, reserved);
     setTimeout(() => {
       if (this.#jobs.get(job.id) === reserved && reserved.job === undefined) {
@@ -113,7 +132,30 @@ export class TranscriptionWorker {
       }
     }, ASSIGNMENT_TIMEOUT_MS).unref();
     this.#updateStatus();
-    return { available: true, identity: `${this.#config.worker.identity_prefix}-${job.id}`, name: this.#config.worker.name };
+    return { available: true, identity, name: this.#config.worker.name };
+  }
+
+  /**
+   * Back in touch with LiveKit after losing it: a server that restarted has forgotten the rooms and
+   * their participants, while the jobs' own connections may not notice for a long time. A job whose
+   * participant LiveKit no longer has is let go (its utterances finalised, no files: the call gets a
+   * new dispatch), so that its slot takes that dispatch.
+   */
+  async #dropJobsLiveKitLost(): Promise<void> {
+    for (const [id, running] of this.#jobs) {
+      if (running.job === undefined) continue;
+      let why: string | null;
+      try {
+        const participants = await this.#rooms.listParticipants(running.room);
+        why = participants.some((p) => p.identity === running.identity) ? null : "its participant is not in the room any more";
+      } catch (err) {
+        // Unreachable or refusing: nothing known, the job goes on.
+        why = err instanceof ServerError && err.status === 404 ? "the room does not exist any more" : null;
+      }
+      if (why === null) continue;
+      this.#deps.report({ event: "job-lost", job: id, room: running.room, why });
+      running.job.shutdown();
+    }
   }
 
   #assignment(assignment: JobAssignment): void {

@@ -21,6 +21,8 @@ export interface WebhookFields {
   sid?: string;
   /** Milliseconds; sent in seconds as LiveKit does. */
   at?: number;
+  /** When the room was created (ms); the event's time by default. */
+  createdAt?: number;
   id?: string;
 }
 
@@ -32,7 +34,8 @@ export function webhookBody(fields: WebhookFields): string {
     event: fields.event,
     id: fields.id ?? `EV_${randomUUID()}`,
     createdAt: seconds,
-    room: { sid: `RM_${fields.room.slice(0, 8)}`, name: fields.room },
+    // LiveKit sends the room's creation time with every event; here the room was created at `createdAt`, else at the event.
+    room: { sid: `RM_${fields.room.slice(0, 8)}`, name: fields.room, creationTime: String(Math.floor((fields.createdAt ?? at) / 1000)), creationTimeMs: String(fields.createdAt ?? at) },
     ...(fields.identity !== undefined
       ? { participant: { sid: fields.sid ?? `PA_${fields.identity.slice(0, 8)}`, identity: fields.identity, joinedAt: seconds, joinedAtMs: String(at), state: "ACTIVE" } }
       : {}),
