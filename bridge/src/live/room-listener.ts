@@ -119,10 +119,6 @@ export class RoomListener {
     this.#options.report({ event: "connected", room: room.name ?? "", identity: local.identity });
   }
 
-  /**
-   * Leaves the room after every open utterance has had its final segment (and, while still connected,
-   * its final subtitle sent).
-   */
   /** Still reconnecting after the bound: the room is lost, the job ends ("left") and close() leaves it. */
   #giveUpReconnecting(): void {
     if (this.#closingRoom || !this.#connected) return;
@@ -132,6 +128,10 @@ export class RoomListener {
     this.#options.onDisconnected?.(DisconnectReason.UNKNOWN_REASON);
   }
 
+  /**
+   * Leaves the room after every open utterance has had its final segment (and, while still connected,
+   * its final subtitle sent).
+   */
   async close(): Promise<void> {
     clearTimeout(this.#reconnectTimer);
     for (const sid of [...this.#readers.keys()]) this.#closeTrack(sid);
