@@ -92,10 +92,13 @@ export function createCallState(deps: CallStateDeps): CallState {
     for (const call of await store.activeCalls()) {
       try {
         const effects = await transcription.reconcile(call.roomId);
-        if (effects.length > 0) await serialize(() => deps.db.transaction(async (trx) => {
-          const txStore = createCallStore(trx);
-          for (const effect of effects) await txStore.enqueueEffect(effect, now());
-        }));
+        if (effects.length === 0) continue;
+        await serialize(() =>
+          deps.db.transaction(async (trx) => {
+            const txStore = createCallStore(trx);
+            for (const effect of effects) await txStore.enqueueEffect(effect, now());
+          }),
+        );
       } catch (err) {
         log.warn("call not reconciled", { roomId: call.roomId, err });
       }
