@@ -11,11 +11,10 @@ import { HOSTS } from "../../tests/harness/network.ts";
 import { getTestbed, uniqueLocalpart, type RegisteredUser } from "../../tests/harness/testbed.ts";
 import { waitUntil } from "../../tests/harness/wait.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
-import { joinAlias, requestFocusToken } from "../../tests/support/matrix-users.ts";
+import { joinAlias, publishCallMembership, requestFocusToken } from "../../tests/support/matrix-users.ts";
 import { startParticipant, type Participant } from "../../tests/support/participants.ts";
 
 const SLOT = "m.call#ROOM";
-const CALL_MEMBER = "org.matrix.msc3401.call.member";
 
 export interface KickLatencyBench {
   /** Kick request → participant disconnected, ms, one per kick. */
@@ -46,15 +45,7 @@ export async function benchKickLatency({ kicks = 10, waiting = 200 } = {}): Prom
       const member: RegisteredUser = await a.registerUser(uniqueLocalpart("kicked"));
       await joinAlias(a, member, alias);
       await waitUntil("the appservice saw the join", async () => (await store.membership(roomId, member.userId)) === "join", { timeoutMs: 30_000 });
-      await matrixRequest(a.clientUrl, member.accessToken, "PUT", `${room}/state/${CALL_MEMBER}/${encodeURIComponent(`${member.userId}_${member.deviceId}_m.call`)}`, {
-        application: "m.call",
-        call_id: "",
-        scope: "m.room",
-        device_id: member.deviceId,
-        focus_active: { type: "livekit", focus_selection: "oldest_membership" },
-        foci_preferred: [],
-        expires: 3_600_000,
-      });
+      await publishCallMembership(a, member, roomId);
       const token = await requestFocusToken(appservice.url, roomId, a, member, SLOT);
       if (token.status !== 200) throw new Error(`focus answered ${token.status}: ${JSON.stringify(token.body)}`);
       const participant = startParticipant(testbed, HOSTS.a.namespace, "listen", String(token.body.url), String(token.body.jwt), 10_000_000);

@@ -19,7 +19,7 @@ import { waitUntil } from "../harness/wait.ts";
 import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
-import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { joinAlias, publishCallMembership, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 import { readTranscriptThread, spokenText } from "../support/transcript-thread.ts";
 import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
@@ -46,29 +46,34 @@ describe("faults during a transcribed call (real Synapse, LiveKit, appservice, w
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
+  /** A meeting of A with alice and carol joined, seen by the appservice, and a registered worker of A taking one job at a time. */
+  const meetingWithWorker = async (appservice: AppserviceProcess, store: ReturnType<typeof createStore>, name: string) => {
+    const { a } = testbed.ministries;
+    const alice = await a.registerUser(uniqueLocalpart("alice"));
+    const carol = await a.registerUser(uniqueLocalpart("carol"));
+    const alias = `#visio-${name}-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
+    const roomId = await joinAlias(a, alice, alias);
+    await joinAlias(a, carol, alias);
+    await waitForJoins(store, roomId, [alice, carol]);
+    const { asToken, userId } = appservice.transcriber;
+    const configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken, userId, maxJobs: 1 });
+    const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-${name}-${uniqueLocalpart("w")}`);
+    started.push(worker);
+    await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
+    return { alice, carol, roomId, room: `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`, worker };
+  };
+
   it("the appservice killed with SIGKILL mid-call and started again: every record, notice and transcript line once", async () => {
     const { a } = testbed.ministries;
     let appservice: AppserviceProcess = await startAppservice("a");
     const db = await openDatabase(appservice.config.database);
     const store = createStore(db);
     const calls = createCallStore(db);
-    const { asToken: workerToken, userId: bridgeUserId } = appservice.transcriber;
     const bot = `@${appservice.config.appservice.sender_localpart}:${a.serverName}`;
     try {
-      const alice = await a.registerUser(uniqueLocalpart("alice"));
-      const carol = await a.registerUser(uniqueLocalpart("carol"));
-      const alias = `#visio-faults-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
-      const roomId = await joinAlias(a, alice, alias);
-      await joinAlias(a, carol, alias);
-      await waitForJoins(store, roomId, [alice, carol]);
-      const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+      const { alice, carol, roomId, room, worker } = await meetingWithWorker(appservice, store, "faults");
       const sentences = MEETING_SENTENCES.slice(0, 4);
       const speech = await synthesizeRecording(await mkdtemp(join(dir, "speech-")), sentences);
-
-      const configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 1 });
-      const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-faults-${uniqueLocalpart("w")}`);
-      started.push(worker);
-      await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
 
       // Carol listens throughout; alice starts the transcription from the chat, as users do.
       const carolToken = await requestFocusToken(appservice.url, roomId, a, carol, SLOT);
@@ -152,36 +157,15 @@ describe("faults during a transcribed call (real Synapse, LiveKit, appservice, w
     const db = await openDatabase(appservice.config.database);
     const store = createStore(db);
     const calls = createCallStore(db);
-    const { asToken: workerToken, userId: bridgeUserId } = appservice.transcriber;
     try {
-      const alice = await a.registerUser(uniqueLocalpart("alice"));
-      const carol = await a.registerUser(uniqueLocalpart("carol"));
-      const alias = `#visio-lk-restart-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
-      const roomId = await joinAlias(a, alice, alias);
-      await joinAlias(a, carol, alias);
-      await waitForJoins(store, roomId, [alice, carol]);
-      const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+      const { alice, carol, roomId, room, worker } = await meetingWithWorker(appservice, store, "lk-restart");
       const [before, afterwards] = await Promise.all([
         synthesizeRecording(await mkdtemp(join(dir, "before-")), MEETING_SENTENCES.slice(0, 2)),
         synthesizeRecording(await mkdtemp(join(dir, "after-")), MEETING_SENTENCES.slice(2, 4)),
       ]);
-      const configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 1 });
-      const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-lk-restart-${uniqueLocalpart("w")}`);
-      started.push(worker);
-      await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
 
       // Both are in the call as clients are: a membership (kept across the restart) and a LiveKit connection.
-      for (const user of [alice, carol]) {
-        await matrixRequest(a.clientUrl, user.accessToken, "PUT", `${room}/state/org.matrix.msc3401.call.member/${encodeURIComponent(`${user.userId}_${user.deviceId}_m.call`)}`, {
-          application: "m.call",
-          call_id: "",
-          scope: "m.room",
-          device_id: user.deviceId,
-          focus_active: { type: "livekit", focus_selection: "oldest_membership" },
-          foci_preferred: [],
-          expires: 3_600_000,
-        });
-      }
+      for (const user of [alice, carol]) await publishCallMembership(a, user, roomId);
       const listen = async () => {
         const token = await requestFocusToken(appservice.url, roomId, a, carol, SLOT);
         assert.equal(token.status, 200, JSON.stringify(token.body));

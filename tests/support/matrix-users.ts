@@ -57,3 +57,20 @@ export async function requestFocusToken(
   };
   return requestJson("POST", `${appserviceUrl}${FOCUS_PATH_PREFIX}/get_token`, { body });
 }
+
+/**
+ * A call membership as matrix-js-sdk publishes it in a meeting room (MSC3757 room version, so keyed
+ * `<user id>_<device id>_m.call`), kept for an hour: what keeps a caller in the call record.
+ */
+export async function publishCallMembership(server: SynapseServer, user: RegisteredUser, roomId: string): Promise<void> {
+  const key = encodeURIComponent(`${user.userId}_${user.deviceId}_m.call`);
+  await matrixRequest(server.clientUrl, user.accessToken, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.matrix.msc3401.call.member/${key}`, {
+    application: "m.call",
+    call_id: "",
+    scope: "m.room",
+    device_id: user.deviceId,
+    focus_active: { type: "livekit", focus_selection: "oldest_membership" },
+    foci_preferred: [],
+    expires: 3_600_000,
+  });
+}

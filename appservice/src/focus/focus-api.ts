@@ -46,12 +46,14 @@ const RECORDED_IDENTITIES = 100_000;
 /** What a refusal log line may carry: identifiers, never tokens. */
 interface RequestFacts {
   /** When the request came in (performance.now()), for how long answering it took. */
-  receivedAt?: number;
+  receivedAt: number;
   roomId?: string;
   claimedUserId?: string;
   userId?: string;
   reason?: string;
 }
+
+const elapsedMs = (facts: RequestFacts): number => Math.round(performance.now() - facts.receivedAt);
 
 // Browsers call the focus cross-origin (Element Call is served from elsewhere) and the request
 // carries no cookies, so any origin may call it; the OpenID token is the credential.
@@ -141,8 +143,7 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
       recordedIdentities.add(key);
       if (recordedIdentities.size > RECORDED_IDENTITIES) recordedIdentities.delete(recordedIdentities.values().next().value as string);
     }
-    const durationMs = facts.receivedAt === undefined ? undefined : Math.round(performance.now() - facts.receivedAt);
-    deps.log.info("focus token issued", { userId, roomId: facts.roomId, canPublish: issued.canPublish, durationMs });
+    deps.log.info("focus token issued", { userId, roomId: facts.roomId, canPublish: issued.canPublish, durationMs: elapsedMs(facts) });
     return { url: issued.url, jwt: issued.jwt };
   };
 
@@ -194,8 +195,8 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
       send(res, 200, await endpoint(parseJsonBody(await readRequestBody(req, BODY_LIMIT_BYTES)), facts));
     } catch (err) {
       if (err instanceof MatrixError && err.status < 500) {
-        const { receivedAt, ...known } = facts;
-        deps.log.info("focus request refused", { errcode: err.errcode, path, ...known, durationMs: Math.round(performance.now() - (receivedAt ?? 0)) });
+        const { receivedAt: _, ...known } = facts;
+        deps.log.info("focus request refused", { errcode: err.errcode, path, ...known, durationMs: elapsedMs(facts) });
       }
       throw err;
     }

@@ -109,6 +109,9 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
   const now = deps.now ?? Date.now;
   const { log } = deps;
 
+  /** Made too recently for a worker to have taken it yet. */
+  const mayStillBeTaken = (dispatch: AgentDispatch): boolean => now() - createdAtMs(dispatch) < JOB_TAKE_WAIT_MS;
+
   const participantsOf = async (livekitRoom: string): Promise<ParticipantInfo[] | null> => {
     try {
       return await deps.rooms.listParticipants(livekitRoom);
@@ -158,7 +161,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
    */
   const dispatchAgain = async (livekitRoom: string, metadata: TranscriptionJobMetadata, current: readonly AgentDispatch[]): Promise<never> => {
     const what = metadata.recording === undefined ? "job" : "recording";
-    if (current.some((d) => now() - createdAtMs(d) < JOB_TAKE_WAIT_MS)) {
+    if (current.some(mayStillBeTaken)) {
       throw new EffectPendingError(`no transcription worker has taken the ${what} yet`);
     }
     await withdraw(livekitRoom);
@@ -190,7 +193,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
       if (transcribers) return { status: "transcribed", transcribers };
       if (session === null) return { status: "untranscribed", transcribers };
       const current = (await ours(livekitRoom)).filter((d) => sameSession(d, session));
-      const onItsWay = current.some((d) => hasLiveJob(d) || now() - createdAtMs(d) < JOB_TAKE_WAIT_MS);
+      const onItsWay = current.some((d) => hasLiveJob(d) || mayStillBeTaken(d));
       return { status: onItsWay ? "on_its_way" : "untranscribed", transcribers };
     },
 
