@@ -49,6 +49,8 @@ export interface SynapseServer {
   logPath: string;
   process: ManagedProcess;
   registerUser(localpart: string, options?: { admin?: boolean; password?: string }): Promise<RegisteredUser>;
+  /** Stops it (if still running) and starts it again on the same config and database. */
+  restart(): Promise<SynapseServer>;
 }
 
 // High enough that no test ever meets a limit, without switching the limiter code paths off.
@@ -158,7 +160,11 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
   };
   const configPath = join(dir, "homeserver.yaml");
   await writeFile(configPath, yaml.dump(config));
+  return launchSynapse(options, configPath, registrationSharedSecret);
+}
 
+async function launchSynapse(options: SynapseOptions, configPath: string, registrationSharedSecret: string): Promise<SynapseServer> {
+  const { host, dir } = options;
   const name = `synapse-${host.serverName.replaceAll(":", "-")}`;
   const child = options.processes.spawnOn(
     host.namespace,
@@ -191,13 +197,17 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
     address: host.address,
     controlAddress: host.controlAddress,
     clientUrl,
-    federationUrl: federationBase,
+    federationUrl: `https://${host.hostname}:${host.federationPort}`,
     registrationSharedSecret,
     configPath,
     logPath: child.logPath,
     process: child,
     registerUser: (localpart, registerOptions = {}) =>
       registerWithSharedSecret(clientUrl, registrationSharedSecret, localpart, registerOptions),
+    restart: async () => {
+      await child.stop();
+      return launchSynapse(options, configPath, registrationSharedSecret);
+    },
   };
 }
 

@@ -48,11 +48,13 @@ export async function requestFocusToken(
   server: SynapseServer,
   user: RegisteredUser,
   slotId = "m.call#ROOM",
+  /** An OpenID token asked for earlier; default: a fresh one from the user's homeserver. */
+  openid?: OpenIdToken,
 ): Promise<JsonResponse> {
   const body: FocusGetTokenRequest = {
     room_id: roomId,
     slot_id: slotId,
-    openid_token: await openIdToken(server, user),
+    openid_token: openid ?? (await openIdToken(server, user)),
     member: { id: `member-${user.deviceId}`, claimed_user_id: user.userId, claimed_device_id: user.deviceId },
   };
   return requestJson("POST", `${appserviceUrl}${FOCUS_PATH_PREFIX}/get_token`, { body });

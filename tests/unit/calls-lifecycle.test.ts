@@ -50,17 +50,11 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
     });
   const federationGet: FederationGet = async (_target, path) =>
     path.startsWith("/.well-known/") ? { status: 404, body: null } : { status: 200, body: { sub: ALICE } };
-  const boot = (): Promise<RunningAppservice> =>
-    start(config(), {
-      homeserver,
-      livekit,
-      log: createLogger("error"),
-      callTickMs: 50,
-      focus: {
-        federationGet,
-        rooms: { listRooms: async () => [], createRoom: async (o: { name: string }) => new Room({ name: o.name }) },
-      },
-    });
+  const focusDeps = {
+    federationGet,
+    rooms: { listRooms: async () => [], createRoom: async (o: { name: string }) => new Room({ name: o.name }) },
+  };
+  const boot = (): Promise<RunningAppservice> => start(config(), { homeserver, livekit, log: createLogger("error"), callTickMs: 50, focus: focusDeps });
 
   const txn = async (events: RoomEvent[]): Promise<void> => {
     const res = await requestJson("PUT", `${running.url}/_matrix/app/v1/transactions/t${++txnCounter}`, { token: HS_TOKEN, body: { events } });
@@ -102,10 +96,15 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
     const res = await webhook(fields);
     assert.equal(res.status, 200, JSON.stringify(res.body));
   };
-  const joined = (userId: string, device: string, at: number, sid?: string) =>
-    ok({ event: "participant_joined", identity: identityOf(userId, device), at, ...(sid ? { sid } : {}) });
-  const left = (userId: string, device: string, at: number, sid?: string) =>
-    ok({ event: "participant_left", identity: identityOf(userId, device), at, ...(sid ? { sid } : {}) });
+  // What LiveKit's room API lists follows its webhooks, as on a real server.
+  const joined = (userId: string, device: string, at: number, sid?: string) => {
+    livekit.connect(lkRoom, identityOf(userId, device), at, sid);
+    return ok({ event: "participant_joined", identity: identityOf(userId, device), at, ...(sid ? { sid } : {}) });
+  };
+  const left = (userId: string, device: string, at: number, sid?: string) => {
+    livekit.disconnect(lkRoom, sid ?? `PA_${identityOf(userId, device).slice(0, 8)}`);
+    return ok({ event: "participant_left", identity: identityOf(userId, device), at, ...(sid ? { sid } : {}) });
+  };
 
   const activeCall = () => running.callStore.activeCall(room);
   const notices = (state?: "started" | "ended") =>
@@ -198,7 +197,7 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       await giveToken(BOB, "DB");
       await joined(ALICE, "DA", T0);
       await joined(BOB, "DB", T0 + MIN);
-      await ok({ event: "participant_left", identity: identityOf(BOB, "DB"), at: T0 + 30 * MIN });
+      await left(BOB, "DB", T0 + 30 * MIN);
       await joined(BOB, "DB", T0 + 31 * MIN, "PA_bob_again");
       await left(BOB, "DB", T0 + 40 * MIN, "PA_bob_again");
       const running1 = await activeCall();
@@ -309,6 +308,27 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       assert.equal(notices("started").length, 1);
     });
 
+    it("a connection LiveKit no longer lists (its participant_left lost) is closed by the reconciler, and the call ends", async () => {
+      await running.stop();
+      running = await start(config(), { homeserver, livekit, log: createLogger("error"), callTickMs: 50, callReconcileMs: 100, focus: focusDeps });
+      for (const device of ["DA", "DB", "DB2"]) await giveToken(device === "DA" ? ALICE : BOB, device);
+      const now = Date.now();
+      await joined(ALICE, "DA", now - 10 * MIN);
+      await joined(BOB, "DB", now - 5 * MIN);
+      // Just joined, not listed by LiveKit's room API yet: left alone.
+      await ok({ event: "participant_joined", identity: identityOf(BOB, "DB2"), at: now });
+      // A webhook that never came: bob's first connection is gone from LiveKit, not from the record.
+      livekit.disconnect(lkRoom, `PA_${identityOf(BOB, "DB").slice(0, 8)}`);
+      await waitFor("bob's lost connection closed", async () => (await running.callStore.openPresencesInLiveKitRoom(lkRoom)).length === 2);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual((await running.callStore.openPresencesInLiveKitRoom(lkRoom)).map((p) => p.deviceId).sort(), ["DA", "DB2"], "the listed and the new one stay");
+
+      await ok({ event: "participant_left", identity: identityOf(BOB, "DB2"), at: Date.now() });
+      livekit.disconnect(lkRoom, `PA_${identityOf(ALICE, "DA").slice(0, 8)}`);
+      await waitFor("the call ended", async () => (await activeCall()) === null);
+      await waitFor("end notice", () => notices("ended").length === 1);
+    });
+
     it("ends a call whose last membership expired without a leave event", async () => {
       const now = Date.now();
       await txn([callMember(ALICE, "DA", rtcContent("DA", { created_ts: now - 10_000, expires: 5_000 }), now - 10_000)]);
@@ -384,7 +404,8 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
     it("keeps the LiveKit room when someone is back before it is closed", async () => {
       await giveToken(ALICE, "DA");
       await joined(ALICE, "DA", T0);
-      livekit.connect(lkRoom, identityOf(ALICE, "DA"));
+      // Her client connected again (a new SID) before LiveKit reported the old connection gone.
+      livekit.connect(lkRoom, identityOf(ALICE, "DA"), Date.now(), "PA_back");
       await left(ALICE, "DA", T0 + MIN);
       await waitFor("effects done", async () => (await running.callStore.pendingEffects(10, Number.MAX_SAFE_INTEGER)).length === 0);
       assert.deepEqual(livekit.deleted, []);

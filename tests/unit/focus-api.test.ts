@@ -29,6 +29,7 @@ class FakeVerifier implements OpenIdVerifier {
   async verify(claim: OpenIdTokenClaim): Promise<string> {
     this.calls.push(claim);
     const userId = tokens[claim.accessToken];
+    if (claim.accessToken === "down-token") throw new OpenIdVerificationError("unreachable", "Homeserver unreachable (ECONNREFUSED)");
     if (!userId) throw new OpenIdVerificationError("rejected", "Homeserver refused the token (HTTP 401)");
     return userId;
   }
@@ -178,6 +179,12 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
     it("answers a forged or expired OpenID token with 401 M_UNAUTHORIZED, as lk-jwt-service does", async () => {
       assertRefused(await post("/get_token", getTokenBody(ALICE, "forged-token")), 401, "M_UNAUTHORIZED");
       assertRefused(await post("/sfu/get", { room: ROOM, openid_token: openid("expired", "ministry-a.test"), device_id: "D" }), 401, "M_UNAUTHORIZED");
+    });
+
+    it("answers 503 M_UNAVAILABLE while the token's homeserver cannot be reached: the token may be good, try again later", async () => {
+      const res = await post("/get_token", getTokenBody(BOB, "down-token"));
+      assertRefused(res, 503, "M_UNAVAILABLE");
+      assert.match(String(res.body.error), /could not be reached/);
     });
 
     it("refuses a claimed user who does not own the token with 401 M_UNAUTHORIZED", async () => {

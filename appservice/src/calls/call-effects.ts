@@ -2,7 +2,7 @@
 // LiveKit room API calls. Every effect is safe to run twice (notices carry a fixed transaction ID,
 // LiveKit answers not_found for what is already gone), so one left half-done by a crash is simply
 // run again after the restart.
-import { ServerError, type RoomServiceClient } from "livekit-server-sdk";
+import { ServerError, type ParticipantInfo, type RoomServiceClient } from "livekit-server-sdk";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { CallEffect, CloseLiveKitRoomsEffect, RemoveFromLiveKitEffect, TranscriptionEffect } from "./call-effect-types.ts";
@@ -69,20 +69,21 @@ const retryDelayMs = (attempts: number): number => Math.min(1000 * 2 ** (attempt
 
 const isNotFound = (err: unknown): boolean => err instanceof ServerError && (err.code === "not_found" || err.status === 404);
 
+/** The participants LiveKit has in a room; none when it has no such room. */
+export async function participantsOf(livekit: LiveKitRoomService, livekitRoom: string): Promise<ParticipantInfo[]> {
+  try {
+    return await livekit.listParticipants(livekitRoom);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
 export function createCallEffects(deps: CallEffectsDeps): CallEffects {
   const { store, log } = deps;
   const now = deps.now ?? Date.now;
   const maxAttempts = deps.maxAttempts ?? 20;
   const pendingRetryMs = deps.pendingRetryMs ?? 4_000;
-
-  const participantsOf = async (livekit: LiveKitRoomService, livekitRoom: string) => {
-    try {
-      return await livekit.listParticipants(livekitRoom);
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
-  };
 
   const removeParticipant = async (livekit: LiveKitRoomService, livekitRoom: string, identity: string): Promise<boolean> => {
     try {

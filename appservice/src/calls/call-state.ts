@@ -7,8 +7,8 @@ import type { Knex } from "knex";
 import type { WebhookEvent } from "livekit-server-sdk";
 import type { Logger } from "../log.ts";
 import type { CallInput } from "./call-events.ts";
-import { createCallEffects, type CallEffectsDeps, type TranscriptionEffectRunner } from "./call-effects.ts";
-import { createCallStore, type CallStore } from "./call-store.ts";
+import { createCallEffects, participantsOf, type CallEffectsDeps, type TranscriptionEffectRunner } from "./call-effects.ts";
+import { createCallStore, type Call, type CallStore } from "./call-store.ts";
 import { callTracker } from "./call-tracker.ts";
 import { isTranscriberParticipant } from "../transcription/transcriber-dispatch.ts";
 
@@ -40,12 +40,14 @@ export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "liv
   retention?: AppserviceConfig["retention"];
   /** How often failed effects are retried and expired memberships swept; default 10 s. */
   tickMs?: number;
-  /** How often the transcription of every active call is compared with LiveKit (at start too); default 60 s. */
+  /** How often every active call (its connections, its transcription) is compared with LiveKit (at start too); default 60 s. */
   reconcileMs?: number;
   now?: () => number;
 }
 
 const WEBHOOK_IDS_KEPT_MS = 24 * 60 * 60 * 1000;
+/** A connection younger than this may not be listed by LiveKit's room API yet: left alone. */
+const NEW_CONNECTION_MS = 30_000;
 
 /** When LiveKit says it happened (seconds), or now for events without a time. */
 function webhookTime(event: WebhookEvent, now: number): number {
@@ -86,19 +88,42 @@ export function createCallState(deps: CallStateDeps): CallState {
   // a webhook LiveKit never delivered or an effect lost with a crash is made good within a period.
   const transcription = deps.transcription;
   let reconciledAt = Number.NEGATIVE_INFINITY;
-  const reconcile = async (): Promise<void> => {
+  /** Connections LiveKit no longer has (their participant_left lost, say while this process was down): left now. */
+  const reconcileConnections = async (call: Call): Promise<void> => {
+    const livekit = deps.livekit;
+    if (!livekit) return;
+    const at = now();
+    const open = (await store.openPresences(call.id)).filter((p) => p.source === "livekit" && p.livekitRoom !== null && p.joinedAt < at - NEW_CONNECTION_MS);
+    for (const livekitRoom of new Set(open.map((p) => String(p.livekitRoom)))) {
+      const present = new Set((await participantsOf(livekit, livekitRoom)).map((p) => p.sid));
+      const gone = open.filter((p) => p.livekitRoom === livekitRoom && !present.has(p.key));
+      if (gone.length === 0) continue;
+      log.warn("LiveKit no longer has these connections: they left", { roomId: call.roomId, livekitRoom, connections: gone.length });
+      await serialize(() =>
+        deps.db.transaction(async (trx) => {
+          const tracker = callTracker(createCallStore(trx), log, deps.language);
+          for (const p of gone) await tracker.liveKitLeft({ livekitRoom, identity: String(p.identity), sid: p.key, at });
+        }),
+      );
+    }
+  };
+  const reconcileTranscription = async (call: Call): Promise<void> => {
     if (transcription === undefined) return;
+    const effects = await transcription.reconcile(call.roomId);
+    if (effects.length === 0) return;
+    await serialize(() =>
+      deps.db.transaction(async (trx) => {
+        const txStore = createCallStore(trx);
+        for (const effect of effects) await txStore.enqueueEffect(effect, now());
+      }),
+    );
+  };
+  const reconcile = async (): Promise<void> => {
     reconciledAt = now();
     for (const call of await store.activeCalls()) {
       try {
-        const effects = await transcription.reconcile(call.roomId);
-        if (effects.length === 0) continue;
-        await serialize(() =>
-          deps.db.transaction(async (trx) => {
-            const txStore = createCallStore(trx);
-            for (const effect of effects) await txStore.enqueueEffect(effect, now());
-          }),
-        );
+        await reconcileConnections(call);
+        await reconcileTranscription(call);
       } catch (err) {
         log.warn("call not reconciled", { roomId: call.roomId, err });
       }

@@ -207,7 +207,10 @@ async function verifiedUser(verifier: OpenIdVerifier, token: OpenIdToken, server
   } catch (err) {
     if (!(err instanceof OpenIdVerificationError)) throw err;
     onFailure?.(err.reason);
-    // 401 M_UNAUTHORIZED, as lk-jwt-service answers for any failed verification: the client's
+    // Its homeserver down or slow: nothing is wrong with the token, and a fresh one cannot be had
+    // from that homeserver either; the client asks again later.
+    if (err.reason === "unreachable") throw new MatrixError("M_UNAVAILABLE", "The OpenID token's homeserver could not be reached to verify it; try again later");
+    // Otherwise 401 M_UNAUTHORIZED, as lk-jwt-service answers for any failed verification: the client's
     // remedy is the same (get a fresh OpenID token), and details would help probing.
     throw new MatrixError("M_UNAUTHORIZED", "The OpenID token could not be verified with its homeserver");
   }

@@ -10,11 +10,20 @@ export class FakeLiveKitRoomService implements LiveKitRoomService {
   readonly removed: { room: string; identity: string }[] = [];
   readonly deleted: string[] = [];
 
-  /** Connects a participant (joinedAt in ms, stored in seconds as LiveKit does). */
-  connect(room: string, identity: string, joinedAtMs = Date.now()): void {
+  /**
+   * Connects a participant (joinedAt in ms, stored in seconds as LiveKit does), under the SID the test
+   * webhooks give it by default; connecting the same SID again changes nothing.
+   */
+  connect(room: string, identity: string, joinedAtMs = Date.now(), sid = `PA_${identity.slice(0, 8)}`): void {
     const list = this.rooms.get(room) ?? [];
-    list.push(new ParticipantInfo({ identity, sid: `PA_${identity.slice(0, 8)}`, joinedAt: BigInt(Math.floor(joinedAtMs / 1000)) }));
+    if (!list.some((p) => p.sid === sid)) list.push(new ParticipantInfo({ identity, sid, joinedAt: BigInt(Math.floor(joinedAtMs / 1000)) }));
     this.rooms.set(room, list);
+  }
+
+  /** The participant's connection ended (no removal asked: not logged in `removed`). */
+  disconnect(room: string, sid: string): void {
+    const list = this.rooms.get(room);
+    if (list) this.rooms.set(room, list.filter((p) => p.sid !== sid));
   }
 
   async listParticipants(room: string): Promise<ParticipantInfo[]> {
