@@ -46,7 +46,7 @@ export interface OpenIdToken {
 }
 
 /** Body of the focus service's `POST /get_token` (MSC4195 as lk-jwt-service and Element Call speak it). */
-export interface FocusGetTokenRequest {
+export interface FocusGetTokenRequest extends FocusDelayedLeaveFields {
   room_id: string;
   slot_id: string;
   openid_token: OpenIdToken;
@@ -54,11 +54,26 @@ export interface FocusGetTokenRequest {
 }
 
 /** Body of the focus service's legacy `POST /sfu/get` (pre-slot Element Call). */
-export interface FocusLegacySfuRequest {
+export interface FocusLegacySfuRequest extends FocusDelayedLeaveFields {
   room: string;
   openid_token: OpenIdToken;
   device_id: string;
 }
+
+/**
+ * A client's delayed leave event (MSC4140) handed to the focus with a token request, as Element Call
+ * does: the focus has the homeserver send it once the client's LiveKit connection is gone. Both or
+ * neither. `delay_cs_api_url` is accepted and never used: the focus calls only its own homeserver.
+ */
+export interface FocusDelayedLeaveFields {
+  delay_id?: string;
+  /** How long the homeserver waits (ms) before it sends the event by itself unless restarted. */
+  delay_timeout?: number;
+  delay_cs_api_url?: string;
+}
+
+/** Body of the focus service's `POST /delegate_delayed_leave`: a get_token body with the delay fields required. */
+export type FocusDelegateDelayedLeaveRequest = FocusGetTokenRequest & Required<Pick<FocusDelayedLeaveFields, "delay_id" | "delay_timeout">>;
 
 /** Answer of both focus endpoints: where to connect and the LiveKit token to connect with. */
 export interface FocusTokenResponse {

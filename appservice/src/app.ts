@@ -90,6 +90,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
       knownRooms,
       membership: createRoomMembership({ store, homeserver, botUserId, allowlist: config.federation.allowlist, log }),
       identities: callStore,
+      delegatedLeaves: callStore,
       log,
       prefix: FOCUS_PATH_PREFIX,
       ...deps.focus,

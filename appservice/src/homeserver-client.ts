@@ -58,6 +58,12 @@ export interface HomeserverClient {
   setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<{ event_id: string }>;
   /** Invites a user as the bot; a user already in the room (or invited) is not an error. */
   invite(roomId: string, userId: string): Promise<void>;
+  /**
+   * Has a delayed event (MSC4140) sent now, by its ID, which is the capability (a client handed it
+   * to the focus). False when the homeserver has no such delayed event any more (already sent,
+   * cancelled or expired).
+   */
+  sendDelayedEvent(delayId: string): Promise<boolean>;
 }
 
 export interface HomeserverClientOptions {
@@ -162,6 +168,15 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
       } catch (err) {
         // Synapse answers 403 "… is already in the room" for a joined or invited user.
         if (err instanceof HomeserverError && err.status === 403 && /already in the room/i.test(err.message)) return;
+        throw err;
+      }
+    },
+    async sendDelayedEvent(delayId) {
+      try {
+        await call("POST", `/_matrix/client/unstable/org.matrix.msc4140/delayed_events/${encodeURIComponent(delayId)}`, { action: "send" });
+        return true;
+      } catch (err) {
+        if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return false;
         throw err;
       }
     },

@@ -1,6 +1,7 @@
 // The focus service against the real servers: OpenID tokens from each ministry's own Synapse,
 // checked over federation by A's appservice, LiveKit tokens used by real rtc-node participants.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { TokenVerifier } from "livekit-server-sdk";
 import type { FocusGetTokenRequest, OpenIdToken } from "../../wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
@@ -137,6 +138,30 @@ describe("focus service (real Synapse A, B, C and LiveKit, oldest_membership)", 
       refused(await requestJson("POST", `${appservice.url}${FOCUS_PATH_PREFIX}/get_token`, { rawBody: "{nope" }), 400, "M_NOT_JSON");
       refused(await getToken({ room_id: roomId }), 400, "M_BAD_JSON");
     });
+  });
+
+  it("asked five times about a room it cannot see, joins it at most once: one join at A, at most one make_join at B, per room", async () => {
+    const { a, b } = testbed.ministries;
+    // A room of B the bot may not join (invite only), and a room that exists nowhere.
+    const { room_id: privateRoom } = await matrixRequest<{ room_id: string }>(b.clientUrl, bob.accessToken, "POST", "/_matrix/client/v3/createRoom", {
+      preset: "private_chat",
+    });
+    const unknownRoom = `!${uniqueLocalpart("nowhere")}:ministry-b.test`;
+    const bobToken = await openIdToken(b, bob);
+    for (const room of [privateRoom, unknownRoom]) {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await getToken({ ...request(bob, bobToken), room_id: room })).status);
+      assert.deepEqual(statuses, [403, 403, 403, 403, 403], room);
+    }
+    // Synapse writes a request's access-log line once it has answered it; the last refusal came after them all.
+    const countIn = (logPath: string, pattern: RegExp): number => readFileSync(logPath, "utf8").split("\n").filter((line) => pattern.test(line)).length;
+    for (const room of [privateRoom, unknownRoom]) {
+      const encoded = encodeURIComponent(room).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      const joinsAtA = countIn(a.logPath, new RegExp(`"POST /_matrix/client/v3/join/${encoded}[?" ]`));
+      const makeJoinsAtB = countIn(b.logPath, new RegExp(`"GET /_matrix/federation/v1/make_join/${encoded}/`));
+      assert.equal(joinsAtA, 1, `joins of ${room} at A`);
+      assert.ok(makeJoinsAtB <= 1, `${makeJoinsAtB} make_join of ${room} at B`);
+    }
   });
 
   it("limits requests per user and per homeserver: 429 M_LIMIT_EXCEEDED with retry_after_ms, then served again", async () => {

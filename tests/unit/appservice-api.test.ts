@@ -32,6 +32,7 @@ describe("appservice API (in-process, fake homeserver)", () => {
     getState: async () => null,
     setState: async () => ({ event_id: "$state" }),
     invite: async () => undefined,
+    sendDelayedEvent: async () => false,
   };
   const config = (): ReturnType<typeof testConfig> =>
     testConfig({ database: { client: "sqlite", filename: join(dir, "as.db") } });

@@ -61,6 +61,7 @@ describe("call effects: how a drain runs them", () => {
           sent.push(String(content.body));
           return { event_id: "$n" };
         },
+        sendDelayedEvent: async () => false,
       },
       livekit,
       botUserId: "@visio:ministry-a.test",
@@ -101,7 +102,7 @@ describe("call effects: how a drain runs them", () => {
     const ran: string[] = [];
     const effects = createCallEffects({
       store,
-      homeserver: { sendNotice: async () => ({ event_id: "$n" }) },
+      homeserver: { sendNotice: async () => ({ event_id: "$n" }), sendDelayedEvent: async () => false },
       livekit,
       transcription: {
         run: async (effect) => {

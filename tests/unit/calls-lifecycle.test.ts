@@ -329,6 +329,49 @@ describe("call state and lifecycle (in-process appservice, fake homeserver and L
       await waitFor("end notice", () => notices("ended").length === 1);
     });
 
+    describe("delegated leave (a client's MSC4140 delayed leave handed to the focus)", () => {
+      const delegate = (userId: string, device: string, delayId: string, delegatedAt = Date.now()) => {
+        homeserver.delayedEvents.add(delayId);
+        return running.callStore.delegateLeave({ livekitRoom: lkRoom, identity: identityOf(userId, device), roomId: room, userId, delayId, delayTimeoutMs: 3_600_000, delegatedAt });
+      };
+
+      it("has the homeserver send it when the participant's LiveKit connection goes, not when a reconnection replaces it", async () => {
+        await giveToken(ALICE, "DA");
+        await giveToken(MOD, "DM");
+        await delegate(ALICE, "DA", "syd_alice");
+        await delegate(MOD, "DM", "syd_mod");
+        const now = Date.now();
+        await joined(ALICE, "DA", now, "PA_first");
+        await joined(MOD, "DM", now);
+        // Alice's client reconnects: LiveKit replaces the first connection with the second.
+        await joined(ALICE, "DA", now + 1000, "PA_second");
+        await ok({ event: "participant_left", identity: identityOf(ALICE, "DA"), sid: "PA_first", at: now + 1000, disconnectReason: "DUPLICATE_IDENTITY" });
+        // The same without a reason: another connection of hers is open.
+        await ok({ event: "participant_left", identity: identityOf(ALICE, "DA"), sid: "PA_first", at: now + 1000, id: "EV_again" });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.deepEqual(homeserver.sentDelayedEvents, []);
+        // Her tab closes: LiveKit lets her second connection go.
+        await ok({ event: "participant_left", identity: identityOf(ALICE, "DA"), sid: "PA_second", at: now + 5000, disconnectReason: "CLIENT_INITIATED" });
+        await waitFor("alice's delayed leave sent", () => homeserver.sentDelayedEvents.length === 1);
+        assert.deepEqual(homeserver.sentDelayedEvents, ["syd_alice"]);
+        assert.equal(await running.callStore.takeDelegatedLeave(lkRoom, identityOf(ALICE, "DA")), null, "used once");
+        assert.ok(homeserver.delayedEvents.has("syd_mod"), "the moderator's is still waiting");
+      });
+
+      it("sends one whose participant LiveKit does not have a while after it was handed over (left before, never came)", async () => {
+        await running.stop();
+        running = await start(config(), { homeserver, livekit, log: createLogger("error"), callTickMs: 50, callReconcileMs: 100, focus: focusDeps });
+        await delegate(ALICE, "DA", "syd_gone", Date.now() - 3 * MIN);
+        await delegate(BOB, "DB", "syd_recent", Date.now() - 10_000);
+        await giveToken(MOD, "DM");
+        await joined(MOD, "DM", Date.now() - 5 * MIN);
+        await delegate(MOD, "DM", "syd_here", Date.now() - 3 * MIN);
+        await waitFor("the missing participant's delayed leave sent", () => homeserver.sentDelayedEvents.length === 1);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.deepEqual(homeserver.sentDelayedEvents, ["syd_gone"], "not the one just handed over, nor the connected participant's");
+      });
+    });
+
     it("ends a call whose last membership expired without a leave event", async () => {
       const now = Date.now();
       await txn([callMember(ALICE, "DA", rtcContent("DA", { created_ts: now - 10_000, expires: 5_000 }), now - 10_000)]);

@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Room, TokenVerifier, type ClaimGrants } from "livekit-server-sdk";
+import type { DelegatedLeave } from "../../appservice/src/calls/call-store.ts";
 import { createFocusApi } from "../../appservice/src/focus/focus-api.ts";
 import { legacyLiveKitIdentity, CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { OpenIdVerificationError, type OpenIdTokenClaim, type OpenIdVerifier } from "../../appservice/src/focus/openid-verifier.ts";
@@ -65,7 +66,13 @@ interface Focus {
   close(): Promise<void>;
 }
 
-async function startFocus(sfuSelection: SfuSelection, prefix?: string, limits?: { per_user: RateLimit; per_server: RateLimit }): Promise<Focus> {
+async function startFocus(
+  sfuSelection: SfuSelection,
+  prefix?: string,
+  limits?: { per_user: RateLimit; per_server: RateLimit },
+  /** Given: the focus takes delegated leaves (of ministry-a.test's users) and keeps them here. */
+  delegated?: DelegatedLeave[],
+): Promise<Focus> {
   const logs: string[] = [];
   const log = createLogger("debug", (line) => logs.push(line));
   const verifier = new FakeVerifier();
@@ -87,6 +94,9 @@ async function startFocus(sfuSelection: SfuSelection, prefix?: string, limits?: 
     log,
     ...(prefix !== undefined ? { prefix } : {}),
     ...(limits !== undefined ? { limits: requestLimits(limits, "focus") } : {}),
+    ...(delegated !== undefined
+      ? { delegatedLeaves: { store: { delegateLeave: async (leave: DelegatedLeave) => void delegated.push(leave) }, localServer: "ministry-a.test" } }
+      : {}),
   });
   const server: Server = createServer((req, res) => {
     if (focus.owns(req)) focus.handle(req, res);
@@ -124,6 +134,11 @@ async function claims(res: JsonResponse): Promise<ClaimGrants> {
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(res.body.url, LIVEKIT_URL);
   return new TokenVerifier(API_KEY, API_SECRET).verify(String(res.body.jwt));
+}
+
+/** The call has been started on this SFU: remote users may join it. */
+function focusRoomsExist(focus: Focus): void {
+  focus.rooms.existing.add(liveKitRoomAlias(ROOM, SLOT));
 }
 
 function assertRefused(res: JsonResponse, status: number, errcode: string): void {
@@ -273,6 +288,66 @@ describe("focus API (fakes, real LiveKit tokens)", () => {
       } finally {
         await prefixed.close();
       }
+    });
+
+    describe("delegated leave (MSC4140 delayed leave events handed to the focus, as Element Call does)", () => {
+      let delegated: DelegatedLeave[];
+      let delegating: Focus;
+      beforeEach(async () => {
+        delegated = [];
+        delegating = await startFocus("oldest_membership", "/livekit/jwt", undefined, delegated);
+      });
+      afterEach(() => delegating.close());
+      const postTo = (path: string, body: unknown) => requestJson("POST", `${delegating.url}/livekit/jwt${path}`, { body });
+      const delay = { delay_id: "syd_alice1", delay_timeout: 3_600_000, delay_cs_api_url: "https://elsewhere.test" };
+
+      it("keeps a local user's delayed leave with the token, for the participant the token is for (get_token and sfu/get)", async () => {
+        const c = await claims(await postTo("/get_token", getTokenBody(ALICE, "alice-token", delay)));
+        const legacy = await claims(await postTo("/sfu/get", { room: ROOM, openid_token: openid("alice-token", "ministry-a.test"), device_id: "DEVICE2", ...delay, delay_id: "syd_alice2" }));
+        assert.deepEqual(
+          delegated.map(({ delegatedAt: _, ...d }) => d),
+          [
+            { livekitRoom: c.video?.room, identity: c.sub, roomId: ROOM, userId: ALICE, delayId: "syd_alice1", delayTimeoutMs: 3_600_000 },
+            { livekitRoom: legacy.video?.room, identity: legacy.sub, roomId: ROOM, userId: ALICE, delayId: "syd_alice2", delayTimeoutMs: 3_600_000 },
+          ],
+        );
+        assert.doesNotMatch(delegating.logs.join(""), /syd_alice|elsewhere/, "the delay ID is a capability: never logged");
+      });
+
+      it("answers Element Call's probe of delegate_delayed_leave with a 400, not a 404, and takes a whole request there", async () => {
+        const probe = await fetch(`${delegating.url}/livekit/jwt/delegate_delayed_leave`, { method: "POST" });
+        assert.equal(probe.status, 400);
+        assert.equal(probe.headers.get("access-control-allow-origin"), "*");
+        const res = await postTo("/delegate_delayed_leave", getTokenBody(ALICE, "alice-token", delay));
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(res.body, {});
+        assert.equal(delegated[0]?.identity, liveKitIdentity(ALICE, "DEVICE1", "member-1"));
+        assertRefused(await postTo("/delegate_delayed_leave", getTokenBody(ALICE, "alice-token")), 400, "M_BAD_JSON");
+        assertRefused(await postTo("/delegate_delayed_leave", getTokenBody(CAROL, "carol-token", delay)), 403, "M_FORBIDDEN");
+        assert.equal(delegated.length, 1, "refused requests keep nothing");
+      });
+
+      it("refuses, with the M_BAD_JSON Element Call answers by asking again without them, delay fields it cannot honour", async () => {
+        focusRoomsExist(delegating);
+        const cases: [Record<string, unknown>, RegExp][] = [
+          [getTokenBody(BOB, "bob-token", delay), /own homeserver/],
+          [getTokenBody(ALICE, "alice-token", { ...delay, delay_timeout: 0 }), /delay_timeout/],
+          [getTokenBody(ALICE, "alice-token", { ...delay, delay_timeout: 1.5 }), /delay_timeout/],
+          [getTokenBody(ALICE, "alice-token", { ...delay, delay_timeout: 2 * 24 * 3_600_000 }), /delay_timeout/],
+          [getTokenBody(ALICE, "alice-token", { delay_id: "syd_x" }), /delay_timeout/],
+          [getTokenBody(ALICE, "alice-token", { delay_timeout: 1000 }), /delay_id/],
+          [getTokenBody(ALICE, "alice-token", { ...delay, delay_cs_api_url: 7 }), /delay_cs_api_url/],
+        ];
+        for (const [body, message] of cases) {
+          const res = await postTo("/get_token", body);
+          assertRefused(res, 400, "M_BAD_JSON");
+          assert.match(String(res.body.error), message);
+        }
+        assert.deepEqual(delegated, []);
+        assert.deepEqual(delegating.verifier.calls, [], "refused before any OpenID check");
+        // Asked again without them, as Element Call does: served.
+        assert.equal((await postTo("/get_token", getTokenBody(BOB, "bob-token"))).status, 200);
+      });
     });
 
     it("answers other methods with 405 and oversized bodies with 413, as Matrix errors", async () => {

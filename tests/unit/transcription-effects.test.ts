@@ -252,7 +252,7 @@ describe("waiting transcription effects in the call lifecycle", () => {
     let runs = 0;
     const effects = createCallEffects({
       store,
-      homeserver: { sendNotice: async () => ({ event_id: "$n" }) },
+      homeserver: { sendNotice: async () => ({ event_id: "$n" }), sendDelayedEvent: async () => false },
       livekit: null,
       transcription: {
         run: async () => {
@@ -303,7 +303,7 @@ describe("waiting transcription effects in the call lifecycle", () => {
     const sent: string[] = [];
     const effects = createCallEffects({
       store,
-      homeserver: { sendNotice: async (_room, _txn, content) => (sent.push(String(content.body)), { event_id: "$n" }) },
+      homeserver: { sendNotice: async (_room, _txn, content) => (sent.push(String(content.body)), { event_id: "$n" }), sendDelayedEvent: async () => false },
       livekit: null,
       transcription: { run: async () => Promise.reject(new EffectPendingError("no worker took the job yet")) },
       botUserId: "@visio:ministry-a.test",

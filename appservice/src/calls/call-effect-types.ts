@@ -65,4 +65,16 @@ export interface RecordingTranscriptionEffect {
 
 export type TranscriptionEffect = TranscriptionDispatchEffect | TranscriptionStopEffect | RecordingTranscriptionEffect;
 
-export type CallEffect = NoticeEffect | RemoveFromLiveKitEffect | CloseLiveKitRoomsEffect | TranscriptionEffect;
+/**
+ * Have the user's homeserver send the delayed leave event (MSC4140) that their client handed to the
+ * focus: their LiveKit connection is gone, so is their call membership.
+ */
+export interface SendDelayedLeaveEffect {
+  kind: "send_delayed_leave";
+  roomId: string;
+  userId: string;
+  /** The capability to send it: never logged. */
+  delayId: string;
+}
+
+export type CallEffect = NoticeEffect | RemoveFromLiveKitEffect | CloseLiveKitRoomsEffect | SendDelayedLeaveEffect | TranscriptionEffect;

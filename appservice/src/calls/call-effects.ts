@@ -32,7 +32,7 @@ export type LiveKitRoomService = Pick<RoomServiceClient, "listParticipants" | "r
 
 export interface CallEffectsDeps {
   store: Pick<CallStore, "pendingEffects" | "effectAttempted" | "effectWaiting" | "identitiesOf" | "identity" | "activeCall" | "hostsRoom">;
-  homeserver: Pick<HomeserverClient, "sendNotice">;
+  homeserver: Pick<HomeserverClient, "sendNotice" | "sendDelayedEvent">;
   /** null when the appservice has no focus section: calls run on other ministries' SFUs. */
   livekit: LiveKitRoomService | null;
   /** Absent: transcription effects are dropped (no LiveKit to dispatch on). */
@@ -56,11 +56,13 @@ const BATCH = 50;
 const LANES_AT_ONCE = 8;
 /**
  * Effects of one lane run in order, lanes side by side: a room's notices (the homeserver), a room's
- * call on LiveKit (removals, closing, its transcriber), each recording's own LiveKit room.
+ * call on LiveKit (removals, closing, its transcriber), each recording's own LiveKit room, each
+ * member's delegated leave.
  */
 function laneOf(effect: CallEffect): string {
   if (effect.kind === "notice") return `homeserver ${effect.roomId}`;
   if (effect.kind === "recording_transcription") return `recording ${effect.roomId} ${effect.eventId}`;
+  if (effect.kind === "send_delayed_leave") return `homeserver ${effect.roomId} ${effect.userId}`;
   return `livekit ${effect.roomId}`;
 }
 
@@ -146,6 +148,12 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
       case "close_livekit_rooms":
         if (deps.livekit) await closeLiveKitRooms(deps.livekit, effect);
         return;
+      case "send_delayed_leave": {
+        // The focus takes delegations from users of this homeserver only: it is theirs.
+        const sent = await deps.homeserver.sendDelayedEvent(effect.delayId);
+        log.info(sent ? "delegated leave sent" : "delegated leave already gone", { roomId: effect.roomId, userId: effect.userId });
+        return;
+      }
       case "transcription_dispatch":
       case "transcription_stop":
       case "recording_transcription":

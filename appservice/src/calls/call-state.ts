@@ -48,6 +48,8 @@ export interface CallStateDeps extends Pick<CallEffectsDeps, "homeserver" | "liv
 const WEBHOOK_IDS_KEPT_MS = 24 * 60 * 60 * 1000;
 /** A connection younger than this may not be listed by LiveKit's room API yet: left alone. */
 const NEW_CONNECTION_MS = 30_000;
+/** A delegation may come with the token before the client connects: its participant is not missed before this. */
+const UNCONNECTED_DELEGATION_MS = 2 * 60_000;
 
 /** When LiveKit says it happened (seconds), or now for events without a time. */
 function webhookTime(event: WebhookEvent, now: number): number {
@@ -118,8 +120,39 @@ export function createCallState(deps: CallStateDeps): CallState {
       }),
     );
   };
+  /**
+   * Delegated leaves whose participant LiveKit does not have (it left before the delegation was
+   * recorded, or never connected): sent now, as at a departure, rather than when the delay runs out.
+   */
+  const reconcileDelegatedLeaves = async (): Promise<void> => {
+    const livekit = deps.livekit;
+    if (!livekit) return;
+    const at = now();
+    const leaves = await store.delegatedLeavesBefore(at - UNCONNECTED_DELEGATION_MS, 1000);
+    for (const livekitRoom of new Set(leaves.map((l) => l.livekitRoom))) {
+      const present = new Set((await participantsOf(livekit, livekitRoom)).map((p) => p.identity));
+      const gone = leaves.filter((l) => l.livekitRoom === livekitRoom && !present.has(l.identity));
+      if (gone.length === 0) continue;
+      log.info("delegated leaves of participants LiveKit does not have: sent", { livekitRoom, leaves: gone.length });
+      await serialize(() =>
+        deps.db.transaction(async (trx) => {
+          const txStore = createCallStore(trx);
+          for (const l of gone) {
+            // Taken again inside the transaction: a departure may have sent it meanwhile.
+            const leave = await txStore.takeDelegatedLeave(l.livekitRoom, l.identity);
+            if (leave) await txStore.enqueueEffect({ kind: "send_delayed_leave", roomId: leave.roomId, userId: leave.userId, delayId: leave.delayId }, at);
+          }
+        }),
+      );
+    }
+  };
   const reconcile = async (): Promise<void> => {
     reconciledAt = now();
+    try {
+      await reconcileDelegatedLeaves();
+    } catch (err) {
+      log.warn("delegated leaves not reconciled", { err });
+    }
     for (const call of await store.activeCalls()) {
       try {
         await reconcileConnections(call);
@@ -169,6 +202,7 @@ export function createCallState(deps: CallStateDeps): CallState {
                 sid: participant.sid,
                 at,
                 transcriber: isTranscriberParticipant(participant),
+                disconnectReason: participant.disconnectReason,
               });
               return "handled";
             case "room_finished":

@@ -43,6 +43,18 @@ export interface Presence {
 
 export type NewPresence = Omit<Presence, "id" | "leftAt">;
 
+/** A delayed leave event (MSC4140) that a client handed to the focus, for one LiveKit participant. */
+export interface DelegatedLeave {
+  livekitRoom: string;
+  identity: string;
+  roomId: string;
+  userId: string;
+  /** The capability to send the delayed event: never logged. */
+  delayId: string;
+  delayTimeoutMs: number;
+  delegatedAt: number;
+}
+
 export interface PendingEffect {
   id: number;
   effect: CallEffect;
@@ -81,6 +93,22 @@ export interface CallStore {
   effectAttempted(id: number, done: boolean, at: number, retryAt?: number): Promise<void>;
   /** The effect waits (not a failed attempt): it is not pending again before `until`. */
   effectWaiting(id: number, until: number): Promise<void>;
+  /** Records a participant's delegated leave, replacing an older one of the same participant. */
+  delegateLeave(leave: DelegatedLeave): Promise<void>;
+  /** The participant's delegated leave, removed from the store (it is used once), or null. */
+  takeDelegatedLeave(livekitRoom: string, identity: string): Promise<DelegatedLeave | null>;
+  /** Delegated leaves handed over before `at`, oldest first (the reconciler checks them against LiveKit). */
+  delegatedLeavesBefore(at: number, limit: number): Promise<DelegatedLeave[]>;
+}
+
+interface DelegatedLeaveRow {
+  livekit_room: string;
+  identity: string;
+  room_id: string;
+  user_id: string;
+  delay_id: string;
+  delay_timeout_ms: number | string;
+  delegated_at: number | string;
 }
 
 interface IdentityRow {
@@ -155,6 +183,16 @@ const toPresence = (r: PresenceRow): Presence => ({
   joinedAt: num(r.joined_at),
   leftAt: numOrNull(r.left_at),
   expiresAt: numOrNull(r.expires_at),
+});
+
+const toDelegatedLeave = (r: DelegatedLeaveRow): DelegatedLeave => ({
+  livekitRoom: r.livekit_room,
+  identity: r.identity,
+  roomId: r.room_id,
+  userId: r.user_id,
+  delayId: r.delay_id,
+  delayTimeoutMs: num(r.delay_timeout_ms),
+  delegatedAt: num(r.delegated_at),
 });
 
 export function createCallStore(db: Knex): CallStore {
@@ -298,6 +336,30 @@ export function createCallStore(db: Knex): CallStore {
     },
     async effectWaiting(id, until) {
       await db("call_effects").where({ id }).update({ not_before: until });
+    },
+    async delegateLeave(l) {
+      await db("delegated_leaves")
+        .insert({
+          livekit_room: l.livekitRoom,
+          identity: l.identity,
+          room_id: l.roomId,
+          user_id: l.userId,
+          delay_id: l.delayId,
+          delay_timeout_ms: l.delayTimeoutMs,
+          delegated_at: l.delegatedAt,
+        })
+        .onConflict(["livekit_room", "identity"])
+        .merge(["room_id", "user_id", "delay_id", "delay_timeout_ms", "delegated_at"]);
+    },
+    async takeDelegatedLeave(livekitRoom, identity) {
+      const row = (await db("delegated_leaves").where({ livekit_room: livekitRoom, identity }).first()) as DelegatedLeaveRow | undefined;
+      if (!row) return null;
+      await db("delegated_leaves").where({ livekit_room: livekitRoom, identity }).delete();
+      return toDelegatedLeave(row);
+    },
+    async delegatedLeavesBefore(at, limit) {
+      const rows = (await db("delegated_leaves").where("delegated_at", "<", at).orderBy("delegated_at").limit(limit)) as DelegatedLeaveRow[];
+      return rows.map(toDelegatedLeave);
     },
   };
 }

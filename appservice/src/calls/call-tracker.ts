@@ -5,7 +5,7 @@
 import type { Logger } from "../log.ts";
 import type { CallInput, RoomDeparture, RtcJoin, RtcLeave, TranscriptionStateChange } from "./call-events.ts";
 import { callEndedNotice, callStartedNotice, noticeTxnId } from "./call-notices.ts";
-import type { Call, CallStore, NewPresence } from "./call-store.ts";
+import type { Call, CallStore, NewPresence, Presence } from "./call-store.ts";
 
 export interface LiveKitParticipantEvent {
   livekitRoom: string;
@@ -15,7 +15,14 @@ export interface LiveKitParticipantEvent {
   at: number;
   /** The transcription bridge's participant (see transcription/transcriber-dispatch.ts). */
   transcriber?: boolean;
+  /** Why LiveKit let a participant go (its DisconnectReason), when it says. */
+  disconnectReason?: number;
 }
+
+// LiveKit's DisconnectReason values for a connection replaced by the same participant's next one
+// (a reconnection, a move to another node): the participant is still in the call.
+const DUPLICATE_IDENTITY = 2;
+const MIGRATION = 8;
 
 export interface CallTracker {
   apply(input: CallInput): Promise<void>;
@@ -143,6 +150,19 @@ export function callTracker(store: CallStore, log: Logger, language: string): Ca
     if (call) await endIfEmpty(call, input.at);
   };
 
+  /**
+   * The participant's connection is gone: the delayed leave its client handed to the focus is sent
+   * now, so that its call membership ends with it (a closed tab, a crash), not when the delay runs
+   * out. Not when the connection was only replaced by the same participant's next one.
+   */
+  const sendDelegatedLeave = async (event: LiveKitParticipantEvent, inRoom: readonly Presence[]): Promise<void> => {
+    if (event.disconnectReason === DUPLICATE_IDENTITY || event.disconnectReason === MIGRATION) return;
+    if (inRoom.some((p) => p.identity === event.identity && p.key !== event.sid)) return;
+    const leave = await store.takeDelegatedLeave(event.livekitRoom, event.identity);
+    if (!leave) return;
+    await store.enqueueEffect({ kind: "send_delayed_leave", roomId: leave.roomId, userId: leave.userId, delayId: leave.delayId }, event.at);
+  };
+
   return {
     async apply(input) {
       if (input.kind === "rtc-join") return rtcJoin(input);
@@ -203,7 +223,9 @@ export function callTracker(store: CallStore, log: Logger, language: string): Ca
         }
         return;
       }
-      const open = (await store.openPresencesInLiveKitRoom(event.livekitRoom)).find((p) => p.key === event.sid);
+      const inRoom = await store.openPresencesInLiveKitRoom(event.livekitRoom);
+      await sendDelegatedLeave(event, inRoom);
+      const open = inRoom.find((p) => p.key === event.sid);
       if (!open) return;
       await store.closePresence(open, event.at);
       const call = await store.call(open.callId);

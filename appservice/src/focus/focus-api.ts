@@ -1,5 +1,5 @@
 // The focus HTTP API that Element Call and our client call: MSC4195 `POST /get_token` and the
-// legacy `POST /sfu/get`, both answering `{url, jwt}`.
+// legacy `POST /sfu/get`, both answering `{url, jwt}`, and `POST /delegate_delayed_leave`.
 //
 // Stricter than lk-jwt-service: the token's server must be on the federation allowlist (checked
 // before any federation request, so the endpoint cannot be used to make us call arbitrary hosts),
@@ -16,7 +16,7 @@ import type { Logger } from "../log.ts";
 import type { CallStore } from "../calls/call-store.ts";
 import type { Store } from "../storage/store.ts";
 import type { RoomMembership } from "./room-membership.ts";
-import { parseGetTokenRequest, parseLegacySfuRequest, serverOfUserId } from "./focus-requests.ts";
+import { parseGetTokenRequest, parseLegacySfuRequest, serverOfUserId, type DelegatedDelay } from "./focus-requests.ts";
 import { legacyLiveKitIdentity, CALL_SLOT, liveKitIdentity, liveKitRoomAlias } from "./livekit-names.ts";
 import { authenticateOpenIdToken, type OpenIdVerifier } from "./openid-verifier.ts";
 import type { RequestLimits } from "../rate-limiter.ts";
@@ -31,6 +31,12 @@ export interface FocusApiDeps {
    * webhooks carry only the LiveKit names, and removing a kicked user needs their identities.
    */
   identities?: Pick<CallStore, "recordIdentity">;
+  /**
+   * Where delayed leave events handed over by clients are kept (the call state sends them when the
+   * participant's LiveKit connection goes). Absent: the focus offers no delegation (404 on
+   * delegate_delayed_leave, delay fields refused), and clients keep their delayed leave themselves.
+   */
+  delegatedLeaves?: { store: Pick<CallStore, "delegateLeave">; localServer: string };
   /** Servers whose users may get tokens at all: the federation allowlist and this homeserver. */
   allowedServers: readonly string[];
   log: Logger;
@@ -127,14 +133,24 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
     return userId;
   };
 
+  /** Keeps the participant's delayed leave, to be sent when its LiveKit connection goes. */
+  const delegate = async (roomId: string, userId: string, roomAlias: string, identity: string, delay: DelegatedDelay): Promise<void> => {
+    const store = deps.delegatedLeaves?.store;
+    if (!store) return;
+    await store.delegateLeave({ livekitRoom: roomAlias, identity, roomId, userId, delayId: delay.id, delayTimeoutMs: delay.timeoutMs, delegatedAt: Date.now() });
+    deps.log.info("delayed leave delegated", { userId, roomId, delayTimeoutMs: delay.timeoutMs });
+  };
+
   const issue = async (
     facts: RequestFacts & { roomId: string },
     userId: string,
     deviceId: string,
     roomAlias: string,
     identity: string,
+    delay: DelegatedDelay | undefined,
   ): Promise<FocusTokenResponse> => {
     const issued = await deps.issuer.issue({ userId, serverName: serverOfUserId(userId), roomAlias, identity });
+    if (delay) await delegate(facts.roomId, userId, roomAlias, identity, delay);
     // Before the answer: the client may connect, and LiveKit send its webhook, right after.
     // A device asking again (token refresh) has the same identity: recorded once is enough.
     const key = `${roomAlias}\u0000${identity}`;
@@ -147,8 +163,10 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
     return { url: issued.url, jwt: issued.jwt };
   };
 
+  const localServer = deps.delegatedLeaves?.localServer ?? null;
+
   const getToken = async (body: unknown, facts: RequestFacts): Promise<FocusTokenResponse> => {
-    const req = parseGetTokenRequest(body);
+    const req = parseGetTokenRequest(body, localServer);
     facts.roomId = req.room_id;
     facts.claimedUserId = req.member.claimed_user_id;
     const userId = await authorize(facts, req.room_id, req.openid_token, req.member.claimed_user_id);
@@ -158,19 +176,33 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
       req.member.claimed_device_id,
       roomAliasOf(req.room_id, req.slot_id),
       identityOf(userId, req.member.claimed_device_id, req.member.id),
+      req.delay,
     );
   };
 
   const legacySfuGet = async (body: unknown, facts: RequestFacts): Promise<FocusTokenResponse> => {
-    const req = parseLegacySfuRequest(body);
+    const req = parseLegacySfuRequest(body, localServer);
     facts.roomId = req.room;
     const userId = await authorize(facts, req.room, req.openid_token, null);
-    return issue({ ...facts, roomId: req.room }, userId, req.device_id, roomAliasOf(req.room, CALL_SLOT), legacyIdentityOf(userId, req.device_id));
+    return issue({ ...facts, roomId: req.room }, userId, req.device_id, roomAliasOf(req.room, CALL_SLOT), legacyIdentityOf(userId, req.device_id), req.delay);
   };
 
-  const endpoints = new Map([
+  /** The delayed leave alone, for a client already connected (same checks as get_token, no LiveKit token). */
+  const delegateDelayedLeave = async (body: unknown, facts: RequestFacts): Promise<Record<string, never>> => {
+    const req = parseGetTokenRequest(body, localServer, true);
+    facts.roomId = req.room_id;
+    facts.claimedUserId = req.member.claimed_user_id;
+    const userId = await authorize(facts, req.room_id, req.openid_token, req.member.claimed_user_id);
+    if (req.delay) {
+      await delegate(req.room_id, userId, roomAliasOf(req.room_id, req.slot_id), identityOf(userId, req.member.claimed_device_id, req.member.id), req.delay);
+    }
+    return {};
+  };
+
+  const endpoints = new Map<string, (body: unknown, facts: RequestFacts) => Promise<unknown>>([
     [`${prefix}/get_token`, getToken],
     [`${prefix}/sfu/get`, legacySfuGet],
+    ...(deps.delegatedLeaves ? ([[`${prefix}/delegate_delayed_leave`, delegateDelayedLeave]] as const) : []),
   ]);
   const pathOf = (req: IncomingMessage): string => (req.url ?? "").split("?", 1)[0] ?? "";
 
@@ -182,8 +214,8 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
       res.end();
       return;
     }
-    // Any other path under the focus (Element Call probes `delegate_delayed_leave`, which this focus
-    // does not offer: it handles no delayed events) is a 404 a browser can read.
+    // Any other path under the focus is a 404 a browser can read (so is `delegate_delayed_leave`
+    // when delegation is off: Element Call probes it, and on a 404 keeps its delayed leave itself).
     if (endpoint === undefined) throw new MatrixError("M_UNRECOGNIZED", "Unrecognized request");
     if (req.method !== "POST") {
       res.setHeader("allow", "POST, OPTIONS");

@@ -19,6 +19,8 @@ export type FocusConfig = NonNullable<AppserviceConfig["focus"]>;
 export interface FocusFromConfigDeps {
   membership: RoomMembership;
   identities?: Pick<CallStore, "recordIdentity">;
+  /** Where delegated leaves are kept; absent, the focus takes none. */
+  delegatedLeaves?: Pick<CallStore, "delegateLeave">;
   log: Logger;
   /** Overrides for tests; by default the LiveKit server API and real federation HTTPS. */
   rooms?: LiveKitRooms;
@@ -83,6 +85,7 @@ export async function focusApiFromConfig(config: AppserviceConfig, deps: FocusFr
     issuer,
     membership: deps.membership,
     ...(deps.identities ? { identities: deps.identities } : {}),
+    ...(deps.delegatedLeaves ? { delegatedLeaves: { store: deps.delegatedLeaves, localServer: ownServer } } : {}),
     allowedServers: [ownServer, ...config.federation.allowlist],
     log,
     ...(deps.prefix ? { prefix: deps.prefix } : {}),

@@ -6,9 +6,10 @@ import { MatrixError } from "../errors.ts";
 import { parseServerName } from "./federation-client.ts";
 import { CALL_SLOT, isWellFormedId } from "./livekit-names.ts";
 
-// Sent by older Element Call versions to delegate their delayed leave event. This focus does not
-// manage delayed events, so they are accepted and ignored: the client keeps restarting its own.
-const DEPRECATED_DELAY_FIELDS = ["delay_id", "delay_timeout", "delay_cs_api_url"];
+// A delayed leave event handed to the focus (see FocusDelayedLeaveFields in wire-types.ts).
+const DELAY_FIELDS = ["delay_id", "delay_timeout", "delay_cs_api_url"];
+/** What Synapse allows at most (max_event_delay_duration in our homeserver config): a day. */
+const MAX_DELAY_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 const MAX_ID_LENGTH = 255;
 const USER_ID = /^@[^:]+:(.+)$/;
 
@@ -44,14 +45,31 @@ function roomId(obj: Json, key: string): string {
   return value;
 }
 
-function deprecatedDelayFields(obj: Json): void {
-  if (obj.delay_id !== undefined && typeof obj.delay_id !== "string") throw new MatrixError("M_BAD_JSON", "'delay_id' must be a string");
-  if (obj.delay_timeout !== undefined && typeof obj.delay_timeout !== "number") {
-    throw new MatrixError("M_BAD_JSON", "'delay_timeout' must be a number");
-  }
+/** The delay a client hands over, or undefined when it hands none. */
+export interface DelegatedDelay {
+  id: string;
+  timeoutMs: number;
+}
+
+/**
+ * The delay fields of a body. Delegation is offered to users of this homeserver only (`localServer`),
+ * whose delayed events it can send; other users get M_BAD_JSON, on which Element Call asks again
+ * without the fields and keeps restarting its delayed leave itself.
+ */
+function delayFields(obj: Json, serverName: string, localServer: string | null, required: boolean): DelegatedDelay | undefined {
   if (obj.delay_cs_api_url !== undefined && typeof obj.delay_cs_api_url !== "string") {
     throw new MatrixError("M_BAD_JSON", "'delay_cs_api_url' must be a string");
   }
+  if (obj.delay_id === undefined && obj.delay_timeout === undefined && !required) return undefined;
+  const delayId = id(obj, "delay_id", "");
+  const timeout = obj.delay_timeout;
+  if (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout <= 0 || timeout > MAX_DELAY_TIMEOUT_MS) {
+    throw new MatrixError("M_BAD_JSON", `'delay_timeout' must be a whole number of milliseconds from 1 to ${MAX_DELAY_TIMEOUT_MS}`);
+  }
+  if (serverName !== localServer) {
+    throw new MatrixError("M_BAD_JSON", "This focus takes delayed leave events from users of its own homeserver only");
+  }
+  return { id: delayId, timeoutMs: timeout };
 }
 
 function openIdToken(value: unknown): OpenIdToken {
@@ -77,10 +95,14 @@ function openIdToken(value: unknown): OpenIdToken {
   return { access_token: accessToken, token_type: "Bearer", matrix_server_name: serverName, expires_in: expiresIn };
 }
 
-export function parseGetTokenRequest(body: unknown): FocusGetTokenRequest {
+/** A get_token body; with `delayRequired`, a delegate_delayed_leave body. `localServer`: see delayFields. */
+export function parseGetTokenRequest(
+  body: unknown,
+  localServer: string | null = null,
+  delayRequired = false,
+): FocusGetTokenRequest & { delay?: DelegatedDelay } {
   const obj = object(body, "body");
-  onlyKeys(obj, "", ["room_id", "slot_id", "openid_token", "member", ...DEPRECATED_DELAY_FIELDS]);
-  deprecatedDelayFields(obj);
+  onlyKeys(obj, "", ["room_id", "slot_id", "openid_token", "member", ...DELAY_FIELDS]);
   const member = object(obj.member, "member");
   onlyKeys(member, "member.", ["id", "claimed_user_id", "claimed_device_id"]);
   const claimedUserId = id(member, "claimed_user_id", "member.");
@@ -88,19 +110,23 @@ export function parseGetTokenRequest(body: unknown): FocusGetTokenRequest {
   const slotId = id(obj, "slot_id", "");
   // Each slot is a LiveKit room of its own: only the one clients use, not one per made-up name.
   if (slotId !== CALL_SLOT) throw new MatrixError("M_INVALID_PARAM", `'slot_id' must be "${CALL_SLOT}", the room's call (the only slot MatrixRTC clients use)`);
+  const token = openIdToken(obj.openid_token);
+  const delay = delayFields(obj, token.matrix_server_name, localServer, delayRequired);
   return {
     room_id: roomId(obj, "room_id"),
     slot_id: slotId,
-    openid_token: openIdToken(obj.openid_token),
+    openid_token: token,
     member: { id: id(member, "id", "member."), claimed_user_id: claimedUserId, claimed_device_id: id(member, "claimed_device_id", "member.") },
+    ...(delay ? { delay } : {}),
   };
 }
 
-export function parseLegacySfuRequest(body: unknown): FocusLegacySfuRequest {
+export function parseLegacySfuRequest(body: unknown, localServer: string | null = null): FocusLegacySfuRequest & { delay?: DelegatedDelay } {
   const obj = object(body, "body");
-  onlyKeys(obj, "", ["room", "openid_token", "device_id", ...DEPRECATED_DELAY_FIELDS]);
-  deprecatedDelayFields(obj);
-  return { room: roomId(obj, "room"), openid_token: openIdToken(obj.openid_token), device_id: id(obj, "device_id", "") };
+  onlyKeys(obj, "", ["room", "openid_token", "device_id", ...DELAY_FIELDS]);
+  const token = openIdToken(obj.openid_token);
+  const delay = delayFields(obj, token.matrix_server_name, localServer, false);
+  return { room: roomId(obj, "room"), openid_token: token, device_id: id(obj, "device_id", ""), ...(delay ? { delay } : {}) };
 }
 
 /** The server part of a user ID; callers pass IDs already checked by USER_ID. */

@@ -4,6 +4,7 @@ import type { AppserviceConfig } from "../../../config/schema.ts";
 import * as initial from "./migrations/001-initial.ts";
 import * as calls from "./migrations/002-calls.ts";
 import * as effectSchedule from "./migrations/003-effect-schedule.ts";
+import * as delegatedLeaves from "./migrations/004-delegated-leaves.ts";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: [name: string, migration: Migration][] = [
   ["001-initial", initial],
   ["002-calls", calls],
   ["003-effect-schedule", effectSchedule],
+  ["004-delegated-leaves", delegatedLeaves],
 ];
 
 const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -16,5 +16,7 @@ export async function pruneOld(db: Knex, retention: AppserviceConfig["retention"
   const transactions = await db("as_transactions").where("handled_at", "<", now - retention.transactions_days * DAY_MS).delete();
   const effects = await db("call_effects").whereNotNull("done_at").andWhere("done_at", "<", now - retention.finished_effects_days * DAY_MS).delete();
   const identities = await db("livekit_identities").where("issued_at", "<", now - retention.identities_days * DAY_MS).delete();
+  // Normally taken when the participant leaves; one left behind is useless once its identity is gone.
+  await db("delegated_leaves").where("delegated_at", "<", now - retention.identities_days * DAY_MS).delete();
   return { transactions, effects, identities };
 }

@@ -40,6 +40,17 @@ export class FakeHomeserver implements HomeserverClient {
     return this.joined.get(roomId) ?? [];
   }
 
+  /** Delayed events the homeserver holds (their IDs), and those sent through sendDelayedEvent. */
+  readonly delayedEvents = new Set<string>();
+  readonly sentDelayedEvents: string[] = [];
+
+  async sendDelayedEvent(delayId: string): Promise<boolean> {
+    if (this.failing) throw this.failing;
+    if (!this.delayedEvents.delete(delayId)) return false;
+    this.sentDelayedEvents.push(delayId);
+    return true;
+  }
+
   async sendNotice(roomId: string, txnId: string, content: CallNoticeContent): Promise<{ event_id: string }> {
     if (this.failing) throw this.failing;
     this.notices.push({ roomId, txnId, content });

@@ -24,6 +24,8 @@ export interface WebhookFields {
   /** When the room was created (ms); the event's time by default. */
   createdAt?: number;
   id?: string;
+  /** Why the participant went (LiveKit's DisconnectReason name, e.g. "CLIENT_INITIATED"). */
+  disconnectReason?: string;
 }
 
 /** A webhook event body in LiveKit's protojson form. */
@@ -37,7 +39,16 @@ export function webhookBody(fields: WebhookFields): string {
     // LiveKit sends the room's creation time with every event; here the room was created at `createdAt`, else at the event.
     room: { sid: `RM_${fields.room.slice(0, 8)}`, name: fields.room, creationTime: String(Math.floor((fields.createdAt ?? at) / 1000)), creationTimeMs: String(fields.createdAt ?? at) },
     ...(fields.identity !== undefined
-      ? { participant: { sid: fields.sid ?? `PA_${fields.identity.slice(0, 8)}`, identity: fields.identity, joinedAt: seconds, joinedAtMs: String(at), state: "ACTIVE" } }
+      ? {
+          participant: {
+            sid: fields.sid ?? `PA_${fields.identity.slice(0, 8)}`,
+            identity: fields.identity,
+            joinedAt: seconds,
+            joinedAtMs: String(at),
+            state: "ACTIVE",
+            ...(fields.disconnectReason !== undefined ? { disconnectReason: fields.disconnectReason } : {}),
+          },
+        }
       : {}),
   });
 }
