@@ -17,6 +17,8 @@ export interface RoomEvent {
   origin_server_ts: number;
   content: Record<string, unknown>;
   state_key?: string;
+  /** Set on a sticky event (MSC4354): how long it stays part of the room's current state of affairs. */
+  msc4354_sticky?: { duration_ms?: number };
 }
 
 /** Body of `PUT /_matrix/app/v1/transactions/{txnId}`. */
@@ -102,6 +104,22 @@ export interface CallMemberContent {
   /** Milliseconds after `created_ts` (or the event's origin_server_ts) when the membership lapses. */
   expires?: number;
   created_ts?: number;
+}
+
+/**
+ * A MatrixRTC membership in Element Call's `matrix_2_0` mode: a sticky timeline event (MSC4354) of
+ * this type, one per session, keyed by `msc4354_sticky_key` (the member ID), its LiveKit identity the
+ * hash of `[member.user_id, member.device_id, member.id]`. A leave (the client's, or its MSC4140
+ * delayed leave) is the same key without `member`.
+ */
+export const RTC_MEMBER_EVENT_TYPE = "org.matrix.msc4143.rtc.member";
+
+export interface RtcMemberContent {
+  slot_id?: string;
+  member?: { user_id?: string; device_id?: string; id?: string };
+  application?: { type?: string };
+  transports?: { published?: { type: string; livekit_service_url?: string }[]; can_subscribe?: string[] };
+  msc4354_sticky_key?: string;
 }
 
 /** Machine-readable part of the appservice bot's call notices, under `org.visio.call`. */

@@ -10,7 +10,9 @@ import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { RoomServiceClient } from "livekit-server-sdk";
 import type { Browser, Page } from "playwright-core";
+import { createCallStore } from "../../appservice/src/calls/call-store.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
+import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { waitUntil } from "../harness/wait.ts";
@@ -25,7 +27,7 @@ import { startAppservice, type AppserviceProcess } from "../support/appservice-p
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
-import { elementCallVersion, joinElementCall, openElementCall, waitForElementCallFrames } from "../support/element-call.ts";
+import { elementCallVersion, joinElementCall, openElementCall, waitForElementCallFrames, type ElementCallMode } from "../support/element-call.ts";
 import { joinAlias, openIdToken } from "../support/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -51,8 +53,8 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
   const resolveAlias = async (alias: string): Promise<string> =>
     (await matrixRequest<{ room_id: string }>(testbed.ministries.a.clientUrl, appservices.a.config.appservice.as_token, "GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`)).room_id;
 
-  const visioIn = async (m: Ministry, user: RegisteredUser, alias: string): Promise<Page> => {
-    const { page } = await openClient(browsers[m] as Browser, { locale: "en" });
+  const visioIn = async (m: Ministry, user: RegisteredUser, alias: string, mode: ElementCallMode = "compatibility"): Promise<Page> => {
+    const { page } = await openClient(browsers[m] as Browser, { locale: "en", config: { matrix_rtc_mode: mode } });
     pages.push(page);
     await signInThroughForm(page, `${HOSTS[m].serverName}:${HOSTS[m].federationPort}`, user.userId, PASSWORD);
     await page.getByTestId(`room-${alias}`).click();
@@ -61,8 +63,8 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
     return page;
   };
 
-  const elementCallIn = async (m: Ministry, user: RegisteredUser, alias: string): Promise<Page> => {
-    const { page } = await openElementCall(browsers[m] as Browser, homeserverOf(m), { localpart: localpartOf(user), password: PASSWORD });
+  const elementCallIn = async (m: Ministry, user: RegisteredUser, alias: string, mode: ElementCallMode = "compatibility"): Promise<Page> => {
+    const { page } = await openElementCall(browsers[m] as Browser, homeserverOf(m), { localpart: localpartOf(user), password: PASSWORD }, mode);
     pages.push(page);
     await joinElementCall(page, alias);
     return page;
@@ -151,6 +153,62 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
     await visio.locator(`[data-testid="video-tile"][data-user-id="${alice.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
     assert.ok(loggedForAlice("delegated leave sent"), "ended by the delegated leave");
     process.stderr.write(`      tab closed → membership emptied: ${emptiedAfter} ms\n`);
+  });
+
+  describe("matrix_2_0 mode (sticky m.rtc.member events, hashed identities from /get_token), both clients configured for it", () => {
+    const RTC_MEMBER = "org.matrix.msc4143.rtc.member";
+    /** Sticky m.rtc.member events of a room as a member's homeserver delivers them (the appservice sees the same). */
+    const stickyMembersOf = async (m: Ministry, user: RegisteredUser, roomId: string): Promise<string[]> => {
+      const res = await matrixRequest<{ chunk: { type: string; sender: string; content: Record<string, unknown> }[] }>(
+        testbed.ministries[m].clientUrl,
+        user.accessToken,
+        "GET",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`,
+      );
+      return res.chunk.filter((e) => e.type === RTC_MEMBER && e.content.member !== undefined).map((e) => e.sender);
+    };
+
+    it("Element Call (A) first, Visio (B) second: each decodes the other's video; both memberships are sticky events; the call is recorded", async () => {
+      const { a, b } = testbed.ministries;
+      const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+      const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+      const alias = await newMeeting("ec20-first", [["a", alice], ["b", bob]]);
+      const roomId = await resolveAlias(alias);
+      const ec = await elementCallIn("a", alice, alias, "matrix_2_0");
+      const visio = await visioIn("b", bob, alias, "matrix_2_0");
+      const [atVisio, atElementCall] = await Promise.all([
+        waitForRemoteFrames(visio, { source: "camera", userId: alice.userId }),
+        waitForElementCallFrames(ec, localpartOf(bob)),
+      ]);
+      assert.ok(atVisio > 0 && atElementCall > 0);
+      assert.deepEqual([...new Set(await stickyMembersOf("a", alice, roomId))].sort(), [alice.userId, bob.userId].sort());
+      // The hosting appservice records both sticky memberships as presences of one call.
+      const db = await openDatabase(appservices.a.config.database);
+      try {
+        const calls = createCallStore(db);
+        await waitUntil("both sticky memberships recorded", async () => {
+          const call = await calls.activeCall(roomId);
+          const rtc = call === null ? [] : (await calls.openPresences(call.id)).filter((p) => p.source === "matrixrtc");
+          return rtc.filter((p) => p.key.startsWith("rtc ")).map((p) => p.userId).sort().join() === [alice.userId, bob.userId].sort().join();
+        }, { timeoutMs: 30_000 });
+      } finally {
+        await db.destroy();
+      }
+    });
+
+    it("Visio (A) first, Element Call (B) second: each decodes the other's video", async () => {
+      const { a, b } = testbed.ministries;
+      const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+      const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+      const alias = await newMeeting("ec20-second", [["a", alice], ["b", bob]]);
+      const visio = await visioIn("a", alice, alias, "matrix_2_0");
+      const ec = await elementCallIn("b", bob, alias, "matrix_2_0");
+      const [atVisio, atElementCall] = await Promise.all([
+        waitForRemoteFrames(visio, { source: "camera", userId: bob.userId }),
+        waitForElementCallFrames(ec, localpartOf(alice)),
+      ]);
+      assert.ok(atVisio > 0 && atElementCall > 0);
+    });
   });
 
   it("Element Call (A) and Element Call (B): each decodes the other's video", async () => {

@@ -147,7 +147,8 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
     federation: { destination_min_retry_interval: "1s" },
     ...rateLimits(),
     app_service_config_files: [...options.appserviceConfigFiles],
-    experimental_features: { msc4143_enabled: true },
+    // MSC4143 transports endpoint; MSC4354 sticky events (m.rtc.member of Element Call's matrix_2_0 mode).
+    experimental_features: { msc4143_enabled: true, msc4354_enabled: true },
     // MatrixRTC focus discovery, both ways clients use: MSC4143's transports endpoint and the
     // client .well-known that Element Call reads.
     matrix_rtc: { transports: [{ type: "livekit", livekit_service_url: options.rtcTransportUrl }] },

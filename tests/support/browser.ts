@@ -79,7 +79,15 @@ export interface ClientPage {
 }
 
 /** A fresh browser profile (its own localStorage) with the client open. */
-export async function openClient(browser: Browser, options: { locale?: "fr" | "en"; viewport?: { width: number; height: number } } = {}): Promise<ClientPage> {
+export async function openClient(
+  browser: Browser,
+  options: {
+    locale?: "fr" | "en";
+    viewport?: { width: number; height: number };
+    /** The deployment's config.json (none by default: the client's defaults). */
+    config?: { matrix_rtc_mode?: "compatibility" | "matrix_2_0" };
+  } = {},
+): Promise<ClientPage> {
   const context = await browser.newContext({
     // The homeservers' certificates come from the test run's own CA.
     ignoreHTTPSErrors: true,
@@ -88,6 +96,13 @@ export async function openClient(browser: Browser, options: { locale?: "fr" | "e
     permissions: ["camera", "microphone"],
   });
   await serveClient(context);
+  const config = options.config;
+  if (config !== undefined) {
+    // Registered after serveClient: Playwright asks the newest route first.
+    await context.route(`${CLIENT_ORIGIN}/config.json`, (route) =>
+      route.fulfill({ status: 200, body: JSON.stringify(config), headers: { "content-type": "application/json" } }),
+    );
+  }
   if (options.locale !== undefined) {
     await context.addInitScript((locale) => {
       if (window.localStorage.getItem("visio.locale") === null) window.localStorage.setItem("visio.locale", locale);

@@ -21,18 +21,21 @@ export interface ElementCallHomeserver {
   serverName: string;
 }
 
-/** Element Call's config.json for a ministry: its homeserver; foci come from the homeserver (MSC4143). */
-export function elementCallConfig(homeserver: ElementCallHomeserver): Record<string, unknown> {
+/** Element Call's two MatrixRTC modes; `compatibility` is its default. */
+export type ElementCallMode = "compatibility" | "matrix_2_0";
+
+/** Element Call's config.json for a ministry: its homeserver and mode; foci come from the homeserver (MSC4143). */
+export function elementCallConfig(homeserver: ElementCallHomeserver, mode: ElementCallMode = "compatibility"): Record<string, unknown> {
   return {
     default_server_config: { "m.homeserver": { base_url: homeserver.baseUrl, server_name: homeserver.serverName } },
-    // Its default mode, said out loud: call.member state events, multi_sfu.
-    matrix_rtc_mode: "compatibility",
+    // Said out loud even for its default: call.member state events, multi_sfu.
+    matrix_rtc_mode: mode,
     matrix_rtc_session: { wait_for_key_rotation_ms: 5000 },
   };
 }
 
-async function serveElementCall(context: BrowserContext, homeserver: ElementCallHomeserver): Promise<void> {
-  const config = JSON.stringify(elementCallConfig(homeserver));
+async function serveElementCall(context: BrowserContext, homeserver: ElementCallHomeserver, mode: ElementCallMode): Promise<void> {
+  const config = JSON.stringify(elementCallConfig(homeserver, mode));
   await context.route(`${ELEMENT_CALL_ORIGIN}/**`, async (route) => {
     const { pathname } = new URL(route.request().url());
     if (pathname.endsWith("/config.json")) {
@@ -50,14 +53,19 @@ export interface ElementCallPage {
 }
 
 /** A fresh profile with Element Call signed in (its login page: user name and password). */
-export async function openElementCall(browser: Browser, homeserver: ElementCallHomeserver, user: { localpart: string; password: string }): Promise<ElementCallPage> {
+export async function openElementCall(
+  browser: Browser,
+  homeserver: ElementCallHomeserver,
+  user: { localpart: string; password: string },
+  mode: ElementCallMode = "compatibility",
+): Promise<ElementCallPage> {
   const context = await browser.newContext({
     ignoreHTTPSErrors: true,
     viewport: { width: 1280, height: 800 },
     locale: "en-GB",
     permissions: ["camera", "microphone"],
   });
-  await serveElementCall(context, homeserver);
+  await serveElementCall(context, homeserver, mode);
   const page = await context.newPage();
   if (process.env.VISIO_E2E_CONSOLE === "1") page.on("console", (message) => console.log(`[element-call] ${message.type()}: ${message.text()}`));
   await page.goto(`${ELEMENT_CALL_ORIGIN}/login`);

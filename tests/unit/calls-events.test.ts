@@ -67,6 +67,46 @@ describe("call events from transactions", () => {
     );
   });
 
+  describe("matrix_2_0 memberships (sticky m.rtc.member events)", () => {
+    const rtcMember = (content: Record<string, unknown>, sender = ALICE, sticky: RoomEvent["msc4354_sticky"] = { duration_ms: 3_600_000 }) =>
+      event({ type: "org.matrix.msc4143.rtc.member", sender, content, msc4354_sticky: sticky });
+    const joined = {
+      slot_id: "m.call#ROOM",
+      application: { type: "m.call" },
+      member: { user_id: ALICE, device_id: "DEVICE1", id: "m-1" },
+      transports: { published: [{ type: "livekit", livekit_service_url: "https://ministry-a.test/livekit/jwt" }], can_subscribe: ["livekit"] },
+      versions: [],
+      msc4354_sticky_key: "m-1",
+    };
+
+    it("reads a membership as a join of its device, lasting as long as it is sticky, keyed by its sender and sticky key", () => {
+      assert.deepEqual(callInputs([rtcMember(joined)]), [
+        { kind: "rtc-join", roomId: ROOM, userId: ALICE, deviceId: "DEVICE1", stateKey: `rtc ${ALICE} m-1`, at: 1_700_000_000_000, expiresAt: 1_700_000_000_000 + 3_600_000 },
+      ]);
+    });
+
+    it("reads the same key without a member (the client's leave, or its delayed leave) as that session leaving", () => {
+      assert.deepEqual(callInputs([rtcMember({ slot_id: "m.call#ROOM", msc4354_sticky_key: "m-1" })]), [
+        { kind: "rtc-leave", roomId: ROOM, userId: ALICE, stateKey: `rtc ${ALICE} m-1`, keyDevice: null, at: 1_700_000_000_000 },
+      ]);
+    });
+
+    it("ignores another user's membership under the sender's name, other slots and applications, and events without a sticky key", () => {
+      const bob = "@bob:ministry-b.test";
+      assert.deepEqual(
+        callInputs([
+          rtcMember(joined, bob),
+          rtcMember({ ...joined, slot_id: "m.call#other" }),
+          rtcMember({ ...joined, application: { type: "m.game" } }),
+          rtcMember({ ...joined, msc4354_sticky_key: undefined }),
+        ]),
+        [],
+      );
+      // A leave by bob with alice's sticky key is bob's own key: it cannot end alice's session.
+      assert.deepEqual(callInputs([rtcMember({ msc4354_sticky_key: "m-1" }, bob)]).map((i) => (i.kind === "rtc-leave" ? i.stateKey : null)), [`rtc ${bob} m-1`]);
+    });
+  });
+
   it("reads the room's transcription state: started (with its session) and stopped", () => {
     const bot = "@visio:ministry-a.test";
     const started = event({ type: "org.visio.transcription", state_key: "", sender: bot, content: { active: true, started_at: 42, language: "en" } });

@@ -1,14 +1,18 @@
 // What in a room event changes call state: MatrixRTC call memberships (join / leave, including the
-// homeserver's MSC4140 delayed leave events), users leaving or being removed from the room, and the
+// homeserver's MSC4140 delayed leave events; call.member state events and matrix_2_0's sticky
+// m.rtc.member events), users leaving or being removed from the room, and the
 // room's transcription state (written by the hosting ministry's bot; every ministry whose SFU carries
 // part of the call transcribes that part).
 import {
   CALL_MEMBER_EVENT_TYPES,
+  RTC_MEMBER_EVENT_TYPE,
   TRANSCRIPTION_STATE_EVENT,
   type CallMemberContent,
   type RoomEvent,
+  type RtcMemberContent,
   type TranscriptionStateContent,
 } from "../../../wire-types.ts";
+import { CALL_SLOT } from "../focus/livekit-names.ts";
 
 export interface RtcJoin {
   kind: "rtc-join";
@@ -26,8 +30,8 @@ export interface RtcLeave {
   roomId: string;
   userId: string;
   stateKey: string;
-  /** The device named by the state key (the content is empty). */
-  keyDevice: string;
+  /** The device named by the state key (the content is empty); null for an m.rtc.member leave, whose key names none. */
+  keyDevice: string | null;
   at: number;
 }
 
@@ -83,6 +87,34 @@ function callMemberInput(event: RoomEvent & { state_key: string }): RtcJoin | Rt
   };
 }
 
+/** How long a sticky event counts when it does not say (MSC4354's longest, what matrix-js-sdk uses). */
+const STICKY_DEFAULT_MS = 60 * 60 * 1000;
+
+/**
+ * A matrix_2_0 membership (sticky m.rtc.member event) as the same join / leave as a call.member state
+ * event. Its presence key is the sender's own (`rtc <sender> <sticky key>`): another user's event with
+ * the same sticky key cannot end it.
+ */
+function rtcMemberInput(event: RoomEvent): RtcJoin | RtcLeave | null {
+  const content = event.content as RtcMemberContent;
+  const stickyKey = content.msc4354_sticky_key;
+  if (typeof stickyKey !== "string" || stickyKey === "") return null;
+  const at = event.origin_server_ts ?? Date.now();
+  const base = { roomId: event.room_id, userId: event.sender, stateKey: `rtc ${event.sender} ${stickyKey}`, at };
+  const member = content.member;
+  if (member === undefined) return { kind: "rtc-leave", ...base, keyDevice: null };
+  // Only the room's call, and only the sender's own membership.
+  if (content.slot_id !== CALL_SLOT || content.application?.type !== "m.call") return null;
+  if (member.user_id !== event.sender || typeof member.device_id !== "string" || member.device_id === "") return null;
+  const duration = event.msc4354_sticky?.duration_ms;
+  return {
+    kind: "rtc-join",
+    ...base,
+    deviceId: member.device_id,
+    expiresAt: at + (typeof duration === "number" && duration > 0 ? Math.min(duration, STICKY_DEFAULT_MS) : STICKY_DEFAULT_MS),
+  };
+}
+
 function departureInput(event: RoomEvent & { state_key: string }): RoomDeparture | null {
   const { membership } = event.content;
   if (membership !== "leave" && membership !== "ban") return null;
@@ -114,6 +146,11 @@ function transcriptionStateInput(event: RoomEvent & { state_key: string }): Tran
 export function callInputs(events: readonly RoomEvent[]): CallInput[] {
   const inputs: CallInput[] = [];
   for (const event of events) {
+    if (event.type === RTC_MEMBER_EVENT_TYPE && event.state_key === undefined) {
+      const input = rtcMemberInput(event);
+      if (input) inputs.push(input);
+      continue;
+    }
     if (event.state_key === undefined) continue;
     const stateEvent = event as RoomEvent & { state_key: string };
     const input = MEMBER_TYPES.has(event.type)

@@ -125,8 +125,9 @@ export function callTracker(store: CallStore, log: Logger, language: string): Ca
     const open = call ? await store.openPresence(call.id, "matrixrtc", input.stateKey) : null;
     if (open) await store.closePresence(open, input.at);
     // Also when we never saw the join: a crashed client's delayed leave must still clear its device.
+    // A device we cannot tell (an m.rtc.member leave whose join we missed) is left to its connection.
     const deviceId = open?.deviceId ?? input.keyDevice;
-    if (await hasLiveKitIdentity(input.roomId, input.userId, deviceId)) {
+    if (deviceId !== null && (await hasLiveKitIdentity(input.roomId, input.userId, deviceId))) {
       await store.enqueueEffect(
         { kind: "remove_from_livekit", roomId: input.roomId, userId: input.userId, deviceId, joinedBefore: input.at, reason: "left_call" },
         input.at,

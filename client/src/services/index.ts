@@ -5,12 +5,15 @@ import type { MatrixClientFactory } from "./matrix/client-factory.ts";
 import type { FetchLike } from "./matrix/homeserver-discovery.ts";
 import type { KeyValueStorage } from "./matrix/session-storage.ts";
 import type { CallMedia } from "./livekit/call-media.ts";
+import type { ClientConfig } from "./client-config.ts";
 
 export interface Services {
   fetch: FetchLike;
   storage: KeyValueStorage;
   createMatrixClient: MatrixClientFactory;
   callMedia: CallMedia;
+  /** The deployment's settings (config.json). */
+  config: ClientConfig;
 }
 
 const SERVICES_KEY: InjectionKey<Services> = Symbol("services");

@@ -4,8 +4,9 @@
 // As Element Call does (multi_sfu): we publish on our own ministry's focus only, and subscribe on the
 // focus of every other member; a tile is a MatrixRTC membership, whose media is the LiveKit
 // participant of that member's focus with the membership's identity (`<user id>:<device id>` for
-// call.member state events). LiveKit participants without a membership (an agent, another client's
-// subscribe-only connection) get no tile.
+// call.member state events, a hash of user, device and member ID for m.rtc.member events). LiveKit
+// participants without a membership (an agent, another client's subscribe-only connection) get no
+// tile. The deployment's config.json picks the membership form (Element Call's two modes).
 import { RoomEvent as LkEvent, Track, type LocalAudioTrack, type LocalVideoTrack, type Participant, type Room as LkRoom } from "livekit-client";
 import { RoomEvent, type MatrixEvent, type Room } from "matrix-js-sdk";
 import type { CallMembership, MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
@@ -25,6 +26,7 @@ import {
   leaveCall,
   liveMemberships,
   lowerHand,
+  newMemberId,
   ownMembership,
   raiseHand,
   raisedHands,
@@ -317,6 +319,8 @@ export const useCallStore = defineStore("call", () => {
   // other focus that members use.
   let lkTeardown: (() => void)[] = [];
   const ownFocusUrl = ref<string | null>(null);
+  /** Our membership's member ID while in a call (see newMemberId). */
+  const memberId = ref<string | null>(null);
   const connecting = new Set<string>();
   /** "<server> <focus URL>" → whether that server announces that focus (asked once per page). */
   const vouchedFoci = new Map<string, Promise<boolean>>();
@@ -324,7 +328,7 @@ export const useCallStore = defineStore("call", () => {
   const retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const REMOTE_RETRY_MS = 3_000;
 
-  async function connectTo(serviceUrl: string, room: Room, mode: "publish" | "subscribe"): Promise<LkRoom> {
+  async function connectTo(serviceUrl: string, room: Room, mode: "publish" | "subscribe", memberId: string): Promise<LkRoom> {
     const client = session.client;
     if (client === null) throw new VisioError(ERRCODE.unknownToken, "error.sessionExpired");
     const input = {
@@ -332,9 +336,12 @@ export const useCallStore = defineStore("call", () => {
       roomId: room.roomId,
       userId: client.getSafeUserId(),
       deviceId: client.getDeviceId() ?? "",
+      memberId,
       openIdToken: await client.getOpenIdToken(),
     };
-    const token = mode === "publish" ? await requestPublishToken(services.fetch, input) : await requestSubscribeToken(services.fetch, input);
+    const rtcMode = services.config.matrixRtcMode;
+    const token =
+      mode === "publish" ? await requestPublishToken(services.fetch, input, rtcMode) : await requestSubscribeToken(services.fetch, input, rtcMode);
     const lk = markRaw(await services.callMedia.connect(token.url, token.jwt));
     for (const name of LK_EVENTS) lk.on(name as LkEvent.ParticipantConnected, bumpLk);
     // Any of our connections losing its SFU interrupts someone's media: the user is told.
@@ -398,7 +405,8 @@ export const useCallStore = defineStore("call", () => {
   async function syncRemoteRooms(): Promise<void> {
     const rtcSession = rtc.value;
     const room = rooms.selectedRoom;
-    if (rtcSession === null || room === null || room.roomId !== callRoomId.value || ownFocusUrl.value === null) return;
+    const ownMemberId = memberId.value;
+    if (rtcSession === null || room === null || room.roomId !== callRoomId.value || ownFocusUrl.value === null || ownMemberId === null) return;
     const wanted = new Set<string>();
     for (const m of liveMemberships(rtcSession)) {
       const url = isOwnDevice(m) ? undefined : focusUrlOf(rtcSession, m);
@@ -434,7 +442,7 @@ export const useCallStore = defineStore("call", () => {
           connecting.add(url);
           try {
             if (!(await vouched(url))) return;
-            const lk = await connectTo(url, room, "subscribe");
+            const lk = await connectTo(url, room, "subscribe", ownMemberId);
             if (rtc.value !== rtcSession) {
               await lk.disconnect();
               return;
@@ -468,8 +476,11 @@ export const useCallStore = defineStore("call", () => {
       if (left()) return;
       if (own === undefined) throw new VisioError(ERRCODE.noFocus, "call.noFocus");
       const rtcSession = markRaw(rtcSessionOf(client, room));
+      const rtcMode = services.config.matrixRtcMode;
+      const ownMemberId = newMemberId(rtcMode, client.getSafeUserId(), client.getDeviceId() ?? "");
       // Membership first: the appservice only lets members of the call stay in its LiveKit room.
-      joinCall(rtcSession, client, own, room.roomId);
+      joinCall(rtcSession, client, own, room.roomId, rtcMode, ownMemberId);
+      memberId.value = ownMemberId;
       rtc.value = rtcSession;
       callRoomId.value = room.roomId;
       ownFocusUrl.value = own.livekit_service_url;
@@ -481,7 +492,7 @@ export const useCallStore = defineStore("call", () => {
       teardown.push(() => rtcSession.off(MatrixRTCSessionEvent.MembershipsChanged, onMemberships));
       teardown.push(watchReactions(room));
       void syncRemoteRooms();
-      const lk = await connectTo(own.livekit_service_url, room, "publish");
+      const lk = await connectTo(own.livekit_service_url, room, "publish", ownMemberId);
       if (left()) {
         await lk.disconnect();
         return;
@@ -513,6 +524,7 @@ export const useCallStore = defineStore("call", () => {
     teardown = [];
     lkTeardown = [];
     ownFocusUrl.value = null;
+    memberId.value = null;
     lkRoom.value = null;
     remoteRooms.value = new Map();
     rtc.value = null;

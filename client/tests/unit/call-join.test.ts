@@ -6,6 +6,7 @@ import { logger as sdkLogger, type Logger } from "matrix-js-sdk/lib/logger.js";
 import type { Room as LkRoom } from "livekit-client";
 import { createPinia } from "pinia";
 import { createApp } from "vue";
+import { DEFAULT_CLIENT_CONFIG, type ClientConfig } from "../../src/services/client-config.ts";
 import { provideServices, type Services } from "../../src/services/index.ts";
 import type { CallMedia } from "../../src/services/livekit/call-media.ts";
 import { createMatrixClientFactory } from "../../src/services/matrix/client-factory.ts";
@@ -40,7 +41,7 @@ function fakeLiveKitRoom() {
   return { room: room as unknown as LkRoom, published, disconnects: () => disconnects };
 }
 
-function stores() {
+function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG) {
   const server = fakeHomeserver({
     serverName: "ministry.test",
     baseUrl: "https://matrix.ministry.test",
@@ -64,13 +65,14 @@ function stores() {
     storage: { getItem: (k: string) => memory.get(k) ?? null, setItem: (k: string, v: string) => void memory.set(k, v), removeItem: (k: string) => void memory.delete(k) },
     createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }),
     callMedia: media,
+    config,
   } as unknown as Services;
   const app = createApp({});
   provideServices(app, services);
   const pinia = createPinia();
   app.use(pinia);
   const [session, rooms, call] = app.runWithContext(() => [useSessionStore(pinia), useRoomsStore(pinia), useCallStore(pinia)] as const);
-  return { session, rooms, call, connect: (room: LkRoom) => connected(room), connects: () => connects };
+  return { session, rooms, call, server, connect: (room: LkRoom) => connected(room), connects: () => connects };
 }
 
 const until = async (what: string, check: () => boolean): Promise<void> => {
@@ -95,14 +97,51 @@ describe("call store: join and leave (real matrix-js-sdk, fake homeserver and me
     for (const s of opened.splice(0)) s.session.client?.stopClient();
   });
 
-  const signedIn = async (): Promise<ReturnType<typeof stores>> => {
-    const s = stores();
+  const signedIn = async (config?: ClientConfig): Promise<ReturnType<typeof stores>> => {
+    const s = stores(config);
     opened.push(s);
     await s.session.signIn({ server: "ministry.test", username: "alice", password: "right" });
     await until(`the meeting room synced (${s.session.status})`, () => s.session.client?.getRoom(ROOM) != null);
     s.rooms.select(ROOM);
     return s;
   };
+
+  it("compatibility mode: a call.member state event, and a publish token from /sfu/get", async () => {
+    const s = await signedIn();
+    const joining = s.call.join();
+    await until("the LiveKit connection asked for", () => s.connects() === 1);
+    s.connect(fakeLiveKitRoom().room);
+    await joining;
+    assert.ok(s.server.sent.some((e) => e.path.includes("/state/org.matrix.msc3401.call.member/")), "a call.member state event");
+    assert.deepEqual(s.server.focusRequests.map((r) => r.endpoint), ["sfu/get"]);
+    await s.call.leave();
+  });
+
+  it("matrix_2_0 mode: a sticky m.rtc.member event and a publish token from /get_token for its member ID", async () => {
+    const s = await signedIn({ matrixRtcMode: "matrix_2_0" });
+    const joining = s.call.join();
+    await until("the LiveKit connection asked for", () => s.connects() === 1);
+    s.connect(fakeLiveKitRoom().room);
+    await joining;
+    assert.equal(s.call.phase, "joined", String(s.call.error?.cause ?? s.call.error?.messageKey));
+    const isMembership = (e: (typeof s.server.sent)[number]): boolean => e.path.includes("/send/org.matrix.msc4143.rtc.member/") && e.content.member !== undefined;
+    await until("the membership sent", () => s.server.sent.some(isMembership));
+    const membership = s.server.sent.find(isMembership);
+    assert.ok(membership?.query["org.matrix.msc4354.sticky_duration_ms"], "sent as a sticky event");
+    const delayedLeave = s.server.sent.find((e) => e.path.includes("/send/org.matrix.msc4143.rtc.member/") && e.query["org.matrix.msc4140.delay"] !== undefined);
+    assert.ok(delayedLeave, "with a delayed leave, sticky too");
+    assert.ok(!s.server.sent.some((e) => e.path.includes("/state/org.matrix.msc3401.call.member/")), "no call.member state event");
+    const member = membership?.content.member as { id: string; user_id: string; device_id: string };
+    assert.equal(member.user_id, ALICE);
+    assert.equal(membership?.content.msc4354_sticky_key, member.id);
+    assert.deepEqual(membership?.content.transports, { published: [{ type: "livekit", livekit_service_url: "https://matrix.ministry.test/livekit/jwt" }], can_subscribe: ["livekit"] });
+    assert.deepEqual(
+      s.server.focusRequests.map((r) => [r.endpoint, r.body.member]),
+      [["get_token", { id: member.id, claimed_user_id: ALICE, claimed_device_id: member.device_id }]],
+      "the hashed identity of the published membership",
+    );
+    await s.call.leave();
+  });
 
   it("joins: connected to its own focus's LiveKit, then joined", async () => {
     const s = await signedIn();

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { LocalAudioTrack, LocalVideoTrack } from "livekit-client";
 import { createPinia } from "pinia";
 import { createApp } from "vue";
+import { DEFAULT_CLIENT_CONFIG } from "../../src/services/client-config.ts";
 import { provideServices, type Services } from "../../src/services/index.ts";
 import type { CallMedia, PreviewTracks } from "../../src/services/livekit/call-media.ts";
 import { useCallStore } from "../../src/stores/call.ts";
@@ -54,6 +55,7 @@ function callStore(media: CallMedia): ReturnType<typeof useCallStore> {
       throw new Error("no Matrix client in this test");
     },
     callMedia: media,
+    config: DEFAULT_CLIENT_CONFIG,
   } as unknown as Services;
   provideServices(app, services);
   const pinia = createPinia();

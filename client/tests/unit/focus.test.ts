@@ -25,6 +25,7 @@ describe("focus discovery and token", () => {
       roomId: "!room:ministry-a.test",
       userId: "@bob:ministry-b.test",
       deviceId: "DEV",
+      memberId: "@bob:ministry-b.test:DEV",
       openIdToken: { ...TOKEN, extra: "dropped" } as OpenIdToken,
     });
     assert.deepEqual(answer, { url: "wss://sfu.a", jwt: "lk-jwt" });
@@ -40,7 +41,7 @@ describe("focus discovery and token", () => {
   it("turns the focus's Matrix-style refusal into an error that keeps its errcode and sentence", async () => {
     const fetchFn = async (): Promise<Response> => Response.json({ errcode: "M_FORBIDDEN", error: "You are not a member of this room" }, { status: 403 });
     await assert.rejects(
-      requestFocusToken(fetchFn, { serviceUrl: "https://f", roomId: "!r:a", userId: "@u:a", deviceId: "D", openIdToken: TOKEN }),
+      requestFocusToken(fetchFn, { serviceUrl: "https://f", roomId: "!r:a", userId: "@u:a", deviceId: "D", memberId: "@u:a:D", openIdToken: TOKEN }),
       (error: unknown) => {
         assert.ok(error instanceof VisioError);
         assert.equal(error.errcode, "M_FORBIDDEN");
@@ -67,28 +68,66 @@ describe("own focus", () => {
 });
 
 describe("publish and subscribe tokens (multi_sfu, as Element Call)", () => {
-  const input = { serviceUrl: "https://focus.b/livekit/jwt", roomId: "!room:ministry-a.test", userId: "@bob:ministry-b.test", deviceId: "DEV", openIdToken: TOKEN };
+  const input = {
+    serviceUrl: "https://focus.b/livekit/jwt",
+    roomId: "!room:ministry-a.test",
+    userId: "@bob:ministry-b.test",
+    deviceId: "DEV",
+    memberId: "@bob:ministry-b.test:DEV",
+    openIdToken: TOKEN,
+  };
 
-  it("publishes with the legacy /sfu/get token: the identity <user id>:<device id> of a call.member state event", async () => {
+  it("compatibility mode: publishes with the legacy /sfu/get token, the identity <user id>:<device id> of a call.member state event", async () => {
     const seen: { url: string; body: unknown }[] = [];
     const fetchFn = async (url: string, init?: RequestInit): Promise<Response> => {
       seen.push({ url, body: JSON.parse(String(init?.body)) });
       return Response.json({ url: "wss://sfu.b", jwt: "lk-jwt" });
     };
-    assert.deepEqual(await requestPublishToken(fetchFn, input), { url: "wss://sfu.b", jwt: "lk-jwt" });
+    assert.deepEqual(await requestPublishToken(fetchFn, input, "compatibility"), { url: "wss://sfu.b", jwt: "lk-jwt" });
     assert.deepEqual(seen, [{ url: "https://focus.b/livekit/jwt/sfu/get", body: { room: "!room:ministry-a.test", openid_token: TOKEN, device_id: "DEV" } }]);
   });
 
-  it("subscribes with /get_token, and with /sfu/get on a focus that has only that", async () => {
+  it("compatibility mode: subscribes with /get_token, and with /sfu/get on a focus that has only that", async () => {
     const asked: string[] = [];
     const fetchFn = async (url: string): Promise<Response> => {
       asked.push(url.slice(url.lastIndexOf("/jwt/") + 5));
       return url.endsWith("/get_token") ? new Response("404 page not found", { status: 404 }) : Response.json({ url: "wss://sfu.b", jwt: "legacy" });
     };
-    assert.deepEqual(await requestSubscribeToken(fetchFn, input), { url: "wss://sfu.b", jwt: "legacy" });
+    assert.deepEqual(await requestSubscribeToken(fetchFn, input, "compatibility"), { url: "wss://sfu.b", jwt: "legacy" });
     assert.deepEqual(asked, ["get_token", "sfu/get"]);
     const refusing = async (): Promise<Response> => Response.json({ errcode: "M_FORBIDDEN", error: "The call has not been started on this SFU" }, { status: 403 });
-    await assert.rejects(requestSubscribeToken(refusing, input), (error: unknown) => error instanceof VisioError && error.errcode === "M_FORBIDDEN");
+    await assert.rejects(requestSubscribeToken(refusing, input, "compatibility"), (error: unknown) => error instanceof VisioError && error.errcode === "M_FORBIDDEN");
+  });
+});
+
+describe("publish and subscribe tokens in matrix_2_0 mode (m.rtc.member, hashed identities)", () => {
+  const input = {
+    serviceUrl: "https://focus.b/livekit/jwt",
+    roomId: "!room:ministry-a.test",
+    userId: "@bob:ministry-b.test",
+    deviceId: "DEV",
+    memberId: "5f0c7d1e-member",
+    openIdToken: TOKEN,
+  };
+
+  it("publishes and subscribes with /get_token for the membership's member ID, never the legacy endpoint", async () => {
+    const seen: { url: string; body: Record<string, unknown> }[] = [];
+    const fetchFn = async (url: string, init?: RequestInit): Promise<Response> => {
+      seen.push({ url, body: JSON.parse(String(init?.body)) as Record<string, unknown> });
+      return url.endsWith("/get_token") ? Response.json({ url: "wss://sfu.b", jwt: "lk-jwt" }) : Response.json({ url: "wss://sfu.b", jwt: "legacy" });
+    };
+    assert.deepEqual(await requestPublishToken(fetchFn, input, "matrix_2_0"), { url: "wss://sfu.b", jwt: "lk-jwt" });
+    assert.deepEqual(await requestSubscribeToken(fetchFn, input, "matrix_2_0"), { url: "wss://sfu.b", jwt: "lk-jwt" });
+    assert.deepEqual(
+      seen.map((r) => [r.url, r.body.member]),
+      [
+        ["https://focus.b/livekit/jwt/get_token", { id: "5f0c7d1e-member", claimed_user_id: "@bob:ministry-b.test", claimed_device_id: "DEV" }],
+        ["https://focus.b/livekit/jwt/get_token", { id: "5f0c7d1e-member", claimed_user_id: "@bob:ministry-b.test", claimed_device_id: "DEV" }],
+      ],
+    );
+    const refusing = async (url: string): Promise<Response> =>
+      url.endsWith("/get_token") ? Response.json({ errcode: "M_FORBIDDEN", error: "no" }, { status: 403 }) : Response.json({ url: "wss://sfu.b", jwt: "legacy" });
+    await assert.rejects(requestSubscribeToken(refusing, input, "matrix_2_0"), (error: unknown) => error instanceof VisioError && error.errcode === "M_FORBIDDEN");
   });
 });
 

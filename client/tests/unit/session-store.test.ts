@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { Logger } from "matrix-js-sdk/lib/logger.js";
 import { createPinia } from "pinia";
 import { createApp } from "vue";
+import { DEFAULT_CLIENT_CONFIG } from "../../src/services/client-config.ts";
 import type { Services } from "../../src/services/index.ts";
 import { provideServices } from "../../src/services/index.ts";
 import type { CallMedia } from "../../src/services/livekit/call-media.ts";
@@ -44,7 +45,7 @@ const noMedia: CallMedia = {
 
 function sessionStore(server: FakeHomeserver, storage: Storage): ReturnType<typeof useSessionStore> {
   const app = createApp({});
-  const services: Services = { fetch: server.fetch, storage, createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }), callMedia: noMedia };
+  const services: Services = { fetch: server.fetch, storage, createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }), callMedia: noMedia, config: DEFAULT_CLIENT_CONFIG };
   provideServices(app, services);
   const pinia = createPinia();
   app.use(pinia);

@@ -1,6 +1,7 @@
 // The MatrixRTC focus (MSC4143 discovery, MSC4195 token): which LiveKit service a call uses, and
 // the LiveKit URL and token it hands out for an OpenID token of our homeserver.
 import type { FocusGetTokenRequest, FocusLegacySfuRequest, FocusTokenResponse, OpenIdToken } from "../../../../wire-types.ts";
+import type { MatrixRtcMode } from "../client-config.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 import { errorFromResponse } from "../http-errors.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
@@ -73,6 +74,8 @@ export interface FocusTokenRequestInput {
   roomId: string;
   userId: string;
   deviceId: string;
+  /** Our membership's member ID: `/get_token` derives the LiveKit identity from it. */
+  memberId: string;
   openIdToken: OpenIdToken;
 }
 
@@ -85,25 +88,32 @@ const openIdFields = (token: OpenIdToken): OpenIdToken => ({
 });
 
 /**
- * The token to publish with, on the user's own focus: `POST /sfu/get`, whose LiveKit identity is
- * `<user id>:<device id>`, what Element Call (and matrix-js-sdk's CallMembership.rtcBackendIdentity)
- * expects of a member whose membership is a call.member state event.
+ * The token to publish with, on the user's own focus. Compatibility mode: `POST /sfu/get`, whose
+ * LiveKit identity is `<user id>:<device id>`, what Element Call (and matrix-js-sdk's
+ * CallMembership.rtcBackendIdentity) expects of a member whose membership is a call.member state
+ * event. matrix_2_0: `POST /get_token`, whose hashed identity is what an m.rtc.member event implies.
  */
-export function requestPublishToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
+export function requestPublishToken(fetchFn: FetchLike, input: FocusTokenRequestInput, mode: MatrixRtcMode): Promise<FocusTokenResponse> {
+  if (mode === "matrix_2_0") return requestFocusToken(fetchFn, input);
+  return requestLegacyToken(fetchFn, input);
+}
+
+function requestLegacyToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
   const body: FocusLegacySfuRequest = { room: input.roomId, openid_token: openIdFields(input.openIdToken), device_id: input.deviceId };
   return askFocus(fetchFn, input.serviceUrl, "sfu/get", body);
 }
 
 /**
- * A token to subscribe on another member's focus (multi_sfu): `POST /get_token` (MSC4195), and the
- * legacy `/sfu/get` where the focus has only that, as Element Call does.
+ * A token to subscribe on another member's focus (multi_sfu): `POST /get_token` (MSC4195), and in
+ * compatibility mode the legacy `/sfu/get` where the focus has only that, as Element Call does.
  */
-export async function requestSubscribeToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
+export async function requestSubscribeToken(fetchFn: FetchLike, input: FocusTokenRequestInput, mode: MatrixRtcMode): Promise<FocusTokenResponse> {
+  if (mode === "matrix_2_0") return requestFocusToken(fetchFn, input);
   try {
     return await requestFocusToken(fetchFn, input);
   } catch {
     // Whatever went wrong (no such endpoint, an older focus): the legacy endpoint says its own reason.
-    return requestPublishToken(fetchFn, input);
+    return requestLegacyToken(fetchFn, input);
   }
 }
 
@@ -112,8 +122,7 @@ export function requestFocusToken(fetchFn: FetchLike, input: FocusTokenRequestIn
     room_id: input.roomId,
     slot_id: CALL_SLOT_ID,
     openid_token: openIdFields(input.openIdToken),
-    // The member ID matrix-js-sdk publishes for a device: "<user id>:<device id>".
-    member: { id: `${input.userId}:${input.deviceId}`, claimed_user_id: input.userId, claimed_device_id: input.deviceId },
+    member: { id: input.memberId, claimed_user_id: input.userId, claimed_device_id: input.deviceId },
   };
   return askFocus(fetchFn, input.serviceUrl, "get_token", body);
 }

@@ -1,8 +1,10 @@
-// MatrixRTC membership through matrix-js-sdk's MatrixRTCSession: the call.member state event with a
-// multi_sfu LiveKit focus and an MSC4140 delayed leave, as Element Call sends it, plus Element Call's
+// MatrixRTC membership through matrix-js-sdk's MatrixRTCSession, in either of Element Call's modes (a
+// call.member state event, or a sticky m.rtc.member event) with our LiveKit focus as the one we publish
+// on and an MSC4140 delayed leave, as Element Call sends it, plus Element Call's
 // raise-hand (m.reaction 🖐️ on the member event) and reactions (io.element.call.reaction).
 import { EventType, RelationType, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
 import type { CallMembership, MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
+import type { MatrixRtcMode } from "../client-config.ts";
 import type { LivekitTransport } from "../livekit/focus.ts";
 
 export const RAISED_HAND_KEY = "🖐️";
@@ -39,18 +41,28 @@ export function focusUrlOf(session: MatrixRTCSession, membership: CallMembership
 }
 
 /**
- * Joins as Element Call does in its default (compatibility) mode: a call.member state event with
- * focus_selection multi_sfu and our own focus first in foci_preferred (we publish there only), the
- * member ID `<user id>:<device id>`.
+ * The member ID our membership carries, which the LiveKit identity of our media derives from:
+ * `<user id>:<device id>` in compatibility mode (call.member state events), a fresh one per join in
+ * matrix_2_0 (a sticky m.rtc.member event per session, its sticky key).
  */
-export function joinCall(session: MatrixRTCSession, client: MatrixClient, own: LivekitTransport, roomId: string): void {
+export function newMemberId(mode: MatrixRtcMode, userId: string, deviceId: string): string {
+  return mode === "matrix_2_0" ? crypto.randomUUID() : `${userId}:${deviceId}`;
+}
+
+/**
+ * Joins as Element Call does in the deployment's mode, with our own focus as the transport we
+ * publish on (multi_sfu): in compatibility mode a call.member state event with focus_selection
+ * multi_sfu and our focus first in foci_preferred; in matrix_2_0 a sticky m.rtc.member event naming
+ * it as published transport, and an m.rtc.notification when we start the call.
+ */
+export function joinCall(session: MatrixRTCSession, client: MatrixClient, own: LivekitTransport, roomId: string, mode: MatrixRtcMode, memberId: string): void {
   const userId = client.getSafeUserId();
   const deviceId = client.getDeviceId() ?? "";
   session.joinRTCSession(
-    { userId, deviceId, memberId: `${userId}:${deviceId}` },
+    { userId, deviceId, memberId },
     [],
     { type: "livekit", livekit_service_url: own.livekit_service_url, livekit_alias: roomId },
-    { ...MEMBERSHIP_CONFIG },
+    mode === "matrix_2_0" ? { ...MEMBERSHIP_CONFIG, unstableSendStickyEvents: true, notificationType: "notification" } : { ...MEMBERSHIP_CONFIG },
   );
 }
 

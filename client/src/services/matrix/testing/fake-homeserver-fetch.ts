@@ -10,6 +10,10 @@ export interface FakeHomeserver {
   validTokens: Set<string>;
   /** Paths requested, in order (no query strings, no secrets). */
   requests: string[];
+  /** Events and state sent (PUT …/send/… and …/state/…), with their query parameters. */
+  sent: { path: string; query: Record<string, string>; content: Record<string, unknown> }[];
+  /** Bodies POSTed to the focus, by endpoint (`get_token`, `sfu/get`). */
+  focusRequests: { endpoint: string; body: Record<string, unknown> }[];
 }
 
 export interface FakeHomeserverOptions {
@@ -25,6 +29,8 @@ export interface FakeHomeserverOptions {
 export function fakeHomeserver(options: FakeHomeserverOptions): FakeHomeserver {
   const validTokens = new Set<string>();
   const requests: string[] = [];
+  const sent: FakeHomeserver["sent"] = [];
+  const focusRequests: FakeHomeserver["focusRequests"] = [];
   let issued = 0;
   const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   const tokenOf = (init?: RequestInit): string | undefined => {
@@ -43,9 +49,11 @@ export function fakeHomeserver(options: FakeHomeserverOptions): FakeHomeserver {
     }
     // The focus answers any OpenID token: it is the call store's handling of the answer that is tested.
     if (options.focusUrl !== undefined && url.href.startsWith(`${options.focusUrl}/`) && init?.method === "POST") {
+      focusRequests.push({ endpoint: url.href.slice(options.focusUrl.length + 1), body: JSON.parse(String(init.body)) as Record<string, unknown> });
       return json(200, { url: "wss://livekit.ministry.test", jwt: "livekit-jwt" });
     }
-    if (path === "/_matrix/client/versions") return json(200, { versions: ["v1.11"], unstable_features: {} });
+    // As Synapse with MSC4140 delayed events and MSC4354 sticky events on (our test bed's).
+    if (path === "/_matrix/client/versions") return json(200, { versions: ["v1.11"], unstable_features: { "org.matrix.msc4140": true, "org.matrix.msc4354": true } });
     if (path === "/_matrix/client/v3/login" && init?.method === "POST") {
       const body = JSON.parse(String(init.body)) as { identifier?: { user?: string }; password?: string };
       const user = body.identifier?.user ?? "";
@@ -78,6 +86,7 @@ export function fakeHomeserver(options: FakeHomeserverOptions): FakeHomeserver {
     if (/\/openid\/request_token$/.test(path)) return json(200, { access_token: `openid-${token}`, token_type: "Bearer", matrix_server_name: options.serverName, expires_in: 3600 });
     if (init?.method === "PUT" && /\/rooms\/[^/]+\/(state|send)\//.test(path)) {
       issued += 1;
+      sent.push({ path: decodeURIComponent(path), query: Object.fromEntries(url.searchParams), content: JSON.parse(String(init.body ?? "{}")) as Record<string, unknown> });
       return json(200, url.searchParams.has("org.matrix.msc4140.delay") ? { delay_id: `delay-${issued}` } : { event_id: `$event-${issued}` });
     }
     if (path.includes("/org.matrix.msc4140/delayed_events")) return json(200, {});
@@ -86,5 +95,5 @@ export function fakeHomeserver(options: FakeHomeserverOptions): FakeHomeserver {
     if (path === "/_matrix/client/v3/capabilities") return json(200, { capabilities: {} });
     return json(404, { errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
   };
-  return { fetch: fetchFn, validTokens, requests };
+  return { fetch: fetchFn, validTokens, requests, sent, focusRequests };
 }
