@@ -11,7 +11,7 @@ import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { joinAlias } from "../support/matrix-users.ts";
-import { joinMeeting, launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
+import { CLIENT_ORIGIN, joinMeeting, launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -107,6 +107,36 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await pageB.getByTestId("composer-send").click();
     await pageA.getByTestId("message-body").filter({ hasText: fromB }).waitFor({ timeout: 30_000 });
     assert.equal(await pageA.getByTestId("composer-input").inputValue(), "", "the composer empties once sent");
+  });
+
+  it("shares a meeting by its link: a user of B opens it, signs in by typing bruno@ministry-b.test, lands in it, and a reload keeps it", async () => {
+    await pageA.getByTestId("copy-link").click();
+    // http://visio.test is not a secure context: no Clipboard API, so the link is shown selected for Ctrl+C.
+    const link = await pageA.getByTestId("meeting-link").inputValue();
+    assert.equal(link, `${CLIENT_ORIGIN}/#/m/${encodeURIComponent(alias)}`);
+    assert.equal(new URL(pageA.url()).hash, `#/m/${encodeURIComponent(alias)}`, "the page's own URL names the open meeting");
+
+    const brunoName = uniqueLocalpart("bruno");
+    await testbed.ministries.b.registerUser(brunoName, { password: PASSWORD });
+    const { page, context } = await openClient(browserB);
+    await page.goto(link);
+    await page.getByTestId("sign-in-username").fill(`${brunoName}@${HOSTS.b.serverName}`);
+    await page.getByTestId("sign-in-password").fill(PASSWORD);
+    await page.getByTestId("sign-in-submit").click();
+    await page.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
+    assert.match(await page.getByTestId("signed-in-as").innerText(), new RegExp(`@${brunoName}:ministry-b\\.test`));
+    await saveScreenshot(page, "meeting-opened-from-link");
+
+    await page.reload();
+    await page.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
+
+    // A link to a meeting that does not exist says so, in French, and opens nothing.
+    const missing = `#${uniqueLocalpart("inexistante")}:${HOSTS.a.serverName}`;
+    await page.goto(`${CLIENT_ORIGIN}/#/m/${encodeURIComponent(missing)}`);
+    const error = page.getByTestId("join-error");
+    await error.waitFor({ timeout: 30_000 });
+    assert.match(await error.innerText(), /n'existe pas/);
+    await context.close();
   });
 
   it("renders a transcript as a thread of edited notices under 'Transcription started'", async () => {

@@ -1,4 +1,4 @@
-// The user's meeting rooms: the list, the one open, joining by alias, and each room's members.
+// The user's meeting rooms: the list, the one open, joining by alias or link, and each room's members.
 import { KnownMembership, MatrixError, type MatrixClient, type Room } from "matrix-js-sdk";
 import { defineStore } from "pinia";
 import { computed, ref, shallowRef } from "vue";
@@ -25,6 +25,8 @@ export interface MemberSummary {
 
 // "#visio-x:server": a localpart and a server part, as the spec's room alias grammar.
 const ALIAS = /^#[^:\s]+:[^\s]+$/;
+// "!opaque:server": a room ID, which a shared link names when the room has no alias.
+const ROOM_ID = /^![^:\s]+:[^\s]+$/;
 
 function summaryOf(room: Room): RoomSummary {
   return {
@@ -103,10 +105,32 @@ export const useRoomsStore = defineStore("rooms", () => {
     selectedRoomId.value = roomId;
   }
 
+  /**
+   * Opens the meeting a link names (a room alias or ID): at once when the user is in it already,
+   * otherwise after joining it. False, with `joinFailure` set, when it cannot be opened.
+   */
+  async function open(roomRef: string): Promise<boolean> {
+    const matrix = client.value;
+    if (matrix === null) return false;
+    const known = matrix
+      .getRooms()
+      .find(
+        (room) =>
+          room.getMyMembership() === KnownMembership.Join &&
+          (room.roomId === roomRef || room.getCanonicalAlias() === roomRef || room.getAltAliases().includes(roomRef)),
+      );
+    if (known !== undefined) {
+      joinFailure.value = null;
+      selectedRoomId.value = known.roomId;
+      return true;
+    }
+    return joinByAlias(roomRef);
+  }
+
   async function joinByAlias(input: string): Promise<boolean> {
     const alias = input.trim();
     joinFailure.value = null;
-    if (!ALIAS.test(alias)) {
+    if (!ALIAS.test(alias) && !ROOM_ID.test(alias)) {
       joinFailure.value = new VisioError(ERRCODE.invalidParam, "rooms.badAlias");
       return false;
     }
@@ -136,6 +160,7 @@ export const useRoomsStore = defineStore("rooms", () => {
     revision: computed(() => revision.value),
     displayName,
     select,
+    open,
     joinByAlias,
   };
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ERRCODE, VisioError } from "../../src/services/errors.ts";
 import { discoverHomeserver, parseServerInput, type FetchLike } from "../../src/services/matrix/homeserver-discovery.ts";
+import { parseAccountInput } from "../../src/services/matrix/account.ts";
 
 // A fake network: URL → answer; anything else fails as an unreachable host does.
 function network(routes: Record<string, { status: number; body?: unknown } | "down">): FetchLike & { calls: string[] } {
@@ -85,5 +86,17 @@ describe("homeserver discovery", () => {
       "https://ministry.test/_matrix/client/versions": { status: 502 },
     });
     await rejectsWith(discoverHomeserver("ministry.test", fetchFn), ERRCODE.serverDown, "error.serverDown");
+  });
+});
+
+describe("parseAccountInput: the account as a person types it", () => {
+  it("takes the server from alice@server or @alice:server when the server field is empty", () => {
+    assert.deepEqual(parseAccountInput("Alice@ministry-a.test", ""), { user: "alice", server: "ministry-a.test" });
+    assert.deepEqual(parseAccountInput(" @alice:ministry-a.test ", " "), { user: "@alice:ministry-a.test", server: "ministry-a.test" });
+  });
+  it("keeps the server field when one is typed, and a bare name needs it", () => {
+    assert.deepEqual(parseAccountInput("alice@ministry-a.test", "https://matrix.ministry-a.test"), { user: "alice", server: "https://matrix.ministry-a.test" });
+    assert.deepEqual(parseAccountInput("Alice", "ministry-a.test"), { user: "alice", server: "ministry-a.test" });
+    assert.deepEqual(parseAccountInput("alice", ""), { user: "alice", server: "" });
   });
 });

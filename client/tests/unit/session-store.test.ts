@@ -108,6 +108,21 @@ describe("session store (real matrix-js-sdk, fake homeserver)", () => {
     assert.equal(loadSession(storage), null);
   });
 
+  it("signs in with the server inside the account, as alice@server, the server field left empty", async () => {
+    const store = open();
+    await store.signIn({ server: "", username: "Alice@ministry.test", password: "right" });
+    assert.equal(store.status, "signed-in");
+    assert.equal(store.userId, "@alice:ministry.test");
+  });
+
+  it("asks for a server when neither field names one, before asking any server", async () => {
+    const store = open();
+    await store.signIn({ server: "", username: "alice", password: "right" });
+    assert.equal(store.error?.errcode, "M_INVALID_PARAM");
+    assert.equal(store.error?.messageKey, "error.missingServer");
+    assert.deepEqual(server.requests, []);
+  });
+
   it("refuses empty fields before asking any server", async () => {
     const store = open();
     await store.signIn({ server: "ministry.test", username: " ", password: "" });

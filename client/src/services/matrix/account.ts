@@ -13,16 +13,27 @@ export interface SignInRequest {
 
 const DEVICE_NAME = "Visio (web)";
 
-function userIdentifier(username: string): string {
-  const trimmed = username.trim();
-  // "@alice:server" and "alice" both work; the server decides whether the full ID is its own.
-  return trimmed.startsWith("@") ? trimmed : trimmed.toLowerCase();
+/**
+ * Who signs in where, from the account as a person types it: "alice@ministry-a.test" (as an e-mail
+ * address), "@alice:ministry-a.test" (a Matrix ID) or "alice" with the server in its own field. A server
+ * named in the account wins over an empty server field; when both name one, the server field is used
+ * and the homeserver decides whether the account is its own.
+ */
+export function parseAccountInput(usernameInput: string, serverInput: string): { user: string; server: string } {
+  const username = usernameInput.trim();
+  const typedServer = serverInput.trim();
+  const matrixId = /^@([^:\s]+):(\S+)$/.exec(username);
+  if (matrixId !== null) return { user: username, server: typedServer === "" ? (matrixId[2] ?? "") : typedServer };
+  const email = /^([^@\s]+)@(\S+)$/.exec(username);
+  if (email !== null) return { user: (email[1] ?? "").toLowerCase(), server: typedServer === "" ? (email[2] ?? "") : typedServer };
+  return { user: username.toLowerCase(), server: typedServer };
 }
 
 export async function signIn(request: SignInRequest, fetchFn: FetchLike): Promise<StoredSession> {
-  const username = userIdentifier(request.username);
+  const { user: username, server } = parseAccountInput(request.username, request.server);
   if (username === "" || request.password === "") throw new VisioError(ERRCODE.invalidParam, "error.missingField");
-  const homeserver = await discoverHomeserver(request.server, fetchFn);
+  if (server === "") throw new VisioError(ERRCODE.invalidParam, "error.missingServer");
+  const homeserver = await discoverHomeserver(server, fetchFn);
   const client = createClient({ baseUrl: homeserver.baseUrl, fetchFn: fetchFn as typeof fetch });
   try {
     const response = await client.loginRequest({
