@@ -76,13 +76,14 @@ const statePath = (roomId: string, type: string, stateKey: string): string =>
   `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`;
 
 export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fetch }: HomeserverClientOptions): HomeserverClient {
-  const call = async <T>(method: string, path: string, body?: unknown, asUserId?: string): Promise<T> =>
+  /** `attempts`: tries in all when the homeserver is unreachable, busy (429) or failing (≥ 502); default 4. */
+  const call = async <T>(method: string, path: string, body?: unknown, options: { asUserId?: string; attempts?: number } = {}): Promise<T> =>
     retry(
       async () => {
         let res: Response;
         // Acting as another user of our namespace (Application Service API identity assertion).
         const url = new URL(path, baseUrl);
-        if (asUserId !== undefined) url.searchParams.set("user_id", asUserId);
+        if (options.asUserId !== undefined) url.searchParams.set("user_id", options.asUserId);
         try {
           res = await fetchImpl(url, {
             method,
@@ -107,7 +108,7 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
         }
         throw new HomeserverError(res.status, errBody);
       },
-      { attempts: 4, baseDelayMs: 250 },
+      { attempts: options.attempts ?? 4, baseDelayMs: 250 },
     );
 
   return {
@@ -127,7 +128,8 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
       }),
     async joinRoom(roomId, via) {
       const query = via.map((server) => `server_name=${encodeURIComponent(server)}`).join("&");
-      await call("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}${query ? `?${query}` : ""}`, {});
+      // One try: each one costs a make_join at every server named, and the caller remembers a failure.
+      await call("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}${query ? `?${query}` : ""}`, {}, { attempts: 1 });
     },
     async joinedMembers(roomId) {
       const res = await call<{ joined: Record<string, unknown> }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`);
