@@ -84,17 +84,19 @@ process.stdout.write(
 
 // Element Call and the Visio client in one call, each pairing (root needed: namespaces).
 const { benchElementCallPairings } = await import("./bench/element-call.ts");
-const pairs = await benchElementCallPairings(5);
-const clientName = (c: string): string => (c === "visio" ? "Visio" : `Element Call ${pairs.version}`);
-process.stdout.write(
-  [
-    "click \"join\" -> first decoded remote video frame, a caller of A in the call, one of B joining (LiveKit A and B, both foci; 5 runs each):",
-    ...pairs.pairings.map(
-      (p) => `  ${clientName(p.first)} (A), ${clientName(p.joiner)} (B) joining: median ${fmt(median(p.joinToFirstFrameMs))} ms (runs: ${p.joinToFirstFrameMs.map(fmt).join(", ")} ms)`,
-    ),
-    "",
-  ].join("\n"),
-);
+for (const mode of ["compatibility", "matrix_2_0"] as const) {
+  const pairs = await benchElementCallPairings(5, mode);
+  const clientName = (c: string): string => (c === "visio" ? "Visio" : `Element Call ${pairs.version}`);
+  process.stdout.write(
+    [
+      `click "join" -> first decoded remote video frame, ${mode} mode, a caller of A in the call, one of B joining (LiveKit A and B, both foci; 5 runs each):`,
+      ...pairs.pairings.map(
+        (p) => `  ${clientName(p.first)} (A), ${clientName(p.joiner)} (B) joining: median ${fmt(median(p.joinToFirstFrameMs))} ms (runs: ${p.joinToFirstFrameMs.map(fmt).join(", ")} ms)`,
+      ),
+      "",
+    ].join("\n"),
+  );
+}
 
 // Live transcription on the test bed: a worker dispatched to real calls (root needed: namespaces).
 const { benchLiveTranscription } = await import("./bench/live-transcription.ts");

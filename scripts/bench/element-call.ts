@@ -7,7 +7,7 @@ import { getTestbed, uniqueLocalpart, type RegisteredUser } from "../../tests/ha
 import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { ELEMENT_CALL_ORIGIN, launchBrowser, openClient, signInThroughForm } from "../../tests/support/browser.ts";
 import { openPrejoin } from "../../tests/support/browser-call.ts";
-import { elementCallVersion, openElementCall, waitForElementCallFrames } from "../../tests/support/element-call.ts";
+import { elementCallVersion, openElementCall, waitForElementCallFrames, type ElementCallMode } from "../../tests/support/element-call.ts";
 import { joinAlias } from "../../tests/support/matrix-users.ts";
 
 type Client = "visio" | "element-call";
@@ -33,7 +33,8 @@ async function sinceJoinClick(page: Page): Promise<number> {
   return page.evaluate(() => performance.now() - ((window as unknown as { joinClick: number }).joinClick ?? NaN));
 }
 
-export async function benchElementCallPairings(runs = 5): Promise<{ version: string; pairings: PairingBench[] }> {
+/** `mode`: Element Call's MatrixRTC mode, which both clients are configured for (their config.json). */
+export async function benchElementCallPairings(runs = 5, mode: ElementCallMode = "compatibility"): Promise<{ version: string; mode: ElementCallMode; pairings: PairingBench[] }> {
   const testbed = await getTestbed();
   await Promise.all([startAppservice("a"), startAppservice("b")]);
   const alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
@@ -49,8 +50,8 @@ export async function benchElementCallPairings(runs = 5): Promise<{ version: str
     const users = { a: alice, b: bob };
     /** A fresh profile of that client, signed in: as a person opening it for this meeting. */
     const open = async (client: Client, m: "a" | "b"): Promise<Page> => {
-      if (client === "element-call") return (await openElementCall(browserOf[client][m], homeserverOf(m), { localpart: localpartOf(users[m]), password: PASSWORD })).page;
-      const { page } = await openClient(browserOf[client][m], { locale: "en" });
+      if (client === "element-call") return (await openElementCall(browserOf[client][m], homeserverOf(m), { localpart: localpartOf(users[m]), password: PASSWORD }, mode)).page;
+      const { page } = await openClient(browserOf[client][m], { locale: "en", config: { matrix_rtc_mode: mode } });
       await signInThroughForm(page, `${HOSTS[m].serverName}:${HOSTS[m].federationPort}`, users[m].userId, PASSWORD);
       return page;
     };
@@ -100,7 +101,7 @@ export async function benchElementCallPairings(runs = 5): Promise<{ version: str
         }
       }
     }
-    return { version: elementCallVersion(), pairings };
+    return { version: elementCallVersion(), mode, pairings };
   } finally {
     await Promise.all(browsers.map((browser) => browser.close()));
   }

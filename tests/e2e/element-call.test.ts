@@ -1,6 +1,7 @@
 // Element Call and the Visio web client in the same meeting, across two ministries (Chromium in each
-// ministry's namespace, real Synapse A and B, LiveKit A and B, both foci): Element Call 0.26 in its
-// default mode (call.member state events, multi_sfu), run standalone from its npm package. Each
+// ministry's namespace, real Synapse A and B, LiveKit A and B, both foci): Element Call 0.26 in each of
+// its two modes (compatibility, its default: call.member state events; matrix_2_0: sticky m.rtc.member
+// events), the Visio client configured for the same, run standalone from its npm package. Each
 // client decodes the other's video; hands and reactions show both ways; a closed Element Call tab
 // leaves the call through the delayed leave it handed to the focus; an Element Call user kicked from
 // the meeting leaves their SFU; an Element Call user's speech is transcribed under their Matrix ID.
@@ -12,6 +13,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import type { Browser, Page } from "playwright-core";
 import { createCallStore } from "../../appservice/src/calls/call-store.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
+import { MATRIX_USER_ATTRIBUTE, RTC_MEMBER_EVENT_TYPE } from "../../wire-types.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
@@ -87,243 +89,235 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
     await Promise.all([browsers.a?.close(), browsers.b?.close()]);
   });
 
-  it("Element Call (A) first, Visio (B) second: each decodes the other's video; hands and reactions show both ways", async () => {
-    const { a, b } = testbed.ministries;
-    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    const alias = await newMeeting("ec-first", [["a", alice], ["b", bob]]);
-    const ec = await elementCallIn("a", alice, alias);
-    const visio = await visioIn("b", bob, alias);
-    const [atVisio, atElementCall] = await Promise.all([
-      waitForRemoteFrames(visio, { source: "camera", userId: alice.userId }),
-      waitForElementCallFrames(ec, localpartOf(bob)),
-    ]);
-    assert.ok(atVisio > 0 && atElementCall > 0);
-    await saveScreenshot(ec, "element-call-with-visio");
-
-    // A hand raised in Visio shows in Element Call's tile of bob, and the reverse (its "h" shortcut).
-    const ecHandOf = (name: string) => ec.locator('[data-testid="videoTile"]').filter({ has: ec.getByTestId("name_tag").filter({ hasText: name }) }).getByText("✋");
-    await visio.getByTestId("call-hand").click();
-    await ecHandOf(localpartOf(bob)).waitFor({ timeout: 30_000 });
-    await visio.getByTestId("call-hand").click();
-    await ecHandOf(localpartOf(bob)).waitFor({ state: "detached", timeout: 30_000 });
-    await ec.keyboard.press("h");
-    const visioHand = visio.locator(`[data-testid="video-tile"][data-user-id="${alice.userId}"] [data-testid="tile-hand"]`);
-    await visioHand.waitFor({ timeout: 30_000 });
-    // As its user would: lowered once Element Call shows the hand up on its own tile.
-    await ecHandOf(localpartOf(alice)).waitFor({ timeout: 30_000 });
-    await ec.keyboard.press("h");
-    await visioHand.waitFor({ state: "detached", timeout: 30_000 });
-
-    // Reactions both ways: Element Call's "1" shortcut (👍), Visio's picker (👏, "clapping" in Element Call's set).
-    await ec.keyboard.press("1");
-    await visio.getByTestId("call-reaction").filter({ hasText: "👍" }).waitFor({ timeout: 30_000 });
-    await visio.getByTestId("call-react").click();
-    await visio.getByRole("button", { name: "clapping" }).click();
-    await ec.locator('[data-testid="videoTile"]').filter({ has: ec.getByTestId("name_tag").filter({ hasText: localpartOf(bob) }) }).getByText("👏").waitFor({ timeout: 30_000 });
-  });
-
-  it("an Element Call tab closed without leaving ends its membership through the delayed leave it handed to A's focus", async () => {
-    const { a, b } = testbed.ministries;
-    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    const alias = await newMeeting("ec-crash", [["a", alice], ["b", bob]]);
-    const roomId = await resolveAlias(alias);
-    const ec = await elementCallIn("a", alice, alias);
-    const visio = await visioIn("b", bob, alias);
-    await waitForRemoteFrames(visio, { source: "camera", userId: alice.userId });
-    const aliceMembership = async (): Promise<boolean> => {
-      const state = await matrixRequest<{ type: string; state_key: string; content: Record<string, unknown> }[]>(a.clientUrl, alice.accessToken, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`);
-      return state.some((e) => e.type === "org.matrix.msc3401.call.member" && e.state_key.includes(alice.userId) && Object.keys(e.content).length > 0);
-    };
-    const loggedForAlice = (msg: string): boolean =>
-      readFileSync(appservices.a.process.logPath, "utf8")
-        .split("\n")
-        .some((line) => line.includes(`"${msg}"`) && line.includes(alice.userId));
-    assert.ok(await aliceMembership());
-    // Element Call saw that A's focus takes delegations (its probe of delegate_delayed_leave is not
-    // answered 404), so its own delayed leave waits an hour, and it handed it over with a token request.
-    await waitUntil("alice's delayed leave handed to A's focus", async () => loggedForAlice("delayed leave delegated"), { timeoutMs: 30_000 });
-    // The tab goes away at once: no hang-up; LiveKit lets her connection go, and the focus has her
-    // homeserver send the delayed leave.
-    const closedAt = Date.now();
-    await ec.context().close();
-    await waitUntil("alice's membership emptied by the homeserver", async () => !(await aliceMembership()), { timeoutMs: 60_000, intervalMs: 500 });
-    const emptiedAfter = Date.now() - closedAt;
-    await visio.locator(`[data-testid="video-tile"][data-user-id="${alice.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
-    assert.ok(loggedForAlice("delegated leave sent"), "ended by the delegated leave");
-    process.stderr.write(`      tab closed → membership emptied: ${emptiedAfter} ms\n`);
-  });
-
-  describe("matrix_2_0 mode (sticky m.rtc.member events, hashed identities from /get_token), both clients configured for it", () => {
-    const RTC_MEMBER = "org.matrix.msc4143.rtc.member";
-    /** Sticky m.rtc.member events of a room as a member's homeserver delivers them (the appservice sees the same). */
-    const stickyMembersOf = async (m: Ministry, user: RegisteredUser, roomId: string): Promise<string[]> => {
-      const res = await matrixRequest<{ chunk: { type: string; sender: string; content: Record<string, unknown> }[] }>(
-        testbed.ministries[m].clientUrl,
-        user.accessToken,
-        "GET",
-        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`,
-      );
-      return res.chunk.filter((e) => e.type === RTC_MEMBER && e.content.member !== undefined).map((e) => e.sender);
-    };
-
-    it("Element Call (A) first, Visio (B) second: each decodes the other's video; both memberships are sticky events; the call is recorded", async () => {
-      const { a, b } = testbed.ministries;
-      const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-      const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-      const alias = await newMeeting("ec20-first", [["a", alice], ["b", bob]]);
-      const roomId = await resolveAlias(alias);
-      const ec = await elementCallIn("a", alice, alias, "matrix_2_0");
-      const visio = await visioIn("b", bob, alias, "matrix_2_0");
-      const [atVisio, atElementCall] = await Promise.all([
-        waitForRemoteFrames(visio, { source: "camera", userId: alice.userId }),
-        waitForElementCallFrames(ec, localpartOf(bob)),
-      ]);
-      assert.ok(atVisio > 0 && atElementCall > 0);
-      assert.deepEqual([...new Set(await stickyMembersOf("a", alice, roomId))].sort(), [alice.userId, bob.userId].sort());
-      // The hosting appservice records both sticky memberships as presences of one call.
-      const db = await openDatabase(appservices.a.config.database);
-      try {
-        const calls = createCallStore(db);
-        await waitUntil("both sticky memberships recorded", async () => {
-          const call = await calls.activeCall(roomId);
-          const rtc = call === null ? [] : (await calls.openPresences(call.id)).filter((p) => p.source === "matrixrtc");
-          return rtc.filter((p) => p.key.startsWith("rtc ")).map((p) => p.userId).sort().join() === [alice.userId, bob.userId].sort().join();
-        }, { timeoutMs: 30_000 });
-      } finally {
-        await db.destroy();
-      }
-    });
-
-    it("Visio (A) first, Element Call (B) second: each decodes the other's video", async () => {
-      const { a, b } = testbed.ministries;
-      const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-      const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-      const alias = await newMeeting("ec20-second", [["a", alice], ["b", bob]]);
-      const visio = await visioIn("a", alice, alias, "matrix_2_0");
-      const ec = await elementCallIn("b", bob, alias, "matrix_2_0");
-      const [atVisio, atElementCall] = await Promise.all([
-        waitForRemoteFrames(visio, { source: "camera", userId: bob.userId }),
-        waitForElementCallFrames(ec, localpartOf(alice)),
-      ]);
-      assert.ok(atVisio > 0 && atElementCall > 0);
-    });
-  });
-
-  it("Element Call (A) and Element Call (B): each decodes the other's video", async () => {
-    const { a, b } = testbed.ministries;
-    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    const alias = await newMeeting("ec-ec", [["a", alice], ["b", bob]]);
-    const [ecA, ecB] = await Promise.all([elementCallIn("a", alice, alias), elementCallIn("b", bob, alias)]);
-    const frames = await Promise.all([waitForElementCallFrames(ecA, localpartOf(bob)), waitForElementCallFrames(ecB, localpartOf(alice))]);
-    assert.ok(frames.every((n) => n > 0));
-  });
-
-  it("Element Call (A), Visio (A) and Visio (B): every participant decodes every other's video", async () => {
-    const { a, b } = testbed.ministries;
-    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-    const carol = await a.registerUser(uniqueLocalpart("carol"), { password: PASSWORD });
-    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    const alias = await newMeeting("three", [["a", alice], ["a", carol], ["b", bob]]);
-    const ec = await elementCallIn("a", alice, alias);
-    const visioA = await visioIn("a", carol, alias);
-    const visioB = await visioIn("b", bob, alias);
-    const frames = await Promise.all([
-      waitForElementCallFrames(ec, localpartOf(carol)),
-      waitForElementCallFrames(ec, localpartOf(bob)),
-      waitForRemoteFrames(visioA, { source: "camera", userId: alice.userId }),
-      waitForRemoteFrames(visioA, { source: "camera", userId: bob.userId }),
-      waitForRemoteFrames(visioB, { source: "camera", userId: alice.userId }),
-      waitForRemoteFrames(visioB, { source: "camera", userId: carol.userId }),
-    ]);
-    assert.ok(frames.every((n) => n > 0));
-    for (const page of [visioA, visioB]) assert.equal(await page.locator('[data-testid="video-tile"][data-waiting="true"]').count(), 0, "nobody waits for media");
-  });
-
-  it("an Element Call user of B kicked from the meeting is disconnected from B's SFU within seconds", async () => {
-    const { a, b } = testbed.ministries;
-    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    const alias = await newMeeting("ec-kick", [["a", alice], ["b", bob]]);
-    const roomId = await resolveAlias(alias);
-    const visio = await visioIn("a", alice, alias);
-    await elementCallIn("b", bob, alias);
-    await waitForRemoteFrames(visio, { source: "camera", userId: bob.userId });
-    const livekitB = testbed.livekit.b;
-    assert.ok(livekitB);
-    const bobOnB = async (): Promise<boolean> =>
-      (await new RoomServiceClient(livekitB.controlUrl, livekitB.apiKey, livekitB.apiSecret).listParticipants(liveKitRoomAlias(roomId, SLOT))).some((p) =>
-        p.identity.startsWith(`${bob.userId}:`),
-      );
-    assert.ok(await bobOnB(), "Element Call publishes on its own ministry's SFU, as <user>:<device>");
-    const kickedAt = Date.now();
-    await matrixRequest(a.clientUrl, appservices.a.config.appservice.as_token, "POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/kick`, { user_id: bob.userId, reason: "test" });
-    await waitUntil("bob's LiveKit participant removed from B's SFU", async () => !(await bobOnB()), { timeoutMs: 15_000, intervalMs: 200 });
-    assert.ok(Date.now() - kickedAt < 15_000);
-    await visio.locator(`[data-testid="video-tile"][data-user-id="${bob.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
-  });
-
-  it("transcribes an Element Call user's speech, attributed to their Matrix user", async () => {
-    const { a, b } = testbed.ministries;
-    const dir = await mkdtemp(join(testbed.runDir, "ec-speech-"));
-    const speech = await synthesizeRecording(dir, MEETING_SENTENCES.slice(0, 2), { leadMs: 1500, gapMs: 1500 });
-    const speaking = await launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir, args: [`--use-file-for-fake-audio-capture=${speech.wavPath}`] });
-    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    const alias = await newMeeting("ec-stt", [["a", alice], ["b", bob]]);
-    const roomId = await resolveAlias(alias);
-    const bridgeUser = `@${appservices.a.config.transcription.bridge_localpart}:${HOSTS.a.serverName}`;
-    const config = await writeWorkerConfig(dir, {
-      livekit: testbed.livekit.a as LiveKitServer,
-      homeserver: a,
-      whisper: testbed.whisper.a,
-      asToken: appservices.a.transcriber.asToken,
-      userId: bridgeUser,
-      maxJobs: 1,
-    });
-    const worker = spawnWorker(testbed, HOSTS.a.namespace, config, `bridge-ec-${uniqueLocalpart("w")}`);
+  /**
+   * matrix_2_0: both memberships are sticky m.rtc.member events, and the hosting appservice records
+   * them as presences of the room's one call.
+   */
+  const assertStickyMemberships = async (roomId: string, users: RegisteredUser[]): Promise<void> => {
+    const expected = users.map((u) => u.userId).sort().join();
+    const res = await matrixRequest<{ chunk: { type: string; sender: string; content: Record<string, unknown> }[] }>(
+      testbed.ministries.a.clientUrl,
+      appservices.a.config.appservice.as_token,
+      "GET",
+      `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`,
+    );
+    const senders = [...new Set(res.chunk.filter((e) => e.type === RTC_MEMBER_EVENT_TYPE && e.content.member !== undefined).map((e) => e.sender))];
+    assert.equal(senders.sort().join(), expected, "sticky m.rtc.member events of both");
+    const db = await openDatabase(appservices.a.config.database);
     try {
-      await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
-      const { page: ec } = await openElementCall(speaking, homeserverOf("a"), { localpart: localpartOf(alice), password: PASSWORD });
-      pages.push(ec);
-      await joinElementCall(ec, alias);
-      const visio = await visioIn("b", bob, alias);
-      await waitForRemoteFrames(visio, { source: "camera", userId: alice.userId });
-      const started = await requestJson("POST", `${appservices.a.url}${TRANSCRIPTION_API_PATH}`, {
-        body: { room_id: roomId, action: "start", language: "en", openid_token: await openIdToken(b, bob) },
-      });
-      assert.equal(started.status, 200, JSON.stringify(started.body));
-      const root = (started.body.state as { thread_root: string }).thread_root;
+      const calls = createCallStore(db);
       await waitUntil(
-        "a final line of alice's speech in the thread",
+        "both sticky memberships recorded by A's appservice",
         async () => {
-          const thread = await readTranscriptThread(a.clientUrl, alice.accessToken, roomId, root);
-          return (thread?.messages ?? []).some((m) => m.fields?.final === true && m.fields.speaker === alice.userId && /meeting|report|team|friday/i.test(m.body));
+          const call = await calls.activeCall(roomId);
+          const open = call === null ? [] : await calls.openPresences(call.id);
+          return [...new Set(open.filter((p) => p.source === "matrixrtc" && p.key.startsWith("rtc ")).map((p) => p.userId))].sort().join() === expected;
         },
-        { timeoutMs: 90_000, intervalMs: 1000 },
+        { timeoutMs: 30_000 },
       );
-      const thread = await readTranscriptThread(a.clientUrl, alice.accessToken, roomId, root);
-      assert.ok((thread?.messages ?? []).every((m) => m.sender === bridgeUser));
     } finally {
-      await worker.process.stop();
-      await Promise.all(pages.splice(0).map((page) => page.context().close()));
-      await speaking.close();
+      await db.destroy();
     }
-  });
+  };
 
-  it("Visio (A) first, Element Call (B) second: each decodes the other's video", async () => {
-    const { a, b } = testbed.ministries;
-    const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
-    const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    const alias = await newMeeting("visio-first", [["a", alice], ["b", bob]]);
-    const visio = await visioIn("a", alice, alias);
-    const ec = await elementCallIn("b", bob, alias);
-    const [atVisio, atElementCall] = await Promise.all([
-      waitForRemoteFrames(visio, { source: "camera", userId: bob.userId }),
-      waitForElementCallFrames(ec, localpartOf(alice)),
-    ]);
-    assert.ok(atVisio > 0 && atElementCall > 0);
-  });
+  // Element Call's two modes, each client configured for the same one (its config.json).
+  for (const mode of ["compatibility", "matrix_2_0"] as const) {
+    describe(`${mode} mode`, () => {
+      it("Element Call (A) first, Visio (B) second: each decodes the other's video; hands and reactions show both ways", async () => {
+        const { a, b } = testbed.ministries;
+        const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+        const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+        const alias = await newMeeting("ec-first", [["a", alice], ["b", bob]]);
+        const roomId = await resolveAlias(alias);
+        const ec = await elementCallIn("a", alice, alias, mode);
+        const visio = await visioIn("b", bob, alias, mode);
+        const [atVisio, atElementCall] = await Promise.all([
+          waitForRemoteFrames(visio, { source: "camera", userId: alice.userId }),
+          waitForElementCallFrames(ec, localpartOf(bob)),
+        ]);
+        assert.ok(atVisio > 0 && atElementCall > 0);
+        if (mode === "compatibility") await saveScreenshot(ec, "element-call-with-visio");
+        else await assertStickyMemberships(roomId, [alice, bob]);
+
+        // A hand raised in Visio shows in Element Call's tile of bob, and the reverse (its "h" shortcut).
+        const ecHandOf = (name: string) => ec.locator('[data-testid="videoTile"]').filter({ has: ec.getByTestId("name_tag").filter({ hasText: name }) }).getByText("✋");
+        await visio.getByTestId("call-hand").click();
+        await ecHandOf(localpartOf(bob)).waitFor({ timeout: 30_000 });
+        await visio.getByTestId("call-hand").click();
+        await ecHandOf(localpartOf(bob)).waitFor({ state: "detached", timeout: 30_000 });
+        await ec.keyboard.press("h");
+        const visioHand = visio.locator(`[data-testid="video-tile"][data-user-id="${alice.userId}"] [data-testid="tile-hand"]`);
+        await visioHand.waitFor({ timeout: 30_000 });
+        // As its user would: lowered once Element Call shows the hand up on its own tile.
+        await ecHandOf(localpartOf(alice)).waitFor({ timeout: 30_000 });
+        await ec.keyboard.press("h");
+        await visioHand.waitFor({ state: "detached", timeout: 30_000 });
+
+        // Reactions both ways: Element Call's "1" shortcut (👍), Visio's picker (👏, "clapping" in Element Call's set).
+        await ec.keyboard.press("1");
+        await visio.getByTestId("call-reaction").filter({ hasText: "👍" }).waitFor({ timeout: 30_000 });
+        await visio.getByTestId("call-react").click();
+        await visio.getByRole("button", { name: "clapping" }).click();
+        await ec.locator('[data-testid="videoTile"]').filter({ has: ec.getByTestId("name_tag").filter({ hasText: localpartOf(bob) }) }).getByText("👏").waitFor({ timeout: 30_000 });
+      });
+
+      it("an Element Call tab closed without leaving ends its membership through the delayed leave it handed to A's focus", async () => {
+        const { a, b } = testbed.ministries;
+        const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+        const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+        const alias = await newMeeting("ec-crash", [["a", alice], ["b", bob]]);
+        const roomId = await resolveAlias(alias);
+        const ec = await elementCallIn("a", alice, alias, mode);
+        const visio = await visioIn("b", bob, alias, mode);
+        await waitForRemoteFrames(visio, { source: "camera", userId: alice.userId });
+        // Her membership: a non-empty call.member state event, or (matrix_2_0) her latest m.rtc.member event naming her.
+        const aliceMembership = async (): Promise<boolean> => {
+          if (mode === "compatibility") {
+            const state = await matrixRequest<{ type: string; state_key: string; content: Record<string, unknown> }[]>(a.clientUrl, alice.accessToken, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`);
+            return state.some((e) => e.type === "org.matrix.msc3401.call.member" && e.state_key.includes(alice.userId) && Object.keys(e.content).length > 0);
+          }
+          const { chunk } = await matrixRequest<{ chunk: { type: string; sender: string; content: Record<string, unknown> }[] }>(
+            a.clientUrl,
+            alice.accessToken,
+            "GET",
+            `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`,
+          );
+          return chunk.find((e) => e.type === RTC_MEMBER_EVENT_TYPE && e.sender === alice.userId)?.content.member !== undefined;
+        };
+        const loggedForAlice = (msg: string): boolean =>
+          readFileSync(appservices.a.process.logPath, "utf8")
+            .split("\n")
+            .some((line) => line.includes(`"${msg}"`) && line.includes(alice.userId));
+        assert.ok(await aliceMembership());
+        // Element Call saw that A's focus takes delegations (its probe of delegate_delayed_leave is not
+        // answered 404), so its own delayed leave waits an hour, and it handed it over with a token request.
+        await waitUntil("alice's delayed leave handed to A's focus", async () => loggedForAlice("delayed leave delegated"), { timeoutMs: 30_000 });
+        // The tab goes away at once: no hang-up; LiveKit lets her connection go, and the focus has her
+        // homeserver send the delayed leave.
+        const closedAt = Date.now();
+        await ec.context().close();
+        await waitUntil("alice's membership emptied by the homeserver", async () => !(await aliceMembership()), { timeoutMs: 60_000, intervalMs: 500 });
+        const emptiedAfter = Date.now() - closedAt;
+        await visio.locator(`[data-testid="video-tile"][data-user-id="${alice.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
+        assert.ok(loggedForAlice("delegated leave sent"), "ended by the delegated leave");
+        process.stderr.write(`      tab closed → membership emptied: ${emptiedAfter} ms\n`);
+      });
+
+      it("Element Call (A) and Element Call (B): each decodes the other's video", async () => {
+        const { a, b } = testbed.ministries;
+        const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+        const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+        const alias = await newMeeting("ec-ec", [["a", alice], ["b", bob]]);
+        const [ecA, ecB] = await Promise.all([elementCallIn("a", alice, alias, mode), elementCallIn("b", bob, alias, mode)]);
+        const frames = await Promise.all([waitForElementCallFrames(ecA, localpartOf(bob)), waitForElementCallFrames(ecB, localpartOf(alice))]);
+        assert.ok(frames.every((n) => n > 0));
+      });
+
+      it("Element Call (A), Visio (A) and Visio (B): every participant decodes every other's video", async () => {
+        const { a, b } = testbed.ministries;
+        const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+        const carol = await a.registerUser(uniqueLocalpart("carol"), { password: PASSWORD });
+        const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+        const alias = await newMeeting("three", [["a", alice], ["a", carol], ["b", bob]]);
+        const ec = await elementCallIn("a", alice, alias, mode);
+        const visioA = await visioIn("a", carol, alias, mode);
+        const visioB = await visioIn("b", bob, alias, mode);
+        const frames = await Promise.all([
+          waitForElementCallFrames(ec, localpartOf(carol)),
+          waitForElementCallFrames(ec, localpartOf(bob)),
+          waitForRemoteFrames(visioA, { source: "camera", userId: alice.userId }),
+          waitForRemoteFrames(visioA, { source: "camera", userId: bob.userId }),
+          waitForRemoteFrames(visioB, { source: "camera", userId: alice.userId }),
+          waitForRemoteFrames(visioB, { source: "camera", userId: carol.userId }),
+        ]);
+        assert.ok(frames.every((n) => n > 0));
+        for (const page of [visioA, visioB]) assert.equal(await page.locator('[data-testid="video-tile"][data-waiting="true"]').count(), 0, "nobody waits for media");
+      });
+
+      it("an Element Call user of B kicked from the meeting is disconnected from B's SFU within seconds", async () => {
+        const { a, b } = testbed.ministries;
+        const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+        const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+        const alias = await newMeeting("ec-kick", [["a", alice], ["b", bob]]);
+        const roomId = await resolveAlias(alias);
+        const visio = await visioIn("a", alice, alias, mode);
+        await elementCallIn("b", bob, alias, mode);
+        await waitForRemoteFrames(visio, { source: "camera", userId: bob.userId });
+        const livekitB = testbed.livekit.b;
+        assert.ok(livekitB);
+        const bobOnB = async (): Promise<boolean> =>
+          (await new RoomServiceClient(livekitB.controlUrl, livekitB.apiKey, livekitB.apiSecret).listParticipants(liveKitRoomAlias(roomId, SLOT))).some(
+            (p) => p.attributes[MATRIX_USER_ATTRIBUTE] === bob.userId && (mode === "matrix_2_0" || p.identity.startsWith(`${bob.userId}:`)),
+          );
+        assert.ok(await bobOnB(), "Element Call publishes on its own ministry's SFU (as <user>:<device> in compatibility mode)");
+        const kickedAt = Date.now();
+        await matrixRequest(a.clientUrl, appservices.a.config.appservice.as_token, "POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/kick`, { user_id: bob.userId, reason: "test" });
+        await waitUntil("bob's LiveKit participant removed from B's SFU", async () => !(await bobOnB()), { timeoutMs: 15_000, intervalMs: 200 });
+        assert.ok(Date.now() - kickedAt < 15_000);
+        await visio.locator(`[data-testid="video-tile"][data-user-id="${bob.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
+      });
+
+      it("transcribes an Element Call user's speech, attributed to their Matrix user", async () => {
+        const { a, b } = testbed.ministries;
+        const dir = await mkdtemp(join(testbed.runDir, "ec-speech-"));
+        const speech = await synthesizeRecording(dir, MEETING_SENTENCES.slice(0, 2), { leadMs: 1500, gapMs: 1500 });
+        const speaking = await launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir, args: [`--use-file-for-fake-audio-capture=${speech.wavPath}`] });
+        const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+        const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+        const alias = await newMeeting("ec-stt", [["a", alice], ["b", bob]]);
+        const roomId = await resolveAlias(alias);
+        const bridgeUser = `@${appservices.a.config.transcription.bridge_localpart}:${HOSTS.a.serverName}`;
+        const config = await writeWorkerConfig(dir, {
+          livekit: testbed.livekit.a as LiveKitServer,
+          homeserver: a,
+          whisper: testbed.whisper.a,
+          asToken: appservices.a.transcriber.asToken,
+          userId: bridgeUser,
+          maxJobs: 1,
+        });
+        const worker = spawnWorker(testbed, HOSTS.a.namespace, config, `bridge-ec-${uniqueLocalpart("w")}`);
+        try {
+          await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
+          const { page: ec } = await openElementCall(speaking, homeserverOf("a"), { localpart: localpartOf(alice), password: PASSWORD }, mode);
+          pages.push(ec);
+          await joinElementCall(ec, alias);
+          const visio = await visioIn("b", bob, alias, mode);
+          await waitForRemoteFrames(visio, { source: "camera", userId: alice.userId });
+          const started = await requestJson("POST", `${appservices.a.url}${TRANSCRIPTION_API_PATH}`, {
+            body: { room_id: roomId, action: "start", language: "en", openid_token: await openIdToken(b, bob) },
+          });
+          assert.equal(started.status, 200, JSON.stringify(started.body));
+          const root = (started.body.state as { thread_root: string }).thread_root;
+          await waitUntil(
+            "a final line of alice's speech in the thread",
+            async () => {
+              const thread = await readTranscriptThread(a.clientUrl, alice.accessToken, roomId, root);
+              return (thread?.messages ?? []).some((m) => m.fields?.final === true && m.fields.speaker === alice.userId && /meeting|report|team|friday/i.test(m.body));
+            },
+            { timeoutMs: 90_000, intervalMs: 1000 },
+          );
+          const thread = await readTranscriptThread(a.clientUrl, alice.accessToken, roomId, root);
+          assert.ok((thread?.messages ?? []).every((m) => m.sender === bridgeUser));
+        } finally {
+          await worker.process.stop();
+          await Promise.all(pages.splice(0).map((page) => page.context().close()));
+          await speaking.close();
+        }
+      });
+
+      it("Visio (A) first, Element Call (B) second: each decodes the other's video", async () => {
+        const { a, b } = testbed.ministries;
+        const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
+        const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
+        const alias = await newMeeting("visio-first", [["a", alice], ["b", bob]]);
+        const visio = await visioIn("a", alice, alias, mode);
+        const ec = await elementCallIn("b", bob, alias, mode);
+        const [atVisio, atElementCall] = await Promise.all([
+          waitForRemoteFrames(visio, { source: "camera", userId: bob.userId }),
+          waitForElementCallFrames(ec, localpartOf(alice)),
+        ]);
+        assert.ok(atVisio > 0 && atElementCall > 0);
+      });
+    });
+  }
 });
