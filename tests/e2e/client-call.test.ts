@@ -3,6 +3,7 @@
 // each publishing on their own ministry's LiveKit and subscribing on the other's, live video decoded
 // at both ends, screen share and raise hand seen by the other.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
@@ -39,11 +40,12 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
   let pageA: Page;
   let pageB: Page;
   let appserviceA: AppserviceProcess;
+  let appserviceB: AppserviceProcess;
 
   before(async function () {
     this.timeout(300_000);
     testbed = await getTestbed();
-    [appserviceA] = await Promise.all([startAppservice("a"), startAppservice("b")]);
+    [appserviceA, appserviceB] = await Promise.all([startAppservice("a"), startAppservice("b")]);
     alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
     bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
     alias = `#visio-e2e-${uniqueLocalpart("call")}:${HOSTS.a.serverName}`;
@@ -228,5 +230,36 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
       { timeoutMs: 30_000 },
     );
     await pageA.getByTestId("call-leave").click();
+  });
+
+  it("a tab closed without leaving: the delayed leave it handed to its own focus ends its membership within seconds", async () => {
+    const carol = await testbed.ministries.b.registerUser(uniqueLocalpart("carol"), { password: PASSWORD });
+    await joinAlias(testbed.ministries.b, carol, alias);
+    const { page, context } = await openClient(browserB);
+    await signInThroughForm(page, SERVER_B, carol.userId, PASSWORD);
+    await page.getByTestId(`room-${alias}`).click();
+    await openPrejoin(page);
+    await page.getByTestId("call-join").click();
+    const carolInCall = async (): Promise<boolean> => {
+      const state = await matrixRequest<{ type: string; state_key: string; content: Record<string, unknown> }[]>(
+        testbed.ministries.b.clientUrl,
+        carol.accessToken,
+        "GET",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`,
+      );
+      return state.some((e) => e.type === "org.matrix.msc3401.call.member" && e.state_key.includes(carol.userId) && Object.keys(e.content).length > 0);
+    };
+    const loggedForCarol = (msg: string): boolean =>
+      readFileSync(appserviceB.process.logPath, "utf8")
+        .split("\n")
+        .some((line) => line.includes(`"${msg}"`) && line.includes(carol.userId));
+    await waitUntil("carol's delayed leave handed to B's focus", async () => loggedForCarol("delayed leave delegated"), { timeoutMs: 30_000 });
+    assert.ok(await carolInCall());
+    const closedAt = Date.now();
+    await context.close();
+    // Her own delay is 20 s: well before that, B's focus had it sent once her LiveKit connection went.
+    await waitUntil("carol's membership emptied", async () => !(await carolInCall()), { timeoutMs: 15_000, intervalMs: 250 });
+    assert.ok(loggedForCarol("delegated leave sent"));
+    process.stderr.write(`      tab closed → membership emptied: ${Date.now() - closedAt} ms\n`);
   });
 });

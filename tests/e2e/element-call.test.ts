@@ -317,6 +317,22 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
           waitForElementCallFrames(ec, localpartOf(alice)),
         ]);
         assert.ok(atVisio > 0 && atElementCall > 0);
+        if (mode === "matrix_2_0") {
+          // Visio started the call: it told the room with an m.rtc.notification on its membership.
+          const { chunk } = await matrixRequest<{ chunk: { type: string; sender: string; event_id: string; content: Record<string, unknown> }[] }>(
+            b.clientUrl,
+            bob.accessToken,
+            "GET",
+            `/_matrix/client/v3/rooms/${encodeURIComponent(await resolveAlias(alias))}/messages?dir=b&limit=100`,
+          );
+          const notification = chunk.find((e) => e.type === "org.matrix.msc4075.rtc.notification" && e.sender === alice.userId);
+          assert.equal(notification?.content.notification_type, "notification");
+          const target = (notification?.content["m.relates_to"] as { event_id?: string } | undefined)?.event_id;
+          assert.ok(
+            chunk.some((e) => e.event_id === target && e.type === RTC_MEMBER_EVENT_TYPE && e.sender === alice.userId && e.content.member !== undefined),
+            "on her membership",
+          );
+        }
       });
     });
   }

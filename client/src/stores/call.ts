@@ -10,7 +10,7 @@
 import { RoomEvent as LkEvent, Track, type LocalAudioTrack, type LocalVideoTrack, type Participant, type Room as LkRoom } from "livekit-client";
 import { RoomEvent, type MatrixEvent, type Room } from "matrix-js-sdk";
 import type { CallMembership, MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
-import { MatrixRTCSessionEvent } from "matrix-js-sdk/lib/matrixrtc/index.js";
+import { MatrixRTCSessionEvent, MembershipManagerEvent } from "matrix-js-sdk/lib/matrixrtc/index.js";
 import { defineStore } from "pinia";
 import { computed, markRaw, ref, shallowRef } from "vue";
 import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
@@ -21,6 +21,7 @@ import { focusVouchedBy, ownFocus, requestPublishToken, requestSubscribeToken, t
 import { listenToSubtitles, type SubtitleUpdate } from "../services/livekit/subtitles.ts";
 import {
   CALL_REACTION_EVENT,
+  DELAYED_LEAVE_MS,
   focusUrlOf,
   joinCall,
   leaveCall,
@@ -378,6 +379,22 @@ export const useCallStore = defineStore("call", () => {
     return lk;
   }
 
+  /**
+   * Hands our delayed leave to our focus with a token request (the token itself is not used), as
+   * Element Call does: it leaves the call as soon as our LiveKit connection goes. A focus that does
+   * not take it refuses; then the homeserver sends it when the delay runs out, as before.
+   */
+  async function delegateLeave(serviceUrl: string, room: Room, memberId: string, delayId: string): Promise<void> {
+    const client = session.client;
+    if (client === null) return;
+    try {
+      const input = { serviceUrl, roomId: room.roomId, userId: client.getSafeUserId(), deviceId: client.getDeviceId() ?? "", memberId, openIdToken: await client.getOpenIdToken() };
+      await requestPublishToken(services.fetch, input, services.config.matrixRtcMode, { delayId, timeoutMs: DELAYED_LEAVE_MS });
+    } catch {
+      // Not taken: nothing is lost, the delay still runs at the homeserver.
+    }
+  }
+
   function dropRemote(url: string): LkRoom | undefined {
     const lk = remoteRooms.value.get(url);
     const next = new Map(remoteRooms.value);
@@ -507,6 +524,13 @@ export const useCallStore = defineStore("call", () => {
       if (left()) return;
       bumpLk();
       phase.value = "joined";
+      // Our delayed leave, to the focus we publish on, each time the SDK has a new one.
+      const delegate = (delayId: string | undefined): void => {
+        if (delayId !== undefined && !left()) void delegateLeave(own.livekit_service_url, room, ownMemberId, delayId);
+      };
+      rtcSession.on(MembershipManagerEvent.DelayIdChanged, delegate);
+      teardown.push(() => rtcSession.off(MembershipManagerEvent.DelayIdChanged, delegate));
+      delegate(rtcSession.delayId);
     } catch (caught) {
       if (!left()) await leave(asVisioError(caught));
     }

@@ -113,7 +113,14 @@ describe("call store: join and leave (real matrix-js-sdk, fake homeserver and me
     s.connect(fakeLiveKitRoom().room);
     await joining;
     assert.ok(s.server.sent.some((e) => e.path.includes("/state/org.matrix.msc3401.call.member/")), "a call.member state event");
-    assert.deepEqual(s.server.focusRequests.map((r) => r.endpoint), ["sfu/get"]);
+    // Then its delayed leave, handed to the focus with a second token request.
+    await until("the delayed leave handed to the focus", () => s.server.focusRequests.length === 2);
+    assert.deepEqual(s.server.focusRequests.map((r) => r.endpoint), ["sfu/get", "sfu/get"]);
+    assert.equal(s.server.focusRequests[0]?.body.delay_id, undefined);
+    const delayed = s.server.sent.find((e) => e.path.includes("/state/org.matrix.msc3401.call.member/") && e.query["org.matrix.msc4140.delay"] !== undefined);
+    assert.equal(delayed?.query["org.matrix.msc4140.delay"], "20000");
+    assert.match(String(s.server.focusRequests[1]?.body.delay_id), /^delay-\d+$/);
+    assert.equal(s.server.focusRequests[1]?.body.delay_timeout, 20_000);
     await s.call.leave();
   });
 
@@ -135,10 +142,15 @@ describe("call store: join and leave (real matrix-js-sdk, fake homeserver and me
     assert.equal(member.user_id, ALICE);
     assert.equal(membership?.content.msc4354_sticky_key, member.id);
     assert.deepEqual(membership?.content.transports, { published: [{ type: "livekit", livekit_service_url: "https://matrix.ministry.test/livekit/jwt" }], can_subscribe: ["livekit"] });
+    await until("the delayed leave handed to the focus", () => s.server.focusRequests.length === 2);
+    const expected = { id: member.id, claimed_user_id: ALICE, claimed_device_id: member.device_id };
     assert.deepEqual(
-      s.server.focusRequests.map((r) => [r.endpoint, r.body.member]),
-      [["get_token", { id: member.id, claimed_user_id: ALICE, claimed_device_id: member.device_id }]],
-      "the hashed identity of the published membership",
+      s.server.focusRequests.map((r) => [r.endpoint, r.body.member, typeof r.body.delay_id]),
+      [
+        ["get_token", expected, "undefined"],
+        ["get_token", expected, "string"],
+      ],
+      "the hashed identity of the published membership, then its delayed leave for it",
     );
     await s.call.leave();
   });

@@ -93,13 +93,26 @@ const openIdFields = (token: OpenIdToken): OpenIdToken => ({
  * CallMembership.rtcBackendIdentity) expects of a member whose membership is a call.member state
  * event. matrix_2_0: `POST /get_token`, whose hashed identity is what an m.rtc.member event implies.
  */
-export function requestPublishToken(fetchFn: FetchLike, input: FocusTokenRequestInput, mode: MatrixRtcMode): Promise<FocusTokenResponse> {
-  if (mode === "matrix_2_0") return requestFocusToken(fetchFn, input);
-  return requestLegacyToken(fetchFn, input);
+export function requestPublishToken(fetchFn: FetchLike, input: FocusTokenRequestInput, mode: MatrixRtcMode, delay?: DelegatedDelay): Promise<FocusTokenResponse> {
+  if (mode === "matrix_2_0") return requestFocusToken(fetchFn, input, delay);
+  return requestLegacyToken(fetchFn, input, delay);
 }
 
-function requestLegacyToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
-  const body: FocusLegacySfuRequest = { room: input.roomId, openid_token: openIdFields(input.openIdToken), device_id: input.deviceId };
+/**
+ * Our delayed leave event (MSC4140), handed to the focus we publish on with a token request, as
+ * Element Call does: the focus has our homeserver send it as soon as our LiveKit connection goes, so
+ * a closed tab leaves the call at once rather than when the delay runs out.
+ */
+export interface DelegatedDelay {
+  delayId: string;
+  timeoutMs: number;
+}
+
+const delayFields = (delay: DelegatedDelay | undefined): Pick<FocusGetTokenRequest, "delay_id" | "delay_timeout"> =>
+  delay === undefined ? {} : { delay_id: delay.delayId, delay_timeout: delay.timeoutMs };
+
+function requestLegacyToken(fetchFn: FetchLike, input: FocusTokenRequestInput, delay?: DelegatedDelay): Promise<FocusTokenResponse> {
+  const body: FocusLegacySfuRequest = { room: input.roomId, openid_token: openIdFields(input.openIdToken), device_id: input.deviceId, ...delayFields(delay) };
   return askFocus(fetchFn, input.serviceUrl, "sfu/get", body);
 }
 
@@ -117,12 +130,13 @@ export async function requestSubscribeToken(fetchFn: FetchLike, input: FocusToke
   }
 }
 
-export function requestFocusToken(fetchFn: FetchLike, input: FocusTokenRequestInput): Promise<FocusTokenResponse> {
+export function requestFocusToken(fetchFn: FetchLike, input: FocusTokenRequestInput, delay?: DelegatedDelay): Promise<FocusTokenResponse> {
   const body: FocusGetTokenRequest = {
     room_id: input.roomId,
     slot_id: CALL_SLOT_ID,
     openid_token: openIdFields(input.openIdToken),
     member: { id: input.memberId, claimed_user_id: input.userId, claimed_device_id: input.deviceId },
+    ...delayFields(delay),
   };
   return askFocus(fetchFn, input.serviceUrl, "get_token", body);
 }

@@ -19,8 +19,10 @@ export const CALL_REACTIONS = [
   { emoji: "🎉", name: "party" },
 ] as const;
 
-// Membership lifetime and keep-alive: the homeserver sends our leave ~20 s after the tab dies.
-const MEMBERSHIP_CONFIG = { delayedLeaveEventDelayMs: 20_000, delayedLeaveEventRestartMs: 5_000, membershipEventExpiryMs: 4 * 3600_000 };
+// Membership lifetime and keep-alive: the homeserver sends our leave ~20 s after the tab dies (at
+// once when our focus takes the delayed leave over: see call.ts).
+export const DELAYED_LEAVE_MS = 20_000;
+const MEMBERSHIP_CONFIG = { delayedLeaveEventDelayMs: DELAYED_LEAVE_MS, delayedLeaveEventRestartMs: 5_000, membershipEventExpiryMs: 4 * 3600_000 };
 
 export function rtcSessionOf(client: MatrixClient, room: Room): MatrixRTCSession {
   return client.matrixRTC.getRoomSession(room);
