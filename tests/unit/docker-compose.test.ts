@@ -11,6 +11,7 @@ import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { parseWorkerConfig } from "../../bridge/src/worker/worker-config.ts";
+import { parseClientConfig } from "../../client/src/services/client-config.ts";
 
 interface ComposeService {
   image?: string;
@@ -236,6 +237,11 @@ describe("docker-compose.yml", () => {
       all(server, "location")
         .filter((l) => l.args.length === 1 && path.startsWith(l.args[0]!))
         .sort((a, b) => b.args[0]!.length - a.args[0]!.length)[0];
+
+    it("serves the client's deployment settings (config.json, beside index.html), valid as the client reads them", async () => {
+      const mounted = JSON.parse(await readText(mountSource(client, `${docroot}/config.json`))) as unknown;
+      assert.deepEqual(parseClientConfig(mounted), { config: { matrixRtcMode: "compatibility" }, problems: [] });
+    });
 
     it("publishes https (and http only to redirect to it), with the certificates mounted", () => {
       assert.deepEqual(client.ports?.sort(), ["443:443", "80:80"]);
