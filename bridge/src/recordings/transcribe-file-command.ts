@@ -7,6 +7,7 @@ import { AudioDecodeError, decodeAudioFile } from "../audio/decode-file.ts";
 import { ConfigError } from "../../../config/load.ts";
 import { ENGINE_NAMES, loadBridgeConfig, parseBridgeConfig, vadOptions, type BridgeConfig } from "../config.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
+import { checkSileroModel } from "../transcript/silero-vad.ts";
 import { SttEngineNotReadyError } from "../stt/engine.ts";
 import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import { toMarkdown } from "../transcript/markdown.ts";
@@ -86,6 +87,7 @@ export async function transcribeFileCommand(argv: string[], io: TranscribeFileIo
         openai: { ...config.stt.openai, interim_interval_ms: 0 },
       },
     });
+    checkSileroModel(config.vad.silero_model);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.log(err.message);

@@ -2,7 +2,7 @@
 // mixed track), segments in order, ready for the WebVTT and Markdown writers.
 import type { SttEngine } from "../stt/engine.ts";
 import { STT_SAMPLE_RATE } from "../stt/engine.ts";
-import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
+import type { VadSettings } from "../transcript/vad.ts";
 import type { Speaker, TranscriptSegment } from "../transcript/segment.ts";
 import { UtteranceTranscriber } from "../transcript/utterance-transcriber.ts";
 
@@ -10,7 +10,7 @@ export interface TranscribeRecordingOptions {
   engine: SttEngine;
   speaker: Speaker;
   language?: string;
-  vad?: Partial<EnergyVadOptions>;
+  vad?: VadSettings;
   /** Utterances decoded at the same time (engine processes or requests). */
   concurrency: number;
 }

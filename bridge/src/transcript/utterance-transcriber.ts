@@ -3,7 +3,7 @@
 // stream's time base to the transcript's.
 import type { SttEngine, SttResult, SttStream } from "../stt/engine.ts";
 import { STT_SAMPLE_RATE } from "../stt/engine.ts";
-import { EnergyVad, type EnergyVadOptions, type VadEvent } from "./energy-vad.ts";
+import { createVad, type Vad, type VadEvent, type VadSettings } from "./vad.ts";
 import type { Speaker, TranscriptSegment } from "./segment.ts";
 
 export interface UtteranceTranscriberOptions {
@@ -13,7 +13,7 @@ export interface UtteranceTranscriberOptions {
   language?: string;
   /** Transcript time of this speaker's first sample (a participant joining late starts later). */
   offsetMs?: number;
-  vad?: Partial<EnergyVadOptions>;
+  vad?: VadSettings;
   /** Every new version of a segment: interim ones while the utterance is decoded, then its final one. */
   onSegment(segment: TranscriptSegment): void;
   /** Each utterance's outcome as soon as it is known: decoded (final, words or not), or lost to an engine failure. */
@@ -35,7 +35,7 @@ interface OpenUtterance {
 
 export class UtteranceTranscriber {
   #options: UtteranceTranscriberOptions;
-  #vad: EnergyVad;
+  #vad: Vad;
   #open: OpenUtterance | undefined;
   #count = 0;
   #pending = new Set<Promise<void>>();
@@ -44,7 +44,7 @@ export class UtteranceTranscriber {
 
   constructor(options: UtteranceTranscriberOptions) {
     this.#options = options;
-    this.#vad = new EnergyVad(options.vad);
+    this.#vad = createVad(options.vad);
   }
 
   /** Transcript time reached by the audio pushed so far. */

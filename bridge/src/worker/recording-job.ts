@@ -16,7 +16,7 @@ import { threadRelation } from "../matrix/transcript-poster.ts";
 import { transcribeRecording } from "../recordings/transcribe-recording.ts";
 import { SttEngineNotReadyError, type SttEngine } from "../stt/engine.ts";
 import { transcriptTexts, type TranscriptTexts } from "../transcript/transcript-texts.ts";
-import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
+import type { VadSettings } from "../transcript/vad.ts";
 import type { JobEnd } from "./transcription-job.ts";
 
 export type RecordingJobEvent =
@@ -30,7 +30,7 @@ export interface RecordingJobOptions {
   url: string;
   token: string;
   engine: SttEngine;
-  vad?: Partial<EnergyVadOptions>;
+  vad?: VadSettings;
   /** Utterances decoded at the same time. */
   concurrency: number;
   matrix: Pick<MatrixClient, "sendEvent" | "upload" | "joinRoom" | "downloadToFile">;

@@ -1,6 +1,7 @@
 // Wiring of the transcription worker process: the engine (checked ready), the bridge's Matrix user
 // (registered through the worker's own appservice registration if new), the worker and its LiveKit agent connection.
 import { engineFromConfig } from "../stt/engine-from-config.ts";
+import { checkSileroModel } from "../transcript/silero-vad.ts";
 import { MatrixClient, type FetchLike } from "../matrix/matrix-client.ts";
 import { TranscriptionWorker, type WorkerEvent } from "./worker.ts";
 import type { WorkerConfig } from "./worker-config.ts";
@@ -11,6 +12,7 @@ export interface StartDeps {
 }
 
 export async function start(config: WorkerConfig, deps: StartDeps): Promise<TranscriptionWorker> {
+  checkSileroModel(config.vad.silero_model);
   const engine = engineFromConfig(config.stt);
   await engine.checkReady();
   const matrix = new MatrixClient({

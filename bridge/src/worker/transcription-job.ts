@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { DisconnectReason } from "@livekit/rtc-node";
 import type { TranscriptionJobMetadata } from "../../../wire-types.ts";
 import { SttEngineNotReadyError, type SttEngine } from "../stt/engine.ts";
-import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
+import type { VadSettings } from "../transcript/vad.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
 import { RoomListener, type ListenerEvent } from "../live/room-listener.ts";
 import { speakerResolver, matrixUserOf } from "../live/speaker.ts";
@@ -48,7 +48,7 @@ export interface TranscriptionJobOptions {
   url: string;
   token: string;
   engine: SttEngine;
-  vad?: Partial<EnergyVadOptions>;
+  vad?: VadSettings;
   matrix: Pick<MatrixClient, "request" | "sendEvent" | "upload" | "joinRoom">;
   /** The bridge's Matrix user: only its messages in the thread are transcript. */
   bridgeUserId: string;
