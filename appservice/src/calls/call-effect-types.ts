@@ -77,4 +77,9 @@ export interface SendDelayedLeaveEffect {
   delayId: string;
 }
 
+/** The effect that sends a delegated leave (taken from the store, so it is sent once). */
+export function sendDelayedLeave(leave: { roomId: string; userId: string; delayId: string }): SendDelayedLeaveEffect {
+  return { kind: "send_delayed_leave", roomId: leave.roomId, userId: leave.userId, delayId: leave.delayId };
+}
+
 export type CallEffect = NoticeEffect | RemoveFromLiveKitEffect | CloseLiveKitRoomsEffect | SendDelayedLeaveEffect | TranscriptionEffect;

@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { CallInput } from "./call-events.ts";
 import { createCallEffects, participantsOf, type CallEffectsDeps, type TranscriptionEffectRunner } from "./call-effects.ts";
 import { createCallStore, type Call, type CallStore } from "./call-store.ts";
+import { sendDelayedLeave } from "./call-effect-types.ts";
 import { callTracker } from "./call-tracker.ts";
 import { isTranscriberParticipant } from "../transcription/transcriber-dispatch.ts";
 
@@ -140,7 +141,7 @@ export function createCallState(deps: CallStateDeps): CallState {
           for (const l of gone) {
             // Taken again inside the transaction: a departure may have sent it meanwhile.
             const leave = await txStore.takeDelegatedLeave(l.livekitRoom, l.identity);
-            if (leave) await txStore.enqueueEffect({ kind: "send_delayed_leave", roomId: leave.roomId, userId: leave.userId, delayId: leave.delayId }, at);
+            if (leave) await txStore.enqueueEffect(sendDelayedLeave(leave), at);
           }
         }),
       );

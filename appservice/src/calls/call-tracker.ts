@@ -4,6 +4,7 @@
 // LiveKit removals), which run after the commit.
 import type { Logger } from "../log.ts";
 import type { CallInput, RoomDeparture, RtcJoin, RtcLeave, TranscriptionStateChange } from "./call-events.ts";
+import { sendDelayedLeave } from "./call-effect-types.ts";
 import { callEndedNotice, callStartedNotice, noticeTxnId } from "./call-notices.ts";
 import type { Call, CallStore, NewPresence, Presence } from "./call-store.ts";
 
@@ -161,7 +162,7 @@ export function callTracker(store: CallStore, log: Logger, language: string): Ca
     if (inRoom.some((p) => p.identity === event.identity && p.key !== event.sid)) return;
     const leave = await store.takeDelegatedLeave(event.livekitRoom, event.identity);
     if (!leave) return;
-    await store.enqueueEffect({ kind: "send_delayed_leave", roomId: leave.roomId, userId: leave.userId, delayId: leave.delayId }, event.at);
+    await store.enqueueEffect(sendDelayedLeave(leave), event.at);
   };
 
   return {

@@ -5,7 +5,7 @@
 // tracked background noise plus `marginDb`. The noise level follows quiet frames down at once and
 // creeps up slowly outside speech, so a steady hum raises it but a word onset does not. Steady noise
 // within `marginDb` of the speech hides it (see silero-vad.ts, which does not have that weakness).
-import { FrameVad, type FrameVadOptions } from "./frame-vad.ts";
+import { DEFAULT_UTTERANCE_TIMING, FrameVad, type FrameVadOptions } from "./frame-vad.ts";
 
 export type { VadEvent } from "./frame-vad.ts";
 
@@ -15,13 +15,10 @@ export interface EnergyVadOptions extends FrameVadOptions {
 }
 
 export const DEFAULT_VAD_OPTIONS: EnergyVadOptions = {
+  ...DEFAULT_UTTERANCE_TIMING,
   frameMs: 20,
   minSpeechDb: -50,
   marginDb: 12,
-  startMs: 60,
-  endSilenceMs: 600,
-  preRollMs: 300,
-  maxUtteranceMs: 15_000,
 };
 
 const FLOOR_DB = -100;

@@ -16,6 +16,14 @@ export interface FrameVadOptions {
   maxUtteranceMs: number;
 }
 
+/** The utterance timing both detectors use by default (each has its own frame length). */
+export const DEFAULT_UTTERANCE_TIMING: Omit<FrameVadOptions, "frameMs"> = {
+  startMs: 60,
+  endSilenceMs: 600,
+  preRollMs: 300,
+  maxUtteranceMs: 15_000,
+};
+
 export type VadEvent =
   /** `startMs` is where `pcm` (pre-roll included) begins, in ms since the first sample pushed. */
   | { type: "speech-start"; startMs: number; pcm: Int16Array }

@@ -8,8 +8,7 @@ import { existsSync } from "node:fs";
 import { ConfigError } from "../../../config/load.ts";
 import { createRequire } from "node:module";
 import { STT_SAMPLE_RATE } from "../stt/engine.ts";
-import { FrameVad, type FrameVadOptions } from "./frame-vad.ts";
-import { DEFAULT_VAD_OPTIONS } from "./energy-vad.ts";
+import { DEFAULT_UTTERANCE_TIMING, FrameVad, type FrameVadOptions } from "./frame-vad.ts";
 
 /**
  * How much later than the speech Silero's decisions say it ended: its probability falls over a few
@@ -53,7 +52,7 @@ export class SileroVad extends FrameVad {
   #vad: SherpaVad;
 
   constructor(options: Partial<Omit<SileroVadOptions, "model">> & Pick<SileroVadOptions, "model">) {
-    const timing = { ...DEFAULT_VAD_OPTIONS, ...options, frameMs: FRAME_MS };
+    const timing = { ...DEFAULT_UTTERANCE_TIMING, ...options, frameMs: FRAME_MS };
     // Counted from Silero's decisions, the silence starts RELEASE_MS late: shortened by that much, an
     // utterance ends as long after the speech as `endSilenceMs` says, as with the energy VAD.
     super({ ...timing, endSilenceMs: Math.max(2 * FRAME_MS, timing.endSilenceMs - RELEASE_MS) });

@@ -17,7 +17,14 @@ import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import type { MediaDeviceChoice, PreviewTracks } from "../services/livekit/call-media.ts";
-import { focusVouchedBy, ownFocus, requestPublishToken, requestSubscribeToken, type LivekitTransport } from "../services/livekit/focus.ts";
+import {
+  focusVouchedBy,
+  ownFocus,
+  requestPublishToken,
+  requestSubscribeToken,
+  type FocusTokenRequestInput,
+  type LivekitTransport,
+} from "../services/livekit/focus.ts";
 import { listenToSubtitles, type SubtitleUpdate } from "../services/livekit/subtitles.ts";
 import {
   CALL_REACTION_EVENT,
@@ -329,10 +336,11 @@ export const useCallStore = defineStore("call", () => {
   const retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   const REMOTE_RETRY_MS = 3_000;
 
-  async function connectTo(serviceUrl: string, room: Room, mode: "publish" | "subscribe", memberId: string): Promise<LkRoom> {
+  /** What a token request to a focus carries for us: who we are, our membership, a fresh OpenID token. */
+  async function tokenInput(serviceUrl: string, room: Room, memberId: string): Promise<FocusTokenRequestInput> {
     const client = session.client;
     if (client === null) throw new VisioError(ERRCODE.unknownToken, "error.sessionExpired");
-    const input = {
+    return {
       serviceUrl,
       roomId: room.roomId,
       userId: client.getSafeUserId(),
@@ -340,6 +348,10 @@ export const useCallStore = defineStore("call", () => {
       memberId,
       openIdToken: await client.getOpenIdToken(),
     };
+  }
+
+  async function connectTo(serviceUrl: string, room: Room, mode: "publish" | "subscribe", memberId: string): Promise<LkRoom> {
+    const input = await tokenInput(serviceUrl, room, memberId);
     const rtcMode = services.config.matrixRtcMode;
     const token =
       mode === "publish" ? await requestPublishToken(services.fetch, input, rtcMode) : await requestSubscribeToken(services.fetch, input, rtcMode);
@@ -385,13 +397,11 @@ export const useCallStore = defineStore("call", () => {
    * not take it refuses; then the homeserver sends it when the delay runs out, as before.
    */
   async function delegateLeave(serviceUrl: string, room: Room, memberId: string, delayId: string): Promise<void> {
-    const client = session.client;
-    if (client === null) return;
     try {
-      const input = { serviceUrl, roomId: room.roomId, userId: client.getSafeUserId(), deviceId: client.getDeviceId() ?? "", memberId, openIdToken: await client.getOpenIdToken() };
+      const input = await tokenInput(serviceUrl, room, memberId);
       await requestPublishToken(services.fetch, input, services.config.matrixRtcMode, { delayId, timeoutMs: DELAYED_LEAVE_MS });
     } catch {
-      // Not taken: nothing is lost, the delay still runs at the homeserver.
+      // Not taken (or signed out meanwhile): nothing is lost, the delay still runs at the homeserver.
     }
   }
 
