@@ -51,7 +51,7 @@ const openAiSchema = z
       description: "Language sent with each request when the meeting names none (\"und\"); default: the model detects it.",
     }),
     timeout_ms: z.number().int().min(100).max(600_000).default(30_000).meta({ description: "Timeout of each request (one per utterance, and per interim re-decoding)." }),
-    interim_interval_ms: z.number().int().min(0).max(10_000).default(700).meta({
+    interim_interval_ms: z.number().int().min(0).max(10_000).default(400).meta({
       description:
         "While a person speaks, the utterance so far is decoded again after this much new audio and the words that two decodings agree on are shown as interim subtitles; 0: finals only.",
     }),

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeAudioFile } from "../../bridge/src/audio/decode-file.ts";
+import { encodeWav } from "../../bridge/src/audio/wav.ts";
 import { transcribeRecording } from "../../bridge/src/recordings/transcribe-recording.ts";
 import { SttEngineError, SttEngineNotReadyError } from "../../bridge/src/stt/engine.ts";
 import { OpenAiCompatibleEngine } from "../../bridge/src/stt/openai-compatible.ts";
@@ -59,6 +60,29 @@ describe("OpenAI-compatible engine with a real Whisper (faster-whisper tiny.en, 
       assert.ok(segment.startMs >= sentence.startMs - SEGMENT_SLACK_MS && segment.endMs <= sentence.endMs + SEGMENT_SLACK_MS, where);
       assert.ok((segment.words ?? []).length > 0, `word times for ${where}`);
     });
+  });
+
+  it("answers an interim request (interim=true) with the text of the growing utterance alone, no word times", async function () {
+    const sentence = recording.sentences[1]!;
+    const chunks: Int16Array[] = [];
+    for await (const chunk of decodeAudioFile(recording.wavPath)) chunks.push(chunk);
+    const pcm = Int16Array.from(chunks.flatMap((c) => Array.from(c)));
+    // The first 1.8 s of "Please send the report to the whole team before Friday.": its first words.
+    const start = Math.round((sentence.startMs * 16_000) / 1000);
+    const growing = pcm.slice(start, start + Math.round(1.8 * 16_000));
+    const form = new FormData();
+    form.append("file", new Blob([encodeWav(growing, 16_000)], { type: "audio/wav" }), "utterance.wav");
+    form.append("model", server.model);
+    form.append("language", "en");
+    form.append("response_format", "verbose_json");
+    form.append("timestamp_granularities[]", "word");
+    form.append("interim", "true");
+    const response = await fetch(`${server.url}/v1/audio/transcriptions`, { method: "POST", body: form });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { text: string; words?: unknown; segments: { start: number; end: number }[] };
+    assert.match(body.text, /^please send the\b/i, body.text);
+    assert.equal(body.words, undefined, "an interim answer has no word times");
+    assert.deepEqual(body.segments.map((s) => [s.start, s.end]), [[0, 1.8]]);
   });
 
   it("refuses a model the server does not serve at checkReady(), naming what it serves", async function () {

@@ -4,6 +4,8 @@
 // its final result. While the utterance grows, it is decoded again every `interimIntervalMs` of new
 // audio; the words two decodings in a row agree on are stable enough to show as interim text (Whisper
 // revises its last words as it hears more: showing only agreed words keeps subtitles from flickering).
+// Interim requests carry `interim=true`: Visio's Whisper server then decodes them quickly (a shorter
+// window, text only); other servers ignore the field and decode them in full.
 import { encodeWav } from "../audio/wav.ts";
 import {
   languageCode,
@@ -242,7 +244,8 @@ export class OpenAiCompatibleEngine implements SttEngine {
     form.append("model", model);
     form.append("response_format", "verbose_json");
     form.append("timestamp_granularities[]", "segment");
-    form.append("timestamp_granularities[]", "word");
+    if (final) form.append("timestamp_granularities[]", "word");
+    else form.append("interim", "true");
     // Whisper wants ISO 639-1 ("fr"), not a region.
     if (language !== undefined && language !== "und") form.append("language", languageCode(language));
     const url = endpoint(this.#options.url, "/v1/audio/transcriptions");

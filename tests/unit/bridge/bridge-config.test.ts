@@ -9,7 +9,7 @@ describe("bridge configuration", function () {
     assert.equal(config.stt.engine, "openai");
     assert.equal(config.stt.openai.url, "http://127.0.0.1:8090");
     assert.deepEqual(config.stt.openai.models, ["tiny.en", "base"]);
-    assert.equal(config.stt.openai.interim_interval_ms, 700);
+    assert.equal(config.stt.openai.interim_interval_ms, 400);
     assert.equal(config.vad.end_silence_ms, 600);
     const engine = engineFromConfig(config.stt);
     assert.equal(engine.name, "openai");

@@ -183,6 +183,11 @@ describe("OpenAI-compatible engine", function () {
     assert.deepEqual(interims, ["The", "The meeting will", "The meeting will start at"], "first: all but the last word; then only what two decodings share");
     assert.deepEqual(results.filter((r) => r.final).map((r) => r.text), ["The meeting will start at ten."]);
     assert.equal(results.at(-1)?.final, true, "the final comes last");
+    // Interim decodings ask for a quick decoding and no word times; the final one asks for word times.
+    const forms = received.map((r) => r.form!);
+    assert.deepEqual(forms.map((f) => f.get("interim")), [...forms.slice(0, -1).map(() => "true"), null]);
+    assert.deepEqual(forms.at(-1)?.getAll("timestamp_granularities[]"), ["segment", "word"]);
+    assert.deepEqual(forms[0]?.getAll("timestamp_granularities[]"), ["segment"]);
   });
 
   it("compares words as a reader does, and keeps only what two decodings share from the start", function () {
