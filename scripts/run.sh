@@ -13,6 +13,7 @@ ensure_synapse
 ensure_whisper_server "$root"
 ensure_livekit
 ensure_silero_vad
+ensure_english_speech
 locate_postgres
 flock -u 9
 

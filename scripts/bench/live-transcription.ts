@@ -17,7 +17,8 @@ import { createStore } from "../../appservice/src/storage/store.ts";
 import { HOSTS } from "../../tests/harness/network.ts";
 import { getTestbed, uniqueLocalpart, type RegisteredUser, type SynapseServer } from "../../tests/harness/testbed.ts";
 import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/speech/festival-speech.ts";
-import { chooseFrenchClips, FRENCH_CALL_CLIPS, recordFrenchMeeting } from "../../tests/speech/french-speech.ts";
+import { chooseFrenchClips, FRENCH_CALL_CLIPS } from "../../tests/speech/french-speech.ts";
+import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
 import { WHISPER_MULTILINGUAL_MODEL, WHISPER_SERVER_MODEL } from "../../bridge/whisper-server/whisper-server.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
@@ -36,7 +37,7 @@ const SPEECH: Record<"en" | "fr", { describe: string; model: string; record(dir:
   fr: {
     describe: "4 recorded French phrases (Tux Paint)",
     model: WHISPER_MULTILINGUAL_MODEL,
-    record: async (dir) => recordFrenchMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS), { gapMs: 2500 }),
+    record: async (dir) => recordMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS), { gapMs: 2500 }),
   },
 };
 const CLOCK_TICKS_PER_SECOND = 100;

@@ -1,6 +1,7 @@
-// Transcription figures: word error rate on the Festival sentences and the real-time factor of one
-// stream (decoding CPU time over audio time), per engine. An engine that cannot run here is reported
-// as "not available: <reason>", never as a number.
+// Transcription figures, per engine: word error rate on the Festival sentences and on English read by
+// people (tests/speech/english-speech.ts: LibriVox prose and verse), and the real-time factor of one
+// stream (decoding CPU time over audio time) on the Festival sentences. An engine that cannot run here
+// is reported as "not available: <reason>", never as a number.
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,11 +12,15 @@ import { parseBridgeConfig, type BridgeConfigInput } from "../../bridge/src/conf
 import { engineFromConfig } from "../../bridge/src/stt/engine-from-config.ts";
 import type { SttEngine } from "../../bridge/src/stt/engine.ts";
 import { wordErrorRate, type WordErrorCounts } from "../../bridge/src/transcript/word-error-rate.ts";
-import { MEETING_SENTENCES, synthesizeRecording } from "../../tests/speech/festival-speech.ts";
+import { proseClips, verseClips } from "../../tests/speech/english-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/speech/festival-speech.ts";
+import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
 import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
 
 export interface TranscriptionBenchRun {
   engine: string;
+  /** Which speech: Festival, or people reading. */
+  speech: string;
   audioSeconds: number;
   wallSeconds: number;
   /** CPU seconds of this process, of the engine processes it ran, and of the engine's server when it runs here. */
@@ -39,40 +44,55 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The speech each engine transcribes, and how many times (decoding is deterministic: once for people's). */
+const SPEECH: { label: string; times: (runs: number) => number; record(dir: string): Promise<SpeechRecording> }[] = [
+  { label: "Festival HTS voice, the meeting sentences", times: (runs) => runs, record: (dir) => synthesizeRecording(dir, MEETING_SENTENCES) },
+  { label: "people: LibriVox prose, Sense and Sensibility, 5 sentences", times: () => 1, record: async (dir) => recordMeeting(dir, await proseClips()) },
+  { label: "people: LibriVox verse, Shakespeare's Sonnet 1, 14 lines", times: () => 1, record: async (dir) => recordMeeting(dir, await verseClips()) },
+];
+
 /**
  * One stream at a time (concurrency 1), so that the CPU time is what one speaker costs. `serverPid`:
  * an engine server started here for the bench, whose CPU time counts too.
  */
 export async function benchTranscription(engine: SttEngine, runs: number, serverPid?: number): Promise<TranscriptionBenchRun[]> {
-  const cpu = (): number => cpuSecondsSoFar() + (serverPid === undefined ? 0 : cpuSecondsOf(serverPid));
   await engine.checkReady();
-  const dir = await mkdtemp(join(tmpdir(), "visio-bench-stt-"));
-  try {
-    const recording = await synthesizeRecording(dir, MEETING_SENTENCES);
-    const reference = MEETING_SENTENCES.join(" ");
-    const results: TranscriptionBenchRun[] = [];
-    for (let i = 0; i < runs; i++) {
-      const cpuBefore = cpu();
-      const started = performance.now();
-      const transcript = await transcribeRecording(decodeAudioFile(recording.wavPath), {
-        engine,
-        speaker: { id: "bench", name: "Bench" },
-        concurrency: 1,
-      });
-      const hypothesis = transcript.segments.map((s) => s.text).join(" ");
-      results.push({
-        engine: engine.name,
-        audioSeconds: transcript.durationMs / 1000,
-        wallSeconds: (performance.now() - started) / 1000,
-        cpuSeconds: cpu() - cpuBefore,
-        errors: wordErrorRate(reference, hypothesis),
-        hypothesis,
-      });
+  const results: TranscriptionBenchRun[] = [];
+  for (const speech of SPEECH) {
+    const dir = await mkdtemp(join(tmpdir(), "visio-bench-stt-"));
+    try {
+      results.push(...(await benchSpeech(engine, speech.label, await speech.record(dir), speech.times(runs), serverPid)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-    return results;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
+  return results;
+}
+
+async function benchSpeech(engine: SttEngine, speech: string, recording: SpeechRecording, runs: number, serverPid?: number): Promise<TranscriptionBenchRun[]> {
+  const cpu = (): number => cpuSecondsSoFar() + (serverPid === undefined ? 0 : cpuSecondsOf(serverPid));
+  const reference = recording.sentences.map((s) => s.text).join(" ");
+  const results: TranscriptionBenchRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const cpuBefore = cpu();
+    const started = performance.now();
+    const transcript = await transcribeRecording(decodeAudioFile(recording.wavPath), {
+      engine,
+      speaker: { id: "bench", name: "Bench" },
+      concurrency: 1,
+    });
+    const hypothesis = transcript.segments.map((s) => s.text).join(" ");
+    results.push({
+      engine: engine.name,
+      speech,
+      audioSeconds: transcript.durationMs / 1000,
+      wallSeconds: (performance.now() - started) / 1000,
+      cpuSeconds: cpu() - cpuBefore,
+      errors: wordErrorRate(reference, hypothesis),
+      hypothesis,
+    });
+  }
+  return results;
 }
 
 export type EngineBench = { label: string; runs: TranscriptionBenchRun[] } | { label: string; unavailable: string };
@@ -93,7 +113,7 @@ async function benchConfigured(label: string, stt: BridgeConfigInput["stt"], run
  */
 export async function benchTranscriptionEngines(runs: number): Promise<EngineBench[]> {
   const results: EngineBench[] = [];
-  results.push(await benchConfigured("pocketsphinx (Debian en-us model)", {}, runs));
+  results.push(await benchConfigured("pocketsphinx (Debian en-us model)", { engine: "pocketsphinx" }, runs));
 
   let whisper: WhisperServer | undefined;
   try {
@@ -103,7 +123,7 @@ export async function benchTranscriptionEngines(runs: number): Promise<EngineBen
   }
   if (whisper !== undefined) {
     try {
-      const stt = { engine: "openai" as const, openai: { url: whisper.url, model: whisper.model, language: "en", timeout_ms: 120_000 } };
+      const stt = { engine: "openai" as const, openai: { url: whisper.url, models: [whisper.model], language: "en", timeout_ms: 120_000 } };
       results.push(await benchConfigured("openai (faster-whisper tiny.en int8 on 1 CPU thread, local server)", stt, runs, whisper.pid));
     } finally {
       await whisper.stop();
@@ -141,20 +161,24 @@ const median = (xs: number[]): number => {
 
 /** The bench's lines for the transcription figures. */
 export function transcriptionReport(engines: EngineBench[]): string {
-  const lines = ["transcription per engine (Festival HTS voice, the meeting sentences as one recording; one stream at a time):"];
+  const lines = ["transcription per engine (each speech as one recording through the bridge's VAD; one stream at a time):"];
   for (const e of engines) {
     if ("unavailable" in e) {
       lines.push(`  ${e.label}: not available: ${e.unavailable}`);
       continue;
     }
-    const [first] = e.runs;
-    if (first === undefined) continue;
-    const rtf = e.runs.map((r) => r.cpuSeconds / r.audioSeconds);
-    lines.push(
-      `  ${e.label} (${first.errors.referenceWords} words, ${first.audioSeconds.toFixed(1)} s of audio; medians of ${e.runs.length} runs):`,
-      `    WER: ${first.errors.wer.toFixed(3)} (S ${first.errors.substitutions}, D ${first.errors.deletions}, I ${first.errors.insertions}) — "${first.hypothesis}"`,
-      `    real-time factor per stream, CPU: ${median(rtf).toFixed(2)} (runs: ${rtf.map((x) => x.toFixed(2)).join(", ")}); wall clock: ${median(e.runs.map((r) => r.wallSeconds / r.audioSeconds)).toFixed(2)}`,
-    );
+    lines.push(`  ${e.label}:`);
+    for (const speech of [...new Set(e.runs.map((r) => r.speech))]) {
+      const runs = e.runs.filter((r) => r.speech === speech);
+      const [first] = runs;
+      if (first === undefined) continue;
+      const rtf = runs.map((r) => r.cpuSeconds / r.audioSeconds);
+      lines.push(
+        `    ${speech} (${first.errors.referenceWords} words, ${first.audioSeconds.toFixed(1)} s of audio; ${runs.length === 1 ? "one run" : `medians of ${runs.length} runs`}):`,
+        `      WER: ${first.errors.wer.toFixed(3)} (S ${first.errors.substitutions}, D ${first.errors.deletions}, I ${first.errors.insertions}) — "${first.hypothesis}"`,
+        `      real-time factor per stream, CPU: ${median(rtf).toFixed(2)} (runs: ${rtf.map((x) => x.toFixed(2)).join(", ")}); wall clock: ${median(runs.map((r) => r.wallSeconds / r.audioSeconds)).toFixed(2)}`,
+      );
+    }
   }
   return `${lines.join("\n")}\n`;
 }

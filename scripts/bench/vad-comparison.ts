@@ -64,10 +64,10 @@ interface Material {
 }
 
 async function material(): Promise<Material> {
-  const clips = (await listFrenchClips()).sort((a, b) => a.oggPath.localeCompare(b.oggPath));
+  const clips = (await listFrenchClips()).sort((a, b) => a.audioPath.localeCompare(b.audioPath));
   const pick = sequence(7);
-  const phrases = await Promise.all(clips.filter(() => pick() < 0.05).slice(0, 30).map((c) => decode(c.oggPath)));
-  const babble = await Promise.all(clips.filter(() => pick() < 0.02).slice(0, 12).map((c) => decode(c.oggPath)));
+  const phrases = await Promise.all(clips.filter(() => pick() < 0.05).slice(0, 30).map((c) => decode(c.audioPath)));
+  const babble = await Promise.all(clips.filter(() => pick() < 0.02).slice(0, 12).map((c) => decode(c.audioPath)));
   const length = PAUSE_SAMPLES + phrases.reduce((sum, p) => sum + p.length + PAUSE_SAMPLES, 0);
   const clean = new Float32Array(length);
   const reference: Span[] = [];

@@ -22,7 +22,8 @@ import type { Host } from "../../tests/harness/network.ts";
 import type { LiveKitServer, RegisteredUser, Servers, SynapseServer } from "../../tests/harness/testbed.ts";
 import { waitUntil } from "../../tests/harness/wait.ts";
 import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/speech/festival-speech.ts";
-import { chooseFrenchClips, FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER, recordFrenchMeeting } from "../../tests/speech/french-speech.ts";
+import { chooseFrenchClips, FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER } from "../../tests/speech/french-speech.ts";
+import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
 import { requestFocusToken } from "../../tests/support/matrix-users.ts";
 import { timeSubtitles } from "../../tests/support/subtitle-timing.ts";
@@ -53,7 +54,7 @@ export const FRENCH_SCRIPT: SpokenScript = {
   maxWer: FRENCH_CALL_MAX_WER,
   filePrefix: "transcription-",
   // Pauses long enough that a phrase's subtitles have arrived before the next phrase starts.
-  record: async (dir) => recordFrenchMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS), { gapMs: 2500 }),
+  record: async (dir) => recordMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS), { gapMs: 2500 }),
 };
 
 /** Three Festival sentences; tiny.en measured 0.02 on them. */

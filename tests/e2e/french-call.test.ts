@@ -15,7 +15,8 @@ import { HOSTS } from "../harness/network.ts";
 import type { LiveKitServer, RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER, chooseFrenchClips, recordFrenchMeeting } from "../speech/french-speech.ts";
+import { FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER, chooseFrenchClips } from "../speech/french-speech.ts";
+import { recordMeeting } from "../speech/recorded-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
@@ -59,7 +60,7 @@ describe("a French meeting in the Visio client (Chromium, Synapse A and B, LiveK
   it("a caller of A speaks French; B sees French subtitles under her name; the thread and the files are French", async () => {
     const { a, b } = testbed.ministries;
     const dir = await mkdtemp(join(testbed.runDir, "french-call-"));
-    const speech = await recordFrenchMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS), { leadMs: 2000, gapMs: 2000 });
+    const speech = await recordMeeting(dir, await chooseFrenchClips(FRENCH_CALL_CLIPS), { leadMs: 2000, gapMs: 2000 });
     const said = speech.sentences.map((s) => s.text);
     // Chromium plays the recording as the microphone, over and over.
     const speaking = await launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir, args: [`--use-file-for-fake-audio-capture=${speech.wavPath}`] });

@@ -24,7 +24,8 @@ import {
   type WhisperServer,
 } from "../../bridge/whisper-server/whisper-server.ts";
 import type { SpeechRecording } from "../speech/festival-speech.ts";
-import { chooseFrenchClips, recordFrenchMeeting } from "../speech/french-speech.ts";
+import { chooseFrenchClips } from "../speech/french-speech.ts";
+import { recordMeeting } from "../speech/recorded-speech.ts";
 
 const run = promisify(execFile);
 const INSTALL = fileURLToPath(new URL("../../bridge/whisper-server/install.sh", import.meta.url));
@@ -96,7 +97,7 @@ describe("Whisper server with several models (tiny.en and the multilingual base)
   it(`transcribes recorded French speech with base (language fr) within WER ${MAX_FRENCH_WER}`, async function () {
     const clips = await chooseFrenchClips({ count: FRENCH_CLIPS });
     assert.equal(clips.length, FRENCH_CLIPS);
-    const recording: SpeechRecording = await recordFrenchMeeting(dir, clips);
+    const recording: SpeechRecording = await recordMeeting(dir, clips);
     const engine = new OpenAiCompatibleEngine({ url: server.url, models: [WHISPER_MULTILINGUAL_MODEL], language: "fr", timeoutMs: 120_000 });
     await engine.checkReady();
     const transcript = await transcribeRecording(decodeAudioFile(recording.wavPath), {

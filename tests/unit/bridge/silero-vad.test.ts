@@ -27,7 +27,7 @@ function model(): string {
 async function noisyPhrase(): Promise<{ pcm: Int16Array; speech: [number, number] }> {
   const clip = (await listFrenchClips()).find((c) => c.text.split(" ").length >= 6);
   assert.ok(clip);
-  const { stdout } = await run("sox", [clip.oggPath, "-t", "raw", "-r", String(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", "-"], { encoding: "buffer", maxBuffer: 1 << 26 });
+  const { stdout } = await run("sox", [clip.audioPath, "-t", "raw", "-r", String(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", "-"], { encoding: "buffer", maxBuffer: 1 << 26 });
   const phrase = new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length / 2);
   const pcm = new Float64Array(phrase.length + 2 * RATE);
   phrase.forEach((v, i) => (pcm[RATE + i] = v));
