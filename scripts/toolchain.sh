@@ -22,12 +22,14 @@ ensure_debian_packages() {
   command -v flock >/dev/null || missing+=(util-linux)
   command -v pkill >/dev/null || missing+=(procps)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
-  # Transcription: the PocketSphinx engine and its English model, decoders for recordings (Debian 12's
-  # sox cannot read Opus, opusdec can), and Festival's HTS voice that speaks the test sentences.
+  # Transcription: the PocketSphinx engine and its English model, ffmpeg to decode posted recordings
+  # (audio and video), Festival's HTS voice that speaks the test sentences, and sox and opusenc that
+  # make test recordings of it.
   command -v pocketsphinx_continuous >/dev/null || missing+=(pocketsphinx)
   [ -f /usr/share/pocketsphinx/model/en-us/en-us/mdef ] || missing+=(pocketsphinx-en-us)
+  command -v ffmpeg >/dev/null || missing+=(ffmpeg)
   command -v sox >/dev/null || missing+=(sox)
-  command -v opusdec >/dev/null || missing+=(opus-tools)
+  command -v opusenc >/dev/null || missing+=(opus-tools)
   command -v text2wave >/dev/null || missing+=(festival)
   [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
   # Recorded French speech for the French transcription test and bench: Tux Paint's spoken stamp descriptions.

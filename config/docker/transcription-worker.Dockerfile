@@ -1,10 +1,10 @@
 # The transcription worker's runtime: Node 22, the Debian tools the bridge runs (PocketSphinx and
-# its US English model; sox and opusdec to decode audio) and the Silero VAD model. The code and node_modules are not copied:
+# its US English model; ffmpeg to decode posted recordings, audio or video) and the Silero VAD model. The code and node_modules are not copied:
 # docker-compose.yml mounts the repository, as it does for the appservice.
 FROM node:22-bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      pocketsphinx pocketsphinx-en-us sox opus-tools \
+      pocketsphinx pocketsphinx-en-us ffmpeg \
  && rm -rf /var/lib/apt/lists/*
 # Silero VAD v5, the voice activity detector (vad.silero_model in transcription-worker.yaml): the copy
 # npm's @ricky0123/vad-web ships, checked against the SHA-256 scripts/toolchain.sh records.

@@ -1,7 +1,7 @@
 // A recording posted in a meeting, transcribed on request (real Synapse A and B, LiveKit A, appservice A,
-// a worker of A with A's Whisper server): a member of B posts an Ogg/Opus recording from B's media
-// repository, a member of A replies `!transcribe` to it, and the WebVTT and Markdown files come in a
-// thread under the recording, fetched by A across the federation. Asking for what is not a recording
+// a worker of A with A's Whisper server): a member of B posts an Ogg/Opus recording, or a video, from
+// B's media repository, a member of A replies `!transcribe` to it, and the WebVTT and Markdown files
+// come in a thread under the recording, fetched by A across the federation. Asking for what is not a recording
 // gets a reply saying so; a recording that cannot be decoded gets a notice in its thread.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -157,6 +157,43 @@ describe("transcribing a recording posted in a meeting (real Synapse A and B, Li
     assert.ok(wer <= MAX_WER, `WER ${wer.toFixed(3)} > ${MAX_WER}: ${said}`);
   });
 
+  it("transcribes the sound of a video (MP4: H.264 and AAC, as phones record) posted by B as m.video; a video without sound gets a notice saying so", async () => {
+    const { a, b } = testbed.ministries;
+    const speech = await synthesizeRecording(dir, MEETING_SENTENCES.slice(3, 5));
+    const videoPath = join(dir, "briefing.mp4");
+    const picture = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=10"];
+    await run("ffmpeg", ["-nostdin", "-loglevel", "error", ...picture, "-i", speech.wavPath, "-shortest", "-c:v", "libx264", "-c:a", "aac", "-b:a", "64k", videoPath]);
+    const data = new Uint8Array(await readFile(videoPath));
+    const url = await upload(b, bob, data, "video/mp4", "briefing.mp4");
+    const video = await send(b, bob, { msgtype: "m.video", body: "briefing.mp4", url, info: { mimetype: "video/mp4", size: data.byteLength } });
+    await seenByA(video);
+    await send(a, alice, { msgtype: "m.text", body: "!transcribe en", "m.relates_to": { "m.in_reply_to": { event_id: video } } });
+    let files: RoomEvent[] = [];
+    await waitUntil(
+      "the transcript files in the video's thread",
+      async () => (files = (await threadUnder(video)).filter((e) => e.sender === bridgeUserId && e.content.msgtype === "m.file")).length === 2,
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+    const vttEvent = files.find((f) => (f.content.info as { mimetype: string }).mimetype === "text/vtt");
+    const cues = parseWebVtt((await downloadMedia(a, alice.accessToken, String(vttEvent?.content.url))).text);
+    const said = cues.map((c) => c.text).join(" ");
+    const { wer } = wordErrorRate(speech.sentences.map((s) => s.text).join(" "), said);
+    assert.ok(wer <= MAX_WER, `WER ${wer.toFixed(3)} > ${MAX_WER}: ${said}`);
+
+    const silentPath = join(dir, "silent.mp4");
+    await run("ffmpeg", ["-nostdin", "-loglevel", "error", ...picture, "-t", "2", "-c:v", "libx264", silentPath]);
+    const silentData = new Uint8Array(await readFile(silentPath));
+    const silentUrl = await upload(b, bob, silentData, "video/mp4", "silent.mp4");
+    const silent = await send(b, bob, { msgtype: "m.video", body: "silent.mp4", url: silentUrl, info: { mimetype: "video/mp4", size: silentData.byteLength } });
+    await seenByA(silent);
+    await send(a, alice, { msgtype: "m.text", body: "!transcribe en", "m.relates_to": { "m.in_reply_to": { event_id: silent } } });
+    await waitUntil(
+      "the notice that the video has no sound",
+      async () => (await threadUnder(silent)).some((e) => e.sender === bridgeUserId && /^silent\.mp4 could not be transcribed: it has no sound track/.test(String(e.content.body))),
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  });
+
   it("refuses to transcribe what is not a recording, and says so in the thread when a recording cannot be decoded", async () => {
     const { a, b } = testbed.ministries;
     // The chat command on a text message: a reply saying why.
@@ -170,7 +207,7 @@ describe("transcribing a recording posted in a meeting (real Synapse A and B, Li
         return page.chunk.some(
           (e) =>
             (e.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } } | undefined)?.["m.in_reply_to"]?.event_id === command &&
-            e.content.body === "Recording not transcribed: This message is not an audio recording",
+            e.content.body === "Recording not transcribed: This message is not an audio or video recording",
         );
       },
       { timeoutMs: 20_000, intervalMs: 500 },

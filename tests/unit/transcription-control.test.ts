@@ -220,13 +220,19 @@ describe("transcription control (homeserver double)", () => {
     assert.deepEqual(queued, { event_id: "$rec", filename: "call.wav", language: "en" });
   });
 
-  it("refuses what is not an audio recording it can read, and messages of other rooms, each with its reason", async () => {
+  it("a video, as m.video or as an m.file of a video type, is a recording too: its sound is transcribed", async () => {
+    recording({ msgtype: "m.video", body: "meeting.mp4", url: "mxc://ministry-a.test/v", info: { mimetype: "video/mp4", size: 2048 } });
+    assert.deepEqual(await control().transcribeRecording({ roomId: ROOM, userId: BOB, eventId: "$rec" }), { event_id: "$rec", filename: "meeting.mp4", language: "en" });
+    recording({ msgtype: "m.file", body: "v.webm", url: "mxc://ministry-a.test/w", info: { mimetype: "video/webm" } });
+    assert.deepEqual(await control().transcribeRecording({ roomId: ROOM, userId: BOB, eventId: "$rec" }), { event_id: "$rec", filename: "v.webm", language: "en" });
+  });
+
+  it("refuses what is not a recording it can read, and messages of other rooms, each with its reason", async () => {
     const c = control();
     const cases: [Record<string, unknown>, string, RegExp][] = [
-      [{ msgtype: "m.text", body: "hello" }, "M_INVALID_PARAM", /not an audio recording/],
-      [{ msgtype: "m.video", body: "v.mp4", url: "mxc://a/b", info: { mimetype: "video/mp4" } }, "M_INVALID_PARAM", /Video recordings/],
-      [{ msgtype: "m.file", body: "v.webm", url: "mxc://a/b", info: { mimetype: "video/webm" } }, "M_INVALID_PARAM", /Video recordings/],
-      [{ msgtype: "m.file", body: "notes.pdf", url: "mxc://a/b", info: { mimetype: "application/pdf" } }, "M_INVALID_PARAM", /not an audio recording/],
+      [{ msgtype: "m.text", body: "hello" }, "M_INVALID_PARAM", /not an audio or video recording/],
+      [{ msgtype: "m.file", body: "notes.pdf", url: "mxc://a/b", info: { mimetype: "application/pdf" } }, "M_INVALID_PARAM", /not an audio or video recording/],
+      [{ msgtype: "m.video", body: "e.mp4", file: { url: "mxc://a/b" } }, "M_INVALID_PARAM", /end-to-end encrypted/],
       [{ msgtype: "m.audio", body: "e.ogg", file: { url: "mxc://a/b" } }, "M_INVALID_PARAM", /end-to-end encrypted/],
       [{ msgtype: "m.audio", body: "x.ogg", url: "https://elsewhere.example/x.ogg" }, "M_INVALID_PARAM", /mxc/],
       [{ msgtype: "m.audio", body: "big.ogg", url: "mxc://a/b", info: { size: 101 * 1024 * 1024 } }, "M_TOO_LARGE", /larger than 100 MiB/],
@@ -347,7 +353,7 @@ describe("transcription chat command", () => {
         },
         transcribeRecording: async (request) => {
           calls.push(request);
-          if (request.eventId === "$text") throw new MatrixError("M_INVALID_PARAM", "This message is not an audio recording");
+          if (request.eventId === "$text") throw new MatrixError("M_INVALID_PARAM", "This message is not an audio or video recording");
           return { event_id: request.eventId, filename: "r.ogg", language: request.language ?? "en" };
         },
         refusedByWorker: async (roomId, root) => (calls.push({ refused: roomId, root }), true),
@@ -390,7 +396,7 @@ describe("transcription chat command", () => {
       [
         ["Transcription not stopped: The user is not joined to the room", bobs.event_id],
         [`Transcription not changed: ${COMMAND_USAGE}`, bad.event_id],
-        ["Recording not transcribed: This message is not an audio recording", onText.event_id],
+        ["Recording not transcribed: This message is not an audio or video recording", onText.event_id],
       ],
     );
     assert.ok(homeserver.messages.every((m) => m.content.msgtype === "m.notice"));

@@ -53,7 +53,7 @@ export interface TranscriptionControl {
   refusedByWorker(roomId: string, threadRoot: string): Promise<boolean>;
 }
 
-/** The recording a message carries: an m.audio, or an m.file of an audio type, as unencrypted media. */
+/** The recording a message carries: an m.audio or m.video, or an m.file of an audio or video type, as unencrypted media. */
 export function recordingOf(event: RoomEvent): RecordingJobFields {
   const content = event.content;
   const info = (typeof content.info === "object" && content.info !== null ? content.info : {}) as { mimetype?: unknown; size?: unknown };
@@ -61,11 +61,9 @@ export function recordingOf(event: RoomEvent): RecordingJobFields {
   if (event.type !== "m.room.message" || typeof content.msgtype !== "string") {
     throw new MatrixError("M_INVALID_PARAM", "This event is not a message with a recording");
   }
-  if (content.msgtype === "m.video" || mimetype.startsWith("video/")) {
-    throw new MatrixError("M_INVALID_PARAM", "Video recordings are not transcribed: post the recording's audio (Ogg, Opus, WAV, FLAC)");
-  }
-  if (content.msgtype !== "m.audio" && !(content.msgtype === "m.file" && mimetype.startsWith("audio/"))) {
-    throw new MatrixError("M_INVALID_PARAM", "This message is not an audio recording");
+  const recorded = content.msgtype === "m.audio" || content.msgtype === "m.video";
+  if (!recorded && !(content.msgtype === "m.file" && /^(audio|video)\//.test(mimetype))) {
+    throw new MatrixError("M_INVALID_PARAM", "This message is not an audio or video recording");
   }
   if (content.file !== undefined) {
     throw new MatrixError("M_INVALID_PARAM", "This recording is end-to-end encrypted: the transcription service cannot read it");

@@ -1,33 +1,28 @@
-// Any recording to what the engines take (16 kHz mono s16le), through Debian's decoders: sox for WAV,
-// FLAC, Ogg/Vorbis and the like; opusdec for Ogg/Opus, which Debian 12's sox cannot read.
+// Any recording to what the engines take (16 kHz mono s16le), through Debian's ffmpeg: audio files
+// (WAV, FLAC, Ogg Vorbis or Opus, MP3, AAC/M4A…) and the sound of video files (MP4, WebM, Matroska…),
+// whose pictures are ignored.
 import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
 import { STT_SAMPLE_RATE } from "../stt/engine.ts";
 
 export class AudioDecodeError extends Error {
   override name = "AudioDecodeError";
-}
-
-/** Ogg pages start with "OggS"; the first packet of an Opus stream is "OpusHead" (RFC 7845). */
-export async function isOggOpus(path: string): Promise<boolean> {
-  const file = await open(path, "r");
-  try {
-    const head = Buffer.alloc(64);
-    const { bytesRead } = await file.read(head, 0, head.length, 0);
-    const bytes = head.subarray(0, bytesRead);
-    return bytes.subarray(0, 4).toString("latin1") === "OggS" && bytes.includes(Buffer.from("OpusHead", "latin1"));
-  } catch {
-    return false;
-  } finally {
-    await file.close();
+  /** The file was read, but it has no sound: a video without a sound track. */
+  readonly soundless: boolean;
+  constructor(message: string, { soundless = false } = {}) {
+    super(message);
+    this.soundless = soundless;
   }
 }
 
-const SOX_TO_PCM = ["-t", "raw", "-r", String(STT_SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", "-L", "-"];
+const TO_PCM = ["-vn", "-sn", "-dn", "-ac", "1", "-ar", String(STT_SAMPLE_RATE), "-f", "s16le", "-"];
+
+/** ffmpeg's words when the file has no audio stream to decode. */
+const NO_AUDIO_STREAM = /does not contain any stream|matches no streams/i;
 
 /**
  * Decodes a file into 16 kHz mono PCM chunks, streaming: a long recording never sits in memory whole.
- * Throws AudioDecodeError with the decoder's message when the file cannot be read.
+ * Throws AudioDecodeError with the reason when the file cannot be read.
  */
 export async function* decodeAudioFile(path: string): AsyncGenerator<Int16Array> {
   try {
@@ -36,20 +31,15 @@ export async function* decodeAudioFile(path: string): AsyncGenerator<Int16Array>
   } catch (err) {
     throw new AudioDecodeError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const opus = await isOggOpus(path);
-  // Paths travel as positional parameters, never inside the script, so no name needs quoting.
-  const child = opus
-    ? spawn("sh", ["-c", 'opusdec --quiet --force-wav "$0" - | sox -V1 -t wav - "$@"', path, ...SOX_TO_PCM])
-    : spawn("sox", ["-V1", path, ...SOX_TO_PCM]);
+  // "file:" keeps a name that starts with a protocol ("http:…") or a dash a file name.
+  const child = spawn("ffmpeg", ["-nostdin", "-hide_banner", "-loglevel", "error", "-i", `file:${path}`, ...TO_PCM]);
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-2000);
   });
   const closed = new Promise<number | null>((resolve, reject) => {
-    child.on("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "ENOENT" ? new AudioDecodeError("sox not found (Debian package sox)") : err),
-    );
+    child.on("error", (err: NodeJS.ErrnoException) => reject(err.code === "ENOENT" ? new AudioDecodeError("ffmpeg not found (Debian package ffmpeg)") : err));
     child.on("close", (code) => resolve(code));
   });
   // An error before the first chunk must not go unhandled while the loop below awaits data.
@@ -73,9 +63,8 @@ export async function* decodeAudioFile(path: string): AsyncGenerator<Int16Array>
     if (child.exitCode === null) child.kill();
   }
   const code = await closed;
-  if (code !== 0) {
-    const message = stderr.trim().split("\n").slice(-2).join(" | ");
-    if (code === 127) throw new AudioDecodeError(`${opus ? "opusdec (Debian package opus-tools) or sox" : "sox"} not found: ${message}`);
-    throw new AudioDecodeError(`cannot decode ${path}: ${message || `decoder exited with ${code}`}`);
-  }
+  if (code === 0) return;
+  if (NO_AUDIO_STREAM.test(stderr)) throw new AudioDecodeError(`${path} has no sound track`, { soundless: true });
+  const lines = stderr.trim().split("\n").filter((l) => l.trim() !== "");
+  throw new AudioDecodeError(`cannot decode ${path}: ${lines.slice(-2).join(" | ") || `ffmpeg exited with ${code}`}`);
 }

@@ -24,6 +24,8 @@ export interface TranscriptTexts {
   tooLarge(mib: number): string;
   notDownloaded(detail: string): string;
   undecodable: string;
+  /** A video without a sound track. */
+  soundless: string;
   engineFailed(detail: string): string;
   noModel(detail: string): string;
   /** The meeting's language is one no model of this worker covers. */
@@ -50,7 +52,8 @@ const french: TranscriptTexts = {
   recordingFailed: (filename, reason) => `${filename} n'a pas pu être transcrit : ${reason}.`,
   tooLarge: (mib) => `il dépasse ${mib} Mio`,
   notDownloaded: (detail) => `il n'a pas pu être téléchargé (${detail})`,
-  undecodable: "son audio n'a pas pu être décodé (formats lus : Ogg Opus et Vorbis, WAV, FLAC)",
+  undecodable: "son audio n'a pas pu être décodé (formats lus : les fichiers audio et vidéo courants, dont Ogg, Opus, WAV, FLAC, MP3, M4A, MP4 et WebM)",
+  soundless: "il n'a pas de piste son",
   engineFailed: (detail) => `le moteur de reconnaissance vocale a échoué (${detail})`,
   noModel: (detail) => `aucun modèle de ce service ne transcrit sa langue (${detail})`,
   refused: (server, language, reason) =>
@@ -76,7 +79,8 @@ const english: TranscriptTexts = {
   recordingFailed: (filename, reason) => `${filename} could not be transcribed: ${reason}.`,
   tooLarge: (mib) => `it is larger than ${mib} MiB`,
   notDownloaded: (detail) => `it could not be downloaded (${detail})`,
-  undecodable: "its audio could not be decoded (audio formats read: Ogg Opus and Vorbis, WAV, FLAC)",
+  undecodable: "its audio could not be decoded (formats read: the usual audio and video files, among them Ogg, Opus, WAV, FLAC, MP3, M4A, MP4 and WebM)",
+  soundless: "it has no sound track",
   engineFailed: (detail) => `the speech-to-text engine failed (${detail})`,
   noModel: (detail) => `no model of this service transcribes its language (${detail})`,
   refused: (server, language, reason) =>

@@ -42,7 +42,7 @@ export interface RecordingJobOptions {
 function reasonOf(err: unknown, texts: TranscriptTexts): string {
   if (err instanceof MatrixRequestError && err.status === 413) return texts.tooLarge(MAX_RECORDING_BYTES / 1024 / 1024);
   if (err instanceof MatrixRequestError) return texts.notDownloaded(err.message);
-  if (err instanceof AudioDecodeError) return texts.undecodable;
+  if (err instanceof AudioDecodeError) return err.soundless ? texts.soundless : texts.undecodable;
   if (err instanceof SttEngineNotReadyError) return texts.noModel(err.message);
   return texts.engineFailed(err instanceof Error ? err.message : String(err));
 }
