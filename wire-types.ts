@@ -216,6 +216,24 @@ export interface TranscriptionControlResponse {
  * the meeting (an `m.audio` message, or an `m.file` of an audio type). The transcript files come in a
  * thread under the recording. The chat command is `!transcribe [language]` as a reply to it.
  */
+/** Where a user of the ministry creates a meeting on its appservice. */
+export const MEETINGS_API_PATH = "/_visio/v1/meetings";
+
+/** `POST /_visio/v1/meetings`: a new meeting, with the title its creator gives it. */
+export interface MeetingCreationRequest {
+  /** As the creator writes it, in their language: 1 to 100 characters. */
+  title: string;
+  openid_token: OpenIdToken;
+}
+
+/** Answer to a MeetingCreationRequest: the room, already inviting its creator, who moderates it. */
+export interface MeetingCreationResponse {
+  room_id: string;
+  /** #<prefix><slug>:<server>: the slug comes from the title, with a random tail. */
+  room_alias: string;
+  name: string;
+}
+
 export interface RecordingTranscriptionRequest {
   room_id: string;
   /** The recording's message. */

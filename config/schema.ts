@@ -190,7 +190,7 @@ export const configSchema = z.strictObject({
         description: "The focus endpoints (/get_token, /sfu/get): every participant asks once per focus at each join and token refresh.",
       }),
       control: apiLimits({ perUser: [2, 20], perServer: [20, 200] }).meta({
-        description: "The transcription control API (start, stop, recordings).",
+        description: "The appservice's APIs for clients: transcription control (start, stop, recordings) and meeting creation.",
       }),
     })
     .meta({

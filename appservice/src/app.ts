@@ -22,6 +22,7 @@ import { createStore, type Store } from "./storage/store.ts";
 import { createTransactionHandler } from "./transactions.ts";
 import { createTranscriberDispatch, type AgentDispatchApi, type TranscriberRoomApi } from "./transcription/transcriber-dispatch.ts";
 import { transcriptionApiRouter } from "./transcription/transcription-api.ts";
+import { meetingsApiRouter } from "./meetings-api.ts";
 import { requestLimits } from "./rate-limiter.ts";
 import { createTranscriptionCommands } from "./transcription/transcription-commands.ts";
 import { createTranscriptionControl } from "./transcription/transcription-control.ts";
@@ -166,11 +167,12 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     log,
   });
 
+  const meetingRooms = createMeetingRooms({ config, homeserver, store, log });
   const app = new Koa({ proxy: false });
   const api = appserviceApi({
     hsToken: config.appservice.hs_token,
     transactions: createTransactionHandler({ store, calls, log, onHandled: (events) => void commands.handle(events) }),
-    meetingRooms: createMeetingRooms({ config, homeserver, store, log }),
+    meetingRooms,
     botUserId,
   });
   app.use(errorMiddleware(log));
@@ -185,6 +187,15 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   });
   app.use(transcriptionApi.routes());
   app.use(transcriptionApi.allowedMethods());
+  const meetingsApi = meetingsApiRouter({
+    verifier,
+    meetings: meetingRooms,
+    serverName: config.homeserver.server_name,
+    log,
+    ...(config.rate_limits.enabled ? { limits: requestLimits(config.rate_limits.control, "meetings API") } : {}),
+  });
+  app.use(meetingsApi.routes());
+  app.use(meetingsApi.allowedMethods());
   if (focusConfig) {
     // LiveKit signs its webhooks with one of its API keys: the one this appservice uses.
     const { api_key: apiKey, api_secret: apiSecret } = focusConfig.livekit;

@@ -15,7 +15,16 @@ export interface CreateRoomRequest {
     | { type: "m.room.join_rules"; state_key: ""; content: { join_rule: JoinRule } }
     | { type: "m.room.history_visibility"; state_key: ""; content: { history_visibility: "shared" } }
   )[];
-  power_level_content_override: { events: Record<string, number>; events_default: number; state_default: number; invite: number };
+  power_level_content_override: {
+    events: Record<string, number>;
+    events_default: number;
+    state_default: number;
+    invite: number;
+    /** Replaces the creator's default entry as a whole: the creator must be in it. */
+    users?: Record<string, number>;
+  };
+  /** Invited at creation. */
+  invite?: string[];
 }
 
 /** An error answered by the homeserver, kept with its errcode so callers can tell cases apart. */

@@ -1,4 +1,6 @@
-// Meeting rooms on demand: an alias query for #<prefix><slug>:<server> creates the room.
+// Meeting rooms: created on purpose by a user of this ministry (with a title, `create`), or on demand
+// when an alias query for #<prefix><slug>:<server> finds none (`provision`).
+import { randomBytes } from "node:crypto";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import type { ServerAclContent } from "../../wire-types.ts";
 import { CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
@@ -45,12 +47,41 @@ export function meetingTitle(slug: string): string {
     .join(" ");
 }
 
-export function meetingRoomRequest(slug: string, config: AppserviceConfig): CreateRoomRequest {
+/** Longest slug taken from a title, before its random tail. */
+const TITLE_SLUG_LENGTH = 40;
+export const MAX_TITLE_LENGTH = 100;
+
+/**
+ * The readable part of a titled meeting's alias: the title without accents, in lowercase words joined
+ * by "-" ("Comité budget 2027" → "comite-budget-2027"); "reunion" when nothing of it is left.
+ */
+export function slugOfTitle(title: string): string {
+  const slug = title
+    .normalize("NFD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .slice(0, TITLE_SLUG_LENGTH)
+    .replace(/^-+|-+$/g, "");
+  return slug === "" ? "reunion" : slug;
+}
+
+/** Four random letters or digits: two meetings of one title get two addresses, and none can be guessed from the title. */
+function randomTail(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  return [...randomBytes(4)].map((b) => alphabet[b % alphabet.length]).join("");
+}
+
+export function meetingRoomRequest(
+  slug: string,
+  config: AppserviceConfig,
+  titled?: { title: string; creator: string; botUserId: string },
+): CreateRoomRequest {
   const joinRule = config.meetings.join_rule;
   const callMembership = Object.fromEntries(CALL_MEMBER_EVENT_TYPES.map((type) => [type, 0]));
   return {
     room_alias_name: `${config.meetings.alias_prefix}${slug}`,
-    name: meetingTitle(slug),
+    name: titled?.title ?? meetingTitle(slug),
     topic: `Visio meeting room. Open to: ${allowedHosts(config.homeserver.server_name, config.federation.allowlist).join(", ")}`,
     preset: joinRule === "public" ? "public_chat" : "private_chat",
     visibility: "private",
@@ -72,13 +103,20 @@ export function meetingRoomRequest(slug: string, config: AppserviceConfig): Crea
       events_default: 0,
       state_default: 50,
       invite: 0,
+      // The creator moderates (50: the room's name and topic, kicks), never the ACL or power levels (100).
+      ...(titled ? { users: { [titled.botUserId]: 100, [titled.creator]: MODERATOR_POWER_LEVEL } } : {}),
     },
+    ...(titled ? { invite: [titled.creator] } : {}),
   };
 }
+
+export const MODERATOR_POWER_LEVEL = 50;
 
 export interface MeetingRooms {
   /** Creates the meeting room behind an alias; false when the alias is not a meeting alias of ours. */
   provision(alias: string): Promise<boolean>;
+  /** A new meeting of `creator` (a user of this server), named `title`, inviting them as its moderator. */
+  create(title: string, creator: string): Promise<{ roomId: string; alias: string }>;
 }
 
 export function createMeetingRooms(deps: {
@@ -109,7 +147,24 @@ export function createMeetingRooms(deps: {
     return true;
   };
 
+  const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
+
   return {
+    async create(title, creator) {
+      // The random tail makes a clash rare; one more try covers it.
+      for (let attempt = 0; ; attempt++) {
+        const slug = `${slugOfTitle(title)}-${randomTail()}`;
+        const alias = `#${config.meetings.alias_prefix}${slug}:${config.homeserver.server_name}`;
+        try {
+          const { room_id: roomId } = await homeserver.createRoom(meetingRoomRequest(slug, config, { title, creator, botUserId }));
+          await store.saveMeetingRoom({ roomId, alias, slug, createdAt: Date.now() });
+          log.info("meeting created", { alias, roomId, creator });
+          return { roomId, alias };
+        } catch (err) {
+          if (!(err instanceof HomeserverError && err.errcode === "M_ROOM_IN_USE") || attempt >= 2) throw err;
+        }
+      }
+    },
     provision(alias) {
       const slug = parseMeetingAlias(alias, config.homeserver.server_name, config.meetings.alias_prefix);
       if (slug === null) return Promise.resolve(false);

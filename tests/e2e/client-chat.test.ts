@@ -139,6 +139,42 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await context.close();
   });
 
+  it("creates a meeting with the title its creator gives ('Nouvelle réunion'): she lands in it under its own address, invites a user of B, who joins from the invitation", async () => {
+    const previous = new URL(pageA.url()).hash;
+    await pageA.getByTestId("new-meeting").click();
+    await pageA.getByTestId("new-meeting-submit").click();
+    assert.equal(await pageA.getByTestId("new-meeting-title").evaluate((input: HTMLInputElement) => input.validity.valueMissing), true, "no title, no meeting");
+    await pageA.getByTestId("new-meeting-title").fill("Comité budget 2027");
+    await pageA.getByTestId("new-meeting-submit").click();
+    await pageA.getByTestId("room-title").filter({ hasText: "Comité budget 2027" }).waitFor({ timeout: 30_000 });
+    const created = (await pageA.getByTestId("room-alias").innerText()).trim();
+    assert.match(created, /^#visio-comite-budget-2027-[a-z0-9]{4}:ministry-a\.test$/);
+    assert.equal(new URL(pageA.url()).hash, `#/m/${encodeURIComponent(created)}`);
+    await saveScreenshot(pageA, "meeting-created");
+
+    // She invites B's user by the address he signs in with; his client shows the invitation at once.
+    await pageA.getByTestId("tab-members").click();
+    await pageA.getByTestId("invite-user").fill("not an address");
+    await pageA.getByTestId("invite-submit").click();
+    assert.match(await pageA.getByTestId("invite-error").innerText(), /nom@serveur/);
+    await pageA.getByTestId("invite-user").fill(`${bob.userId.slice(1).split(":")[0]}@${HOSTS.b.serverName}`);
+    await pageA.getByTestId("invite-submit").click();
+    await pageA.getByTestId("invite-sent").filter({ hasText: bob.userId }).waitFor({ timeout: 30_000 });
+    const invitation = pageB.getByTestId("invitations").locator("li").filter({ hasText: "Comité budget 2027" });
+    await invitation.waitFor({ timeout: 30_000 });
+    await saveScreenshot(pageB, "meeting-invitation");
+    await invitation.getByTestId("invitation-accept").click();
+    await pageB.getByTestId("room-title").filter({ hasText: "Comité budget 2027" }).waitFor({ timeout: 30_000 });
+    assert.equal(new URL(pageB.url()).hash, `#/m/${encodeURIComponent(created)}`);
+    await pageB.getByTestId("invitations").waitFor({ state: "detached", timeout: 30_000 });
+    // Back to the shared meeting the other tests use.
+    await pageA.goto(`${CLIENT_ORIGIN}/${previous}`);
+    await pageB.goto(`${CLIENT_ORIGIN}/${previous}`);
+    await pageA.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
+    await pageB.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
+    await pageA.getByTestId("tab-chat").click();
+  });
+
   it("renders a transcript as a thread of edited notices under 'Transcription started'", async () => {
     // A third member posts the thread in the bridge's event shapes (the live bridge is covered by
     // bridge-transcript-thread.test.ts); the client must group it and apply the edits.

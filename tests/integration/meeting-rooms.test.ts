@@ -7,7 +7,8 @@ import { MatrixRequestError, matrixRequest } from "../harness/matrix-client.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { waitForJoins } from "../support/matrix-users.ts";
+import { openIdToken, waitForJoins } from "../support/matrix-users.ts";
+import { MEETINGS_API_PATH, type MeetingCreationResponse } from "../../wire-types.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { memberEvent, requestJson } from "../support/http.ts";
 
@@ -178,5 +179,46 @@ describe("meeting rooms across federation (real Synapse A, B, C)", function () {
     );
     assert.ok(refusal instanceof MatrixRequestError);
     assert.equal(refusal.status, 404, refusal.message);
+  });
+
+  it("creates a meeting on purpose for a user of A, with her title, inviting her as moderator; B's users and bad requests are refused", async () => {
+    const { a, b } = testbed.ministries;
+    const carol = await a.registerUser(uniqueLocalpart("carol"));
+    const create = async (title: unknown, server: SynapseServer, user: RegisteredUser) =>
+      requestJson("POST", `${appservice.url}${MEETINGS_API_PATH}`, { body: { title, openid_token: await openIdToken(server, user) } });
+    const created = await create("Comité budget 2027", a, carol);
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const meeting = created.body as unknown as MeetingCreationResponse;
+    assert.match(meeting.room_alias, /^#visio-comite-budget-2027-[a-z0-9]{4}:ministry-a\.test$/);
+    assert.equal(meeting.name, "Comité budget 2027");
+    const resolved = await as(a, carol)<{ room_id: string }>("GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(meeting.room_alias)}`);
+    assert.equal(resolved.room_id, meeting.room_id);
+    // Invited: she joins by the room's ID, and may rename it (moderator) but not touch the ACL.
+    await as(a, carol)("POST", `/_matrix/client/v3/join/${encodeURIComponent(meeting.room_id)}`, {});
+    const name = await as(a, carol)<{ name: string }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(meeting.room_id)}/state/m.room.name/`);
+    assert.equal(name.name, "Comité budget 2027");
+    const levels = await as(a, carol)<{ users: Record<string, number> }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(meeting.room_id)}/state/m.room.power_levels/`);
+    assert.equal(levels.users[carol.userId], 50);
+    await as(a, carol)("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(meeting.room_id)}/state/m.room.topic/`, { topic: "Ordre du jour" });
+    const aclChange = await as(a, carol)("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(meeting.room_id)}/state/m.room.server_acl/`, { allow: ["*"], deny: [] }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert.ok(aclChange instanceof MatrixRequestError && aclChange.status === 403, "the ACL stays the bot's");
+    assert.equal((await store.meetingRoomByAlias(meeting.room_alias))?.roomId, meeting.room_id);
+
+    // A user of B creates meetings on B's own appservice.
+    const dave = await b.registerUser(uniqueLocalpart("dave"));
+    const fromB = await create("Réunion B", b, dave);
+    assert.equal(fromB.status, 403, JSON.stringify(fromB.body));
+    assert.equal(fromB.body.errcode, "M_FORBIDDEN");
+    assert.match(String(fromB.body.error), /created by users of ministry-a\.test/);
+    const empty = await create("   ", a, carol);
+    assert.equal(empty.status, 400);
+    assert.equal(empty.body.errcode, "M_INVALID_PARAM");
+    const forged = await requestJson("POST", `${appservice.url}${MEETINGS_API_PATH}`, {
+      body: { title: "x", openid_token: { access_token: "forged", token_type: "Bearer", matrix_server_name: "ministry-a.test", expires_in: 3600 } },
+    });
+    assert.equal(forged.status, 401, JSON.stringify(forged.body));
   });
 });

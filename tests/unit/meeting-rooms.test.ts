@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { HomeserverError, type CreateRoomRequest } from "../../appservice/src/homeserver-client.ts";
 import { createLogger } from "../../appservice/src/log.ts";
-import { createMeetingRooms, meetingRoomRequest, parseMeetingAlias, serverAcl } from "../../appservice/src/meeting-rooms.ts";
+import { createMeetingRooms, meetingRoomRequest, parseMeetingAlias, serverAcl, slugOfTitle } from "../../appservice/src/meeting-rooms.ts";
+import { parseMeetingCreation } from "../../appservice/src/meetings-api.ts";
+import { MatrixError } from "../../appservice/src/errors.ts";
 import type { MeetingRoom } from "../../appservice/src/storage/store.ts";
 import { testConfig } from "../support/config.ts";
 
@@ -127,5 +129,78 @@ describe("meeting rooms", () => {
       store: { saveMeetingRoom: async () => undefined },
     });
     await assert.rejects(rooms.provision("#visio-x:ministry-a.test"), HomeserverError);
+  });
+
+  describe("created on purpose, with a title", () => {
+    const TOKEN = { access_token: "t", token_type: "Bearer", matrix_server_name: "ministry-a.test", expires_in: 3600 };
+
+    it("takes the alias's readable part from the title: no accents, lowercase words joined by '-'", () => {
+      assert.equal(slugOfTitle("Comité budget 2027"), "comite-budget-2027");
+      assert.equal(slugOfTitle("  Point d'étape — DINUM / DGFiP  "), "point-d-etape-dinum-dgfip");
+      assert.equal(slugOfTitle("Réunion très, très longue sur la réforme des retraites et la suite"), "reunion-tres-tres-longue-sur-la-reforme");
+      assert.equal(slugOfTitle("会議"), "reunion", "nothing readable left");
+      for (const title of ["Comité budget 2027", "会議", "-- x --"]) assert.ok(parseMeetingAlias(`#visio-${slugOfTitle(title)}-ab12:a`, "a", "visio-"), title);
+    });
+
+    it("creates the room named as its creator wrote, inviting them as moderator (50), never above the ACL's 100", async () => {
+      const created: CreateRoomRequest[] = [];
+      const saved: MeetingRoom[] = [];
+      const rooms = createMeetingRooms({
+        config: testConfig(),
+        log: quiet,
+        homeserver: {
+          createRoom: async (request) => {
+            created.push(request);
+            return { room_id: "!new:ministry-a.test" };
+          },
+          resolveAlias: async () => null,
+        },
+        store: { saveMeetingRoom: async (room) => void saved.push(room) },
+      });
+      const meeting = await rooms.create("Comité budget 2027", "@alice:ministry-a.test");
+      assert.equal(meeting.roomId, "!new:ministry-a.test");
+      assert.match(meeting.alias, /^#visio-comite-budget-2027-[a-z0-9]{4}:ministry-a\.test$/);
+      const [request] = created;
+      assert.equal(request?.name, "Comité budget 2027");
+      assert.deepEqual(request?.invite, ["@alice:ministry-a.test"]);
+      const bot = `@${testConfig().appservice.sender_localpart}:ministry-a.test`;
+      assert.deepEqual(request?.power_level_content_override.users, { [bot]: 100, "@alice:ministry-a.test": 50 });
+      assert.equal(request?.power_level_content_override.events["m.room.server_acl"], 100);
+      assert.equal(saved[0]?.alias, meeting.alias);
+      const again = await rooms.create("Comité budget 2027", "@alice:ministry-a.test");
+      assert.notEqual(again.alias, meeting.alias, "one title, two meetings, two addresses");
+    });
+
+    it("tries another address when the first is taken, and passes other errors on", async () => {
+      let calls = 0;
+      const rooms = createMeetingRooms({
+        config: testConfig(),
+        log: quiet,
+        homeserver: {
+          createRoom: async () => {
+            calls++;
+            if (calls === 1) throw new HomeserverError(400, { errcode: "M_ROOM_IN_USE", error: "Room alias already taken" });
+            if (calls === 2) return { room_id: "!second:ministry-a.test" };
+            throw new HomeserverError(403, { errcode: "M_FORBIDDEN", error: "no" });
+          },
+          resolveAlias: async () => "!someone-else:ministry-a.test",
+        },
+        store: { saveMeetingRoom: async () => undefined },
+      });
+      assert.equal((await rooms.create("Budget", "@alice:ministry-a.test")).roomId, "!second:ministry-a.test", "never another's room");
+      await assert.rejects(rooms.create("Budget", "@alice:ministry-a.test"), HomeserverError);
+    });
+
+    it("reads the creation request: the title tidied, each problem named", () => {
+      assert.deepEqual(parseMeetingCreation({ title: "  Comité\n budget  ", openid_token: TOKEN }), { title: "Comité budget", openid_token: TOKEN });
+      const refused = (body: unknown, errcode: string, message: RegExp) =>
+        assert.throws(() => parseMeetingCreation(body), (err: unknown) => err instanceof MatrixError && err.errcode === errcode && message.test(err.message));
+      refused({ openid_token: TOKEN }, "M_BAD_JSON", /'title' must be a string/);
+      refused({ title: "   ", openid_token: TOKEN }, "M_INVALID_PARAM", /must not be empty/);
+      refused({ title: "x".repeat(101), openid_token: TOKEN }, "M_INVALID_PARAM", /at most 100/);
+      refused({ title: "a\u202eb", openid_token: TOKEN }, "M_INVALID_PARAM", /control or invisible/);
+      refused({ title: "x", openid_token: TOKEN, room_id: "!x:y" }, "M_BAD_JSON", /room_id/);
+      refused({ title: "x" }, "M_BAD_JSON", /openid_token/);
+    });
   });
 });

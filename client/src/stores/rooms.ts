@@ -1,10 +1,15 @@
-// The user's meeting rooms: the list, the one open, joining by alias or link, and each room's members.
+// The user's meeting rooms: the list, the one open, joining by alias or link, creating one, and each
+// room's members.
 import { KnownMembership, MatrixError, type MatrixClient, type Room } from "matrix-js-sdk";
 import { defineStore } from "pinia";
 import { computed, ref, shallowRef } from "vue";
 import type { TranscriptionStateContent } from "../../../wire-types.ts";
 import { TRANSCRIPTION_STATE_EVENT } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
+import { useServices } from "../services/index.ts";
+import { createMeeting as createMeetingRequest } from "../services/meetings/meeting-creation.ts";
+import { userIdFromInput } from "../services/matrix/user-id.ts";
+import { appserviceUrlFromWellKnown } from "../services/transcription/transcription-control.ts";
 import { ministryOf } from "../timeline/timeline-model.ts";
 import { useClientRevision } from "./client-revision.ts";
 import { useSessionStore } from "./session.ts";
@@ -15,6 +20,14 @@ export interface RoomSummary {
   alias: string | null;
   memberCount: number;
   lastActivity: number;
+}
+
+/** A meeting the user is invited to and has not answered yet. */
+export interface InvitationSummary {
+  roomId: string;
+  name: string;
+  /** Who invited them, as the room names them. */
+  inviter: string;
 }
 
 export interface MemberSummary {
@@ -52,12 +65,19 @@ export function joinError(error: unknown, alias: string): VisioError {
 }
 
 export const useRoomsStore = defineStore("rooms", () => {
+  const services = useServices();
   const session = useSessionStore();
   const client = computed<MatrixClient | null>(() => session.client);
   const revision = useClientRevision(client);
   const selectedRoomId = ref<string | null>(null);
   const joining = ref(false);
   const joinFailure = shallowRef<VisioError | null>(null);
+  const creating = ref(false);
+  const createFailure = shallowRef<VisioError | null>(null);
+  const inviting = ref(false);
+  const inviteFailure = shallowRef<VisioError | null>(null);
+  /** The last person invited from this page, for the "invitation sent" line. */
+  const invited = ref<string | null>(null);
 
   const rooms = computed<RoomSummary[]>(() => {
     void revision.value;
@@ -68,6 +88,20 @@ export const useRoomsStore = defineStore("rooms", () => {
       .filter((room) => room.getMyMembership() === KnownMembership.Join)
       .map(summaryOf)
       .sort((a, b) => b.lastActivity - a.lastActivity);
+  });
+
+  const invitations = computed<InvitationSummary[]>(() => {
+    void revision.value;
+    const matrix = client.value;
+    if (matrix === null) return [];
+    const me = matrix.getUserId() ?? "";
+    return matrix
+      .getRooms()
+      .filter((room) => room.getMyMembership() === KnownMembership.Invite)
+      .map((room) => {
+        const inviterId = room.getMember(me)?.events.member?.getSender() ?? "";
+        return { roomId: room.roomId, name: room.name, inviter: room.getMember(inviterId)?.name || inviterId };
+      });
   });
 
   const selectedRoom = computed<Room | null>(() => {
@@ -102,6 +136,10 @@ export const useRoomsStore = defineStore("rooms", () => {
   }
 
   function select(roomId: string | null): void {
+    if (roomId !== selectedRoomId.value) {
+      invited.value = null;
+      inviteFailure.value = null;
+    }
     selectedRoomId.value = roomId;
   }
 
@@ -125,6 +163,86 @@ export const useRoomsStore = defineStore("rooms", () => {
       return true;
     }
     return joinByAlias(roomRef);
+  }
+
+  /**
+   * "Nouvelle réunion": the user's own ministry's appservice creates the meeting with their title; they
+   * join it and it opens. False, with `createFailure` set, when it cannot be done.
+   */
+  async function createMeeting(title: string): Promise<boolean> {
+    const matrix = client.value;
+    if (matrix === null || creating.value) return false;
+    creating.value = true;
+    createFailure.value = null;
+    try {
+      const url = appserviceUrlFromWellKnown(session.wellKnown);
+      if (url === null) throw new VisioError(ERRCODE.notFound, "meetings.noService");
+      const meeting = await createMeetingRequest(services.fetch, url, title, await matrix.getOpenIdToken());
+      const room = await matrix.joinRoom(meeting.room_id);
+      selectedRoomId.value = room.roomId;
+      return true;
+    } catch (error) {
+      createFailure.value = asVisioError(error);
+      return false;
+    } finally {
+      creating.value = false;
+    }
+  }
+
+  /** Invites into the open meeting the person typed (a Matrix ID or name@server), of any allowed ministry. */
+  async function invite(input: string): Promise<boolean> {
+    const matrix = client.value;
+    const roomId = selectedRoomId.value;
+    if (matrix === null || roomId === null || inviting.value) return false;
+    inviteFailure.value = null;
+    invited.value = null;
+    const userId = userIdFromInput(input);
+    if (userId === null) {
+      inviteFailure.value = new VisioError(ERRCODE.invalidParam, "members.badInvitee");
+      return false;
+    }
+    inviting.value = true;
+    try {
+      await matrix.invite(roomId, userId);
+      invited.value = userId;
+      return true;
+    } catch (error) {
+      inviteFailure.value =
+        error instanceof MatrixError
+          ? new VisioError(error.errcode ?? ERRCODE.unknown, "members.inviteFailed", { params: { user: userId, message: error.data.error ?? error.message }, cause: error })
+          : asVisioError(error);
+      return false;
+    } finally {
+      inviting.value = false;
+    }
+  }
+
+  /** Accepts an invitation: joins the meeting and opens it. */
+  async function acceptInvitation(roomId: string): Promise<boolean> {
+    const matrix = client.value;
+    if (matrix === null) return false;
+    joinFailure.value = null;
+    joining.value = true;
+    try {
+      const room = await matrix.joinRoom(roomId);
+      selectedRoomId.value = room.roomId;
+      return true;
+    } catch (error) {
+      joinFailure.value = asVisioError(error);
+      return false;
+    } finally {
+      joining.value = false;
+    }
+  }
+
+  async function declineInvitation(roomId: string): Promise<void> {
+    const matrix = client.value;
+    if (matrix === null) return;
+    try {
+      await matrix.leave(roomId);
+    } catch (error) {
+      joinFailure.value = asVisioError(error);
+    }
   }
 
   async function joinByAlias(input: string): Promise<boolean> {
@@ -157,10 +275,20 @@ export const useRoomsStore = defineStore("rooms", () => {
     transcription,
     joining: computed(() => joining.value),
     joinFailure: computed(() => joinFailure.value),
+    creating: computed(() => creating.value),
+    invitations,
+    inviting: computed(() => inviting.value),
+    inviteFailure: computed(() => inviteFailure.value),
+    invited: computed(() => invited.value),
+    createFailure: computed(() => createFailure.value),
     revision: computed(() => revision.value),
     displayName,
     select,
     open,
     joinByAlias,
+    createMeeting,
+    invite,
+    acceptInvitation,
+    declineInvitation,
   };
 });
