@@ -29,6 +29,8 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
   let alias: string;
   let pageA: Page;
   let pageB: Page;
+  /** The meeting the 'Nouvelle réunion' test creates. */
+  let created = "";
   let appservice: AppserviceProcess;
 
   before(async function () {
@@ -147,7 +149,7 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await pageA.getByTestId("new-meeting-title").fill("Comité budget 2027");
     await pageA.getByTestId("new-meeting-submit").click();
     await pageA.getByTestId("room-title").filter({ hasText: "Comité budget 2027" }).waitFor({ timeout: 30_000 });
-    const created = (await pageA.getByTestId("room-alias").innerText()).trim();
+    created = (await pageA.getByTestId("room-alias").innerText()).trim();
     assert.match(created, /^#visio-comite-budget-2027-[a-z0-9]{4}:ministry-a\.test$/);
     assert.equal(new URL(pageA.url()).hash, `#/m/${encodeURIComponent(created)}`);
     await saveScreenshot(pageA, "meeting-created");
@@ -172,6 +174,50 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await pageB.goto(`${CLIENT_ORIGIN}/${previous}`);
     await pageA.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
     await pageB.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
+    await pageA.getByTestId("tab-chat").click();
+  });
+
+  it("a meeting that asks for admission: a user of B knocks from its link and waits in the lobby, its moderator admits him; another is turned down and told", async () => {
+    assert.notEqual(created, "", "the meeting of the test before");
+    const link = `${CLIENT_ORIGIN}/#/m/${encodeURIComponent(created)}`;
+    await pageA.goto(link);
+    await pageA.getByTestId("room-alias").filter({ hasText: created }).waitFor({ timeout: 30_000 });
+    await pageA.getByTestId("tab-members").click();
+    await pageA.getByTestId("admission-required").check();
+    await pageA.waitForFunction(() => document.querySelector<HTMLInputElement>('[data-testid="admission-required"]')?.checked === true);
+
+    const knockFromLink = async (name: string) => {
+      await testbed.ministries.b.registerUser(name, { password: PASSWORD });
+      const { page, context } = await openClient(browserB);
+      await page.goto(link);
+      await page.getByTestId("sign-in-username").fill(`${name}@${HOSTS.b.serverName}`);
+      await page.getByTestId("sign-in-password").fill(PASSWORD);
+      await page.getByTestId("sign-in-submit").click();
+      assert.match(await page.getByTestId("join-error").innerText({ timeout: 30_000 }), /pas encore admis/);
+      await page.getByTestId("knock").click();
+      await page.getByTestId("lobby-waiting").waitFor({ timeout: 30_000 });
+      return { page, context, userId: `@${name}:${HOSTS.b.serverName}` };
+    };
+
+    const admitted = await knockFromLink(uniqueLocalpart("hugo"));
+    await saveScreenshot(admitted.page, "lobby-waiting");
+    const waiting = pageA.getByTestId(`waiting-${admitted.userId}`);
+    await waiting.waitFor({ timeout: 30_000 });
+    await saveScreenshot(pageA, "waiting-room");
+    await waiting.getByTestId("waiting-admit").click();
+    await admitted.page.getByTestId("room-title").filter({ hasText: "Comité budget 2027" }).waitFor({ timeout: 30_000 });
+    await pageA.getByTestId(`member-${admitted.userId}`).waitFor({ timeout: 30_000 });
+    await admitted.context.close();
+
+    const refused = await knockFromLink(uniqueLocalpart("ines"));
+    await pageA.getByTestId(`waiting-${refused.userId}`).getByTestId("waiting-refuse").click();
+    await refused.page.getByTestId("lobby-refused").waitFor({ timeout: 30_000 });
+    assert.match(await refused.page.getByTestId("lobby-refused").innerText(), /refusée/);
+    await pageA.getByTestId("waiting-room").waitFor({ state: "detached", timeout: 30_000 });
+    await refused.context.close();
+
+    await pageA.goto(`${CLIENT_ORIGIN}/#/m/${encodeURIComponent(alias)}`);
+    await pageA.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
     await pageA.getByTestId("tab-chat").click();
   });
 

@@ -1,8 +1,8 @@
 // The user's meeting rooms: the list, the one open, joining by alias or link, creating one, and each
 // room's members.
-import { KnownMembership, MatrixError, type MatrixClient, type Room } from "matrix-js-sdk";
+import { EventType, JoinRule, KnownMembership, MatrixError, type MatrixClient, type Room } from "matrix-js-sdk";
 import { defineStore } from "pinia";
-import { computed, ref, shallowRef } from "vue";
+import { computed, ref, shallowRef, watch } from "vue";
 import type { TranscriptionStateContent } from "../../../wire-types.ts";
 import { TRANSCRIPTION_STATE_EVENT } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
@@ -57,8 +57,24 @@ export function transcriptionStateOf(room: Room | null): TranscriptionStateConte
   return content !== undefined && typeof content.active === "boolean" ? (content as TranscriptionStateContent) : null;
 }
 
+/** Moderators (50 and up, as in Element) admit and refuse who waits, and choose whether the meeting asks for admission. */
+export const MODERATOR_POWER_LEVEL = 50;
+
+/** Tries of a join after an invitation (see acceptInvitation): 0.5, 1 and 1.5 s apart. */
+const JOIN_ATTEMPTS = 4;
+
+/** A meeting the user asked to enter (Matrix knock): waiting for a moderator, or refused. */
+export interface Lobby {
+  roomId: string;
+  roomRef: string;
+  state: "waiting" | "refused";
+}
+
 export function joinError(error: unknown, alias: string): VisioError {
-  if (error instanceof MatrixError && (error.errcode === "M_NOT_FOUND" || error.errcode === "M_FORBIDDEN" || error.httpStatus === 404)) {
+  if (error instanceof MatrixError && error.errcode === "M_FORBIDDEN") {
+    return new VisioError(error.errcode, "rooms.admissionRequired", { params: { alias }, cause: error });
+  }
+  if (error instanceof MatrixError && (error.errcode === "M_NOT_FOUND" || error.httpStatus === 404)) {
     return new VisioError(error.errcode ?? ERRCODE.notFound, "rooms.notFound", { params: { alias }, cause: error });
   }
   return asVisioError(error);
@@ -74,6 +90,11 @@ export const useRoomsStore = defineStore("rooms", () => {
   const joinFailure = shallowRef<VisioError | null>(null);
   const creating = ref(false);
   const createFailure = shallowRef<VisioError | null>(null);
+  /** A meeting that refused a join: the user may ask to enter it. */
+  const admissionCandidate = ref<string | null>(null);
+  const lobby = ref<Lobby | null>(null);
+  /** The knock was seen in the room: a later "leave" is a refusal, not sync lagging behind. */
+  let knockSeen = false;
   const inviting = ref(false);
   const inviteFailure = shallowRef<VisioError | null>(null);
   /** The last person invited from this page, for the "invitation sent" line. */
@@ -125,6 +146,28 @@ export const useRoomsStore = defineStore("rooms", () => {
       .sort((a, b) => a.name.localeCompare(b.name));
   });
 
+  /** Who knocked on the open meeting and waits for a moderator. */
+  const waiting = computed<MemberSummary[]>(() => {
+    void revision.value;
+    const room = selectedRoom.value;
+    if (room === null) return [];
+    return room
+      .getMembersWithMembership(KnownMembership.Knock)
+      .map((member) => ({ userId: member.userId, name: member.name || member.userId, ministry: ministryOf(member.userId) }));
+  });
+
+  const isModerator = computed(() => {
+    void revision.value;
+    const room = selectedRoom.value;
+    const me = client.value?.getUserId();
+    return room !== null && me !== undefined && me !== null && (room.getMember(me)?.powerLevel ?? 0) >= MODERATOR_POWER_LEVEL;
+  });
+
+  const admissionRequired = computed(() => {
+    void revision.value;
+    return selectedRoom.value?.getJoinRule() === "knock";
+  });
+
   const transcription = computed(() => {
     void revision.value;
     return transcriptionStateOf(selectedRoom.value);
@@ -136,12 +179,14 @@ export const useRoomsStore = defineStore("rooms", () => {
   }
 
   function select(roomId: string | null): void {
-    if (roomId !== selectedRoomId.value) {
-      invited.value = null;
-      inviteFailure.value = null;
-    }
     selectedRoomId.value = roomId;
   }
+
+  // What was said about inviting belongs to the meeting it was said in.
+  watch(selectedRoomId, () => {
+    invited.value = null;
+    inviteFailure.value = null;
+  });
 
   /**
    * Opens the meeting a link names (a room alias or ID): at once when the user is in it already,
@@ -217,14 +262,28 @@ export const useRoomsStore = defineStore("rooms", () => {
     }
   }
 
-  /** Accepts an invitation: joins the meeting and opens it. */
+  /**
+   * Accepts an invitation: joins the meeting and opens it. A refusal right after the invite is asked
+   * again, a few times: when the user's homeserver is already in the room (a colleague of the same
+   * ministry is a member) and has not yet applied the invite it was sent, Synapse 1.163 builds the join
+   * on both the knock and the invite and refuses it ("duplicate auth_events"); a moment later it joins.
+   */
   async function acceptInvitation(roomId: string): Promise<boolean> {
     const matrix = client.value;
     if (matrix === null) return false;
     joinFailure.value = null;
     joining.value = true;
     try {
-      const room = await matrix.joinRoom(roomId);
+      let room: Room;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          room = await matrix.joinRoom(roomId);
+          break;
+        } catch (error) {
+          if (!(error instanceof MatrixError && error.errcode === "M_FORBIDDEN") || attempt >= JOIN_ATTEMPTS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, attempt * 500));
+        }
+      }
       selectedRoomId.value = room.roomId;
       return true;
     } catch (error) {
@@ -245,9 +304,88 @@ export const useRoomsStore = defineStore("rooms", () => {
     }
   }
 
+  /** Asks to enter the meeting that refused the join: the lobby waits for a moderator's answer. */
+  async function knock(): Promise<boolean> {
+    const matrix = client.value;
+    const roomRef = admissionCandidate.value;
+    if (matrix === null || roomRef === null) return false;
+    joinFailure.value = null;
+    try {
+      const { room_id: roomId } = await matrix.knockRoom(roomRef);
+      admissionCandidate.value = null;
+      knockSeen = false;
+      lobby.value = { roomId, roomRef, state: "waiting" };
+      selectedRoomId.value = null;
+      return true;
+    } catch (error) {
+      joinFailure.value =
+        error instanceof MatrixError && error.errcode === "M_FORBIDDEN"
+          ? new VisioError(error.errcode, "lobby.knockRefused", { params: { alias: roomRef }, cause: error })
+          : asVisioError(error);
+      return false;
+    }
+  }
+
+  function leaveLobby(): void {
+    lobby.value = null;
+  }
+
+  // The lobby follows the room as sync shows it: invited (admitted) → joined and opened; left after the
+  // knock was seen → refused.
+  watch(revision, () => {
+    const waitingFor = lobby.value;
+    const matrix = client.value;
+    if (waitingFor === null || waitingFor.state !== "waiting" || matrix === null) return;
+    const membership = matrix.getRoom(waitingFor.roomId)?.getMyMembership();
+    if (membership === KnownMembership.Knock) knockSeen = true;
+    else if (membership === KnownMembership.Invite || membership === KnownMembership.Join) {
+      lobby.value = null;
+      void acceptInvitation(waitingFor.roomId);
+    } else if (knockSeen && (membership === KnownMembership.Leave || membership === KnownMembership.Ban)) {
+      lobby.value = { ...waitingFor, state: "refused" };
+    }
+  });
+
+  /** A moderator lets in someone who knocked (an invite, which their client accepts). */
+  async function admit(userId: string): Promise<void> {
+    const matrix = client.value;
+    const roomId = selectedRoomId.value;
+    if (matrix === null || roomId === null) return;
+    try {
+      await matrix.invite(roomId, userId);
+    } catch (error) {
+      inviteFailure.value = asVisioError(error);
+    }
+  }
+
+  /** A moderator turns a knock down: its author is told. */
+  async function refuse(userId: string): Promise<void> {
+    const matrix = client.value;
+    const roomId = selectedRoomId.value;
+    if (matrix === null || roomId === null) return;
+    try {
+      await matrix.kick(roomId, userId);
+    } catch (error) {
+      inviteFailure.value = asVisioError(error);
+    }
+  }
+
+  /** Whether joining the open meeting takes a moderator's admission (join rule knock) or not (public). */
+  async function setAdmissionRequired(required: boolean): Promise<void> {
+    const matrix = client.value;
+    const roomId = selectedRoomId.value;
+    if (matrix === null || roomId === null) return;
+    try {
+      await matrix.sendStateEvent(roomId, EventType.RoomJoinRules, { join_rule: required ? JoinRule.Knock : JoinRule.Public }, "");
+    } catch (error) {
+      inviteFailure.value = asVisioError(error);
+    }
+  }
+
   async function joinByAlias(input: string): Promise<boolean> {
     const alias = input.trim();
     joinFailure.value = null;
+    admissionCandidate.value = null;
     if (!ALIAS.test(alias) && !ROOM_ID.test(alias)) {
       joinFailure.value = new VisioError(ERRCODE.invalidParam, "rooms.badAlias");
       return false;
@@ -261,6 +399,7 @@ export const useRoomsStore = defineStore("rooms", () => {
       return true;
     } catch (error) {
       joinFailure.value = joinError(error, alias);
+      if (joinFailure.value.messageKey === "rooms.admissionRequired") admissionCandidate.value = alias;
       return false;
     } finally {
       joining.value = false;
@@ -277,6 +416,11 @@ export const useRoomsStore = defineStore("rooms", () => {
     joinFailure: computed(() => joinFailure.value),
     creating: computed(() => creating.value),
     invitations,
+    waiting,
+    isModerator,
+    admissionRequired,
+    admissionCandidate: computed(() => admissionCandidate.value),
+    lobby: computed(() => lobby.value),
     inviting: computed(() => inviting.value),
     inviteFailure: computed(() => inviteFailure.value),
     invited: computed(() => invited.value),
@@ -290,5 +434,10 @@ export const useRoomsStore = defineStore("rooms", () => {
     invite,
     acceptInvitation,
     declineInvitation,
+    knock,
+    leaveLobby,
+    admit,
+    refuse,
+    setAdmissionRequired,
   };
 });
