@@ -50,6 +50,8 @@ export function meetingTitle(slug: string): string {
 /** Longest slug taken from a title, before its random tail. */
 const TITLE_SLUG_LENGTH = 40;
 export const MAX_TITLE_LENGTH = 100;
+/** The power level of a meeting's creator: a moderator's, as Element names 50. */
+export const MODERATOR_POWER_LEVEL = 50;
 
 /**
  * The readable part of a titled meeting's alias: the title without accents, in lowercase words joined
@@ -109,8 +111,6 @@ export function meetingRoomRequest(
     ...(titled ? { invite: [titled.creator] } : {}),
   };
 }
-
-export const MODERATOR_POWER_LEVEL = 50;
 
 export interface MeetingRooms {
   /** Creates the meeting room behind an alias; false when the alias is not a meeting alias of ours. */

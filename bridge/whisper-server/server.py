@@ -38,7 +38,7 @@ INSTALLED_MODELS = os.path.join(sys.prefix, "share", "visio-whisper-models")
 GENERIC_MODEL = "whisper-1"
 # Whisper's encoder reads 30 s windows of 10 ms frames. An interim decoding encodes a shorter window,
 # the audio plus a second, and at least 15 s: measured here, this costs a quarter of the full window on
-# tiny.en (about 100 ms against 340 ms) for as many words right, English and French alike, while windows
+# tiny.en (about 100 ms against 340 ms) for about as many words right, English and French alike, while windows
 # under 10 s start to lose words. Finals keep the full window, with timestamps.
 FULL_WINDOW_FRAMES = 3000
 INTERIM_MIN_WINDOW_FRAMES = 1500

@@ -53,7 +53,7 @@ export function parseRecordingRequest(body: unknown): RecordingTranscriptionRequ
 }
 
 export const COMMAND_PREFIX = "!transcribe";
-export const COMMAND_USAGE = "Usage: !transcribe start [language] | !transcribe stop | !transcribe [language] in a reply to an audio recording";
+export const COMMAND_USAGE = "Usage: !transcribe start [language] | !transcribe stop | !transcribe [language] in a reply to an audio or video recording";
 
 export type TranscribeCommand =
   | { action: "start"; language?: string }
