@@ -3,7 +3,7 @@
 import type { FocusGetTokenRequest, FocusLegacySfuRequest, FocusTokenResponse, OpenIdToken } from "../../../../wire-types.ts";
 import type { MatrixRtcMode } from "../client-config.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
-import { errorFromResponse } from "../http-errors.ts";
+import { openIdFields, postJson } from "../visio-api.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
 
 export interface LivekitTransport {
@@ -79,14 +79,6 @@ export interface FocusTokenRequestInput {
   openIdToken: OpenIdToken;
 }
 
-/** Only the four fields of the spec: the focus refuses unknown ones. */
-const openIdFields = (token: OpenIdToken): OpenIdToken => ({
-  access_token: token.access_token,
-  token_type: token.token_type,
-  matrix_server_name: token.matrix_server_name,
-  expires_in: token.expires_in,
-});
-
 /**
  * The token to publish with, on the user's own focus. Compatibility mode: `POST /sfu/get`, whose
  * LiveKit identity is `<user id>:<device id>`, what Element Call (and matrix-js-sdk's
@@ -142,19 +134,7 @@ export function requestFocusToken(fetchFn: FetchLike, input: FocusTokenRequestIn
 }
 
 async function askFocus(fetchFn: FetchLike, serviceUrl: string, endpoint: string, body: unknown): Promise<FocusTokenResponse> {
-  let response: Response;
-  try {
-    response = await fetchFn(`${serviceUrl.replace(/\/+$/, "")}/${endpoint}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    throw new VisioError(ERRCODE.serverDown, "call.failed", { params: { message: String(error) }, retryable: true, cause: error });
-  }
-  if (!response.ok) throw await errorFromResponse(response, "call.failed");
-  const token = (await response.json()) as Partial<FocusTokenResponse>;
+  const token = (await postJson(fetchFn, `${serviceUrl.replace(/\/+$/, "")}/${endpoint}`, body, "call.failed")) as Partial<FocusTokenResponse>;
   if (typeof token.url !== "string" || typeof token.jwt !== "string") {
     throw new VisioError(ERRCODE.unknown, "call.failed", { params: { message: "focus answered without url and jwt" } });
   }

@@ -4,7 +4,7 @@
 import type { MeetingCreationRequest, MeetingCreationResponse, OpenIdToken } from "../../../../wire-types.ts";
 import { MEETINGS_API_PATH } from "../../../../wire-types.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
-import { errorFromResponse } from "../http-errors.ts";
+import { openIdFields, postJson } from "../visio-api.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
 
 /** What the appservice accepts; checked here too so that the user is told before any request. */
@@ -14,26 +14,6 @@ export async function createMeeting(fetchFn: FetchLike, appserviceUrl: string, t
   const tidy = title.replace(/\s+/g, " ").trim();
   if (tidy === "") throw new VisioError(ERRCODE.invalidParam, "meetings.titleMissing");
   if ([...tidy].length > MAX_MEETING_TITLE_LENGTH) throw new VisioError(ERRCODE.invalidParam, "meetings.titleTooLong", { params: { max: MAX_MEETING_TITLE_LENGTH } });
-  const body: MeetingCreationRequest = {
-    title: tidy,
-    openid_token: {
-      access_token: openIdToken.access_token,
-      token_type: openIdToken.token_type,
-      matrix_server_name: openIdToken.matrix_server_name,
-      expires_in: openIdToken.expires_in,
-    },
-  };
-  let response: Response;
-  try {
-    response = await fetchFn(`${appserviceUrl}${MEETINGS_API_PATH}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    throw new VisioError(ERRCODE.serverDown, "meetings.createFailed", { params: { message: String(error) }, retryable: true, cause: error });
-  }
-  if (!response.ok) throw await errorFromResponse(response, "meetings.createFailed");
-  return (await response.json()) as MeetingCreationResponse;
+  const body: MeetingCreationRequest = { title: tidy, openid_token: openIdFields(openIdToken) };
+  return (await postJson(fetchFn, `${appserviceUrl}${MEETINGS_API_PATH}`, body, "meetings.createFailed")) as MeetingCreationResponse;
 }

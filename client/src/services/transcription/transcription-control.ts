@@ -4,7 +4,7 @@
 import type { OpenIdToken, TranscriptionControlRequest, TranscriptionControlResponse, WellKnownAppservice } from "../../../../wire-types.ts";
 import { WELL_KNOWN_APPSERVICE_KEY } from "../../../../wire-types.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
-import { errorFromResponse } from "../http-errors.ts";
+import { openIdFields, postJson } from "../visio-api.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
 
 export const TRANSCRIPTION_PATH = "/_visio/v1/transcription";
@@ -50,29 +50,11 @@ export async function controlTranscription(
   appserviceUrl: string,
   request: { roomId: string; action: "start" | "stop"; openIdToken: OpenIdToken; language?: string },
 ): Promise<TranscriptionControlResponse> {
-  const { openIdToken } = request;
   const body: TranscriptionControlRequest = {
     room_id: request.roomId,
     action: request.action,
-    openid_token: {
-      access_token: openIdToken.access_token,
-      token_type: openIdToken.token_type,
-      matrix_server_name: openIdToken.matrix_server_name,
-      expires_in: openIdToken.expires_in,
-    },
+    openid_token: openIdFields(request.openIdToken),
     ...(request.language === undefined ? {} : { language: request.language }),
   };
-  let response: Response;
-  try {
-    response = await fetchFn(`${appserviceUrl}${TRANSCRIPTION_PATH}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    throw new VisioError(ERRCODE.serverDown, "transcription.failed", { params: { message: String(error) }, retryable: true, cause: error });
-  }
-  if (!response.ok) throw await errorFromResponse(response, "transcription.failed");
-  return (await response.json()) as TranscriptionControlResponse;
+  return (await postJson(fetchFn, `${appserviceUrl}${TRANSCRIPTION_PATH}`, body, "transcription.failed")) as TranscriptionControlResponse;
 }

@@ -1,0 +1,50 @@
+// Calling Visio's HTTP APIs (focus, transcription control, meetings): a JSON POST with a timeout, and
+// failures, which they answer with Matrix-style bodies ({errcode, error}), kept as the errcode for code
+// and the server's sentence for the user.
+import type { MatrixErrorBody, OpenIdToken } from "../../../wire-types.ts";
+import type { MessageKey } from "../i18n/fr.ts";
+import { ERRCODE, VisioError } from "./errors.ts";
+import type { FetchLike } from "./matrix/homeserver-discovery.ts";
+
+/** Only the four fields of the spec: the APIs refuse unknown ones, and the SDK's token may carry more. */
+export const openIdFields = (token: OpenIdToken): OpenIdToken => ({
+  access_token: token.access_token,
+  token_type: token.token_type,
+  matrix_server_name: token.matrix_server_name,
+  expires_in: token.expires_in,
+});
+
+export async function errorFromResponse(response: Response, messageKey: MessageKey): Promise<VisioError> {
+  let body: Partial<MatrixErrorBody> = {};
+  try {
+    body = (await response.json()) as Partial<MatrixErrorBody>;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  const message = typeof body.error === "string" ? body.error : `HTTP ${response.status}`;
+  return new VisioError(typeof body.errcode === "string" ? body.errcode : ERRCODE.unknown, messageKey, {
+    params: { message },
+    retryable: response.status >= 500 || response.status === 429,
+    detail: message,
+  });
+}
+
+/**
+ * POSTs `body` as JSON and answers the parsed JSON reply. An unreachable server is a retryable
+ * VisioError under `messageKey`; a refusal, the server's own (errorFromResponse).
+ */
+export async function postJson(fetchFn: FetchLike, url: string, body: unknown, messageKey: MessageKey): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetchFn(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    throw new VisioError(ERRCODE.serverDown, messageKey, { params: { message: String(error) }, retryable: true, cause: error });
+  }
+  if (!response.ok) throw await errorFromResponse(response, messageKey);
+  return response.json();
+}
