@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { need, wavDurationMs } from "./recorded-speech.ts";
 
 const run = promisify(execFile);
 
@@ -31,19 +32,6 @@ export interface SpeechRecording {
   sentences: PlacedSentence[];
 }
 
-async function need(command: string, debianPackage: string): Promise<void> {
-  try {
-    await run("sh", ["-c", 'command -v "$0"', command]);
-  } catch {
-    throw new Error(`${command} is missing: install the Debian package ${debianPackage} (scripts/toolchain.sh does)`);
-  }
-}
-
-async function durationMs(wavPath: string): Promise<number> {
-  const { stdout } = await run("soxi", ["-s", wavPath]);
-  return Math.round((Number(stdout.trim()) * 1000) / 16_000);
-}
-
 /**
  * Speaks each sentence with Festival, then joins them as `leadMs` of quiet, sentence, `gapMs` of quiet, …,
  * `leadMs` of quiet, with a faint noise bed (-60 dBFS) under everything, as in a real room recording.
@@ -64,7 +52,7 @@ export async function synthesizeRecording(
       await writeFile(textPath, `${text}\n`);
       await run("text2wave", ["-eval", `(${FESTIVAL_VOICE})`, textPath, "-o", rawPath]);
       await run("sox", ["-R", rawPath, "-r", "16000", "-c", "1", "-b", "16", wavPath]);
-      return { text, wavPath, durationMs: await durationMs(wavPath) };
+      return { text, wavPath, durationMs: await wavDurationMs(wavPath) };
     }),
   );
   const placed: PlacedSentence[] = [];
@@ -87,10 +75,10 @@ export async function synthesizeRecording(
   await run("sox", ["-R", "-n", "-r", "16000", "-c", "1", "-b", "16", tailPath, "trim", "0", String(leadMs / 1000)]);
   const speechPath = join(dir, "speech.wav");
   await run("sox", ["-R", ...soxInputs, tailPath, speechPath]);
-  const total = await durationMs(speechPath);
+  const total = await wavDurationMs(speechPath);
   const noisePath = join(dir, "noise.wav");
   await run("sox", ["-R", "-n", "-r", "16000", "-c", "1", "-b", "16", noisePath, "synth", String(total / 1000), "whitenoise", "vol", "0.002"]);
   const wavPath = join(dir, "recording.wav");
   await run("sox", ["-R", "-m", speechPath, noisePath, "-b", "16", wavPath]);
-  return { wavPath, durationMs: await durationMs(wavPath), sentences: placed };
+  return { wavPath, durationMs: await wavDurationMs(wavPath), sentences: placed };
 }

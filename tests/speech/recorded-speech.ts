@@ -26,7 +26,8 @@ export async function need(command: string, debianPackage: string): Promise<void
   }
 }
 
-async function wavDurationMs(wavPath: string): Promise<number> {
+/** A 16 kHz WAV file's duration, as soxi counts its samples. */
+export async function wavDurationMs(wavPath: string): Promise<number> {
   const { stdout } = await run("soxi", ["-s", wavPath]);
   return Math.round((Number(stdout.trim()) * 1000) / 16_000);
 }
