@@ -122,9 +122,8 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await testbed.ministries.b.registerUser(brunoName, { password: PASSWORD });
     const { page, context } = await openClient(browserB);
     await page.goto(link);
-    await page.getByTestId("sign-in-username").fill(`${brunoName}@${HOSTS.b.serverName}`);
-    await page.getByTestId("sign-in-password").fill(PASSWORD);
-    await page.getByTestId("sign-in-submit").click();
+    // The server field left empty: the account names it.
+    await signInThroughForm(page, "", `${brunoName}@${HOSTS.b.serverName}`, PASSWORD);
     await page.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
     assert.match(await page.getByTestId("signed-in-as").innerText(), new RegExp(`@${brunoName}:ministry-b\\.test`));
     await saveScreenshot(page, "meeting-opened-from-link");
@@ -190,9 +189,7 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
       await testbed.ministries.b.registerUser(name, { password: PASSWORD });
       const { page, context } = await openClient(browserB);
       await page.goto(link);
-      await page.getByTestId("sign-in-username").fill(`${name}@${HOSTS.b.serverName}`);
-      await page.getByTestId("sign-in-password").fill(PASSWORD);
-      await page.getByTestId("sign-in-submit").click();
+      await signInThroughForm(page, "", `${name}@${HOSTS.b.serverName}`, PASSWORD);
       assert.match(await page.getByTestId("join-error").innerText({ timeout: 30_000 }), /pas encore admis/);
       await page.getByTestId("knock").click();
       await page.getByTestId("lobby-waiting").waitFor({ timeout: 30_000 });
