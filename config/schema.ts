@@ -88,7 +88,7 @@ export const configSchema = z.strictObject({
         .string()
         .regex(/^[a-z0-9-]+$/, "must be lowercase letters, digits and '-'")
         .default("visio-")
-        .meta({ description: "Aliases #<prefix><slug>:<server_name> create meeting rooms on demand." }),
+        .meta({ description: "Meeting addresses are #<prefix><slug>:<server_name>; the prefix is the appservice's exclusive alias namespace, so only meetings created through Visio carry it." }),
       join_rule: z
         .enum(["public", "knock", "invite"])
         .default("public")
@@ -103,7 +103,7 @@ export const configSchema = z.strictObject({
         }),
       creation_limit: limit([0.2, 200]).meta({
         description:
-          "Meeting rooms created on alias lookups, all askers together (the homeserver does not say who asked, and lookups come over federation too): per second sustained, and burst. Beyond it a lookup finds no room, as for an unknown alias.",
+          "Meetings created (the client's \"Nouvelle réunion\"), all creators together, per second sustained and burst; each user and server is also held to rate_limits.control. Beyond it a creation is refused with M_LIMIT_EXCEEDED.",
       }),
     })
     .prefault({}),

@@ -27,6 +27,7 @@ import { waitUntil } from "../tests/harness/wait.ts";
 import { workerConfig } from "../tests/harness/worker-config.ts";
 import { checkMainJob, describeReport } from "./demo/main-job-check.ts";
 import { buildClient } from "../tests/support/browser-client-build.ts";
+import { createMeeting, joinAlias } from "../tests/support/matrix-users.ts";
 import { serveStatic, type StaticServer } from "../tests/support/browser-client-server.ts";
 
 type Ministry = "a" | "b";
@@ -36,7 +37,7 @@ const ACCOUNTS: Record<Ministry, { localpart: string; displayName: string }> = {
   a: { localpart: "alice", displayName: "Alice (ministère A)" },
   b: { localpart: "bruno", displayName: "Bruno (ministère B)" },
 };
-const MEETING_SLUG = "demo";
+const MEETING_TITLE = "Démonstration";
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 // The web client, on the runner's loopback: a localhost origin is a secure context for the camera.
 const CLIENT_PORT = 8080;
@@ -154,13 +155,11 @@ async function main(): Promise<void> {
     }),
   );
   const [alice, bruno] = users as [(typeof users)[number], (typeof users)[number]];
-  const alias = `#${appservices[0]?.config.meetings.alias_prefix ?? "visio-"}${MEETING_SLUG}:${hosts.a.serverName}`;
-  const joinPath = `/_matrix/client/v3/join/${encodeURIComponent(alias)}`;
-  // A's appservice creates the room on the first alias query; then B joins over federation.
-  const { room_id: roomId } = await matrixRequest<{ room_id: string }>(bed.ministries.a.clientUrl, alice.accessToken, "POST", joinPath, {});
-  await matrixRequest(bed.ministries.b.clientUrl, bruno.accessToken, "POST", joinPath, {});
   const bot = appservices[0];
   if (bot === undefined) throw new Error("appservice A missing");
+  // Alice creates the meeting as the client's "Nouvelle réunion" does; bruno joins it over federation.
+  const { roomId, alias } = await createMeeting(bot, bed.ministries.a, alice, MEETING_TITLE);
+  await joinAlias(bed.ministries.b, bruno, alias);
   await matrixRequest(
     bed.ministries.a.clientUrl,
     bot.config.appservice.as_token,
@@ -241,8 +240,8 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
     lines.push(`  @${ACCOUNTS[m].localpart}:${hosts[m].serverName}  log in as "${ACCOUNTS[m].localpart}" on ${bed.ministries[m].clientUrl}`);
   }
   lines.push("");
-  lines.push(`Meeting: ${alias}  (${roomId}), created by A's appservice; alice and bruno are in it.`);
-  lines.push(`  Any #visio-<name>:${hosts.a.serverName} or #visio-<name>:${hosts.b.serverName} alias creates a new meeting when someone joins it.`);
+  lines.push(`Meeting: ${alias}  (${roomId}), created by alice; alice and bruno are in it.`);
+  lines.push(`  "Nouvelle réunion" in the client creates another, on the user's own ministry; an address nobody created opens nothing.`);
   lines.push("");
   if (topology === "netns") {
     lines.push("Visio web client, for a browser inside each ministry's network (where calls carry media):");

@@ -172,7 +172,6 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   const api = appserviceApi({
     hsToken: config.appservice.hs_token,
     transactions: createTransactionHandler({ store, calls, log, onHandled: (events) => void commands.handle(events) }),
-    meetingRooms,
     botUserId,
   });
   app.use(errorMiddleware(log));

@@ -4,7 +4,6 @@ import Router from "@koa/router";
 import type { Middleware } from "koa";
 import { MatrixError } from "./errors.ts";
 import { readJsonBody } from "./http-body.ts";
-import type { MeetingRooms } from "./meeting-rooms.ts";
 import type { TransactionHandler } from "./transactions.ts";
 
 const TRANSACTION_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -30,7 +29,6 @@ export function requireHomeserverToken(hsToken: string): Middleware {
 export function appserviceApi(deps: {
   hsToken: string;
   transactions: TransactionHandler;
-  meetingRooms: MeetingRooms;
   botUserId: string;
 }): Router {
   const router = new Router({ prefix: "/_matrix/app/v1" });
@@ -54,11 +52,10 @@ export function appserviceApi(deps: {
     ctx.body = {};
   });
 
-  router.get("/rooms/:alias", async (ctx) => {
-    if (!(await deps.meetingRooms.provision(ctx.params.alias ?? ""))) {
-      throw new MatrixError("M_NOT_FOUND", "Not a meeting room alias");
-    }
-    ctx.body = {};
+  router.get("/rooms/:alias", () => {
+    // Meetings are created on purpose (the meetings API), never on lookup: an alias of our namespace
+    // that the homeserver does not know is a mistyped or made-up address.
+    throw new MatrixError("M_NOT_FOUND", "No meeting has this address");
   });
 
   return router;

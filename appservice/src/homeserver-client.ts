@@ -41,8 +41,6 @@ export class HomeserverError extends Error {
 
 export interface HomeserverClient {
   createRoom(request: CreateRoomRequest): Promise<{ room_id: string }>;
-  /** The room ID an alias points to, or null when the alias does not exist. */
-  resolveAlias(alias: string): Promise<string | null>;
   /** Asks the homeserver to ping us back (`POST /_matrix/client/v1/appservice/{id}/ping`). */
   pingAppservice(appserviceId: string): Promise<{ duration_ms: number }>;
   /**
@@ -122,15 +120,6 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
 
   return {
     createRoom: (request) => call("POST", "/_matrix/client/v3/createRoom", request),
-    async resolveAlias(alias) {
-      try {
-        const res = await call<{ room_id: string }>("GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`);
-        return res.room_id;
-      } catch (err) {
-        if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return null;
-        throw err;
-      }
-    },
     pingAppservice: (appserviceId) =>
       call("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, {
         transaction_id: `visio-startup-${Date.now()}`,

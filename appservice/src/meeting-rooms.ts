@@ -1,25 +1,13 @@
-// Meeting rooms: created on purpose by a user of this ministry (with a title, `create`), or on demand
-// when an alias query for #<prefix><slug>:<server> finds none (`provision`).
+// Meeting rooms, created on purpose by a user of this ministry with a title of theirs (`create`). An
+// alias nobody created stays unknown: a mistyped address finds nothing instead of a new empty meeting.
 import { randomBytes } from "node:crypto";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import type { ServerAclContent } from "../../wire-types.ts";
 import { CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
 import { HomeserverError, type CreateRoomRequest, type HomeserverClient } from "./homeserver-client.ts";
 import type { Logger } from "./log.ts";
-import { MatrixError } from "./errors.ts";
 import { createRateLimiter } from "./rate-limiter.ts";
 import type { Store } from "./storage/store.ts";
-
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-
-/** The slug of a meeting alias on this server, or null when the alias is not one. */
-export function parseMeetingAlias(alias: string, serverName: string, prefix: string): string | null {
-  const head = `#${prefix}`;
-  const tail = `:${serverName}`;
-  if (!alias.startsWith(head) || !alias.endsWith(tail)) return null;
-  const slug = alias.slice(head.length, alias.length - tail.length);
-  return SLUG.test(slug) ? slug : null;
-}
 
 const hostOf = (name: string): string => name.replace(/:\d+$/, "");
 
@@ -38,13 +26,6 @@ export function serverAcl(serverName: string, allowlist: string[]): ServerAclCon
   const hosts = allowedHosts(serverName, allowlist);
   const withPort = hostOf(serverName) === serverName ? [] : [serverName];
   return { allow: [...hosts, ...withPort], deny: [], allow_ip_literals: false };
-}
-
-export function meetingTitle(slug: string): string {
-  return slug
-    .split("-")
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join(" ");
 }
 
 /** Longest slug taken from a title, before its random tail. */
@@ -77,13 +58,13 @@ function randomTail(): string {
 export function meetingRoomRequest(
   slug: string,
   config: AppserviceConfig,
-  titled?: { title: string; creator: string; botUserId: string },
+  meeting: { title: string; creator: string; botUserId: string },
 ): CreateRoomRequest {
   const joinRule = config.meetings.join_rule;
   const callMembership = Object.fromEntries(CALL_MEMBER_EVENT_TYPES.map((type) => [type, 0]));
   return {
     room_alias_name: `${config.meetings.alias_prefix}${slug}`,
-    name: titled?.title ?? meetingTitle(slug),
+    name: meeting.title,
     topic: `Visio meeting room. Open to: ${allowedHosts(config.homeserver.server_name, config.federation.allowlist).join(", ")}`,
     preset: joinRule === "public" ? "public_chat" : "private_chat",
     visibility: "private",
@@ -106,51 +87,32 @@ export function meetingRoomRequest(
       state_default: 50,
       invite: 0,
       // The creator moderates (50: the room's name and topic, kicks), never the ACL or power levels (100).
-      ...(titled ? { users: { [titled.botUserId]: 100, [titled.creator]: MODERATOR_POWER_LEVEL } } : {}),
+      users: { [meeting.botUserId]: 100, [meeting.creator]: MODERATOR_POWER_LEVEL },
     },
-    ...(titled ? { invite: [titled.creator] } : {}),
+    invite: [meeting.creator],
   };
 }
 
 export interface MeetingRooms {
-  /** Creates the meeting room behind an alias; false when the alias is not a meeting alias of ours. */
-  provision(alias: string): Promise<boolean>;
   /** A new meeting of `creator` (a user of this server), named `title`, inviting them as its moderator. */
   create(title: string, creator: string): Promise<{ roomId: string; alias: string }>;
 }
 
 export function createMeetingRooms(deps: {
   config: AppserviceConfig;
-  homeserver: Pick<HomeserverClient, "createRoom" | "resolveAlias">;
+  homeserver: Pick<HomeserverClient, "createRoom">;
   store: Pick<Store, "saveMeetingRoom">;
   log: Logger;
   now?: () => number;
 }): MeetingRooms {
   const { config, homeserver, store, log } = deps;
-  const creations = createRateLimiter(config.meetings.creation_limit, "creating meeting rooms", deps.now);
-  // Two users asking for the same new meeting at once must get one room.
-  const pending = new Map<string, Promise<boolean>>();
-
-  const create = async (alias: string, slug: string): Promise<boolean> => {
-    let roomId: string;
-    try {
-      ({ room_id: roomId } = await homeserver.createRoom(meetingRoomRequest(slug, config)));
-    } catch (err) {
-      if (!(err instanceof HomeserverError && err.errcode === "M_ROOM_IN_USE")) throw err;
-      // The alias exists already (created by an earlier query): point at that room.
-      const existing = await homeserver.resolveAlias(alias);
-      if (existing === null) throw err;
-      roomId = existing;
-    }
-    await store.saveMeetingRoom({ roomId, alias, slug, createdAt: Date.now() });
-    log.info("meeting room ready", { alias, roomId });
-    return true;
-  };
-
+  // Per user and per server limits apply before (rate_limits.control); this one bounds all creators together.
+  const creations = createRateLimiter(config.meetings.creation_limit, "creating meetings", deps.now);
   const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
 
   return {
     async create(title, creator) {
+      creations.take("");
       // The random tail makes a clash rare; one more try covers it.
       for (let attempt = 0; ; attempt++) {
         const slug = `${slugOfTitle(title)}-${randomTail()}`;
@@ -164,22 +126,6 @@ export function createMeetingRooms(deps: {
           if (!(err instanceof HomeserverError && err.errcode === "M_ROOM_IN_USE") || attempt >= 2) throw err;
         }
       }
-    },
-    provision(alias) {
-      const slug = parseMeetingAlias(alias, config.homeserver.server_name, config.meetings.alias_prefix);
-      if (slug === null) return Promise.resolve(false);
-      const running = pending.get(alias);
-      if (running) return running;
-      try {
-        creations.take("");
-      } catch (err) {
-        if (!(err instanceof MatrixError)) throw err;
-        log.warn("meeting room not created: creation limit reached", { alias, retryAfterMs: err.retryAfterMs });
-        return Promise.resolve(false);
-      }
-      const work = create(alias, slug).finally(() => pending.delete(alias));
-      pending.set(alias, work);
-      return work;
     },
   };
 }

@@ -12,7 +12,7 @@ import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { buildClient } from "../../tests/support/browser-client-build.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../../tests/support/browser.ts";
 import { openPrejoin } from "../../tests/support/browser-call.ts";
-import { joinAlias } from "../../tests/support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../../tests/support/matrix-users.ts";
 
 export interface BundleSize {
   /** What index.html loads before the app starts: its scripts and stylesheets. */
@@ -111,7 +111,7 @@ export async function benchClient(runs = 5): Promise<ClientBenchResult> {
   const bundle = bundleSize(buildClient());
   const testbed = await getTestbed();
   // Each ministry's focus: every caller publishes on their own (multi_sfu).
-  await Promise.all([startAppservice("a"), startAppservice("b")]);
+  const [appserviceA] = await Promise.all([startAppservice("a"), startAppservice("b")]);
   const password = "bench-password";
   const alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password });
   const bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password });
@@ -130,8 +130,7 @@ export async function benchClient(runs = 5): Promise<ClientBenchResult> {
     let memory: TabMemory | undefined;
     for (let run = 0; run < runs; run += 1) {
       // A fresh meeting per run: no LiveKit room or membership left over from the previous one.
-      const alias = `#visio-bench-${uniqueLocalpart("call")}:${HOSTS.a.serverName}`;
-      await joinAlias(testbed.ministries.a, alice, alias);
+      const { alias } = await createMeeting(appserviceA, testbed.ministries.a, alice, "Mesure du client");
       await joinAlias(testbed.ministries.b, bob, alias);
       await pageA.getByTestId(`room-${alias}`).click({ timeout: 30_000 });
       await pageB.getByTestId(`room-${alias}`).click({ timeout: 30_000 });

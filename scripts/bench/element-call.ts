@@ -8,7 +8,7 @@ import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { ELEMENT_CALL_ORIGIN, launchBrowser, openClient, signInThroughForm } from "../../tests/support/browser.ts";
 import { openPrejoin } from "../../tests/support/browser-call.ts";
 import { elementCallVersion, openElementCall, waitForElementCallFrames, type ElementCallMode } from "../../tests/support/element-call.ts";
-import { joinAlias } from "../../tests/support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../../tests/support/matrix-users.ts";
 
 type Client = "visio" | "element-call";
 export interface PairingBench {
@@ -36,7 +36,7 @@ async function sinceJoinClick(page: Page): Promise<number> {
 /** `mode`: Element Call's MatrixRTC mode, which both clients are configured for (their config.json). */
 export async function benchElementCallPairings(runs = 5, mode: ElementCallMode = "compatibility"): Promise<{ version: string; mode: ElementCallMode; pairings: PairingBench[] }> {
   const testbed = await getTestbed();
-  await Promise.all([startAppservice("a"), startAppservice("b")]);
+  const [appserviceA] = await Promise.all([startAppservice("a"), startAppservice("b")]);
   const alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
   const bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
   // A browser per client and ministry, as separate people would have: no fake camera shared between them.
@@ -64,8 +64,7 @@ export async function benchElementCallPairings(runs = 5, mode: ElementCallMode =
     for (let run = 0; run < runs; run += 1) {
       for (const pairing of pairings) {
         // A fresh meeting per run: no LiveKit room or membership left over.
-        const alias = `#visio-bench-${uniqueLocalpart("ec")}:${HOSTS.a.serverName}`;
-        await joinAlias(testbed.ministries.a, alice, alias);
+        const { alias } = await createMeeting(appserviceA, testbed.ministries.a, alice, "Mesure Element Call");
         await joinAlias(testbed.ministries.b, bob, alias);
         const [first, joiner] = await Promise.all([open(pairing.first, "a"), open(pairing.joiner, "b")]);
         try {

@@ -11,7 +11,7 @@ import { HOSTS } from "../../tests/harness/network.ts";
 import { getTestbed, uniqueLocalpart, type RegisteredUser } from "../../tests/harness/testbed.ts";
 import { waitUntil } from "../../tests/harness/wait.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
-import { joinAlias, publishCallMembership, requestFocusToken } from "../../tests/support/matrix-users.ts";
+import { createMeeting, joinAlias, publishCallMembership, requestFocusToken } from "../../tests/support/matrix-users.ts";
 import { startParticipant, type Participant } from "../../tests/support/participants.ts";
 
 const SLOT = "m.call#ROOM";
@@ -35,8 +35,7 @@ export async function benchKickLatency({ kicks = 10, waiting = 200 } = {}): Prom
   const participants: Participant[] = [];
   try {
     const host = await a.registerUser(uniqueLocalpart("host"));
-    const alias = `#visio-kick-bench-${uniqueLocalpart("m")}:${a.serverName}`;
-    const roomId = await joinAlias(a, host, alias);
+    const { roomId, alias } = await createMeeting(appservice, a, host, "Mesure des exclusions");
     const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
     const asBot = <T>(method: "POST" | "PUT", path: string, body: unknown): Promise<T> => matrixRequest<T>(a.clientUrl, bot, method, path, body);
 

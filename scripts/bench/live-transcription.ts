@@ -23,7 +23,7 @@ import { WHISPER_MULTILINGUAL_MODEL, WHISPER_SERVER_MODEL } from "../../bridge/w
 import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
 import { timeSubtitles, type SubtitleTiming } from "../../tests/support/subtitle-timing.ts";
-import { joinAlias, requestFocusToken, waitForJoins } from "../../tests/support/matrix-users.ts";
+import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../../tests/support/matrix-users.ts";
 import { dispatchTranscription, postThreadRoot, sendStop, WORKER_ENTRY, writeWorkerConfig } from "../../tests/support/transcription-worker.ts";
 
 const SLOT = "m.call#ROOM";
@@ -95,8 +95,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3,
       return String(res.body.jwt);
     };
     const newCall = async () => {
-      const alias = `#visio-bench-${uniqueLocalpart("live")}:${HOSTS.a.serverName}`;
-      const roomId = await joinAlias(a, alice, alias);
+      const { roomId, alias } = await createMeeting(appservice, a, alice, "Mesure de la transcription");
       await joinAlias(b, bob, alias);
       await waitForJoins(store, roomId, [alice, bob]);
       const aliceJwt = await tokenFor(roomId, a, alice);

@@ -16,7 +16,7 @@ import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { followJsonLines } from "../support/json-line-process.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { joinAlias, requestFocusToken } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, requestFocusToken } from "../support/matrix-users.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
@@ -48,8 +48,7 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
     [appserviceA, appserviceB] = await Promise.all([startAppservice("a"), startAppservice("b")]);
     alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
     bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    alias = `#visio-e2e-${uniqueLocalpart("call")}:${HOSTS.a.serverName}`;
-    roomId = await joinAlias(testbed.ministries.a, alice, alias);
+    ({ roomId, alias } = await createMeeting(appserviceA, testbed.ministries.a, alice, "Appel entre ministères"));
     await joinAlias(testbed.ministries.b, bob, alias);
     [browserA, browserB] = await Promise.all([
       launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),

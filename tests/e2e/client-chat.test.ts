@@ -5,12 +5,12 @@ import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import type { TranscriptFields, TranscriptionStateContent } from "../../wire-types.ts";
 import { TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
-import { matrixRequest } from "../harness/matrix-client.ts";
+import { MatrixRequestError, matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { joinAlias } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../support/matrix-users.ts";
 import { CLIENT_ORIGIN, joinMeeting, launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 
@@ -41,7 +41,7 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     const bobName = uniqueLocalpart("bob");
     alice = await testbed.ministries.a.registerUser(aliceName, { password: PASSWORD });
     bob = await testbed.ministries.b.registerUser(bobName, { password: PASSWORD });
-    alias = `#visio-e2e-${uniqueLocalpart("chat")}:${HOSTS.a.serverName}`;
+    ({ alias } = await createMeeting(appservice, testbed.ministries.a, alice, "Réunion interministérielle"));
     [browserA, browserB] = await Promise.all([
       launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),
       launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
@@ -131,12 +131,17 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await page.reload();
     await page.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
 
-    // A link to a meeting that does not exist says so, in French, and opens nothing.
-    const missing = `#${uniqueLocalpart("inexistante")}:${HOSTS.a.serverName}`;
+    // A mistyped link (the meeting's address with another tail) says so, in French, and creates nothing.
+    const missing = alias.replace(/-([a-z0-9]{4}):/, (_, tail: string) => `-${tail === "zzzz" ? "yyyy" : "zzzz"}:`);
     await page.goto(`${CLIENT_ORIGIN}/#/m/${encodeURIComponent(missing)}`);
     const error = page.getByTestId("join-error");
     await error.waitFor({ timeout: 30_000 });
     assert.match(await error.innerText(), /n'existe pas/);
+    const lookup = await matrixRequest(testbed.ministries.a.clientUrl, alice.accessToken, "GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(missing)}`).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert.ok(lookup instanceof MatrixRequestError && lookup.status === 404, "no room behind the mistyped address");
     await context.close();
   });
 

@@ -30,7 +30,7 @@ import { launchBrowser, openClient, signInThroughForm } from "../support/browser
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { elementCallVersion, joinElementCall, openElementCall, waitForElementCallFrames, type ElementCallMode } from "../support/element-call.ts";
-import { joinAlias, openIdToken } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, openIdToken } from "../support/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
 const SLOT = "m.call#ROOM";
@@ -46,9 +46,10 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
   const localpartOf = (user: RegisteredUser): string => user.userId.slice(1).split(":")[0] ?? "";
   const homeserverOf = (m: Ministry) => ({ baseUrl: testbed.ministries[m].federationUrl, serverName: HOSTS[m].serverName });
 
-  const newMeeting = async (name: string, users: [Ministry, RegisteredUser][]): Promise<string> => {
-    const alias = `#visio-${name}-${uniqueLocalpart("ec")}:${HOSTS.a.serverName}`;
-    for (const [m, user] of users) await joinAlias(testbed.ministries[m], user, alias);
+  /** A meeting created by a user of A (`creator`), which the others join by its address; the address. */
+  const newMeeting = async (name: string, creator: RegisteredUser, others: [Ministry, RegisteredUser][]): Promise<string> => {
+    const { alias } = await createMeeting(appservices.a, testbed.ministries.a, creator, name);
+    for (const [m, user] of others) await joinAlias(testbed.ministries[m], user, alias);
     return alias;
   };
 
@@ -127,7 +128,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         const { a, b } = testbed.ministries;
         const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
         const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-        const alias = await newMeeting("ec-first", [["a", alice], ["b", bob]]);
+        const alias = await newMeeting("ec-first", alice, [["b", bob]]);
         const roomId = await resolveAlias(alias);
         const ec = await elementCallIn("a", alice, alias, mode);
         const visio = await visioIn("b", bob, alias, mode);
@@ -165,7 +166,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         const { a, b } = testbed.ministries;
         const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
         const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-        const alias = await newMeeting("ec-crash", [["a", alice], ["b", bob]]);
+        const alias = await newMeeting("ec-crash", alice, [["b", bob]]);
         const roomId = await resolveAlias(alias);
         const ec = await elementCallIn("a", alice, alias, mode);
         const visio = await visioIn("b", bob, alias, mode);
@@ -209,7 +210,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         const { a, b } = testbed.ministries;
         const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
         const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-        const alias = await newMeeting("ec-ec", [["a", alice], ["b", bob]]);
+        const alias = await newMeeting("ec-ec", alice, [["b", bob]]);
         const [ecA, ecB] = await Promise.all([elementCallIn("a", alice, alias, mode), elementCallIn("b", bob, alias, mode)]);
         const frames = await Promise.all([waitForElementCallFrames(ecA, localpartOf(bob)), waitForElementCallFrames(ecB, localpartOf(alice))]);
         assert.ok(frames.every((n) => n > 0));
@@ -220,7 +221,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
         const carol = await a.registerUser(uniqueLocalpart("carol"), { password: PASSWORD });
         const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-        const alias = await newMeeting("three", [["a", alice], ["a", carol], ["b", bob]]);
+        const alias = await newMeeting("three", alice, [["a", carol], ["b", bob]]);
         const ec = await elementCallIn("a", alice, alias, mode);
         const visioA = await visioIn("a", carol, alias, mode);
         const visioB = await visioIn("b", bob, alias, mode);
@@ -240,7 +241,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         const { a, b } = testbed.ministries;
         const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
         const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-        const alias = await newMeeting("ec-kick", [["a", alice], ["b", bob]]);
+        const alias = await newMeeting("ec-kick", alice, [["b", bob]]);
         const roomId = await resolveAlias(alias);
         const visio = await visioIn("a", alice, alias, mode);
         await elementCallIn("b", bob, alias, mode);
@@ -266,7 +267,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         const speaking = await launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir, args: [`--use-file-for-fake-audio-capture=${speech.wavPath}`] });
         const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
         const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-        const alias = await newMeeting("ec-stt", [["a", alice], ["b", bob]]);
+        const alias = await newMeeting("ec-stt", alice, [["b", bob]]);
         const roomId = await resolveAlias(alias);
         const bridgeUser = `@${appservices.a.config.transcription.bridge_localpart}:${HOSTS.a.serverName}`;
         const config = await writeWorkerConfig(dir, {
@@ -311,7 +312,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         const { a, b } = testbed.ministries;
         const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
         const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-        const alias = await newMeeting("visio-first", [["a", alice], ["b", bob]]);
+        const alias = await newMeeting("visio-first", alice, [["b", bob]]);
         const visio = await visioIn("a", alice, alias, mode);
         const ec = await elementCallIn("b", bob, alias, mode);
         const [atVisio, atElementCall] = await Promise.all([

@@ -22,7 +22,7 @@ import { launchBrowser, openClient, signInThroughForm } from "../support/browser
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { requestJson } from "../support/http.ts";
-import { joinAlias, openIdToken } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, openIdToken } from "../support/matrix-users.ts";
 import { readTranscriptThread } from "../support/transcript-thread.ts";
 import { downloadMedia, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
@@ -69,8 +69,7 @@ describe("a French meeting in the Visio client (Chromium, Synapse A and B, LiveK
     browsers.push(listening);
     const alice = await a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD });
     const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
-    const alias = `#visio-francais-${uniqueLocalpart("fr")}:${HOSTS.a.serverName}`;
-    const roomId = await joinAlias(a, alice, alias);
+    const { roomId, alias } = await createMeeting(appservices.a, a, alice, "Réunion en français");
     await joinAlias(b, bob, alias);
     const bridgeUser = `@${appservices.a.config.transcription.bridge_localpart}:${HOSTS.a.serverName}`;
     const config = await writeWorkerConfig(dir, {

@@ -26,7 +26,7 @@ import { waitUntil } from "../harness/wait.ts";
 import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../speech/festival-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../support/json-line-process.ts";
-import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import { readTranscriptThread, spokenText, type ThreadMessage } from "../support/transcript-thread.ts";
 import { dispatchTranscription, downloadMedia, postThreadRoot, sendStop, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
@@ -140,15 +140,12 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
       a.registerUser(uniqueLocalpart("dave")),
       b.registerUser(uniqueLocalpart("bob")),
     ]);
-    const alias1 = `#visio-call-${uniqueLocalpart("worker")}:${HOSTS.a.serverName}`;
-    const roomId = await joinAlias(a, alice, alias1);
+    const { roomId, alias: alias1 } = await createMeeting(appservice, a, alice, "Appel transcrit");
     await joinAlias(a, carol, alias1);
     await joinAlias(b, bob, alias1);
-    const alias2 = `#visio-call-${uniqueLocalpart("restart")}:${HOSTS.a.serverName}`;
-    const roomId2 = await joinAlias(a, dave, alias2);
+    const { roomId: roomId2 } = await createMeeting(appservice, a, dave, "Reprise");
     await waitForJoins(store, roomId, [alice, carol, bob]);
-    const alias3 = `#visio-call-${uniqueLocalpart("parallel")}:${HOSTS.a.serverName}`;
-    const roomId3 = await joinAlias(a, dave, alias3);
+    const { roomId: roomId3 } = await createMeeting(appservice, a, dave, "En parallèle");
     await waitForJoins(store, roomId2, [dave]);
     await waitForJoins(store, roomId3, [dave]);
     // The focus creates the LiveKit rooms when it issues the first tokens; the workers may only join them.

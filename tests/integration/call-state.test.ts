@@ -17,7 +17,7 @@ import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 
 const SLOT = "m.call#ROOM";
@@ -88,8 +88,8 @@ describe("call state and lifecycle (real Synapse A, B, LiveKit A with webhooks)"
     const { a, b } = testbed.ministries;
     alice = await a.registerUser(uniqueLocalpart("alice"));
     bob = await b.registerUser(uniqueLocalpart("bob"));
-    const alias = `#visio-callstate-${uniqueLocalpart("m")}:ministry-a.test`;
-    roomId = await joinAlias(a, alice, alias);
+    let alias: string;
+    ({ roomId, alias } = await createMeeting(appservice, a, alice, "État de l'appel"));
     await joinAlias(b, bob, alias);
     livekitRoom = liveKitRoomAlias(roomId, SLOT);
     await waitForJoins(db.store, roomId, [alice, bob]);

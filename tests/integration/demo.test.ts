@@ -47,7 +47,6 @@ describe("demo (npm start, loopback)", function () {
       '@alice:localhost:8448  log in as "alice" on http://127.0.0.1:8008',
       '@bruno:localhost:8449  log in as "bruno" on http://127.0.0.1:8009',
       'Accounts (password "visio-demo")',
-      "Meeting: #visio-demo:localhost:8448",
       "ws://127.0.0.1:7880",
       "ws://127.0.0.1:7890",
       "Visio web client: http://127.0.0.1:8080/",
@@ -57,6 +56,7 @@ describe("demo (npm start, loopback)", function () {
     ]) {
       assert.ok(stdout.includes(expected), `banner lacks ${JSON.stringify(expected)}:\n${stdout}`);
     }
+    assert.match(stdout, /Meeting: #visio-demonstration-[a-z0-9]{4}:localhost:8448 .*created by alice/, "the demo meeting, created as the client creates one");
     // Every server stopped with it: all its ports are free again.
     await assertPortsFree(LOOPBACK_PORTS);
   });

@@ -18,7 +18,7 @@ import { waitUntil } from "../harness/wait.ts";
 import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speech.ts";
 import { startAppservice } from "../support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
-import { joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 import { readTranscriptThread } from "../support/transcript-thread.ts";
 import { dispatchTranscription, postThreadRoot, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
@@ -52,8 +52,7 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
     const { asToken: workerToken, userId: bridgeUserId } = appservice.transcriber;
     const alice = await a.registerUser(uniqueLocalpart("alice"));
     const carol = await a.registerUser(uniqueLocalpart("carol"));
-    const alias = `#visio-outage-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
-    const roomId = await joinAlias(a, alice, alias);
+    const { roomId, alias } = await createMeeting(appservice, a, alice, "Panne du moteur");
     await joinAlias(a, carol, alias);
     await waitForJoins(store, roomId, [alice, carol]);
     const [during, afterwards] = await Promise.all([

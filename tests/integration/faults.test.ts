@@ -20,7 +20,7 @@ import { waitUntil } from "../harness/wait.ts";
 import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
-import { joinAlias, openIdToken, publishCallMembership, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, openIdToken, publishCallMembership, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 import { readTranscriptThread, spokenText } from "../support/transcript-thread.ts";
 import { downloadMedia, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
@@ -52,8 +52,7 @@ describe("faults during a transcribed call (real Synapse, LiveKit, appservice, w
     const { a } = testbed.ministries;
     const alice = await a.registerUser(uniqueLocalpart("alice"));
     const carol = await a.registerUser(uniqueLocalpart("carol"));
-    const alias = `#visio-${name}-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
-    const roomId = await joinAlias(a, alice, alias);
+    const { roomId, alias } = await createMeeting(appservice, a, alice, `Panne ${name}`);
     await joinAlias(a, carol, alias);
     await waitForJoins(store, roomId, [alice, carol]);
     const { asToken, userId } = appservice.transcriber;

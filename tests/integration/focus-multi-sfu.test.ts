@@ -10,7 +10,7 @@ import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson } from "../support/http.ts";
-import { joinAlias, openIdToken, requestFocusToken } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, openIdToken, requestFocusToken } from "../support/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 
 const SLOT = "m.call#ROOM";
@@ -40,9 +40,9 @@ describe("focus service in multi_sfu mode (an SFU per ministry)", function () {
     focus = { a, b };
     alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"));
     bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"));
-    const alias = `#visio-multi-${uniqueLocalpart("m")}:ministry-a.test`;
-    roomId = await joinAlias(testbed.ministries.a, alice, alias);
-    await joinAlias(testbed.ministries.b, bob, alias);
+    const meeting = await createMeeting(a, testbed.ministries.a, alice, "Deux SFU");
+    roomId = meeting.roomId;
+    await joinAlias(testbed.ministries.b, bob, meeting.alias);
   });
 
   it("lets each user publish at home and only subscribe abroad, and each hears the other", async () => {
@@ -72,8 +72,7 @@ describe("focus service in multi_sfu mode (an SFU per ministry)", function () {
   it("refuses a subscribe token on an SFU where no local user has started the call", async () => {
     const { a, b } = testbed.ministries;
     const carol = await a.registerUser(uniqueLocalpart("carol"));
-    const alias = `#visio-quiet-${uniqueLocalpart("m")}:ministry-a.test`;
-    const quietRoom = await joinAlias(a, carol, alias);
+    const { roomId: quietRoom, alias } = await createMeeting(focus.a, a, carol, "Calme");
     const dave = await b.registerUser(uniqueLocalpart("dave"));
     await joinAlias(b, dave, alias);
     const ask = async () =>

@@ -14,7 +14,7 @@ import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson } from "../support/http.ts";
-import { joinAlias, openIdToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, openIdToken, waitForJoins } from "../support/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 
 const SLOT = "m.call#ROOM";
@@ -44,8 +44,8 @@ describe("focus service (real Synapse A, B, C and LiveKit, oldest_membership)", 
     const { a, b } = testbed.ministries;
     alice = await a.registerUser(uniqueLocalpart("alice"));
     bob = await b.registerUser(uniqueLocalpart("bob"));
-    const alias = `#visio-call-${uniqueLocalpart("m")}:ministry-a.test`;
-    roomId = await joinAlias(a, alice, alias);
+    let alias: string;
+    ({ roomId, alias } = await createMeeting(appservice, a, alice, "Appel"));
     await joinAlias(b, bob, alias);
     await waitForJoins(store, roomId, [alice, bob]);
   });

@@ -10,7 +10,7 @@ import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { joinAlias } from "../support/matrix-users.ts";
+import { createMeeting } from "../support/matrix-users.ts";
 
 interface Answer {
   status: number;
@@ -41,7 +41,7 @@ describe("least privilege of the transcription worker (real Synapse A, LiveKit A
     appservice = await startAppservice("a");
     bot = `@${appservice.config.appservice.sender_localpart}:${HOSTS.a.serverName}`;
     alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"));
-    roomId = await joinAlias(testbed.ministries.a, alice, `#visio-privilege-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`);
+    ({ roomId } = await createMeeting(appservice, testbed.ministries.a, alice, "Moindre privilège"));
     // What the worker does at start: register its own user (an existing one is fine).
     const registered = await call(testbed.ministries.a, appservice.transcriber.asToken, "POST", "/_matrix/client/v3/register", {
       type: "m.login.application_service",

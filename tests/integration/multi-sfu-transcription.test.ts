@@ -17,7 +17,7 @@ import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speec
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson } from "../support/http.ts";
 import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
-import { joinAlias, openIdToken, requestFocusToken } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, openIdToken, requestFocusToken } from "../support/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 import { readTranscriptThread, spokenText, type TranscriptThread } from "../support/transcript-thread.ts";
 import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
@@ -63,8 +63,7 @@ describe("transcription of a multi_sfu call: each ministry's worker on its own S
       bruno: await server("b").registerUser(uniqueLocalpart("bruno")),
       dora: await server("b").registerUser(uniqueLocalpart("dora")),
     };
-    const alias = `#visio-multi-stt-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
-    const roomId = await joinAlias(server("a"), users.alice, alias);
+    const { roomId, alias } = await createMeeting(appservices.a, server("a"), users.alice, "Transcription sur deux SFU");
     await joinAlias(server("a"), users.carol, alias);
     await joinAlias(server("b"), users.bruno, alias);
     await joinAlias(server("b"), users.dora, alias);

@@ -21,7 +21,7 @@ import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speec
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson } from "../support/http.ts";
 import type { JsonLineProcess } from "../support/json-line-process.ts";
-import { joinAlias, openIdToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, openIdToken, waitForJoins } from "../support/matrix-users.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore } from "../../appservice/src/storage/store.ts";
 import { downloadMedia, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
@@ -99,8 +99,8 @@ describe("transcribing a recording posted in a meeting (real Synapse A and B, Li
     const { a, b } = testbed.ministries;
     alice = await a.registerUser(uniqueLocalpart("alice"));
     bob = await b.registerUser(uniqueLocalpart("bob"));
-    const alias = `#visio-recording-${uniqueLocalpart("m")}:${HOSTS.a.serverName}`;
-    roomId = await joinAlias(a, alice, alias);
+    let alias: string;
+    ({ roomId, alias } = await createMeeting(appservice, a, alice, "Enregistrement"));
     await joinAlias(b, bob, alias);
     const knex = await openDatabase(appservice.config.database);
     await waitForJoins(createStore(knex), roomId, [alice, bob]);

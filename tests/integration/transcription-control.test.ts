@@ -33,7 +33,7 @@ import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { requestJson, type JsonResponse } from "../support/http.ts";
-import { joinAlias, openIdToken, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, openIdToken, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
 import type { JsonLineProcess } from "../support/json-line-process.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
@@ -85,8 +85,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
   };
 
   const newMeeting = async (name: string): Promise<string> => {
-    const alias = `#visio-${name}-${uniqueLocalpart("t")}:${HOSTS.a.serverName}`;
-    const roomId = await joinAlias(testbed.ministries.a, alice, alias);
+    const { roomId, alias } = await createMeeting(appservice, testbed.ministries.a, alice, `Réunion ${name}`);
     await joinAlias(testbed.ministries.b, bob, alias);
     await waitForJoins(db.store, roomId, [alice, bob]);
     return roomId;

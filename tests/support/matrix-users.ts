@@ -1,11 +1,14 @@
-// What tests do as Matrix users: join by alias, get OpenID tokens, wait for the appservice to see joins.
-import type { FocusGetTokenRequest, OpenIdToken } from "../../wire-types.ts";
+// What tests do as Matrix users: create a meeting, join it, get OpenID tokens, wait for the appservice
+// to see joins.
+import type { FocusGetTokenRequest, MeetingCreationResponse, OpenIdToken } from "../../wire-types.ts";
+import { MEETINGS_API_PATH } from "../../wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { requestJson, type JsonResponse } from "./http.ts";
 import type { RegisteredUser, SynapseServer } from "../harness/testbed.ts";
 
+/** Joins a room by its alias or ID, as a client does; the room's ID. */
 export async function joinAlias(server: SynapseServer, user: RegisteredUser, alias: string): Promise<string> {
   const res = await matrixRequest<{ room_id: string }>(
     server.clientUrl,
@@ -15,6 +18,28 @@ export async function joinAlias(server: SynapseServer, user: RegisteredUser, ali
     {},
   );
   return res.room_id;
+}
+
+export interface CreatedMeeting {
+  roomId: string;
+  alias: string;
+}
+
+/**
+ * A meeting created as the client's "Nouvelle réunion" creates one: `creator`, a user of the
+ * appservice's ministry, asks its meetings API with an OpenID token, then joins (as its moderator).
+ */
+export async function createMeeting(
+  appservice: { url: string },
+  server: SynapseServer,
+  creator: RegisteredUser,
+  title: string,
+): Promise<CreatedMeeting> {
+  const res = await requestJson("POST", `${appservice.url}${MEETINGS_API_PATH}`, { body: { title, openid_token: await openIdToken(server, creator) } });
+  if (res.status !== 200) throw new Error(`creating the meeting "${title}" failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const meeting = res.body as unknown as MeetingCreationResponse;
+  await joinAlias(server, creator, meeting.room_id);
+  return { roomId: meeting.room_id, alias: meeting.room_alias };
 }
 
 /** An OpenID token from the user's own homeserver, as a MatrixRTC client gets one for the focus. */

@@ -27,7 +27,7 @@ const HS_TOKEN = "hs-token-for-tests-0123456789abcdefghij";
 const BOT = "@visio:ministry-a.test";
 const ALICE = "@alice:ministry-a.test";
 const BOB = "@bob:ministry-b.test";
-const ROOM = "!visio-weekly:fake.test"; // what the homeserver double names the room it creates
+const ROOM = "!visio-weekly:fake.test";
 const SLOT = "m.call#ROOM";
 const token = (name: string) => ({ access_token: `${name}-token`, token_type: "Bearer", matrix_server_name: name === "bob" ? "ministry-b.test" : "ministry-a.test", expires_in: 3600 });
 
@@ -91,8 +91,8 @@ describe("transcription control in the appservice (in-process, doubles)", () => 
       callReconcileMs: 200,
       focus: { federationGet, rooms: { listRooms: async () => [], createRoom: async (o: { name: string }) => new Room({ name: o.name }) } },
     });
-    // The meeting, created by an alias query, with alice and bob joined.
-    assert.equal((await requestJson("GET", `${running.url}/_matrix/app/v1/rooms/${encodeURIComponent("#visio-weekly:ministry-a.test")}`, { token: HS_TOKEN })).status, 200);
+    // A meeting of this ministry (as the meetings API records one), with alice and bob joined.
+    await running.store.saveMeetingRoom({ roomId: ROOM, alias: "#visio-weekly:ministry-a.test", slug: "weekly", createdAt: Date.now() });
     await txn([ALICE, BOB, BOT].map((u) => event("m.room.member", u, { membership: "join" }, u)));
     await homeserver.setState(ROOM, "m.room.power_levels", "", { users: { [BOT]: 100 } });
   });

@@ -20,10 +20,6 @@ export class FakeHomeserver implements HomeserverClient {
     return { room_id: `!${request.room_alias_name}:fake.test` };
   }
 
-  async resolveAlias(): Promise<string | null> {
-    return null;
-  }
-
   async pingAppservice(): Promise<{ duration_ms: number }> {
     return { duration_ms: 1 };
   }
