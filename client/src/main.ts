@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   provideServices(app, {
     fetch: fetchFn,
     storage: window.localStorage,
+    tabStorage: window.sessionStorage,
     createMatrixClient: createMatrixClientFactory(fetchFn),
     callMedia: createCallMedia(),
     config,

@@ -212,8 +212,31 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
     assert.ok(after >= before + 10);
   });
 
-  it("leaves: B's tile goes away at A and B's membership is emptied", async () => {
+  it("a reload mid-call brings B back to the meeting with an offer to rejoin; A sees B go, then come back", async () => {
+    await pageB.reload();
+    await pageB.getByTestId("room-alias").filter({ hasText: alias }).waitFor({ timeout: 30_000 });
+    const offer = pageB.getByTestId("call-return");
+    await offer.waitFor({ timeout: 30_000 });
+    assert.equal(await offer.getAttribute("data-reason"), "reloaded");
+    assert.match(await offer.innerText(), /Vous étiez dans l'appel de cette réunion/);
+    await pageA.locator(`[data-testid="video-tile"][data-user-id="${bob.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
+    await saveScreenshot(pageB, "call-after-reload");
+    await pageB.getByTestId("call-rejoin").click();
+    await pageB.getByTestId("prejoin").waitFor();
+    await pageB.getByTestId("call-join").click();
+    await waitForRemoteFrames(pageA, { source: "camera", userId: bob.userId, minFrames: 10 });
+    await waitForRemoteFrames(pageB, { source: "camera", userId: alice.userId, minFrames: 10 });
+  });
+
+  it("leaves: B sees the leave screen with Rejoindre, B's tile goes away at A and B's membership is emptied", async () => {
     await pageB.getByTestId("call-leave").click();
+    const offer = pageB.getByTestId("call-return");
+    await offer.waitFor({ timeout: 10_000 });
+    assert.equal(await offer.getAttribute("data-reason"), "left");
+    assert.match(await offer.innerText(), /Vous avez quitté l'appel/);
+    assert.equal(await pageB.evaluate(() => document.activeElement?.id), "call-return-title", "focus on what changed");
+    await pageB.getByTestId("call-rejoin").waitFor();
+    await saveScreenshot(pageB, "call-left");
     await pageA.locator(`[data-testid="video-tile"][data-user-id="${bob.userId}"]`).waitFor({ state: "detached", timeout: 30_000 });
     await waitUntil(
       "B's call membership is emptied",

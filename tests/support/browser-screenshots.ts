@@ -7,9 +7,27 @@ import { CLIENT_DIR } from "./browser-client-build.ts";
 
 export const SCREENSHOTS_DIR = join(CLIENT_DIR, "screenshots");
 
+/** A phone held upright (the size La Suite Meet and Element Call are checked at): 390×844 CSS pixels. */
+export const PHONE_VIEWPORT = { width: 390, height: 844 };
+
+/**
+ * `<name>.png` at the page's own size (1280×800 by default) and `<name>-phone.png` at 390×844, the
+ * page given back its size afterwards.
+ */
 export async function saveScreenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOTS_DIR, { recursive: true });
   const path = join(SCREENSHOTS_DIR, `${name}.png`);
   await page.screenshot({ path, animations: "disabled" });
+  const size = page.viewportSize();
+  if (size !== null) {
+    await page.setViewportSize(PHONE_VIEWPORT);
+    try {
+      // One frame for the layout to follow the new width.
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      await page.screenshot({ path: join(SCREENSHOTS_DIR, `${name}-phone.png`), animations: "disabled" });
+    } finally {
+      await page.setViewportSize(size);
+    }
+  }
   return path;
 }

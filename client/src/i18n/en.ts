@@ -88,6 +88,12 @@ export const en: Messages = {
   "members.title": "Members",
   "members.ministry": "Ministry: {server}",
 
+  "callReturn.left": "You left the call",
+  "callReturn.lost": "The call was interrupted",
+  "callReturn.reloaded": "You were in this meeting's call",
+  "callReturn.hint": "You are still in the meeting (chat, participants): come back to the call whenever you like.",
+  "callReturn.rejoin": "Rejoin",
+  "callReturn.dismiss": "Stay out of the call",
   "call.prejoin": "Before you join",
   "call.camera": "Camera",
   "call.microphone": "Microphone",

@@ -87,6 +87,12 @@ export const fr = {
   "members.title": "Participants",
   "members.ministry": "Ministère : {server}",
 
+  "callReturn.left": "Vous avez quitté l'appel",
+  "callReturn.lost": "L'appel a été interrompu",
+  "callReturn.reloaded": "Vous étiez dans l'appel de cette réunion",
+  "callReturn.hint": "Vous restez dans la réunion (discussion, participants) : revenez dans l'appel quand vous voulez.",
+  "callReturn.rejoin": "Rejoindre",
+  "callReturn.dismiss": "Rester hors de l'appel",
   "call.prejoin": "Avant de rejoindre",
   "call.camera": "Caméra",
   "call.microphone": "Micro",

@@ -9,7 +9,10 @@ import type { ClientConfig } from "./client-config.ts";
 
 export interface Services {
   fetch: FetchLike;
+  /** The signed-in session's storage, shared by the browser's tabs (localStorage). */
   storage: KeyValueStorage;
+  /** This tab's own storage, kept across reloads (sessionStorage): the call it is in. */
+  tabStorage: KeyValueStorage;
   createMatrixClient: MatrixClientFactory;
   callMedia: CallMedia;
   /** The deployment's settings (config.json). */

@@ -41,6 +41,7 @@ import {
   rtcSessionOf,
   sendCallReaction,
 } from "../services/matrix/call-membership.ts";
+import { useCallReturnStore } from "./call-return.ts";
 import { useRoomsStore } from "./rooms.ts";
 import { useSessionStore } from "./session.ts";
 
@@ -114,6 +115,7 @@ export const useCallStore = defineStore("call", () => {
   const services = useServices();
   const session = useSessionStore();
   const rooms = useRoomsStore();
+  const callReturn = useCallReturnStore();
 
   const phase = ref<CallPhase>("idle");
   const error = shallowRef<VisioError | null>(null);
@@ -534,6 +536,7 @@ export const useCallStore = defineStore("call", () => {
       if (left()) return;
       bumpLk();
       phase.value = "joined";
+      callReturn.joined(room.roomId);
       // Our delayed leave, to the focus we publish on, each time the SDK has a new one.
       const delegate = (delayId: string | undefined): void => {
         if (delayId !== undefined && !left()) void delegateLeave(own.livekit_service_url, room, ownMemberId, delayId);
@@ -548,6 +551,7 @@ export const useCallStore = defineStore("call", () => {
 
   async function leave(reason: VisioError | null = null): Promise<void> {
     callGeneration += 1;
+    const endedRoomId = phase.value === "joined" ? callRoomId.value : null;
     const lk = lkRoom.value;
     const remote = [...remoteRooms.value.values()];
     const rtcSession = rtc.value;
@@ -568,6 +572,7 @@ export const useCallStore = defineStore("call", () => {
     stopPreview();
     phase.value = "idle";
     error.value = reason;
+    callReturn.ended(endedRoomId, reason === null ? "left" : "lost");
     await Promise.all([lk?.disconnect(), ...remote.map((r) => r.disconnect())]);
     if (rtcSession?.isJoined()) await leaveCall(rtcSession);
   }

@@ -12,6 +12,7 @@ import type { CallMedia } from "../../src/services/livekit/call-media.ts";
 import { createMatrixClientFactory } from "../../src/services/matrix/client-factory.ts";
 import { fakeHomeserver } from "../../src/services/matrix/testing/fake-homeserver-fetch.ts";
 import { useCallStore } from "../../src/stores/call.ts";
+import { useCallReturnStore } from "../../src/stores/call-return.ts";
 import { useRoomsStore } from "../../src/stores/rooms.ts";
 import { useSessionStore } from "../../src/stores/session.ts";
 
@@ -41,7 +42,17 @@ function fakeLiveKitRoom() {
   return { room: room as unknown as LkRoom, published, disconnects: () => disconnects };
 }
 
-function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG) {
+/** A Storage of one page, kept across "reloads" when passed to the next stores(). */
+function memory(): Map<string, string> {
+  return new Map<string, string>();
+}
+const storageOf = (map: Map<string, string>) => ({
+  getItem: (k: string) => map.get(k) ?? null,
+  setItem: (k: string, v: string) => void map.set(k, v),
+  removeItem: (k: string) => void map.delete(k),
+});
+
+function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG, tab: Map<string, string> = memory()) {
   const server = fakeHomeserver({
     serverName: "ministry.test",
     baseUrl: "https://matrix.ministry.test",
@@ -59,10 +70,10 @@ function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG) {
       return new Promise<LkRoom>((resolve) => (connected = resolve));
     },
   };
-  const memory = new Map<string, string>();
   const services: Services = {
     fetch: server.fetch,
-    storage: { getItem: (k: string) => memory.get(k) ?? null, setItem: (k: string, v: string) => void memory.set(k, v), removeItem: (k: string) => void memory.delete(k) },
+    storage: storageOf(memory()),
+    tabStorage: storageOf(tab),
     createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }),
     callMedia: media,
     config,
@@ -71,8 +82,10 @@ function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG) {
   provideServices(app, services);
   const pinia = createPinia();
   app.use(pinia);
-  const [session, rooms, call] = app.runWithContext(() => [useSessionStore(pinia), useRoomsStore(pinia), useCallStore(pinia)] as const);
-  return { session, rooms, call, server, connect: (room: LkRoom) => connected(room), connects: () => connects };
+  const [session, rooms, call, callReturn] = app.runWithContext(
+    () => [useSessionStore(pinia), useRoomsStore(pinia), useCallStore(pinia), useCallReturnStore(pinia)] as const,
+  );
+  return { session, rooms, call, callReturn, server, connect: (room: LkRoom) => connected(room), connects: () => connects };
 }
 
 const until = async (what: string, check: () => boolean): Promise<void> => {
@@ -97,8 +110,8 @@ describe("call store: join and leave (real matrix-js-sdk, fake homeserver and me
     for (const s of opened.splice(0)) s.session.client?.stopClient();
   });
 
-  const signedIn = async (config?: ClientConfig): Promise<ReturnType<typeof stores>> => {
-    const s = stores(config);
+  const signedIn = async (config?: ClientConfig, tab?: Map<string, string>): Promise<ReturnType<typeof stores>> => {
+    const s = stores(config, tab);
     opened.push(s);
     await s.session.signIn({ server: "ministry.test", username: "alice", password: "right" });
     await until(`the meeting room synced (${s.session.status})`, () => s.session.client?.getRoom(ROOM) != null);
@@ -187,5 +200,37 @@ describe("call store: join and leave (real matrix-js-sdk, fake homeserver and me
     await again;
     assert.equal(s.call.phase, "joined");
     await s.call.leave();
+  });
+
+  it("offers to rejoin: after leaving, and after a reload mid-call; a call left while joining offers nothing", async () => {
+    const tab = memory();
+    const s = await signedIn(undefined, tab);
+    assert.equal(s.callReturn.offer, null, "nothing to return to yet");
+    const joining = s.call.join();
+    await until("the LiveKit connection asked for", () => s.connects() === 1);
+    s.connect(fakeLiveKitRoom().room);
+    await joining;
+    assert.equal(s.call.phase, "joined");
+    assert.equal(JSON.parse(tab.get("visio.call") ?? "{}").roomId, ROOM, "the tab knows its call");
+
+    // The page reloads mid-call: a new app on the same tab storage offers the call back.
+    const reloaded = await signedIn(undefined, tab);
+    assert.deepEqual(reloaded.callReturn.offer, { roomId: ROOM, reason: "reloaded" });
+    reloaded.callReturn.dismiss();
+    assert.equal(reloaded.callReturn.offer, null);
+    assert.equal(tab.has("visio.call"), false, "answered: not offered again");
+
+    await s.call.leave();
+    assert.deepEqual(s.callReturn.offer, { roomId: ROOM, reason: "left" });
+
+    // Left before the call was joined: nothing to come back to.
+    s.callReturn.dismiss();
+    const again = s.call.join();
+    await until("a second connection asked for", () => s.connects() === 2);
+    await s.call.leave();
+    s.connect(fakeLiveKitRoom().room);
+    await again;
+    assert.equal(s.callReturn.offer, null);
+    assert.equal(tab.has("visio.call"), false);
   });
 });

@@ -51,6 +51,7 @@ function callStore(media: CallMedia): ReturnType<typeof useCallStore> {
   const services: Services = {
     fetch: () => Promise.reject(new Error("no network in this test")),
     storage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
+    tabStorage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
     createMatrixClient: () => {
       throw new Error("no Matrix client in this test");
     },

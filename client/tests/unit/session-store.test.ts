@@ -45,7 +45,7 @@ const noMedia: CallMedia = {
 
 function sessionStore(server: FakeHomeserver, storage: Storage): ReturnType<typeof useSessionStore> {
   const app = createApp({});
-  const services: Services = { fetch: server.fetch, storage, createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }), callMedia: noMedia, config: DEFAULT_CLIENT_CONFIG };
+  const services: Services = { fetch: server.fetch, storage, tabStorage: memoryStorage(), createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }), callMedia: noMedia, config: DEFAULT_CLIENT_CONFIG };
   provideServices(app, services);
   const pinia = createPinia();
   app.use(pinia);
