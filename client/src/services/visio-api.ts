@@ -1,9 +1,9 @@
 // Calling Visio's HTTP APIs (focus, transcription control, meetings): a JSON POST with a timeout, and
-// failures, which they answer with Matrix-style bodies ({errcode, error}), kept as the errcode for code
-// and the server's sentence for the user.
+// failures, which they answer with Matrix-style bodies ({errcode, error}): the errcode is kept for code
+// and picks the plain reason the user reads; the server's own sentence stays in the error's message.
 import type { MatrixErrorBody, OpenIdToken } from "../../../wire-types.ts";
 import type { MessageKey } from "../i18n/fr.ts";
-import { ERRCODE, VisioError } from "./errors.ts";
+import { ERRCODE, VisioError, reasonOf } from "./errors.ts";
 import type { FetchLike } from "./matrix/homeserver-discovery.ts";
 
 /** Only the four fields of the spec: the APIs refuse unknown ones, and the SDK's token may carry more. */
@@ -22,8 +22,9 @@ export async function errorFromResponse(response: Response, messageKey: MessageK
     // Not JSON: the status says enough.
   }
   const message = typeof body.error === "string" ? body.error : `HTTP ${response.status}`;
-  return new VisioError(typeof body.errcode === "string" ? body.errcode : ERRCODE.unknown, messageKey, {
-    params: { message },
+  const errcode = typeof body.errcode === "string" ? body.errcode : ERRCODE.unknown;
+  return new VisioError(errcode, messageKey, {
+    reason: reasonOf({ errcode, httpStatus: response.status }),
     retryable: response.status >= 500 || response.status === 429,
     detail: message,
   });
@@ -43,7 +44,7 @@ export async function postJson(fetchFn: FetchLike, url: string, body: unknown, m
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {
-    throw new VisioError(ERRCODE.serverDown, messageKey, { params: { message: String(error) }, retryable: true, cause: error });
+    throw new VisioError(ERRCODE.serverDown, messageKey, { reason: "reason.unreachable", retryable: true, cause: error, detail: String(error) });
   }
   if (!response.ok) throw await errorFromResponse(response, messageKey);
   return response.json();

@@ -4,7 +4,7 @@
 import { EventType, JoinRule, KnownMembership, MatrixError, type Room } from "matrix-js-sdk";
 import { defineStore } from "pinia";
 import { computed, ref, shallowRef, watch } from "vue";
-import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
+import { ERRCODE, VisioError, asVisioError, reasonOf } from "../services/errors.ts";
 import { userIdFromInput } from "../services/matrix/user-id.ts";
 import { ministryOf } from "../timeline/timeline-model.ts";
 import { useRoomsStore, type MemberSummary } from "./rooms.ts";
@@ -114,7 +114,7 @@ export const useAdmissionStore = defineStore("admission", () => {
     } catch (error) {
       inviteFailure.value =
         error instanceof MatrixError
-          ? new VisioError(error.errcode ?? ERRCODE.unknown, "members.inviteFailed", { params: { user: userId, message: error.data.error ?? error.message }, cause: error })
+          ? new VisioError(error.errcode ?? ERRCODE.unknown, "members.inviteFailed", { params: { user: userId }, reason: reasonOf(error), cause: error, detail: error.message })
           : asVisioError(error);
       return false;
     } finally {

@@ -14,7 +14,7 @@ import { MatrixRTCSessionEvent, MembershipManagerEvent } from "matrix-js-sdk/lib
 import { defineStore } from "pinia";
 import { computed, markRaw, ref, shallowRef } from "vue";
 import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
-import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
+import { ERRCODE, VisioError, asVisioError, reasonOf } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import type { MediaDeviceChoice, PreviewTracks } from "../services/livekit/call-media.ts";
 import {
@@ -257,7 +257,7 @@ export const useCallStore = defineStore("call", () => {
       preview.value = { video: tracks.video && markRaw(tracks.video), audio: tracks.audio && markRaw(tracks.audio) };
     } catch (caught) {
       const message = caught instanceof Error ? caught.message : String(caught);
-      error.value = new VisioError(ERRCODE.unknown, "call.noMedia", { params: { message }, cause: caught });
+      error.value = new VisioError(ERRCODE.unknown, "call.noMedia", { reason: reasonOf(caught), cause: caught, detail: message });
     }
   }
 
@@ -503,7 +503,7 @@ export const useCallStore = defineStore("call", () => {
     try {
       const own = await ownFocus(session.wellKnown, () => client._unstable_getRTCTransports());
       if (left()) return;
-      if (own === undefined) throw new VisioError(ERRCODE.noFocus, "call.noFocus");
+      if (own === undefined) throw new VisioError(ERRCODE.noFocus, "call.noFocus", { detail: "no livekit focus in the homeserver's .well-known (org.matrix.msc4143.rtc_foci) nor its rtc/transports" });
       const rtcSession = markRaw(rtcSessionOf(client, room));
       const rtcMode = services.config.matrixRtcMode;
       const ownMemberId = newMemberId(rtcMode, client.getSafeUserId(), client.getDeviceId() ?? "");

@@ -55,6 +55,11 @@ export function joinError(error: unknown, alias: string): VisioError {
   if (error instanceof MatrixError && (error.errcode === "M_NOT_FOUND" || error.httpStatus === 404)) {
     return new VisioError(error.errcode ?? ERRCODE.notFound, "rooms.notFound", { params: { alias }, cause: error });
   }
+  // The meeting's own server did not answer ours (a mistyped server name, or that server is down).
+  if (error instanceof MatrixError && (error.httpStatus === 502 || error.httpStatus === 504)) {
+    const server = alias.slice(alias.indexOf(":") + 1);
+    return new VisioError(ERRCODE.serverDown, "rooms.serverUnreachable", { params: { server }, retryable: true, cause: error });
+  }
   return asVisioError(error);
 }
 

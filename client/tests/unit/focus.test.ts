@@ -38,7 +38,7 @@ describe("focus discovery and token", () => {
     });
   });
 
-  it("turns the focus's Matrix-style refusal into an error that keeps its errcode and sentence", async () => {
+  it("turns the focus's Matrix-style refusal into an error that keeps its errcode, says why in plain words and keeps the sentence for the console", async () => {
     const fetchFn = async (): Promise<Response> => Response.json({ errcode: "M_FORBIDDEN", error: "You are not a member of this room" }, { status: 403 });
     await assert.rejects(
       requestFocusToken(fetchFn, { serviceUrl: "https://f", roomId: "!r:a", userId: "@u:a", deviceId: "D", memberId: "@u:a:D", openIdToken: TOKEN }),
@@ -46,7 +46,8 @@ describe("focus discovery and token", () => {
         assert.ok(error instanceof VisioError);
         assert.equal(error.errcode, "M_FORBIDDEN");
         assert.equal(error.messageKey, "call.failed");
-        assert.equal(error.params.message, "You are not a member of this room");
+        assert.equal(error.reasonKey, "reason.forbidden");
+        assert.match(error.message, /You are not a member of this room/);
         assert.equal(error.retryable, false);
         return true;
       },

@@ -136,7 +136,7 @@ export function requestFocusToken(fetchFn: FetchLike, input: FocusTokenRequestIn
 async function askFocus(fetchFn: FetchLike, serviceUrl: string, endpoint: string, body: unknown): Promise<FocusTokenResponse> {
   const token = (await postJson(fetchFn, `${serviceUrl.replace(/\/+$/, "")}/${endpoint}`, body, "call.failed")) as Partial<FocusTokenResponse>;
   if (typeof token.url !== "string" || typeof token.jwt !== "string") {
-    throw new VisioError(ERRCODE.unknown, "call.failed", { params: { message: "focus answered without url and jwt" } });
+    throw new VisioError(ERRCODE.unknown, "call.failed", { reason: "reason.unknown", detail: "focus answered without url and jwt" });
   }
   return { url: token.url, jwt: token.jwt };
 }

@@ -1,8 +1,8 @@
-// Signing in and out: server discovery, password login, and the mapping of the homeserver's answers
-// to errors a user understands. The SDK does the HTTP; this decides what each failure means.
-import { ConnectionError, createClient, MatrixError } from "matrix-js-sdk";
-import { ERRCODE, VisioError } from "../errors.ts";
-import { discoverHomeserver, type FetchLike } from "./homeserver-discovery.ts";
+// Signing in and out: server discovery, password login, the login token that single sign-on brings
+// back (sso.ts), and the mapping of the homeserver's answers to errors a user understands. The SDK does the HTTP; this decides what each failure means.
+import { ConnectionError, createClient, MatrixError, type LoginRequest } from "matrix-js-sdk";
+import { ERRCODE, VisioError, asVisioError, reasonOf } from "../errors.ts";
+import { discoverHomeserver, type DiscoveredHomeserver, type FetchLike } from "./homeserver-discovery.ts";
 import type { StoredSession } from "./session-storage.ts";
 
 export interface SignInRequest {
@@ -34,14 +34,26 @@ export async function signIn(request: SignInRequest, fetchFn: FetchLike): Promis
   if (username === "" || request.password === "") throw new VisioError(ERRCODE.invalidParam, "error.missingField");
   if (server === "") throw new VisioError(ERRCODE.invalidParam, "error.missingServer");
   const homeserver = await discoverHomeserver(server, fetchFn);
+  return logIn(homeserver, { type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: request.password }, fetchFn);
+}
+
+/** Exchanges the one-time token of a single sign-on for a session on the homeserver that issued it. */
+export async function signInWithLoginToken(homeserver: DiscoveredHomeserver, token: string, fetchFn: FetchLike): Promise<StoredSession> {
+  try {
+    return await logIn(homeserver, { type: "m.login.token", token }, fetchFn);
+  } catch (error) {
+    // Forged, expired (Synapse: two minutes) or already used: the same for the user, sign in again.
+    if (error instanceof VisioError && error.messageKey === "error.wrongPassword") {
+      throw new VisioError(ERRCODE.forbidden, "error.ssoTokenInvalid", { cause: error.cause });
+    }
+    throw error;
+  }
+}
+
+async function logIn(homeserver: DiscoveredHomeserver, body: LoginRequest, fetchFn: FetchLike): Promise<StoredSession> {
   const client = createClient({ baseUrl: homeserver.baseUrl, fetchFn: fetchFn as typeof fetch });
   try {
-    const response = await client.loginRequest({
-      type: "m.login.password",
-      identifier: { type: "m.id.user", user: username },
-      password: request.password,
-      initial_device_display_name: DEVICE_NAME,
-    });
+    const response = await client.loginRequest({ ...body, initial_device_display_name: DEVICE_NAME });
     return {
       serverName: homeserver.serverName,
       baseUrl: homeserver.baseUrl,
@@ -65,11 +77,10 @@ export function loginError(error: unknown, serverName: string): VisioError {
     if ((error.httpStatus ?? 0) >= 500 || error.errcode === "M_LIMIT_EXCEEDED") {
       return new VisioError(ERRCODE.serverDown, "error.serverDown", { params: { server: serverName }, retryable: true, cause: error });
     }
-    return new VisioError(error.errcode ?? ERRCODE.unknown, "error.generic", { params: { message: error.data.error ?? error.message }, cause: error });
+    return new VisioError(error.errcode ?? ERRCODE.unknown, "error.generic", { reason: reasonOf(error), cause: error, detail: error.message });
   }
   if (error instanceof ConnectionError) {
     return new VisioError(ERRCODE.serverDown, "error.serverDown", { params: { server: serverName }, retryable: true, cause: error });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new VisioError(ERRCODE.unknown, "error.generic", { params: { message }, cause: error });
+  return asVisioError(error);
 }
