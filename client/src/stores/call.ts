@@ -7,7 +7,7 @@
 // call.member state events, a hash of user, device and member ID for m.rtc.member events). LiveKit
 // participants without a membership (an agent, another client's subscribe-only connection) get no
 // tile. The deployment's config.json picks the membership form (Element Call's two modes).
-import { RoomEvent as LkEvent, Track, type LocalAudioTrack, type LocalVideoTrack, type Participant, type Room as LkRoom } from "livekit-client";
+import { DisconnectReason, RoomEvent as LkEvent, Track, type LocalAudioTrack, type LocalVideoTrack, type Participant, type Room as LkRoom } from "livekit-client";
 import { RoomEvent, type MatrixEvent, type Room } from "matrix-js-sdk";
 import type { CallMembership, MatrixRTCSession } from "matrix-js-sdk/lib/matrixrtc/index.js";
 import { MatrixRTCSessionEvent, MembershipManagerEvent } from "matrix-js-sdk/lib/matrixrtc/index.js";
@@ -369,7 +369,10 @@ export const useCallStore = defineStore("call", () => {
       reconnecting.value = reconnectingRooms.size > 0;
       bumpLk();
     };
-    const onDisconnected = (): void => {
+    const onDisconnected = (reason?: DisconnectReason): void => {
+      // livekit-client disconnects by itself when the page is left (a reload, the tab closed): the
+      // call is not over for the user, and the tab keeps it for the page that comes next.
+      if (reason === DisconnectReason.CLIENT_INITIATED && lkRoom.value === lk) return;
       reconnectingRooms.delete(lk);
       reconnecting.value = reconnectingRooms.size > 0;
       // Not by our leave(): the SDK gave up reconnecting.
