@@ -234,6 +234,46 @@ export interface MeetingCreationResponse {
   name: string;
 }
 
+/** Where a moderator starts and ends a meeting's breakout groups, on the appservice hosting it. */
+export const BREAKOUTS_API_PATH = "/_visio/v1/breakouts";
+
+/**
+ * State event (key "") of a meeting room, written by its bot only: the meeting's breakout groups. Each
+ * group is a meeting room of its own (its call, its transcript), a child of the meeting (m.space.child
+ * here, m.space.parent there, as MSC3985 sketches). Clients move their user into their group's call
+ * while `active` and `ends_at` is not past, and back to the meeting's call after.
+ */
+export const BREAKOUTS_STATE_EVENT = "org.visio.breakouts";
+
+export interface BreakoutGroup {
+  room_id: string;
+  name: string;
+  /** Matrix user IDs, each in one group only. */
+  members: string[];
+}
+
+export interface BreakoutsContent {
+  active: boolean;
+  groups: BreakoutGroup[];
+  /** The moderator who started them, who is invited into every group. */
+  started_by: string;
+  started_at: number;
+  /** When they end by themselves (ms since the epoch); absent: when a moderator ends them. */
+  ends_at?: number;
+  ended_at?: number;
+}
+
+/** `POST /_visio/v1/breakouts`: start (with the groups) or end a meeting's breakout groups. */
+export interface BreakoutsRequest {
+  room_id: string;
+  action: "start" | "end";
+  /** start only: the members of each group (2 to 20 groups, joined members of the meeting). */
+  groups?: string[][];
+  /** start only: 1 to 240; absent, until a moderator ends them. */
+  duration_minutes?: number;
+  openid_token: OpenIdToken;
+}
+
 export interface RecordingTranscriptionRequest {
   room_id: string;
   /** The recording's message. */

@@ -17,6 +17,8 @@ import { focusApiFromConfig, liveKitApiUrl, openIdVerifierFromConfig, type Focus
 import { createHomeserverClient, type HomeserverClient } from "./homeserver-client.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMeetingRooms } from "./meeting-rooms.ts";
+import { createBreakouts } from "./breakouts/breakouts.ts";
+import { breakoutsApiRouter } from "./breakouts/breakouts-api.ts";
 import { openDatabase } from "./storage/database.ts";
 import { createStore, type Store } from "./storage/store.ts";
 import { createTransactionHandler } from "./transactions.ts";
@@ -195,6 +197,26 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   });
   app.use(meetingsApi.routes());
   app.use(meetingsApi.allowedMethods());
+  const breakouts = createBreakouts({
+    homeserver,
+    meetings: meetingRooms,
+    transcription,
+    hostsRoom: (roomId) => callStore.hostsRoom(roomId),
+    membership: (roomId, userId) => store.membership(roomId, userId),
+    botUserId,
+    allowedServers,
+    serverName: config.homeserver.server_name,
+    log,
+  });
+  const breakoutsApi = breakoutsApiRouter({
+    verifier,
+    breakouts,
+    allowedServers,
+    log,
+    ...(config.rate_limits.enabled ? { limits: requestLimits(config.rate_limits.control, "breakouts API") } : {}),
+  });
+  app.use(breakoutsApi.routes());
+  app.use(breakoutsApi.allowedMethods());
   if (focusConfig) {
     // LiveKit signs its webhooks with one of its API keys: the one this appservice uses.
     const { api_key: apiKey, api_secret: apiSecret } = focusConfig.livekit;
@@ -228,6 +250,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      breakouts.stop();
       await calls.stop();
       await store.close();
       log.info("appservice stopped");

@@ -22,6 +22,9 @@ const STATUS_BY_ERRCODE = {
   "ORG.VISIO.TRANSCRIPTION_ACTIVE": 409,
   "ORG.VISIO.TRANSCRIPTION_INACTIVE": 409,
   "ORG.VISIO.ROOM_NOT_HOSTED": 404,
+  // Breakout groups: already running / none running.
+  "ORG.VISIO.BREAKOUTS_ACTIVE": 409,
+  "ORG.VISIO.BREAKOUTS_INACTIVE": 409,
 } as const;
 
 export type Errcode = keyof typeof STATUS_BY_ERRCODE;

@@ -14,6 +14,7 @@ export interface CreateRoomRequest {
     | { type: "m.room.server_acl"; state_key: ""; content: ServerAclContent }
     | { type: "m.room.join_rules"; state_key: ""; content: { join_rule: JoinRule } }
     | { type: "m.room.history_visibility"; state_key: ""; content: { history_visibility: "shared" } }
+    | { type: "m.space.parent"; state_key: string; content: { via: string[]; canonical: true } }
   )[];
   power_level_content_override: {
     events: Record<string, number>;

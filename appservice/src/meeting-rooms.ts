@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import type { ServerAclContent } from "../../wire-types.ts";
-import { CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
+import { BREAKOUTS_STATE_EVENT, CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
 import { HomeserverError, type CreateRoomRequest, type HomeserverClient } from "./homeserver-client.ts";
 import type { Logger } from "./log.ts";
 import { createRateLimiter } from "./rate-limiter.ts";
@@ -55,11 +55,19 @@ function randomTail(): string {
   return [...randomBytes(4)].map((b) => alphabet[b % alphabet.length]).join("");
 }
 
+export interface MeetingOptions {
+  /** Invited besides the creator (a breakout group's members). */
+  invite?: readonly string[];
+  /** The meeting this one is a breakout group of: linked as its child (m.space.parent). */
+  parent?: string;
+}
+
 export function meetingRoomRequest(
   slug: string,
   config: AppserviceConfig,
-  meeting: { title: string; creator: string; botUserId: string },
+  meeting: { title: string; creator: string; botUserId: string } & MeetingOptions,
 ): CreateRoomRequest {
+  const via = [config.homeserver.server_name];
   const joinRule = config.meetings.join_rule;
   const callMembership = Object.fromEntries(CALL_MEMBER_EVENT_TYPES.map((type) => [type, 0]));
   return {
@@ -78,24 +86,33 @@ export function meetingRoomRequest(
       },
       { type: "m.room.join_rules", state_key: "", content: { join_rule: joinRule } },
       { type: "m.room.history_visibility", state_key: "", content: { history_visibility: "shared" } },
+      ...(meeting.parent !== undefined ? [{ type: "m.space.parent" as const, state_key: meeting.parent, content: { via, canonical: true as const } }] : []),
     ],
     // Members publish their own call membership (MatrixRTC) and chat; room settings stay with moderators.
     power_level_content_override: {
       // Whether the meeting is transcribed is written by the bot alone: nobody can forge or hide it.
-      events: { ...callMembership, "m.room.server_acl": 100, "m.room.power_levels": 100, [TRANSCRIPTION_STATE_EVENT]: 100 },
+      events: {
+        ...callMembership,
+        "m.room.server_acl": 100,
+        "m.room.power_levels": 100,
+        [TRANSCRIPTION_STATE_EVENT]: 100,
+        [BREAKOUTS_STATE_EVENT]: 100,
+        "m.space.child": 100,
+        "m.space.parent": 100,
+      },
       events_default: 0,
       state_default: 50,
       invite: 0,
       // The creator moderates (50: the room's name and topic, kicks), never the ACL or power levels (100).
       users: { [meeting.botUserId]: 100, [meeting.creator]: MODERATOR_POWER_LEVEL },
     },
-    invite: [meeting.creator],
+    invite: [...new Set([meeting.creator, ...(meeting.invite ?? [])])],
   };
 }
 
 export interface MeetingRooms {
   /** A new meeting of `creator` (a user of this server), named `title`, inviting them as its moderator. */
-  create(title: string, creator: string): Promise<{ roomId: string; alias: string }>;
+  create(title: string, creator: string, options?: MeetingOptions): Promise<{ roomId: string; alias: string }>;
 }
 
 export function createMeetingRooms(deps: {
@@ -111,14 +128,14 @@ export function createMeetingRooms(deps: {
   const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
 
   return {
-    async create(title, creator) {
+    async create(title, creator, options = {}) {
       creations.take("");
       // The random tail makes a clash rare; one more try covers it.
       for (let attempt = 0; ; attempt++) {
         const slug = `${slugOfTitle(title)}-${randomTail()}`;
         const alias = `#${config.meetings.alias_prefix}${slug}:${config.homeserver.server_name}`;
         try {
-          const { room_id: roomId } = await homeserver.createRoom(meetingRoomRequest(slug, config, { title, creator, botUserId }));
+          const { room_id: roomId } = await homeserver.createRoom(meetingRoomRequest(slug, config, { title, creator, botUserId, ...options }));
           await store.saveMeetingRoom({ roomId, alias, slug, createdAt: Date.now() });
           log.info("meeting created", { alias, roomId, creator });
           return { roomId, alias };

@@ -41,6 +41,17 @@ describe("meeting rooms", () => {
     assert.deepEqual(joinRules?.content, { join_rule: "public" });
   });
 
+  it("a breakout group's room invites its members besides the creator and names its meeting as parent", () => {
+    const request = meetingRoomRequest("budget-g1", testConfig(), { ...MEETING, invite: ["@bob:ministry-b.test", MEETING.creator], parent: "!meeting:ministry-a.test" });
+    assert.deepEqual(request.invite, [MEETING.creator, "@bob:ministry-b.test"]);
+    assert.deepEqual(
+      request.initial_state.find((e) => e.type === "m.space.parent"),
+      { type: "m.space.parent", state_key: "!meeting:ministry-a.test", content: { via: ["ministry-a.test"], canonical: true } },
+    );
+    assert.equal(request.power_level_content_override.events["org.visio.breakouts"], 100, "the groups are the bot's to write");
+    assert.equal(meetingRoomRequest("budget", testConfig(), MEETING).initial_state.some((e) => e.type === "m.space.parent"), false);
+  });
+
   it("creates meetings within the creation limit, all creators together; beyond it M_LIMIT_EXCEEDED, and the limit refills", async () => {
     let clock = 0;
     let created = 0;

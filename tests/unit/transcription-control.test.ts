@@ -2,6 +2,7 @@
 // is posted and written, the effects left for the LiveKit side; the request and command parsers; the
 // chat command's replies.
 import assert from "node:assert/strict";
+import { powerLevelOf } from "../../appservice/src/room-authorization.ts";
 import type { TranscriptionEffect } from "../../appservice/src/calls/call-effect-types.ts";
 import { MatrixError } from "../../appservice/src/errors.ts";
 import { createLogger } from "../../appservice/src/log.ts";
@@ -9,7 +10,6 @@ import { FakeHomeserver } from "../../appservice/src/testing/fake-homeserver.ts"
 import { createTranscriptionCommands } from "../../appservice/src/transcription/transcription-commands.ts";
 import {
   createTranscriptionControl,
-  powerLevelOf,
   type TranscriptionControl,
 } from "../../appservice/src/transcription/transcription-control.ts";
 import { COMMAND_USAGE, parseRecordingRequest, parseTranscribeCommand, parseTranscriptionRequest } from "../../appservice/src/transcription/transcription-requests.ts";
@@ -357,6 +357,7 @@ describe("transcription chat command", () => {
           return { event_id: request.eventId, filename: "r.ogg", language: request.language ?? "en" };
         },
         refusedByWorker: async (roomId, root) => (calls.push({ refused: roomId, root }), true),
+        startInGroup: async () => assert.fail("no breakout groups here"),
       },
       homeserver,
       hostsRoom: async (roomId) => roomId === ROOM,

@@ -21,6 +21,7 @@ import {
   transcriptionStoppedNotice,
   type TranscriptionStateReader,
 } from "./transcription-state.ts";
+import { authorizeInHostedRoom, serverOf } from "../room-authorization.ts";
 import { oneAtATimePerKey } from "./one-at-a-time.ts";
 import { transcriptionTexts } from "./transcription-texts.ts";
 
@@ -51,6 +52,11 @@ export interface TranscriptionControl {
    * the transcription stops, saying why, if that session is still the room's. Answers whether it did.
    */
   refusedByWorker(roomId: string, threadRoot: string): Promise<boolean>;
+  /**
+   * Starts transcribing a breakout group of a transcribed meeting, in the meeting's language. No check
+   * of `userId` here: the meeting's moderator who started the groups was checked for that.
+   */
+  startInGroup(roomId: string, userId: string, language: string): Promise<TranscriptionStateContent>;
 }
 
 /** The recording a message carries: an m.audio or m.video, or an m.file of an audio or video type, as unencrypted media. */
@@ -101,45 +107,18 @@ export interface TranscriptionControlDeps {
   now?: () => number;
 }
 
-const serverOf = (userId: string): string => userId.slice(userId.indexOf(":") + 1);
-
-/** A user's power level from `m.room.power_levels` content (absent event: the creator has 100). */
-export function powerLevelOf(powerLevels: Record<string, unknown> | null, userId: string): number {
-  if (powerLevels === null) return 0;
-  const users = powerLevels.users;
-  const own = typeof users === "object" && users !== null ? (users as Record<string, unknown>)[userId] : undefined;
-  if (typeof own === "number") return own;
-  return typeof powerLevels.users_default === "number" ? powerLevels.users_default : 0;
-}
-
 export function createTranscriptionControl(deps: TranscriptionControlDeps): TranscriptionControl {
   const now = deps.now ?? Date.now;
-  const allowed = new Set(deps.allowedServers);
   const log = deps.log.child({ component: "transcription" });
 
-  const authorize = async (request: Pick<TranscriptionRequest, "roomId" | "userId">): Promise<void> => {
-    const { roomId, userId } = request;
-    if (!allowed.has(serverOf(userId))) {
-      throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist");
-    }
-    if (!(await deps.hostsRoom(roomId))) {
-      if ((await deps.membership(roomId, deps.botUserId)) === "join") {
-        throw new MatrixError(
-          "ORG.VISIO.ROOM_NOT_HOSTED",
-          "This meeting is hosted by another ministry: ask the appservice of the server in the room's alias",
-        );
-      }
-      throw new MatrixError("M_NOT_FOUND", "Unknown room: this appservice controls transcription only in the meeting rooms it created");
-    }
-    if ((await deps.membership(roomId, userId)) !== "join") throw new MatrixError("M_FORBIDDEN", "The user is not joined to the room");
-    const level = powerLevelOf(await deps.homeserver.getState(roomId, "m.room.power_levels", ""), userId);
-    if (level < deps.controlPowerLevel) {
-      throw new MatrixError(
-        "M_FORBIDDEN",
-        `Transcription (starting, stopping, recordings) needs power level ${deps.controlPowerLevel} in this room (the user has ${level})`,
-      );
-    }
-  };
+  const authorize = (request: Pick<TranscriptionRequest, "roomId" | "userId">): Promise<void> =>
+    authorizeInHostedRoom(
+      { ...deps, powerLevels: (roomId) => deps.homeserver.getState(roomId, "m.room.power_levels", "") },
+      request.roomId,
+      request.userId,
+      deps.controlPowerLevel,
+      "Transcription (starting, stopping, recordings)",
+    );
 
   /**
    * The bridge's user invited into the room (needed in invite and knock rooms); the worker, whose
@@ -244,6 +223,9 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
       });
     },
     transcribeRecording,
+    startInGroup(roomId, userId, language) {
+      return oneAtATime(roomId, async () => start({ roomId, userId, action: "start", language }, await deps.state.read(roomId)));
+    },
     refusedByWorker(roomId, threadRoot) {
       return oneAtATime(roomId, async () => {
         const current = await deps.state.read(roomId);
