@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     hosts,
     runDir,
     tools,
+    ssoClientUrls: webClientUrls(),
     exitOnSignal: false,
     options: {
       appserviceRegistrations: async (ministry) => {
@@ -207,6 +208,12 @@ async function main(): Promise<void> {
   }
 }
 
+/** Every address the web client is served at: Synapse sends a user back there after single sign-on without asking. */
+function webClientUrls(): string[] {
+  const loopback = [`http://127.0.0.1:${CLIENT_PORT}/`, `http://localhost:${CLIENT_PORT}/`];
+  return topology === "netns" ? [...loopback, ...MINISTRIES.map(namespaceClientUrl)] : loopback;
+}
+
 /** The web client as a browser inside a ministry's namespace opens it (netns demo). */
 function namespaceClientUrl(m: Ministry): string {
   return `http://${hosts[m].address}:${CLIENT_PORT}/`;
@@ -238,6 +245,13 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
   lines.push(`Accounts (password "${PASSWORD}"):`);
   for (const m of MINISTRIES) {
     lines.push(`  @${ACCOUNTS[m].localpart}:${hosts[m].serverName}  log in as "${ACCOUNTS[m].localpart}" on ${bed.ministries[m].clientUrl}`);
+  }
+  const idp = bed.identityProviders.a;
+  if (idp !== undefined) {
+    lines.push(`Single sign-on on A (OpenID Connect provider ${idp.issuer}): the sign-in form offers "Se connecter avec ${idp.name}" once A's server is typed;`);
+    for (const account of idp.accounts) {
+      lines.push(`  at the provider, "${account.username}", password "${account.password}" (this run's): signs in as @${account.username}:${hosts.a.serverName}`);
+    }
   }
   lines.push("");
   lines.push(`Meeting: ${alias}  (${roomId}), created by alice; alice and bruno are in it.`);

@@ -80,14 +80,21 @@ ensure_npm_deps() {
   fi
 }
 
+# With the oidc extra (authlib): single sign-on through an OpenID Connect provider. The stamp names
+# what was installed, so a venv made before the extra was wanted gets it added on the next run.
 ensure_synapse() {
   local venv="$VISIO_CACHE/synapse-$SYNAPSE_VERSION"
+  local spec="matrix-synapse[oidc]==$SYNAPSE_VERSION"
   if [ ! -f "$venv/.installed" ]; then
     say "installing Synapse $SYNAPSE_VERSION from PyPI into $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "matrix-synapse==$SYNAPSE_VERSION"
-    touch "$venv/.installed"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$spec"
+    echo "$spec" >"$venv/.installed"
+  elif [ "$(cat "$venv/.installed")" != "$spec" ]; then
+    say "adding the oidc extra to Synapse $SYNAPSE_VERSION in $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$spec"
+    echo "$spec" >"$venv/.installed"
   fi
   export VISIO_SYNAPSE_PYTHON="$venv/bin/python"
 }

@@ -40,6 +40,8 @@ export interface Host {
   livekit?: LiveKitPorts;
   // The Whisper server of its transcription workers, on the host's loopback.
   whisperPort?: number;
+  // Its identity provider (OpenID Connect, for Synapse's single sign-on), on `address`; none without.
+  idpPort?: number;
 }
 
 const NETNS_LIVEKIT: LiveKitPorts = { port: 7880, rtcUdpPort: 7882, rtcTcpPort: 7881 };
@@ -56,6 +58,7 @@ export const HOSTS = {
     appservicePort: 9000,
     livekit: NETNS_LIVEKIT,
     whisperPort: 8090,
+    idpPort: 9400,
   },
   b: {
     serverName: "ministry-b.test",
@@ -98,6 +101,7 @@ export const LOOPBACK_HOSTS = {
     appservicePort: 9000,
     livekit: { port: 7880, rtcUdpPort: 7882, rtcTcpPort: 0 },
     whisperPort: 8090,
+    idpPort: 9400,
   },
   b: {
     serverName: "localhost:8449",

@@ -23,6 +23,9 @@ export function portsOf(hosts: readonly Host[]): PortUse[] {
     if (host.whisperPort !== undefined) {
       uses.push({ address: "127.0.0.1", port: host.whisperPort, protocol: "tcp", what: `Whisper server of ${name}` });
     }
+    if (host.idpPort !== undefined) {
+      uses.push({ address: host.address, port: host.idpPort, protocol: "tcp", what: `identity provider of ${name}` });
+    }
     if (host.livekit !== undefined) {
       uses.push({ address: host.address, port: host.livekit.port, protocol: "tcp", what: `LiveKit of ${name}` });
       uses.push({ address: host.address, port: host.livekit.rtcUdpPort, protocol: "udp", what: `LiveKit of ${name} (RTC)` });

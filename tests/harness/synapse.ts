@@ -26,7 +26,15 @@ export interface SynapseOptions {
   appserviceUrl?: string;
   // What clients are told to use (login's well_known): the TLS listener unless given.
   publicBaseurl?: string;
+  // Single sign-on: `oidc_providers` entries, and the client URLs that a signed-in user is sent back
+  // to without Synapse's "continue to your application?" page.
+  sso?: { oidcProviders: readonly Record<string, unknown>[]; clientWhitelist: readonly string[] };
   processes: ProcessGroup;
+}
+
+/** The public_baseurl startSynapse gives a host, with its trailing slash. */
+export function synapsePublicBaseurl(host: Host, publicBaseurl?: string): string {
+  return publicBaseurl ?? `https://${host.hostname}:${host.federationPort}/`;
 }
 
 export interface RegisteredUser {
@@ -91,7 +99,6 @@ function signingKeyFile(): string {
 
 export async function startSynapse(options: SynapseOptions): Promise<SynapseServer> {
   const { host, dir } = options;
-  const federationBase = `https://${host.hostname}:${host.federationPort}`;
   await mkdir(join(dir, "media"), { recursive: true });
   const signingKeyPath = join(dir, "signing.key");
   await writeFile(signingKeyPath, signingKeyFile(), { mode: 0o600 });
@@ -99,7 +106,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
 
   const config = {
     server_name: host.serverName,
-    public_baseurl: options.publicBaseurl ?? `${federationBase}/`,
+    public_baseurl: synapsePublicBaseurl(host, options.publicBaseurl),
     pid_file: join(dir, "homeserver.pid"),
     report_stats: false,
     signing_key_path: signingKeyPath,
@@ -158,6 +165,9 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
       [WELL_KNOWN_APPSERVICE_KEY]: { url: options.appserviceUrl ?? `http://${host.address}:${host.appservicePort}` } satisfies WellKnownAppservice,
     },
     max_event_delay_duration: "24h",
+    ...(options.sso === undefined
+      ? {}
+      : { oidc_providers: [...options.sso.oidcProviders], sso: { client_whitelist: [...options.sso.clientWhitelist] } }),
   };
   const configPath = join(dir, "homeserver.yaml");
   await writeFile(configPath, yaml.dump(config));

@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { CertificateSubject } from "./ca.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { createCertificates } from "./ca.ts";
@@ -13,16 +11,19 @@ import type { Host, Topology } from "./network.ts";
 import { createNetwork, FEDERATION_WHITELIST, HOSTS, NAMESPACES, removeNetwork } from "./network.ts";
 import type { PostgresServer } from "./postgres.ts";
 import { killStrayPostgres, startPostgres } from "./postgres.ts";
+import type { IdentityProvider } from "./oidc-provider.ts";
+import { startIdentityProvider } from "./oidc-provider.ts";
 import type { ManagedProcess } from "./processes.ts";
 import { ProcessGroup } from "./processes.ts";
 import { assertPortsFree, portsOf } from "./ports.ts";
 import type { SynapseServer } from "./synapse.ts";
-import { startSynapse } from "./synapse.ts";
+import { startSynapse, synapsePublicBaseurl } from "./synapse.ts";
 import type { WhisperServerOnHost } from "./whisper.ts";
 import { startWhisperOnHost } from "./whisper.ts";
-import { waitUntil } from "./wait.ts";
+import { installEmergencyCleanup, startDnsStub } from "./testbed-processes.ts";
 
 export type { LiveKitServer } from "./livekit.ts";
+export type { IdentityProvider } from "./oidc-provider.ts";
 export type { PostgresServer } from "./postgres.ts";
 export type { ManagedProcess } from "./processes.ts";
 export type { RegisteredUser, SynapseServer } from "./synapse.ts";
@@ -66,6 +67,8 @@ export interface Testbed {
   ministries: Record<MinistryName, SynapseServer>;
   livekit: Record<SfuMinistryName, LiveKitServer>;
   whisper: Record<SfuMinistryName, WhisperServerOnHost>;
+  // Ministry A's identity provider, the single sign-on of Synapse A.
+  identityProvider: IdentityProvider;
   // Started on first call only: most runs never need PostgreSQL.
   postgres(): Promise<PostgresServer>;
   spawnInNamespace(namespace: string, command: string, args: readonly string[], options: SpawnInNamespaceOptions): ManagedProcess;
@@ -82,7 +85,8 @@ export interface Tools {
 }
 
 export const RUN_DIR_PREFIX = "visio-testbed-";
-const DNS_STUB = fileURLToPath(new URL("./dns-stub.ts", import.meta.url));
+/** Where the browser tests serve the web client (tests/support/browser.ts): a name no DNS knows. */
+export const TEST_CLIENT_ORIGIN = "http://visio.test";
 
 // The one place that reads the tool locations; scripts/run.sh installs the tools and sets them.
 export function toolsFromEnvironment(): Tools {
@@ -113,45 +117,6 @@ function addressOf(host: Host, configDir: string): MinistryAddress {
   };
 }
 
-// Ctrl-C or an uncaught error must not leave namespaces and servers behind; only synchronous
-// work runs in an 'exit' handler, hence the kill-and-delete here rather than the graceful stop.
-// Returns the function that uninstalls it.
-function installEmergencyCleanup(
-  processes: ProcessGroup,
-  { topology, exitOnSignal }: { topology: Topology; exitOnSignal: boolean },
-): () => void {
-  const cleanup = (): void => {
-    processes.killAllSync();
-    // Never on loopback: a test run may be using the namespaces at the same time.
-    if (topology === "netns") removeNetwork();
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    cleanup();
-    process.stderr.write(`\nInterrupted; logs kept in ${processes.logsDir}\n`);
-    process.exit(signal === "SIGINT" ? 130 : 143);
-  };
-  process.on("exit", cleanup);
-  if (exitOnSignal) {
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  }
-  return () => {
-    process.off("exit", cleanup);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
-}
-
-async function startDnsStub(processes: ProcessGroup, namespace: string): Promise<void> {
-  const records = Object.values(HOSTS).map((host) => `${host.serverName}=${host.address}`);
-  const child = processes.spawnInNamespace(namespace, `dns-${namespace}`, process.execPath, [DNS_STUB, ...records]);
-  await waitUntil(
-    `DNS stub in ${namespace}`,
-    async () => readFileSync(child.logPath, "utf8").includes("dns-stub listening"),
-    { timeoutMs: 20_000, intervalMs: 50, abortIf: child.exitDescription, hint: `see ${child.logPath}` },
-  );
-}
-
 export interface ServersSpec<M extends string> {
   // netns: the test bed's namespaces (created here, leftovers removed first; needs root).
   // loopback: every host on 127.0.0.1 with its own ports, processes started directly.
@@ -163,6 +128,8 @@ export interface ServersSpec<M extends string> {
   runDir: string;
   tools: Tools;
   options?: TestbedOptions;
+  // Web client URLs (prefixes) that Synapse sends a user back to after single sign-on without asking.
+  ssoClientUrls?: readonly string[];
   // true (tests): Ctrl-C kills everything at once and exits. false (demo): the caller handles
   // signals and calls stop(); a process exit still kills whatever is left.
   exitOnSignal: boolean;
@@ -175,6 +142,8 @@ export interface Servers<M extends string> {
   ministries: Record<M, SynapseServer>;
   livekit: Partial<Record<M, LiveKitServer>>;
   whisper: Partial<Record<M, WhisperServerOnHost>>;
+  // One for each host with an idpPort, the single sign-on of its Synapse.
+  identityProviders: Partial<Record<M, IdentityProvider>>;
   processes: ProcessGroup;
   // Stops every process (and, for netns, removes the namespaces). Files stay.
   stop(): Promise<void>;
@@ -226,8 +195,18 @@ export async function startServers<M extends string>(spec: ServersSpec<M>): Prom
       await mkdir(dir, { recursive: true });
       return [name, await startLiveKit({ binary: tools.livekitBinary, host, dir, processes })];
     };
+    const identityProviders: Partial<Record<M, IdentityProvider>> = {};
     const startSynapseFor = async (name: M, host: Host): Promise<[M, SynapseServer]> => {
       const dir = join(runDir, `synapse-${name}`);
+      // On loopback, clients (a browser's Element) use the plain-HTTP listener: the per-run CA is
+      // not theirs to trust.
+      const publicBaseurl = synapsePublicBaseurl(host, topology === "loopback" ? `http://${host.controlAddress}:${host.controlPort}/` : undefined);
+      // Synapse fetches its provider's metadata as it starts.
+      const { idpPort } = host;
+      const idp = idpPort === undefined
+        ? undefined
+        : await startIdentityProvider({ host: { ...host, idpPort }, dir: join(runDir, `oidc-provider-${name}`), processes, homeserverPublicBaseurl: publicBaseurl });
+      if (idp !== undefined) identityProviders[name] = idp;
       const configDir = join(runDir, `appservice-${name}`);
       await mkdir(configDir, { recursive: true });
       const appserviceConfigFiles = (await options.appserviceRegistrations?.(addressOf(host, configDir))) ?? [];
@@ -243,9 +222,8 @@ export async function startServers<M extends string>(spec: ServersSpec<M>): Prom
         appserviceConfigFiles,
         // The focus service lives in the ministry's appservice.
         rtcTransportUrl: `http://${host.address}:${host.appservicePort}${FOCUS_PATH_PREFIX}`,
-        // On loopback, clients (a browser's Element) use the plain-HTTP listener: the per-run CA is
-        // not theirs to trust.
-        ...(topology === "loopback" ? { publicBaseurl: `http://${host.controlAddress}:${host.controlPort}/` } : {}),
+        publicBaseurl,
+        ...(idp === undefined ? {} : { sso: { oidcProviders: [idp.synapseConfig], clientWhitelist: spec.ssoClientUrls ?? [] } }),
         processes,
       });
       return [name, synapse];
@@ -269,6 +247,7 @@ export async function startServers<M extends string>(spec: ServersSpec<M>): Prom
       ministries: Object.fromEntries(synapses) as Record<M, SynapseServer>,
       livekit: Object.fromEntries(livekits) as Partial<Record<M, LiveKitServer>>,
       whisper: Object.fromEntries(whispers) as Partial<Record<M, WhisperServerOnHost>>,
+      identityProviders,
       processes,
       stop,
     };
@@ -289,11 +268,13 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   // PostgreSQL runs as its own OS user and must be able to reach its data dir inside.
   await chmod(runDir, 0o711);
 
-  const servers = await startServers({ topology: "netns", hosts: HOSTS, runDir, tools, options, exitOnSignal: true });
+  const servers = await startServers({ topology: "netns", hosts: HOSTS, runDir, tools, options, ssoClientUrls: [`${TEST_CLIENT_ORIGIN}/`], exitOnSignal: true });
   const { a: livekitA, b: livekitB } = servers.livekit;
   const { a: whisperA, b: whisperB } = servers.whisper;
   if (livekitA === undefined || livekitB === undefined) throw new Error("LiveKit A and B must have started");
   if (whisperA === undefined || whisperB === undefined) throw new Error("the Whisper servers of A and B must have started");
+  const identityProvider = servers.identityProviders.a;
+  if (identityProvider === undefined) throw new Error("the identity provider of A must have started");
 
   let stopped = false;
   let postgres: Promise<PostgresServer> | undefined;
@@ -304,6 +285,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     ministries: servers.ministries,
     livekit: { a: livekitA, b: livekitB },
     whisper: { a: whisperA, b: whisperB },
+    identityProvider,
     postgres: () => {
       postgres ??= startPostgres({ binDir: tools.postgresBinDir, dir: join(runDir, "postgres"), processes: servers.processes });
       return postgres;

@@ -8,9 +8,10 @@ import { chromium, type Browser, type BrowserContext, type Page, type Route } fr
 import { buildClient } from "./browser-client-build.ts";
 import { contentTypeOf, fileInside } from "./browser-client-server.ts";
 import { clientSecurityHeaders } from "../../config/client-security-headers.ts";
+import { TEST_CLIENT_ORIGIN } from "../harness/testbed.ts";
 
 /** Where the client is served in tests: a name no DNS knows, answered by interception only. */
-export const CLIENT_ORIGIN = "http://visio.test";
+export const CLIENT_ORIGIN = TEST_CLIENT_ORIGIN;
 /** Where Element Call is served in tests (support/element-call.ts), the same way. */
 export const ELEMENT_CALL_ORIGIN = "http://element-call.test";
 const CHROMIUM = "/usr/bin/chromium";

@@ -1,11 +1,13 @@
-// The signed-in user: sign in (discovery + password), restore after a reload, sign out.
+// The signed-in user: sign in (discovery + password, or the token single sign-on brings back),
+// restore after a reload, sign out.
 import { ClientEvent, HttpApiEvent, SyncState, type MatrixClient } from "matrix-js-sdk";
 import { defineStore } from "pinia";
 import { computed, markRaw, readonly, ref, shallowRef } from "vue";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
-import { signIn as signInRequest, type SignInRequest } from "../services/matrix/account.ts";
+import { signIn as signInRequest, signInWithLoginToken, type SignInRequest } from "../services/matrix/account.ts";
 import { SYNC_OPTIONS } from "../services/matrix/client-factory.ts";
 import { clearSession, loadSession, saveSession, type StoredSession } from "../services/matrix/session-storage.ts";
+import { takePendingSso } from "../services/matrix/sso.ts";
 import { useServices } from "../services/index.ts";
 
 export type SessionStatus = "signed-out" | "signing-in" | "starting" | "signed-in";
@@ -57,12 +59,12 @@ export const useSessionStore = defineStore("session", () => {
     if (client.value === matrix) status.value = "signed-in";
   }
 
-  async function signIn(request: SignInRequest): Promise<void> {
+  async function signInWith(logIn: () => Promise<StoredSession>): Promise<void> {
     if (status.value === "signing-in") return;
     status.value = "signing-in";
     error.value = null;
     try {
-      const stored = await signInRequest(request, services.fetch);
+      const stored = await logIn();
       saveSession(services.storage, stored);
       await start(stored);
     } catch (caught) {
@@ -70,6 +72,20 @@ export const useSessionStore = defineStore("session", () => {
       status.value = "signed-out";
       error.value = asVisioError(caught);
     }
+  }
+
+  function signIn(request: SignInRequest): Promise<void> {
+    return signInWith(() => signInRequest(request, services.fetch));
+  }
+
+  /** Back from single sign-on with its one-time token: signs in on the homeserver the browser went to. */
+  function signInWithSso(loginToken: string): Promise<void> {
+    return signInWith(async () => {
+      const homeserver = takePendingSso(services.tabStorage);
+      // A link with a token that this tab did not ask for: never sign anyone in with it.
+      if (homeserver === null) throw new VisioError(ERRCODE.forbidden, "error.ssoNotStarted");
+      return signInWithLoginToken(homeserver, loginToken, services.fetch);
+    });
   }
 
   /** After a reload: picks up the stored session, if any. */
@@ -102,6 +118,7 @@ export const useSessionStore = defineStore("session", () => {
     wellKnown: computed(() => session.value?.wellKnown ?? {}),
     client: computed(() => client.value),
     signIn,
+    signInWithSso,
     restore,
     signOut,
     clearError: () => {

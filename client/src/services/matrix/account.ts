@@ -1,5 +1,6 @@
 // Signing in and out: server discovery, password login, the login token that single sign-on brings
-// back (sso.ts), and the mapping of the homeserver's answers to errors a user understands. The SDK does the HTTP; this decides what each failure means.
+// back (sso.ts), and the mapping of the homeserver's answers to errors a user understands. The SDK
+// does the HTTP; this decides what each failure means.
 import { ConnectionError, createClient, MatrixError, type LoginRequest } from "matrix-js-sdk";
 import { ERRCODE, VisioError, asVisioError, reasonOf } from "../errors.ts";
 import { discoverHomeserver, type DiscoveredHomeserver, type FetchLike } from "./homeserver-discovery.ts";

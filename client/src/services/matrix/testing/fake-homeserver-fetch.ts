@@ -1,5 +1,5 @@
 // A homeserver behind a fetch function, for unit tests of sign-in, session handling and the call
-// store: the endpoints matrix-js-sdk calls to log in, sync rooms given at the start, send events
+// store: the endpoints matrix-js-sdk calls to log in (password, or the token of a single sign-on), sync rooms given at the start, send events
 // and state (delayed too), hand out OpenID tokens and log out; and a focus that answers any token.
 // Integration and browser tests use the real Synapse instead.
 import type { FetchLike } from "../homeserver-discovery.ts";
@@ -24,6 +24,10 @@ export interface FakeHomeserverOptions {
   rooms?: Record<string, Record<string, unknown>[]>;
   /** A focus this server announces in its .well-known, answered by `focusToken` under that URL. */
   focusUrl?: string;
+  /** Single sign-on providers listed by GET /login (m.login.sso); none: password only. */
+  identityProviders?: { id: string; name: string }[];
+  /** One-time login tokens (as single sign-on hands out) and whose they are: token → localpart. */
+  loginTokens?: Map<string, string>;
 }
 
 export function fakeHomeserver(options: FakeHomeserverOptions): FakeHomeserver {
@@ -54,12 +58,25 @@ export function fakeHomeserver(options: FakeHomeserverOptions): FakeHomeserver {
     }
     // As Synapse with MSC4140 delayed events and MSC4354 sticky events on (our test bed's).
     if (path === "/_matrix/client/versions") return json(200, { versions: ["v1.11"], unstable_features: { "org.matrix.msc4140": true, "org.matrix.msc4354": true } });
+    if (path === "/_matrix/client/v3/login" && (init?.method ?? "GET") === "GET") {
+      const sso = options.identityProviders === undefined ? [] : [{ type: "m.login.sso", identity_providers: options.identityProviders }];
+      return json(200, { flows: [{ type: "m.login.password" }, ...sso, { type: "m.login.token" }] });
+    }
     if (path === "/_matrix/client/v3/login" && init?.method === "POST") {
-      const body = JSON.parse(String(init.body)) as { identifier?: { user?: string }; password?: string };
-      const user = body.identifier?.user ?? "";
-      const localpart = user.startsWith("@") ? user.slice(1).split(":")[0] ?? "" : user;
-      if (options.users[localpart] === undefined || options.users[localpart] !== body.password) {
-        return json(403, { errcode: "M_FORBIDDEN", error: "Invalid username or password" });
+      const body = JSON.parse(String(init.body)) as { type?: string; identifier?: { user?: string }; password?: string; token?: string };
+      let localpart: string;
+      if (body.type === "m.login.token") {
+        // As Synapse: a token is good once.
+        const owner = options.loginTokens?.get(body.token ?? "");
+        if (owner === undefined) return json(403, { errcode: "M_FORBIDDEN", error: "Invalid login token" });
+        options.loginTokens?.delete(body.token ?? "");
+        localpart = owner;
+      } else {
+        const user = body.identifier?.user ?? "";
+        localpart = user.startsWith("@") ? user.slice(1).split(":")[0] ?? "" : user;
+        if (options.users[localpart] === undefined || options.users[localpart] !== body.password) {
+          return json(403, { errcode: "M_FORBIDDEN", error: "Invalid username or password" });
+        }
       }
       issued += 1;
       const token = `token-${issued}`;
