@@ -91,7 +91,16 @@ export function createCallState(deps: CallStateDeps): CallState {
   // a webhook LiveKit never delivered or an effect lost with a crash is made good within a period.
   const transcription = deps.transcription;
   let reconciledAt = Number.NEGATIVE_INFINITY;
-  /** Connections LiveKit no longer has (their participant_left lost, say while this process was down): left now. */
+  /**
+   * When each open connection was first found missing from LiveKit. A connection missing at two
+   * reconciles in a row has left, at the first of them: one missing once may have its participant_left
+   * webhook on its way (LiveKit forgets the connection, then sends it), and that webhook's time is the
+   * true one.
+   */
+  const missingSince = new Map<string, number>();
+  /** The open connections one reconcile looked at: the others are forgotten from missingSince after it. */
+  const looked = new Set<string>();
+  /** Connections LiveKit no longer has (their participant_left lost, say while this process was down): left. */
   const reconcileConnections = async (call: Call): Promise<void> => {
     const livekit = deps.livekit;
     if (!livekit) return;
@@ -99,15 +108,21 @@ export function createCallState(deps: CallStateDeps): CallState {
     const open = (await store.openPresences(call.id)).filter((p) => p.source === "livekit" && p.livekitRoom !== null && p.joinedAt < at - NEW_CONNECTION_MS);
     for (const livekitRoom of new Set(open.map((p) => String(p.livekitRoom)))) {
       const present = new Set((await participantsOf(livekit, livekitRoom)).map((p) => p.sid));
-      const gone = open.filter((p) => p.livekitRoom === livekitRoom && !present.has(p.key));
+      const inRoom = open.filter((p) => p.livekitRoom === livekitRoom);
+      for (const p of inRoom) looked.add(p.key);
+      for (const p of inRoom) if (present.has(p.key)) missingSince.delete(p.key);
+      const missing = inRoom.filter((p) => !present.has(p.key));
+      const gone = missing.filter((p) => missingSince.has(p.key));
+      for (const p of missing) if (!missingSince.has(p.key)) missingSince.set(p.key, at);
       if (gone.length === 0) continue;
       log.warn("LiveKit no longer has these connections: they left", { roomId: call.roomId, livekitRoom, connections: gone.length });
       await serialize(() =>
         deps.db.transaction(async (trx) => {
           const tracker = callTracker(createCallStore(trx), log, deps.language);
-          for (const p of gone) await tracker.liveKitLeft({ livekitRoom, identity: String(p.identity), sid: p.key, at });
+          for (const p of gone) await tracker.liveKitLeft({ livekitRoom, identity: String(p.identity), sid: p.key, at: missingSince.get(p.key) ?? at });
         }),
       );
+      for (const p of gone) missingSince.delete(p.key);
     }
   };
   const reconcileTranscription = async (call: Call): Promise<void> => {
@@ -149,6 +164,7 @@ export function createCallState(deps: CallStateDeps): CallState {
   };
   const reconcile = async (): Promise<void> => {
     reconciledAt = now();
+    looked.clear();
     try {
       await reconcileDelegatedLeaves();
     } catch (err) {
@@ -162,6 +178,8 @@ export function createCallState(deps: CallStateDeps): CallState {
         log.warn("call not reconciled", { roomId: call.roomId, err });
       }
     }
+    // Closed by their webhook meanwhile, or their call ended.
+    for (const key of missingSince.keys()) if (!looked.has(key)) missingSince.delete(key);
   };
 
   const tick = async (): Promise<void> => {
