@@ -28,6 +28,13 @@ export function serverAcl(serverName: string, allowlist: string[]): ServerAclCon
   return { allow: [...hosts, ...withPort], deny: [], allow_ip_literals: false };
 }
 
+/** A new meeting's topic, in the server's language (`transcription.language`: French unless English). */
+export function meetingTopic(language: string, hosts: readonly string[]): string {
+  return language === "en" || language.startsWith("en-")
+    ? `Visio meeting, open to ${hosts.join(", ")}`
+    : `Réunion Visio, ouverte à ${hosts.join(", ")}`;
+}
+
 /** Longest slug taken from a title, before its random tail. */
 const TITLE_SLUG_LENGTH = 40;
 export const MAX_TITLE_LENGTH = 100;
@@ -73,7 +80,7 @@ export function meetingRoomRequest(
   return {
     room_alias_name: `${config.meetings.alias_prefix}${slug}`,
     name: meeting.title,
-    topic: `Visio meeting room. Open to: ${allowedHosts(config.homeserver.server_name, config.federation.allowlist).join(", ")}`,
+    topic: meetingTopic(config.transcription.language, allowedHosts(config.homeserver.server_name, config.federation.allowlist)),
     preset: joinRule === "public" ? "public_chat" : "private_chat",
     visibility: "private",
     ...(config.meetings.room_version !== "" ? { room_version: config.meetings.room_version } : {}),

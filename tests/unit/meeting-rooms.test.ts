@@ -33,6 +33,9 @@ describe("meeting rooms", () => {
     assert.equal(levels.events["m.room.server_acl"], 100);
     assert.equal(request.room_alias_name, "visio-budget");
     assert.equal(request.name, "Budget 2027");
+    assert.equal(request.topic, "Réunion Visio, ouverte à ministry-a.test, ministry-b.test", "in the server's language, French by default");
+    const english = { ...testConfig(), transcription: { ...testConfig().transcription, language: "en" } };
+    assert.equal(meetingRoomRequest("budget", english, MEETING).topic, "Visio meeting, open to ministry-a.test, ministry-b.test");
     assert.equal(request.room_version, "org.matrix.msc3757.11", "owned state by default");
     assert.equal(meetingRoomRequest("budget", { ...testConfig(), meetings: { ...testConfig().meetings, room_version: "" } }, MEETING).room_version, undefined, "or the homeserver's default");
     const acl = request.initial_state.find((e) => e.type === "m.room.server_acl");
