@@ -154,8 +154,11 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
     federation: { destination_min_retry_interval: "1s" },
     ...rateLimits(),
     app_service_config_files: [...options.appserviceConfigFiles],
-    // MSC4143 transports endpoint; MSC4354 sticky events (m.rtc.member of Element Call's matrix_2_0 mode).
-    experimental_features: { msc4143_enabled: true, msc4354_enabled: true },
+    // MSC4143 transports endpoint; MSC4354 sticky events (m.rtc.member of Element Call's matrix_2_0 mode);
+    // MSC4222 state_after in sync, which matrix-js-sdk asks for: without it a client applies the state
+    // at the start of a forked timeline, and when people of two ministries join a call at once (the end
+    // of breakout groups) its view of who is in the call goes wrong while the server's is right.
+    experimental_features: { msc4143_enabled: true, msc4354_enabled: true, msc4222_enabled: true },
     // MatrixRTC focus discovery, both ways clients use: MSC4143's transports endpoint and the
     // client .well-known that Element Call reads.
     matrix_rtc: { transports: [{ type: "livekit", livekit_service_url: options.rtcTransportUrl }] },
