@@ -202,6 +202,11 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     };
 
     const admitted = await knockFromLink(uniqueLocalpart("hugo"));
+    // The waiting user sees their own camera while they wait.
+    await admitted.page.waitForFunction(() => {
+      const video = document.querySelector<HTMLVideoElement>('[data-testid="lobby-preview"]');
+      return video !== null && video.getVideoPlaybackQuality().totalVideoFrames > 0;
+    }, undefined, { timeout: 30_000 });
     await saveScreenshot(admitted.page, "lobby-waiting");
     const waiting = pageA.getByTestId(`waiting-${admitted.userId}`);
     await waiting.waitFor({ timeout: 30_000 });
