@@ -36,6 +36,9 @@ export interface ServerAclContent {
 
 export type JoinRule = "public" | "knock" | "invite";
 
+/** A Matrix user ID, `@localpart:server`: group 1 the localpart, group 2 the server name (with its port). */
+export const MATRIX_USER_ID = /^@([^:\s]+):(\S+)$/;
+
 /** Event types of MatrixRTC call membership, as Element Call and matrix-js-sdk publish them. */
 export const CALL_MEMBER_EVENT_TYPES = ["org.matrix.msc3401.call.member", "m.call.member"] as const;
 

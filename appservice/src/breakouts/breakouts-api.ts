@@ -1,13 +1,12 @@
 // `POST /_visio/v1/breakouts`: a moderator of a meeting starts its breakout groups (with who goes
 // where, and for how long) or ends them, on the appservice hosting the meeting, as for transcription.
 import Router from "@koa/router";
-import { BREAKOUTS_API_PATH, type BreakoutsContent, type BreakoutsRequest } from "../../../wire-types.ts";
+import { BREAKOUTS_API_PATH, MATRIX_USER_ID, type BreakoutsContent, type BreakoutsRequest } from "../../../wire-types.ts";
 import { authenticatedPosts, type AuthenticatedPostDeps } from "../authenticated-post.ts";
 import { MatrixError } from "../errors.ts";
 import { parseOpenIdToken, refuseUnknownKeys, requireObject, requireRoomId } from "../focus/focus-requests.ts";
 import { MAX_DURATION_MINUTES, MAX_GROUPS, MIN_GROUPS, type Breakouts } from "./breakouts.ts";
 
-const USER_ID = /^@[^:\s]+:[^\s]+$/;
 const MAX_MEMBERS = 500;
 
 /** The body, each problem named: missing or mistyped fields M_BAD_JSON, invalid values M_INVALID_PARAM. */
@@ -29,7 +28,7 @@ export function parseBreakoutsRequest(body: unknown): BreakoutsRequest {
   if (lists.length < MIN_GROUPS || lists.length > MAX_GROUPS) throw new MatrixError("M_INVALID_PARAM", `'groups' must have ${MIN_GROUPS} to ${MAX_GROUPS} groups`);
   if (lists.some((g) => g.length === 0)) throw new MatrixError("M_INVALID_PARAM", "every group must have a member");
   if (lists.flat().length > MAX_MEMBERS) throw new MatrixError("M_INVALID_PARAM", `'groups' must have at most ${MAX_MEMBERS} members in all`);
-  const bad = lists.flat().find((m) => m.length > 255 || !USER_ID.test(m));
+  const bad = lists.flat().find((m) => m.length > 255 || !MATRIX_USER_ID.test(m));
   if (bad !== undefined) throw new MatrixError("M_INVALID_PARAM", `'${bad.slice(0, 64)}' is not a Matrix user ID`);
   if (minutes !== undefined) {
     if (typeof minutes !== "number") throw new MatrixError("M_BAD_JSON", "'duration_minutes' must be a number");

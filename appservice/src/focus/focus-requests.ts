@@ -1,7 +1,7 @@
 // Validation of the focus endpoints' bodies: every field checked, each problem named.
 // Missing or mistyped fields are M_BAD_JSON, well-typed but invalid values M_INVALID_PARAM.
 // Unknown fields are refused, as lk-jwt-service does, so a typo never silently weakens a check.
-import type { FocusGetTokenRequest, FocusLegacySfuRequest, OpenIdToken } from "../../../wire-types.ts";
+import { MATRIX_USER_ID, type FocusGetTokenRequest, type FocusLegacySfuRequest, type OpenIdToken } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import { parseServerName } from "./federation-client.ts";
 import { CALL_SLOT, isWellFormedId } from "./livekit-names.ts";
@@ -11,7 +11,6 @@ const DELAY_FIELDS = ["delay_id", "delay_timeout", "delay_cs_api_url"];
 /** What Synapse allows at most (max_event_delay_duration in our homeserver config): a day. */
 const MAX_DELAY_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 const MAX_ID_LENGTH = 255;
-const USER_ID = /^@[^:]+:(.+)$/;
 
 type Json = Record<string, unknown>;
 
@@ -106,7 +105,7 @@ export function parseGetTokenRequest(
   const member = object(obj.member, "member");
   onlyKeys(member, "member.", ["id", "claimed_user_id", "claimed_device_id"]);
   const claimedUserId = id(member, "claimed_user_id", "member.");
-  if (!USER_ID.test(claimedUserId)) throw new MatrixError("M_INVALID_PARAM", "'member.claimed_user_id' must be a user ID");
+  if (!MATRIX_USER_ID.test(claimedUserId)) throw new MatrixError("M_INVALID_PARAM", "'member.claimed_user_id' must be a user ID");
   const slotId = id(obj, "slot_id", "");
   // Each slot is a LiveKit room of its own: only the one clients use, not one per made-up name.
   if (slotId !== CALL_SLOT) throw new MatrixError("M_INVALID_PARAM", `'slot_id' must be "${CALL_SLOT}", the room's call (the only slot MatrixRTC clients use)`);
@@ -129,9 +128,9 @@ export function parseLegacySfuRequest(body: unknown, localServer: string | null 
   return { room: roomId(obj, "room"), openid_token: token, device_id: id(obj, "device_id", ""), ...(delay ? { delay } : {}) };
 }
 
-/** The server part of a user ID; callers pass IDs already checked by USER_ID. */
+/** The server part of a user ID; callers pass IDs already checked by MATRIX_USER_ID. */
 export function serverOfUserId(userId: string): string {
-  return USER_ID.exec(userId)?.[1] ?? "";
+  return MATRIX_USER_ID.exec(userId)?.[2] ?? "";
 }
 
 // The same checks for other endpoints that take an OpenID token (transcription control).

@@ -1,7 +1,7 @@
 // Checks a Matrix OpenID token with the homeserver that issued it, over federation, and remembers
 // the answer briefly: Element Call asks for a token per SFU and on every reconnection.
 import { createHash } from "node:crypto";
-import type { OpenIdToken } from "../../../wire-types.ts";
+import { MATRIX_USER_ID, type OpenIdToken } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import type { RequestLimits } from "../rate-limiter.ts";
 import {
@@ -50,7 +50,6 @@ export interface OpenIdVerifierOptions {
   now?: () => number;
 }
 
-const USER_ID = /^@[^:]+:(.+)$/;
 const TARGET_TTL_MS = 60 * 60 * 1000;
 
 interface CachedUser {
@@ -133,7 +132,7 @@ export function createOpenIdVerifier(options: OpenIdVerifierOptions): OpenIdVeri
       throw new OpenIdVerificationError("unreachable", `Homeserver answered HTTP ${res.status}`);
     }
     const sub = typeof res.body === "object" && res.body !== null ? (res.body as Record<string, unknown>).sub : undefined;
-    const server = typeof sub === "string" ? USER_ID.exec(sub)?.[1] : undefined;
+    const server = typeof sub === "string" ? MATRIX_USER_ID.exec(sub)?.[2] : undefined;
     if (typeof sub !== "string" || server === undefined) {
       throw new OpenIdVerificationError("bad_response", "Homeserver answer has no valid 'sub'");
     }

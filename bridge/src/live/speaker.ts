@@ -2,7 +2,7 @@
 // issues carries the verified Matrix user as the participant attribute MATRIX_USER_ATTRIBUTE, so the
 // speaker is that user, named by their display name in the room where known. A participant without
 // the attribute (a token minted elsewhere) is named after its LiveKit name, else its identity.
-import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE, MATRIX_USER_ID } from "../../../wire-types.ts";
 import type { Speaker } from "../transcript/segment.ts";
 
 export interface ParticipantInfo {
@@ -14,7 +14,6 @@ export interface ParticipantInfo {
 export type SpeakerResolver = (participant: ParticipantInfo) => Speaker;
 
 /** Matrix user IDs are `@localpart:server`; anything else in the attribute is not trusted as one. */
-const MATRIX_USER_ID = /^@[^:\s]+:\S+$/;
 
 /** The Matrix user behind a participant, from its focus-issued attribute. */
 export function matrixUserOf(participant: ParticipantInfo): string | undefined {

@@ -1,6 +1,7 @@
 // Finds a homeserver's client API from what a user types: a server name (discovered through
 // `.well-known/matrix/client`, as the spec says) or a URL. Tells "no Matrix server there" apart from
 // "a known server that does not answer", since the user can fix the first and must wait for the second.
+import { MATRIX_USER_ID } from "../../../../wire-types.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -33,7 +34,7 @@ export function parseServerInput(input: string): { serverName: string; origin: s
     return { serverName: url.host, origin: `${url.origin}${path}` };
   }
   // "@user:server" pasted whole: the server part is what we need.
-  const fromUserId = /^@[^:]+:(.+)$/.exec(trimmed)?.[1];
+  const fromUserId = MATRIX_USER_ID.exec(trimmed)?.[2];
   const name = (fromUserId ?? trimmed).toLowerCase();
   if (!SERVER_NAME.test(name)) throw new VisioError(ERRCODE.invalidParam, "error.badServerName", { detail: "not a server name" });
   return { serverName: name, origin: `https://${name}` };
