@@ -25,7 +25,7 @@ import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "..
 import { chooseFrenchClips, FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER } from "../../tests/speech/french-speech.ts";
 import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
 import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
-import { requestFocusToken } from "../../tests/support/matrix-users.ts";
+import { createMeeting, joinAlias, requestFocusToken } from "../../tests/support/matrix-users.ts";
 import { timeSubtitles } from "../../tests/support/subtitle-timing.ts";
 import { readTranscriptThread, spokenText } from "../../tests/support/transcript-thread.ts";
 
@@ -145,10 +145,8 @@ export async function checkMainJob(ctx: MainJobContext): Promise<MainJobReport> 
     await checkTranscribedCall(ctx, { roomId: ctx.roomId, sfu: "a", speaker: { ministry: "a", user: alice }, listener: { ministry: "b", user: bruno }, script: FRENCH_SCRIPT, kickFrom: "b" }),
   );
   // A meeting hosted by A whose call runs on B's SFU (bruno called first): B's worker transcribes it, in English.
-  const alias = `#${ctx.appservices.a.config.meetings.alias_prefix}check-b-${Date.now()}:${ctx.hosts.a.serverName}`;
-  const join = `/_matrix/client/v3/join/${encodeURIComponent(alias)}`;
-  const { room_id: roomId } = await matrixRequest<{ room_id: string }>(bed.ministries.a.clientUrl, alice.accessToken, "POST", join, {});
-  await matrixRequest(bed.ministries.b.clientUrl, bruno.accessToken, "POST", join, {});
+  const { roomId, alias } = await createMeeting(ctx.appservices.a, bed.ministries.a, alice, `Vérification B ${Date.now()}`);
+  await joinAlias(bed.ministries.b, bruno, alias);
   reports.push(await checkTranscribedCall(ctx, { roomId, sfu: "b", speaker: { ministry: "b", user: bruno }, listener: { ministry: "a", user: alice }, script: ENGLISH_SCRIPT }));
   return reports;
 }
