@@ -103,34 +103,41 @@ describe("breakout groups across two ministries (Chromium, real Synapse A and B,
     await bob.page.getByTestId("tab-chat").click();
   });
 
-  it("the moderator splits the call into two groups of both ministries; each group sees only itself, in its own room", async () => {
+  it("the moderator splits the call into groups of both ministries and stays free; each group sees only itself, in its own room; she visits one", async () => {
     const { page } = alice;
     await page.getByTestId("tab-members").click();
     await page.getByTestId("breakout-setup").waitFor();
-    // By hand: alice and bob together, carol and dave together.
-    for (const [person, group] of [[alice, 0], [bob, 0], [carol, 1], [dave, 1]] as const) {
+    // By hand: carol (A) and bob (B) together, dave (B) on his own, alice in no group.
+    for (const [person, group] of [[bob, 0], [carol, 0], [dave, 1], [alice, -1]] as const) {
       await page.getByTestId(`breakout-of-${person.user.userId}`).selectOption(String(group));
     }
     await page.getByTestId("breakout-duration").selectOption("15");
     await saveScreenshot(page, "breakout-setup");
     await page.getByTestId("breakout-start").click();
 
-    for (const person of [alice, bob, carol, dave]) {
+    for (const person of [bob, carol, dave]) {
       await person.page.getByTestId("breakout-my-group").waitFor({ timeout: 30_000 });
     }
-    assert.match(await carol.page.getByTestId("breakout-my-group").innerText(), /Séminaire · Groupe 2/);
+    assert.match(await carol.page.getByTestId("breakout-my-group").innerText(), /Séminaire · Groupe 1/);
+    assert.match(await dave.page.getByTestId("breakout-my-group").innerText(), /Séminaire · Groupe 2/);
     assert.match(await carol.page.getByTestId("breakout-time-left").innerText(), /fin dans 1[45]:\d\d/);
-    await tilesAre(alice.page, [bob.user.userId], "alice sees only bob");
-    await tilesAre(bob.page, [alice.user.userId], "bob sees only alice");
-    await tilesAre(carol.page, [dave.user.userId], "carol sees only dave");
-    await tilesAre(dave.page, [carol.user.userId], "dave sees only carol");
+    await tilesAre(bob.page, [carol.user.userId], "bob sees only carol");
+    await tilesAre(carol.page, [bob.user.userId], "carol sees only bob");
+    await tilesAre(dave.page, [], "dave, alone in his group, sees nobody");
+    await tilesAre(alice.page, [], "alice, in no group, stays in the meeting's emptied call");
     assert.match(await dave.page.getByTestId("room-title").innerText(), /Séminaire · Groupe 2/, "dave's page shows his group's room");
     await saveScreenshot(carol.page, "breakout-group");
+
+    // The moderator goes to see the second group.
+    await alice.page.getByTestId("breakout-visit-1").click();
+    await tilesAre(alice.page, [dave.user.userId], "alice, visiting, sees dave");
+    await tilesAre(dave.page, [alice.user.userId], "dave sees alice come in");
+    await tilesAre(bob.page, [carol.user.userId], "the first group is left as it was");
 
     const groups = (await state(testbed.ministries.b, bob.user))?.groups ?? [];
     assert.equal(groups.length, 2);
     for (const group of groups) {
-      // Read as A's bot: alice is invited to every group but joined to hers only.
+      // Read as A's bot: alice is invited to every group but joined to the one she visited only.
       const parent = await matrixRequest<{ canonical?: boolean }>(
         testbed.ministries.a.clientUrl,
         appserviceA.config.appservice.as_token,

@@ -123,6 +123,8 @@ export const en: Messages = {
   "breakouts.timeLeft": "ends in {time}",
   "breakouts.moving": "Changing calls…",
   "breakouts.callModerator": "Call the host",
+  "breakouts.visit": "Go to “{group}”",
+  "breakouts.noGroup": "None (stays free)",
   "breakouts.moderatorCalled": "{name} asks for the host in “{group}”.",
   "breakouts.failed": "The breakout groups could not change state: {message}",
   "callReturn.left": "You left the call",

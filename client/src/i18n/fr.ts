@@ -122,6 +122,8 @@ export const fr = {
   "breakouts.timeLeft": "fin dans {time}",
   "breakouts.moving": "Changement d'appel…",
   "breakouts.callModerator": "Appeler l'animateur",
+  "breakouts.visit": "Aller dans « {group} »",
+  "breakouts.noGroup": "Aucun (reste libre)",
   "breakouts.moderatorCalled": "{name} demande l'animateur dans « {group} ».",
   "breakouts.failed": "Les sous-groupes n'ont pas pu changer d'état : {message}",
   "callReturn.left": "Vous avez quitté l'appel",

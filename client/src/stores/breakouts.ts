@@ -109,14 +109,19 @@ export const useBreakoutsStore = defineStore("breakouts", () => {
     }
   }
 
-  // Where this user's call belongs, as the groups start and end.
+  // Where this user's call belongs, as the groups start and end: into their group's call from the
+  // meeting's, back to the meeting's once the groups are over. Someone in no group (a moderator
+  // visiting the groups) is never moved while they run.
   watch(
-    () => [call.phase, call.callRoomId, myGroup.value?.room_id ?? null, running.value, meeting.value?.roomId ?? null] as const,
-    ([phase, inCall, group, isOn, meetingId]) => {
-      if (phase !== "joined" || inCall === null || meetingId === null || moving.value) return;
+    () => [call.phase, call.callRoomId, myGroup.value?.room_id ?? null, running.value, meeting.value?.roomId ?? null].join("\n"),
+    () => {
+      const inCall = call.callRoomId;
+      const meetingId = meeting.value?.roomId ?? null;
+      const group = myGroup.value?.room_id ?? null;
+      if (call.phase !== "joined" || inCall === null || meetingId === null || moving.value) return;
       if (group !== null && inCall === meetingId) void moveCall(group);
       const inAGroup = state.value?.groups.some((g) => g.room_id === inCall) ?? false;
-      if (inAGroup && (!isOn || group !== inCall)) void moveCall(meetingId);
+      if (inAGroup && (!running.value || (group !== null && group !== inCall))) void moveCall(meetingId);
     },
   );
 
@@ -145,6 +150,8 @@ export const useBreakoutsStore = defineStore("breakouts", () => {
     failure: computed(() => failure.value),
     start: (groups: string[][], durationMinutes?: number) => control({ action: "start", groups, ...(durationMinutes !== undefined ? { durationMinutes } : {}) }),
     end: () => control({ action: "end" }),
+    /** A moderator in no group goes to see one: their call moves there (and back to the meeting's at the end). */
+    visit: (roomId: string) => moveCall(roomId),
     callModerator,
   };
 });
