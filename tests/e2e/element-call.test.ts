@@ -137,7 +137,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
           waitForElementCallFrames(ec, localpartOf(bob)),
         ]);
         assert.ok(atVisio > 0 && atElementCall > 0);
-        if (mode === "compatibility") await saveScreenshot(ec, "element-call-with-visio");
+        if (mode === "compatibility") await saveScreenshot(ec, "element-call-with-visio", { phone: false });
         else await assertStickyMemberships(roomId, [alice, bob]);
 
         // A hand raised in Visio shows in Element Call's tile of bob, and the reverse (its "h" shortcut).

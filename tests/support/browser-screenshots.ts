@@ -11,15 +11,16 @@ export const SCREENSHOTS_DIR = join(CLIENT_DIR, "screenshots");
 export const PHONE_VIEWPORT = { width: 390, height: 844 };
 
 /**
- * `<name>.png` at the page's own size (1280×800 by default) and `<name>-phone.png` at 390×844, the
- * page given back its size afterwards.
+ * `<name>.png` at the page's own size (1280×800 by default) and, for the Visio client's screens,
+ * `<name>-phone.png` at 390×844, the page given back its size afterwards. Another client's page
+ * (Element Call) is taken at its own size only: resizing it changes its layout for the rest of the test.
  */
-export async function saveScreenshot(page: Page, name: string): Promise<string> {
+export async function saveScreenshot(page: Page, name: string, options: { phone?: boolean } = {}): Promise<string> {
   await mkdir(SCREENSHOTS_DIR, { recursive: true });
   const path = join(SCREENSHOTS_DIR, `${name}.png`);
   await page.screenshot({ path, animations: "disabled" });
   const size = page.viewportSize();
-  if (size !== null) {
+  if (size !== null && options.phone !== false) {
     await page.setViewportSize(PHONE_VIEWPORT);
     try {
       // One frame for the layout to follow the new width.
