@@ -36,8 +36,10 @@ ensure_debian_packages() {
   [ -f /usr/share/tuxpaint/stamps/animals/amphibians/frog_desc_fr.ogg ] || missing+=(tuxpaint-stamps-default)
   # Recorded English speech, with ensure_english_speech's: five LibriVox sentences of Sense and Sensibility.
   [ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || missing+=(pocketsphinx-testdata)
-  # The browser that the client's end-to-end tests drive through playwright-core.
+  # The browser that the client's end-to-end tests drive through playwright-core, and a colour emoji
+  # font so that raised hands and reactions show as people see them (not as empty boxes).
   command -v chromium >/dev/null || missing+=(chromium)
+  [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     apt-get update -qq
