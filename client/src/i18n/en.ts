@@ -126,6 +126,7 @@ export const en: Messages = {
   "breakouts.visit": "Go to “{group}”",
   "breakouts.noGroup": "None (stays free)",
   "breakouts.moderatorCalled": "{name} asks for the host in “{group}”.",
+  "breakouts.noService": "This meeting's server announces no Visio service to run breakout groups.",
   "breakouts.failed": "The breakout groups could not change state: {message}",
   "callReturn.left": "You left the call",
   "callReturn.lost": "The call was interrupted",

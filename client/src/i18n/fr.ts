@@ -125,6 +125,7 @@ export const fr = {
   "breakouts.visit": "Aller dans « {group} »",
   "breakouts.noGroup": "Aucun (reste libre)",
   "breakouts.moderatorCalled": "{name} demande l'animateur dans « {group} ».",
+  "breakouts.noService": "Le serveur de cette réunion n'annonce pas le service Visio qui gère les sous-groupes.",
   "breakouts.failed": "Les sous-groupes n'ont pas pu changer d'état : {message}",
   "callReturn.left": "Vous avez quitté l'appel",
   "callReturn.lost": "L'appel a été interrompu",

@@ -58,7 +58,8 @@ export const useBreakoutsStore = defineStore("breakouts", () => {
 
   async function appserviceUrl(room: Room): Promise<string> {
     const aliasServer = serverOfAlias(room.getCanonicalAlias() ?? "") ?? room.roomId.slice(room.roomId.indexOf(":") + 1);
-    return findAppserviceUrl(services.fetch, aliasServer, { serverName: session.serverName ?? "", userId: session.userId ?? "", wellKnown: session.wellKnown });
+    const own = { serverName: session.serverName ?? "", userId: session.userId ?? "", wellKnown: session.wellKnown };
+    return findAppserviceUrl(services.fetch, aliasServer, own, "breakouts.noService");
   }
 
   async function control(request: { action: "start" | "end"; groups?: string[][]; durationMinutes?: number }): Promise<boolean> {

@@ -3,6 +3,7 @@
 // of the room's canonical alias), authenticated by an OpenID token from the user's own homeserver.
 import type { OpenIdToken, TranscriptionControlRequest, TranscriptionControlResponse, WellKnownAppservice } from "../../../../wire-types.ts";
 import { WELL_KNOWN_APPSERVICE_KEY } from "../../../../wire-types.ts";
+import type { MessageKey } from "../../i18n/fr.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 import { openIdFields, postJson } from "../visio-api.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
@@ -27,6 +28,8 @@ export async function findAppserviceUrl(
   fetchFn: FetchLike,
   aliasServer: string,
   own: { serverName: string; userId: string; wellKnown: Record<string, unknown> },
+  /** What the user is told when that server announces none: what they wanted could not be done. */
+  noService: MessageKey = "transcription.noService",
 ): Promise<string> {
   const ownServer = own.userId.slice(own.userId.indexOf(":") + 1);
   if (aliasServer === ownServer || aliasServer === own.serverName) {
@@ -42,7 +45,7 @@ export async function findAppserviceUrl(
   } catch {
     // Falls through to the clear error below.
   }
-  throw new VisioError(ERRCODE.notFound, "transcription.noService", { detail: `no ${WELL_KNOWN_APPSERVICE_KEY} for ${aliasServer}` });
+  throw new VisioError(ERRCODE.notFound, noService, { detail: `no ${WELL_KNOWN_APPSERVICE_KEY} for ${aliasServer}` });
 }
 
 export async function controlTranscription(
