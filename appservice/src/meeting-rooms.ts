@@ -118,7 +118,10 @@ export function meetingRoomRequest(
 }
 
 export interface MeetingRooms {
-  /** A new meeting of `creator` (a user of this server), named `title`, inviting them as its moderator. */
+  /**
+   * A new meeting named `title`, inviting `creator` as its moderator: a user of this server (the
+   * meetings API checks it), or for a breakout group the meeting's moderator who starts the groups.
+   */
   create(title: string, creator: string, options?: MeetingOptions): Promise<{ roomId: string; alias: string }>;
 }
 
