@@ -1,6 +1,6 @@
-// The appservice's APIs for clients of every allowed ministry (transcription, breakout groups): JSON
-// POSTs from browsers (CORS open: the credential is in the body, not a cookie), each naming a room and
-// carrying an OpenID token from the user's own homeserver, checked as the focus service checks it.
+// The appservice's APIs for clients (meetings, transcription, breakout groups): JSON POSTs from
+// browsers (CORS open: the credential is in the body, not a cookie), each carrying an OpenID token
+// from the user's own homeserver, checked as the focus service checks it, and most naming a room.
 import type Router from "@koa/router";
 import type { ParameterizedContext } from "koa";
 import type { OpenIdToken } from "../../wire-types.ts";
@@ -23,7 +23,7 @@ export interface AuthenticatedPostDeps {
   limits?: RequestLimits;
 }
 
-export type AuthenticatedPost = <R extends { room_id: string; openid_token: OpenIdToken }>(
+export type AuthenticatedPost = <R extends { room_id?: string; openid_token: OpenIdToken }>(
   path: string,
   parse: (body: unknown) => R,
   refused: string,

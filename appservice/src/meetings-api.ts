@@ -4,16 +4,13 @@
 import Router from "@koa/router";
 import type { MeetingCreationRequest, MeetingCreationResponse } from "../../wire-types.ts";
 import { MEETINGS_API_PATH } from "../../wire-types.ts";
+import { authenticatedPosts } from "./authenticated-post.ts";
 import { MatrixError } from "./errors.ts";
-import { CORS_HEADERS } from "./focus/focus-api.ts";
 import { parseOpenIdToken, refuseUnknownKeys, requireObject } from "./focus/focus-requests.ts";
-import { authenticateOpenIdToken, type OpenIdVerifier } from "./focus/openid-verifier.ts";
-import { readJsonBody } from "./http-body.ts";
+import type { OpenIdVerifier } from "./focus/openid-verifier.ts";
 import type { Logger } from "./log.ts";
 import { MAX_TITLE_LENGTH, type MeetingRooms } from "./meeting-rooms.ts";
 import type { RequestLimits } from "./rate-limiter.ts";
-
-const BODY_LIMIT_BYTES = 16 * 1024;
 
 /** The body, each problem named: missing or mistyped fields M_BAD_JSON, invalid values M_INVALID_PARAM. */
 export function parseMeetingCreation(body: unknown): MeetingCreationRequest {
@@ -36,30 +33,18 @@ export function meetingsApiRouter(deps: {
   limits?: RequestLimits;
 }): Router {
   const router = new Router();
-  const ownServer = new Set([deps.serverName]);
-  const log = deps.log.child({ component: "meetings" });
-  router.use(MEETINGS_API_PATH, async (ctx, next) => {
-    ctx.set(CORS_HEADERS);
-    await next();
-  });
-  router.options(MEETINGS_API_PATH, (ctx) => {
-    ctx.status = 204;
-  });
-  router.post(MEETINGS_API_PATH, async (ctx) => {
-    const facts: { userId?: string; reason?: string } = {};
-    try {
-      const request = parseMeetingCreation(await readJsonBody(ctx, BODY_LIMIT_BYTES));
-      if (request.openid_token.matrix_server_name !== deps.serverName) {
-        throw new MatrixError("M_FORBIDDEN", `Meetings here are created by users of ${deps.serverName}; create yours on your own ministry's server`);
-      }
-      const userId = await authenticateOpenIdToken(deps.verifier, ownServer, request.openid_token, (reason) => (facts.reason = reason), deps.limits);
-      facts.userId = userId;
-      const { roomId, alias } = await deps.meetings.create(request.title, userId);
-      ctx.body = { room_id: roomId, room_alias: alias, name: request.title } satisfies MeetingCreationResponse;
-    } catch (err) {
-      if (err instanceof MatrixError && err.status < 500) log.info("meeting creation refused", { errcode: err.errcode, ...facts });
-      throw err;
+  const authenticatedPost = authenticatedPosts(router, { ...deps, allowedServers: [deps.serverName], log: deps.log.child({ component: "meetings" }) });
+  /** The body, from a user of this server: others are told where to create theirs. */
+  const parse = (body: unknown): MeetingCreationRequest => {
+    const request = parseMeetingCreation(body);
+    if (request.openid_token.matrix_server_name !== deps.serverName) {
+      throw new MatrixError("M_FORBIDDEN", `Meetings here are created by users of ${deps.serverName}; create yours on your own ministry's server`);
     }
+    return request;
+  };
+  authenticatedPost(MEETINGS_API_PATH, parse, "meeting creation refused", async (ctx, request, userId) => {
+    const { roomId, alias } = await deps.meetings.create(request.title, userId);
+    ctx.body = { room_id: roomId, room_alias: alias, name: request.title } satisfies MeetingCreationResponse;
   });
   return router;
 }

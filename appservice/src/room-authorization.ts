@@ -1,6 +1,7 @@
 // Who may act on a meeting through the appservice's APIs (transcription, breakout groups): a user of
 // an allowed server, joined to a meeting room this appservice hosts, with at least a power level.
 import { MatrixError } from "./errors.ts";
+import { serverOfUserId } from "./focus/focus-requests.ts";
 
 export interface RoomAuthorizationDeps {
   /** This server and the federation allowlist. */
@@ -13,8 +14,6 @@ export interface RoomAuthorizationDeps {
   powerLevels(roomId: string): Promise<Record<string, unknown> | null>;
   botUserId: string;
 }
-
-export const serverOf = (userId: string): string => userId.slice(userId.indexOf(":") + 1);
 
 /** A user's power level from `m.room.power_levels` content (absent event: the creator has 100). */
 export function powerLevelOf(powerLevels: Record<string, unknown> | null, userId: string): number {
@@ -30,7 +29,7 @@ export function powerLevelOf(powerLevels: Record<string, unknown> | null, userId
  * the action for the refusal ("Transcription", "Breakout groups").
  */
 export async function authorizeInHostedRoom(deps: RoomAuthorizationDeps, roomId: string, userId: string, requiredLevel: number, what: string): Promise<void> {
-  if (!deps.allowedServers.includes(serverOf(userId))) {
+  if (!deps.allowedServers.includes(serverOfUserId(userId))) {
     throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist");
   }
   if (!(await deps.hostsRoom(roomId))) {

@@ -13,13 +13,12 @@
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../storage/store.ts";
+import { serverOfUserId } from "./focus-requests.ts";
 
 export interface RoomMembership {
   /** The user's membership, or null when unknown (the room cannot be seen from here). */
   membership(roomId: string, userId: string): Promise<string | null>;
 }
-
-const serverOf = (userId: string): string => userId.slice(userId.indexOf(":") + 1);
 
 /** How long a room the bot could not join stays unknown without trying again. */
 export const FOLLOW_REFUSED_MS = 15_000;
@@ -62,7 +61,7 @@ export function createRoomMembership(deps: {
         if ((refused.get(roomId) ?? 0) > now()) return null;
         let joining = following.get(roomId);
         if (joining === undefined) {
-          joining = follow(roomId, serverOf(userId)).finally(() => following.delete(roomId));
+          joining = follow(roomId, serverOfUserId(userId)).finally(() => following.delete(roomId));
           following.set(roomId, joining);
         }
         if (!(await joining)) return null;

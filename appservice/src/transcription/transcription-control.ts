@@ -21,7 +21,8 @@ import {
   transcriptionStoppedNotice,
   type TranscriptionStateReader,
 } from "./transcription-state.ts";
-import { authorizeInHostedRoom, serverOf } from "../room-authorization.ts";
+import { serverOfUserId } from "../focus/focus-requests.ts";
+import { authorizeInHostedRoom } from "../room-authorization.ts";
 import { oneAtATimePerKey } from "./one-at-a-time.ts";
 import { transcriptionTexts } from "./transcription-texts.ts";
 
@@ -231,7 +232,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
         const current = await deps.state.read(roomId);
         if (current?.active !== true || current.thread_root !== threadRoot) return false;
         log.warn("transcription stopped: the worker has no model for the meeting's language", { roomId, language: current.language });
-        await stop({ roomId, userId: deps.bridgeUserId }, current, transcriptionTexts(current.language).refused(serverOf(deps.bridgeUserId)));
+        await stop({ roomId, userId: deps.bridgeUserId }, current, transcriptionTexts(current.language).refused(serverOfUserId(deps.bridgeUserId)));
         return true;
       });
     },
