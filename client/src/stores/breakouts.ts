@@ -9,7 +9,7 @@ import { breakoutsOf, controlBreakouts, groupOf, isRunning, parentOf } from "../
 import { asVisioError, type VisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import { liveMemberships, rtcSessionOf } from "../services/matrix/call-membership.ts";
-import { findAppserviceUrl, serverOfAlias } from "../services/transcription/transcription-control.ts";
+import { appserviceOfRoom } from "../services/transcription/transcription-control.ts";
 import { useCallStore } from "./call.ts";
 import { useCallReturnStore } from "./call-return.ts";
 import { useRoomsStore } from "./rooms.ts";
@@ -56,12 +56,6 @@ export const useBreakoutsStore = defineStore("breakouts", () => {
     return [...new Set(liveMemberships(rtcSessionOf(client, room)).map((m) => m.sender).filter((s): s is string => s !== undefined))];
   });
 
-  async function appserviceUrl(room: Room): Promise<string> {
-    const aliasServer = serverOfAlias(room.getCanonicalAlias() ?? "") ?? room.roomId.slice(room.roomId.indexOf(":") + 1);
-    const own = { serverName: session.serverName ?? "", userId: session.userId ?? "", wellKnown: session.wellKnown };
-    return findAppserviceUrl(services.fetch, aliasServer, own, "breakouts.noService");
-  }
-
   async function control(request: { action: "start" | "end"; groups?: string[][]; durationMinutes?: number }): Promise<boolean> {
     const client = session.client;
     const room = meeting.value;
@@ -69,7 +63,8 @@ export const useBreakoutsStore = defineStore("breakouts", () => {
     pending.value = true;
     failure.value = null;
     try {
-      await controlBreakouts(services.fetch, await appserviceUrl(room), { roomId: room.roomId, ...request, openIdToken: await client.getOpenIdToken() });
+      const url = await appserviceOfRoom(services.fetch, { alias: room.getCanonicalAlias(), roomId: room.roomId }, session, "breakouts.noService");
+      await controlBreakouts(services.fetch, url, { roomId: room.roomId, ...request, openIdToken: await client.getOpenIdToken() });
       return true;
     } catch (caught) {
       failure.value = asVisioError(caught);

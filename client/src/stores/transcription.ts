@@ -3,7 +3,7 @@ import { defineStore } from "pinia";
 import { computed, ref, shallowRef } from "vue";
 import { asVisioError, type VisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
-import { controlTranscription, findAppserviceUrl, serverOfAlias } from "../services/transcription/transcription-control.ts";
+import { appserviceOfRoom, controlTranscription } from "../services/transcription/transcription-control.ts";
 import { useRoomsStore } from "./rooms.ts";
 import { useSessionStore } from "./session.ts";
 
@@ -28,12 +28,7 @@ export const useTranscriptionStore = defineStore("transcription", () => {
     pending.value = true;
     failure.value = null;
     try {
-      const aliasServer = serverOfAlias(room.alias ?? "") ?? room.roomId.slice(room.roomId.indexOf(":") + 1);
-      const url = await findAppserviceUrl(services.fetch, aliasServer, {
-        serverName: session.serverName ?? "",
-        userId: session.userId ?? "",
-        wellKnown: session.wellKnown,
-      });
+      const url = await appserviceOfRoom(services.fetch, room, session);
       await controlTranscription(services.fetch, url, {
         roomId: room.roomId,
         action,

@@ -48,6 +48,21 @@ export async function findAppserviceUrl(
   throw new VisioError(ERRCODE.notFound, noService, { detail: `no ${WELL_KNOWN_APPSERVICE_KEY} for ${aliasServer}` });
 }
 
+/**
+ * The appservice of the ministry hosting a room: the server of its canonical alias (whose appservice
+ * created it), else of its ID. `signedIn` is the user's session (their `.well-known` read at sign-in).
+ */
+export function appserviceOfRoom(
+  fetchFn: FetchLike,
+  room: { alias: string | null; roomId: string },
+  signedIn: { serverName: string | null; userId: string | null; wellKnown: Record<string, unknown> },
+  noService?: MessageKey,
+): Promise<string> {
+  const hostingServer = serverOfAlias(room.alias ?? "") ?? room.roomId.slice(room.roomId.indexOf(":") + 1);
+  const own = { serverName: signedIn.serverName ?? "", userId: signedIn.userId ?? "", wellKnown: signedIn.wellKnown };
+  return findAppserviceUrl(fetchFn, hostingServer, own, noService);
+}
+
 export async function controlTranscription(
   fetchFn: FetchLike,
   appserviceUrl: string,
