@@ -2,7 +2,7 @@
 // and a fake media layer whose LiveKit connection completes when the test says: leaving (or signing
 // out) while the join is still on its way ends the call for good.
 import assert from "node:assert/strict";
-import { logger as sdkLogger, type Logger } from "matrix-js-sdk/lib/logger.js";
+import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 import type { Room as LkRoom } from "livekit-client";
 import { createPinia } from "pinia";
 import { createApp } from "vue";
@@ -15,8 +15,8 @@ import { useCallStore } from "../../src/stores/call.ts";
 import { useCallReturnStore } from "../../src/stores/call-return.ts";
 import { useRoomsStore } from "../../src/stores/rooms.ts";
 import { useSessionStore } from "../../src/stores/session.ts";
+import { memoryStorage, silentLogger } from "./doubles.ts";
 
-const silent: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, getChild: () => silent };
 const ROOM = "!meeting:ministry.test";
 const ALICE = "@alice:ministry.test";
 const roomState = [
@@ -42,17 +42,7 @@ function fakeLiveKitRoom() {
   return { room: room as unknown as LkRoom, published, disconnects: () => disconnects };
 }
 
-/** A Storage of one page, kept across "reloads" when passed to the next stores(). */
-function memory(): Map<string, string> {
-  return new Map<string, string>();
-}
-const storageOf = (map: Map<string, string>) => ({
-  getItem: (k: string) => map.get(k) ?? null,
-  setItem: (k: string, v: string) => void map.set(k, v),
-  removeItem: (k: string) => void map.delete(k),
-});
-
-function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG, tab: Map<string, string> = memory()) {
+function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG, tab = new Map<string, string>()) {
   const server = fakeHomeserver({
     serverName: "ministry.test",
     baseUrl: "https://matrix.ministry.test",
@@ -72,9 +62,10 @@ function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG, tab: Map<string, s
   };
   const services: Services = {
     fetch: server.fetch,
-    storage: storageOf(memory()),
-    tabStorage: storageOf(tab),
-    createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }),
+    storage: memoryStorage(),
+    // The same map across two apps stands for a reload of the page.
+    tabStorage: memoryStorage(tab),
+    createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silentLogger }),
     callMedia: media,
     config,
   } as unknown as Services;
@@ -203,7 +194,7 @@ describe("call store: join and leave (real matrix-js-sdk, fake homeserver and me
   });
 
   it("offers to rejoin: after leaving, and after a reload mid-call; a call left while joining offers nothing", async () => {
-    const tab = memory();
+    const tab = new Map<string, string>();
     const s = await signedIn(undefined, tab);
     assert.equal(s.callReturn.offer, null, "nothing to return to yet");
     const joining = s.call.join();

@@ -8,6 +8,7 @@ import { DEFAULT_CLIENT_CONFIG } from "../../src/services/client-config.ts";
 import { provideServices, type Services } from "../../src/services/index.ts";
 import type { CallMedia, PreviewTracks } from "../../src/services/livekit/call-media.ts";
 import { useCallStore } from "../../src/stores/call.ts";
+import { memoryStorage } from "./doubles.ts";
 
 interface FakeTrack {
   name: string;
@@ -50,8 +51,8 @@ function callStore(media: CallMedia): ReturnType<typeof useCallStore> {
   const app = createApp({});
   const services: Services = {
     fetch: () => Promise.reject(new Error("no network in this test")),
-    storage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
-    tabStorage: { getItem: () => null, setItem: () => undefined, removeItem: () => undefined },
+    storage: memoryStorage(),
+    tabStorage: memoryStorage(),
     createMatrixClient: () => {
       throw new Error("no Matrix client in this test");
     },

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { CALL_RETURN_MAX_AGE_MS, callInTab, forgetCall, rememberCall } from "../../src/services/call/call-return.ts";
-
-function memoryStorage() {
-  const map = new Map<string, string>();
-  return { map, getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v), removeItem: (k: string) => void map.delete(k) };
-}
+import { memoryStorage } from "./doubles.ts";
 
 describe("the call a tab is in (kept across a reload)", () => {
   const ALICE = "@alice:ministry-a.test";

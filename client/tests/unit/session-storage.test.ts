@@ -1,19 +1,6 @@
 import assert from "node:assert/strict";
 import { clearSession, loadSession, saveSession, type StoredSession } from "../../src/services/matrix/session-storage.ts";
-
-function memoryStorage(): Storage {
-  const map = new Map<string, string>();
-  return {
-    getItem: (key) => map.get(key) ?? null,
-    setItem: (key, value) => void map.set(key, value),
-    removeItem: (key) => void map.delete(key),
-    clear: () => map.clear(),
-    key: (index) => [...map.keys()][index] ?? null,
-    get length() {
-      return map.size;
-    },
-  };
-}
+import { memoryStorage } from "./doubles.ts";
 
 const SESSION: StoredSession = {
   serverName: "ministry-a.test",

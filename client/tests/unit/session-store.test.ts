@@ -1,51 +1,20 @@
 // The session store with the real SDK against a fake homeserver (a fetch function), a fresh Pinia
 // and a fresh app per test: sign-in, errors, reload, expired token, sign-out.
 import assert from "node:assert/strict";
-import type { Logger } from "matrix-js-sdk/lib/logger.js";
 import { createPinia } from "pinia";
 import { createApp } from "vue";
 import { DEFAULT_CLIENT_CONFIG } from "../../src/services/client-config.ts";
 import type { Services } from "../../src/services/index.ts";
 import { provideServices } from "../../src/services/index.ts";
-import type { CallMedia } from "../../src/services/livekit/call-media.ts";
 import { createMatrixClientFactory } from "../../src/services/matrix/client-factory.ts";
 import { loadSession } from "../../src/services/matrix/session-storage.ts";
 import { fakeHomeserver, type FakeHomeserver } from "../../src/services/matrix/testing/fake-homeserver-fetch.ts";
 import { useSessionStore } from "../../src/stores/session.ts";
-
-function memoryStorage(): Storage {
-  const map = new Map<string, string>();
-  return {
-    getItem: (key) => map.get(key) ?? null,
-    setItem: (key, value) => void map.set(key, value),
-    removeItem: (key) => void map.delete(key),
-    clear: () => map.clear(),
-    key: (index) => [...map.keys()][index] ?? null,
-    get length() {
-      return map.size;
-    },
-  };
-}
-
-// The SDK logs every request at debug level; tests only care about what the store does.
-const silent: Logger = {
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  getChild: () => silent,
-};
-
-const noMedia: CallMedia = {
-  listDevices: () => Promise.reject(new Error("no media in unit tests")),
-  createPreview: () => Promise.reject(new Error("no media in unit tests")),
-  connect: () => Promise.reject(new Error("no media in unit tests")),
-};
+import { memoryStorage, noMedia, silentLogger, unrefLongTimers } from "./doubles.ts";
 
 function sessionStore(server: FakeHomeserver, storage: Storage): ReturnType<typeof useSessionStore> {
   const app = createApp({});
-  const services: Services = { fetch: server.fetch, storage, tabStorage: memoryStorage(), createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silent }), callMedia: noMedia, config: DEFAULT_CLIENT_CONFIG };
+  const services: Services = { fetch: server.fetch, storage, tabStorage: memoryStorage(), createMatrixClient: createMatrixClientFactory(server.fetch, { logger: silentLogger }), callMedia: noMedia, config: DEFAULT_CLIENT_CONFIG };
   provideServices(app, services);
   const pinia = createPinia();
   app.use(pinia);
@@ -53,20 +22,7 @@ function sessionStore(server: FakeHomeserver, storage: Storage): ReturnType<type
 }
 
 describe("session store (real matrix-js-sdk, fake homeserver)", () => {
-  // matrix-js-sdk leaves long timers behind after stopClient() (its 6-hour capability poll, the
-  // timeouts of aborted requests): harmless in a browser tab, but they would keep mocha's process
-  // alive. Long timers started during these tests must not hold the event loop.
-  const realSetTimeout = globalThis.setTimeout;
-  before(() => {
-    globalThis.setTimeout = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-      const timer = realSetTimeout(handler, ms, ...args);
-      if ((ms ?? 0) >= 10_000) timer.unref();
-      return timer;
-    }) as typeof setTimeout;
-  });
-  after(() => {
-    globalThis.setTimeout = realSetTimeout;
-  });
+  unrefLongTimers();
   let server: FakeHomeserver;
   let storage: Storage;
   const stores: ReturnType<typeof useSessionStore>[] = [];

@@ -3,12 +3,10 @@
 // may receive that token; then the sso and session stores together, with the real SDK against a fake
 // homeserver (the browser test does it against Synapse and a real OpenID Connect provider).
 import assert from "node:assert/strict";
-import type { Logger } from "matrix-js-sdk/lib/logger.js";
 import { createPinia } from "pinia";
 import { createApp } from "vue";
 import { DEFAULT_CLIENT_CONFIG } from "../../src/services/client-config.ts";
 import { provideServices } from "../../src/services/index.ts";
-import type { CallMedia } from "../../src/services/livekit/call-media.ts";
 import { createMatrixClientFactory } from "../../src/services/matrix/client-factory.ts";
 import type { DiscoveredHomeserver, FetchLike } from "../../src/services/matrix/homeserver-discovery.ts";
 import { loadSession } from "../../src/services/matrix/session-storage.ts";
@@ -16,21 +14,7 @@ import { loginTokenIn, savePendingSso, ssoProvidersOf, ssoRedirectUrl, takePendi
 import { fakeHomeserver, type FakeHomeserver } from "../../src/services/matrix/testing/fake-homeserver-fetch.ts";
 import { useSessionStore } from "../../src/stores/session.ts";
 import { useSsoStore } from "../../src/stores/sso.ts";
-
-function memoryStorage(): Storage & { map: Map<string, string> } {
-  const map = new Map<string, string>();
-  return {
-    map,
-    getItem: (key) => map.get(key) ?? null,
-    setItem: (key, value) => void map.set(key, value),
-    removeItem: (key) => void map.delete(key),
-    clear: () => map.clear(),
-    key: (index) => [...map.keys()][index] ?? null,
-    get length() {
-      return map.size;
-    },
-  };
-}
+import { memoryStorage, noMedia, silentLogger, unrefLongTimers } from "./doubles.ts";
 
 const HOMESERVER: DiscoveredHomeserver = { serverName: "ministry.test", baseUrl: "https://matrix.ministry.test", wellKnown: {} };
 const PAGE = "https://visio.ministry.test/#/m/%23budget%3Aministry.test";
@@ -81,26 +65,9 @@ describe("single sign-on: login flows, redirect and return", () => {
 });
 
 // The SDK logs every request at debug level; tests only care about what the stores do.
-const silent: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, getChild: () => silent };
-const noMedia: CallMedia = {
-  listDevices: () => Promise.reject(new Error("no media in unit tests")),
-  createPreview: () => Promise.reject(new Error("no media in unit tests")),
-  connect: () => Promise.reject(new Error("no media in unit tests")),
-};
 
 describe("single sign-on: the sso and session stores (real matrix-js-sdk, fake homeserver)", () => {
-  // As in session-store.test.ts: the SDK's long timers must not keep mocha's process alive.
-  const realSetTimeout = globalThis.setTimeout;
-  before(() => {
-    globalThis.setTimeout = ((handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-      const timer = realSetTimeout(handler, ms, ...args);
-      if ((ms ?? 0) >= 10_000) timer.unref();
-      return timer;
-    }) as typeof setTimeout;
-  });
-  after(() => {
-    globalThis.setTimeout = realSetTimeout;
-  });
+  unrefLongTimers();
 
   let server: FakeHomeserver;
   let loginTokens: Map<string, string>;
@@ -113,7 +80,7 @@ describe("single sign-on: the sso and session stores (real matrix-js-sdk, fake h
     const app = createApp({});
     // nowhere.test: no server at all (the fake answers any .well-known).
     const fetchFn: FetchLike = (input, init) => (new URL(input).hostname === "nowhere.test" ? Promise.reject(new TypeError("Failed to fetch")) : server.fetch(input, init));
-    provideServices(app, { fetch: fetchFn, storage, tabStorage, createMatrixClient: createMatrixClientFactory(fetchFn, { logger: silent }), callMedia: noMedia, config: DEFAULT_CLIENT_CONFIG });
+    provideServices(app, { fetch: fetchFn, storage, tabStorage, createMatrixClient: createMatrixClientFactory(fetchFn, { logger: silentLogger }), callMedia: noMedia, config: DEFAULT_CLIENT_CONFIG });
     const pinia = createPinia();
     app.use(pinia);
     const stores = app.runWithContext(() => ({ sso: useSsoStore(pinia), session: useSessionStore(pinia) }));
