@@ -9,6 +9,7 @@ import { MatrixError } from "../../appservice/src/errors.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import type { MeetingOptions } from "../../appservice/src/meeting-rooms.ts";
 import { FakeHomeserver } from "../../appservice/src/testing/fake-homeserver.ts";
+import { waitUntil } from "../harness/wait.ts";
 
 const MEETING = "!meeting:ministry-a.test";
 const BOT = "@visio:ministry-a.test";
@@ -134,7 +135,7 @@ describe("breakout groups (appservice, homeserver double)", () => {
     assert.equal(timer?.delayMs, 60_000);
     s.advance(60_000);
     timer?.work();
-    await waitFor(async () => (await s.state())?.active === false);
+    await waitUntil("the groups ended at their time limit", async () => (await s.state())?.active === false, { timeoutMs: 1000, intervalMs: 10 });
     assert.equal((await s.state())?.ended_at, s.now());
 
     await s.breakouts.start({ roomId: MEETING, userId: ALICE, groups: [[ALICE], [BOB]], durationMinutes: 5 });
@@ -147,8 +148,3 @@ describe("breakout groups (appservice, homeserver double)", () => {
     assert.equal(groupTitle("x".repeat(100), 11).length, 100);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100 && !(await check()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(await check());
-}
