@@ -158,7 +158,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         await ec.keyboard.press("1");
         await visio.getByTestId("call-reaction").filter({ hasText: "👍" }).waitFor({ timeout: 30_000 });
         await visio.getByTestId("call-react").click();
-        await visio.getByRole("button", { name: "clapping" }).click();
+        await visio.getByTestId("call-reaction-clapping").click();
         await ec.locator('[data-testid="videoTile"]').filter({ has: ec.getByTestId("name_tag").filter({ hasText: localpartOf(bob) }) }).getByText("👏").waitFor({ timeout: 30_000 });
       });
 

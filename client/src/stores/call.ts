@@ -158,6 +158,7 @@ export const useCallStore = defineStore("call", () => {
   const micEnabled = computed(() => (phase.value === "joined" ? local.value?.micMuted === false : devices.preview.value.audio !== null));
   const cameraEnabled = computed(() => (phase.value === "joined" ? local.value?.camera !== null : devices.preview.value.video !== null));
   const handRaised = computed(() => session.userId !== null && hands.value.has(session.userId));
+  const handQueue = computed(() => [...hands.value.keys()]); // first raised first: the timeline's order
 
   async function openPrejoin(): Promise<void> {
     if (phase.value !== "idle") return;
@@ -381,6 +382,7 @@ export const useCallStore = defineStore("call", () => {
     cameraEnabled,
     screenSharing,
     handRaised,
+    handQueue,
     reconnecting: computed(() => reconnecting.value),
     subtitles: computed(() => subtitles.subtitles.value),
     reactions: computed(() => reactions.reactions.value),
