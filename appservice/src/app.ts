@@ -166,6 +166,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     hostsRoom: (roomId) => callStore.hostsRoom(roomId),
     ownUsers: [botUserId, bridgeUserId],
     bridgeUserId,
+    language: config.transcription.language,
     log,
   });
 

@@ -29,17 +29,41 @@ const STATUS_BY_ERRCODE = {
 
 export type Errcode = keyof typeof STATUS_BY_ERRCODE;
 
+/**
+ * Why a request was refused, for the bot's replies in the server's language (the error's message is
+ * the API's, in English). Parameters fill the sentence.
+ */
+export interface Refusal {
+  reason:
+    | "server_not_allowed"
+    | "not_joined"
+    | "power_level"
+    | "already_transcribed"
+    | "not_transcribed"
+    | "command_usage"
+    | "bad_language"
+    | "not_a_recording"
+    | "encrypted_recording"
+    | "no_media"
+    | "recording_too_large"
+    | "no_such_message";
+  params?: Record<string, string | number>;
+}
+
 export class MatrixError extends Error {
   readonly errcode: Errcode;
   readonly status: number;
   /** For M_LIMIT_EXCEEDED: when the client may try again. */
   readonly retryAfterMs: number | undefined;
-  constructor(errcode: Errcode, message: string, retryAfterMs?: number) {
+  /** Set where the bot may answer the refusal in a chat reply. */
+  readonly refusal: Refusal | undefined;
+  constructor(errcode: Errcode, message: string, retryAfterMs?: number, refusal?: Refusal) {
     super(message);
     this.name = "MatrixError";
     this.errcode = errcode;
     this.status = STATUS_BY_ERRCODE[errcode];
     this.retryAfterMs = retryAfterMs;
+    this.refusal = refusal;
   }
 
   toBody(): MatrixErrorBody {

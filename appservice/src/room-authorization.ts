@@ -30,7 +30,7 @@ export function powerLevelOf(powerLevels: Record<string, unknown> | null, userId
  */
 export async function authorizeInHostedRoom(deps: RoomAuthorizationDeps, roomId: string, userId: string, requiredLevel: number, what: string): Promise<void> {
   if (!deps.allowedServers.includes(serverOfUserId(userId))) {
-    throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist");
+    throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist", undefined, { reason: "server_not_allowed" });
   }
   if (!(await deps.hostsRoom(roomId))) {
     if ((await deps.membership(roomId, deps.botUserId)) === "join") {
@@ -38,9 +38,12 @@ export async function authorizeInHostedRoom(deps: RoomAuthorizationDeps, roomId:
     }
     throw new MatrixError("M_NOT_FOUND", "Unknown room: this appservice acts only in the meeting rooms it created");
   }
-  if ((await deps.membership(roomId, userId)) !== "join") throw new MatrixError("M_FORBIDDEN", "The user is not joined to the room");
+  if ((await deps.membership(roomId, userId)) !== "join") throw new MatrixError("M_FORBIDDEN", "The user is not joined to the room", undefined, { reason: "not_joined" });
   const level = powerLevelOf(await deps.powerLevels(roomId), userId);
   if (level < requiredLevel) {
-    throw new MatrixError("M_FORBIDDEN", `${what} needs power level ${requiredLevel} in this room (the user has ${level})`);
+    throw new MatrixError("M_FORBIDDEN", `${what} needs power level ${requiredLevel} in this room (the user has ${level})`, undefined, {
+      reason: "power_level",
+      params: { required: requiredLevel, level },
+    });
   }
 }

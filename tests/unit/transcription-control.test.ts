@@ -12,6 +12,7 @@ import {
   createTranscriptionControl,
   type TranscriptionControl,
 } from "../../appservice/src/transcription/transcription-control.ts";
+import { commandTexts } from "../../appservice/src/transcription/command-texts.ts";
 import { COMMAND_USAGE, parseRecordingRequest, parseTranscribeCommand, parseTranscriptionRequest } from "../../appservice/src/transcription/transcription-requests.ts";
 import { createTranscriptionStateReader } from "../../appservice/src/transcription/transcription-state.ts";
 import { TRANSCRIPT_SESSION_KEY, TRANSCRIPTION_STATE_EVENT, type RoomEvent } from "../../wire-types.ts";
@@ -363,6 +364,7 @@ describe("transcription chat command", () => {
       hostsRoom: async (roomId) => roomId === ROOM,
       ownUsers: [BOT, BRIDGE],
       bridgeUserId: BRIDGE,
+      language: "en",
       log: createLogger("error"),
     });
     const bobs = message(BOB, "!transcribe stop");
@@ -396,10 +398,52 @@ describe("transcription chat command", () => {
       homeserver.messages.map((m) => [m.content.body, (m.content["m.relates_to"] as { "m.in_reply_to": { event_id: string } })["m.in_reply_to"].event_id]),
       [
         ["Transcription not stopped: The user is not joined to the room", bobs.event_id],
-        [`Transcription not changed: ${COMMAND_USAGE}`, bad.event_id],
+        [`Transcription not changed: ${commandTexts("en").usage}`, bad.event_id],
         ["Recording not transcribed: This message is not an audio or video recording", onText.event_id],
       ],
     );
     assert.ok(homeserver.messages.every((m) => m.content.msgtype === "m.notice"));
+  });
+
+  it("replies in the server's language, the reason in plain words", async () => {
+    const homeserver = new FakeHomeserver();
+    const commands = createTranscriptionCommands({
+      control: {
+        control: async (request) => {
+          if (request.action === "stop") throw new MatrixError("ORG.VISIO.TRANSCRIPTION_INACTIVE", "This meeting is not being transcribed", undefined, { reason: "not_transcribed" });
+          throw new MatrixError("M_FORBIDDEN", "Transcription needs power level 50 in this room (the user has 0)", undefined, { reason: "power_level", params: { required: 50, level: 0 } });
+        },
+        transcribeRecording: async () => {
+          throw new Error("the homeserver is down");
+        },
+        refusedByWorker: async () => true,
+        startInGroup: async () => assert.fail("no breakout groups here"),
+      },
+      homeserver,
+      hostsRoom: async () => true,
+      ownUsers: [BOT, BRIDGE],
+      bridgeUserId: BRIDGE,
+      language: "fr-FR",
+      log: createLogger("error"),
+    });
+    const reply = (to: string) => ({ "m.relates_to": { "m.in_reply_to": { event_id: to } } });
+    await commands.handle([
+      message(ALICE, "!transcribe stop"),
+      message(ALICE, "!transcribe start"),
+      message(ALICE, "!transcribe aide"),
+      message(ALICE, "!transcribe start xx_yy"),
+      message(ALICE, "!transcribe", reply("$rec")),
+    ]);
+    assert.deepEqual(
+      homeserver.messages.map((m) => m.content.body),
+      [
+        "Transcription non arrêtée : cette réunion n'est pas transcrite",
+        "Transcription non démarrée : il faut le niveau de droits 50 dans cette réunion (vous avez 0)",
+        `Transcription inchangée : ${commandTexts("fr").usage}`,
+        "Transcription inchangée : « xx_yy » n'est pas une langue (par exemple fr, en ou fr-FR)",
+        "Enregistrement non transcrit : le service a échoué, réessayez",
+      ],
+    );
+    assert.match(commandTexts("fr").usage, /!transcribe start \[langue\]/);
   });
 });

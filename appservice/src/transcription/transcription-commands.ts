@@ -1,13 +1,15 @@
 // The chat command `!transcribe start [language]` / `!transcribe stop`, seen in the appservice's
 // transactions: the sender is authenticated by their homeserver, so the command takes the same path as
 // the HTTP API from there. Refusals are answered with a short m.notice reply; a start or stop shows
-// itself (the "Transcription started" / "stopped" notices and the room state). The transactions also
+// itself (the "Transcription started" / "stopped" notices and the room state). Replies are in the
+// server's language. The transactions also
 // bring the bridge's own refusal of a session (its worker has no model for the meeting's language):
 // that session is stopped.
 import { TRANSCRIBER_NOTICE_KEY, type RoomEvent, type TranscriberNoticeFields } from "../../../wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";
+import { failureReply, refusalReply } from "./command-texts.ts";
 import type { TranscriptionControl } from "./transcription-control.ts";
 import { COMMAND_PREFIX, parseTranscribeCommand, withoutReplyFallback, type TranscribeCommand } from "./transcription-requests.ts";
 
@@ -28,6 +30,8 @@ export interface TranscriptionCommandsDeps {
   ownUsers: readonly string[];
   /** The bridge's user: its refusal notices stop their session. */
   bridgeUserId: string;
+  /** The server's language: the replies are in it. */
+  language: string;
   log: Logger;
 }
 
@@ -91,15 +95,14 @@ export function createTranscriptionCommands(deps: TranscriptionCommandsDeps): Tr
         ...(command.action === "start" && command.language !== undefined ? { language: command.language } : {}),
       });
     } catch (err) {
-      const what =
-        command?.action === "stop" ? "Transcription not stopped" : command?.action === "start" ? "Transcription not started" : command?.action === "recording" ? "Recording not transcribed" : "Transcription not changed";
+      const action = command?.action ?? "unknown";
       if (err instanceof MatrixError && err.status < 500) {
         log.info("transcription command refused", { roomId: event.room_id, userId: event.sender, errcode: err.errcode });
-        await reply(event, `${what}: ${err.message}`);
+        await reply(event, refusalReply(deps.language, action, err));
         return;
       }
       log.error("transcription command failed", { roomId: event.room_id, userId: event.sender, err });
-      await reply(event, `${what}: the service failed, please try again`);
+      await reply(event, failureReply(deps.language, action));
     }
   };
 

@@ -66,21 +66,26 @@ export function recordingOf(event: RoomEvent): RecordingJobFields {
   const info = (typeof content.info === "object" && content.info !== null ? content.info : {}) as { mimetype?: unknown; size?: unknown };
   const mimetype = typeof info.mimetype === "string" ? info.mimetype : "";
   if (event.type !== "m.room.message" || typeof content.msgtype !== "string") {
-    throw new MatrixError("M_INVALID_PARAM", "This event is not a message with a recording");
+    throw new MatrixError("M_INVALID_PARAM", "This event is not a message with a recording", undefined, { reason: "not_a_recording" });
   }
   const recorded = content.msgtype === "m.audio" || content.msgtype === "m.video";
   if (!recorded && !(content.msgtype === "m.file" && /^(audio|video)\//.test(mimetype))) {
-    throw new MatrixError("M_INVALID_PARAM", "This message is not an audio or video recording");
+    throw new MatrixError("M_INVALID_PARAM", "This message is not an audio or video recording", undefined, { reason: "not_a_recording" });
   }
   if (content.file !== undefined) {
-    throw new MatrixError("M_INVALID_PARAM", "This recording is end-to-end encrypted: the transcription service cannot read it");
+    throw new MatrixError("M_INVALID_PARAM", "This recording is end-to-end encrypted: the transcription service cannot read it", undefined, {
+      reason: "encrypted_recording",
+    });
   }
   if (typeof content.url !== "string" || !/^mxc:\/\/[^/]+\/[^/]+$/.test(content.url)) {
-    throw new MatrixError("M_INVALID_PARAM", "This recording has no media URL (mxc://…)");
+    throw new MatrixError("M_INVALID_PARAM", "This recording has no media URL (mxc://…)", undefined, { reason: "no_media" });
   }
   const size = typeof info.size === "number" && Number.isSafeInteger(info.size) && info.size >= 0 ? info.size : undefined;
   if (size !== undefined && size > MAX_RECORDING_BYTES) {
-    throw new MatrixError("M_TOO_LARGE", `This recording is larger than ${MAX_RECORDING_BYTES / 1024 / 1024} MiB, the most the transcription service takes`);
+    throw new MatrixError("M_TOO_LARGE", `This recording is larger than ${MAX_RECORDING_BYTES / 1024 / 1024} MiB, the most the transcription service takes`, undefined, {
+      reason: "recording_too_large",
+      params: { mib: MAX_RECORDING_BYTES / 1024 / 1024 },
+    });
   }
   const named = typeof content.filename === "string" && content.filename !== "" ? content.filename : content.body;
   const filename = typeof named === "string" && named !== "" ? named.slice(0, 255) : "recording";
@@ -141,7 +146,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
 
   const start = async (request: TranscriptionRequest, current: TranscriptionStateContent | null): Promise<TranscriptionStateContent> => {
     if (current?.active) {
-      throw new MatrixError("ORG.VISIO.TRANSCRIPTION_ACTIVE", "This meeting is already being transcribed");
+      throw new MatrixError("ORG.VISIO.TRANSCRIPTION_ACTIVE", "This meeting is already being transcribed", undefined, { reason: "already_transcribed" });
     }
     const startedAt = now();
     const language = request.language ?? deps.defaultLanguage;
@@ -166,7 +171,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
   };
 
   const stop = async (request: Pick<TranscriptionRequest, "roomId" | "userId">, current: TranscriptionStateContent | null, why?: string): Promise<TranscriptionStateContent> => {
-    if (!current?.active) throw new MatrixError("ORG.VISIO.TRANSCRIPTION_INACTIVE", "This meeting is not being transcribed");
+    if (!current?.active) throw new MatrixError("ORG.VISIO.TRANSCRIPTION_INACTIVE", "This meeting is not being transcribed", undefined, { reason: "not_transcribed" });
     const stoppedAt = now();
     const state: TranscriptionStateContent = { ...current, active: false, requested_by: request.userId, stopped_at: stoppedAt };
     // The stop follows from the state, as the dispatch does.
@@ -187,7 +192,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
   const transcribeRecording = async (request: RecordingRequest): Promise<RecordingTranscriptionResponse> => {
     await authorize(request);
     const event = await deps.homeserver.getEvent(request.roomId, request.eventId);
-    if (event === null) throw new MatrixError("M_NOT_FOUND", "No such message in this room");
+    if (event === null) throw new MatrixError("M_NOT_FOUND", "No such message in this room", undefined, { reason: "no_such_message" });
     const recording = recordingOf(event);
     const language = request.language ?? deps.defaultLanguage;
     const requestedAt = now();

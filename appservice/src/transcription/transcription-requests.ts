@@ -20,7 +20,10 @@ function eventId(value: unknown, where: string): string {
 function language(value: unknown, where: string): string {
   if (typeof value !== "string") throw new MatrixError("M_BAD_JSON", `'${where}' must be a string`);
   if (value.length > MAX_LANGUAGE_LENGTH || !LANGUAGE_TAG.test(value)) {
-    throw new MatrixError("M_INVALID_PARAM", `'${where}' must be a BCP 47 language tag such as en or fr-FR, or und`);
+    throw new MatrixError("M_INVALID_PARAM", `'${where}' must be a BCP 47 language tag such as en or fr-FR, or und`, undefined, {
+      reason: "bad_language",
+      params: { language: value.slice(0, MAX_LANGUAGE_LENGTH) },
+    });
   }
   return value;
 }
@@ -76,7 +79,7 @@ export function parseTranscribeCommand(body: string, inReplyTo?: string): Transc
   if (inReplyTo !== undefined && arg === undefined) {
     return action === undefined ? { action: "recording", eventId: inReplyTo } : { action: "recording", eventId: inReplyTo, language: language(action, "language") };
   }
-  throw new MatrixError("M_INVALID_PARAM", COMMAND_USAGE);
+  throw new MatrixError("M_INVALID_PARAM", COMMAND_USAGE, undefined, { reason: "command_usage" });
 }
 
 /** Clients that still quote the replied-to message put it first, as "> " lines, then a blank line. */
