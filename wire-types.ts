@@ -277,6 +277,27 @@ export interface BreakoutsRequest {
   openid_token: OpenIdToken;
 }
 
+/** Where a moderator acts on the participants of a meeting's call, on each ministry's appservice. */
+export const MODERATION_API_PATH = "/_visio/v1/moderation";
+
+/**
+ * `POST /_visio/v1/moderation`: a moderator (power level 50) mutes a participant's microphone or
+ * everyone's, removes a participant, or ends the call, on the SFU of the ministry receiving it (in
+ * multi_sfu each member publishes on their own ministry's: ask the target's ministry, or every one).
+ */
+export interface ModerationRequest {
+  room_id: string;
+  action: "mute" | "mute_all" | "remove" | "end";
+  /** mute and remove only: the participant's LiveKit identity or Matrix user ID. */
+  target?: string;
+  openid_token: OpenIdToken;
+}
+
+/** How many participants of this ministry's SFU the action reached. */
+export interface ModerationResponse {
+  affected: number;
+}
+
 export interface RecordingTranscriptionRequest {
   room_id: string;
   /** The recording's message. */

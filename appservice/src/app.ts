@@ -19,6 +19,9 @@ import { createLogger, type Logger } from "./log.ts";
 import { createMeetingRooms } from "./meeting-rooms.ts";
 import { createBreakouts } from "./breakouts/breakouts.ts";
 import { breakoutsApiRouter } from "./breakouts/breakouts-api.ts";
+import { createCallExclusions } from "./moderation/call-exclusions.ts";
+import { createModeration } from "./moderation/moderation.ts";
+import { moderationApiRouter } from "./moderation/moderation-api.ts";
 import { openDatabase } from "./storage/database.ts";
 import { createStore, type Store } from "./storage/store.ts";
 import { createTransactionHandler } from "./transactions.ts";
@@ -82,6 +85,8 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     deps.homeserver ?? createHomeserverClient({ baseUrl: config.homeserver.url, asToken: config.appservice.as_token });
   const botUserId = `@${config.appservice.sender_localpart}:${config.homeserver.server_name}`;
   const knownRooms = createKnownRooms();
+  // Who a moderator removed, which calls one ended: the focus refuses them tokens for a while.
+  const exclusions = createCallExclusions();
   const allowedServers = [config.homeserver.server_name, ...config.federation.allowlist];
   let focus;
   let verifier;
@@ -94,6 +99,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
       membership: createRoomMembership({ store, homeserver, botUserId, allowlist: config.federation.allowlist, log }),
       identities: callStore,
       delegatedLeaves: callStore,
+      exclusions,
       log,
       prefix: FOCUS_PATH_PREFIX,
       ...deps.focus,
@@ -218,6 +224,26 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   });
   app.use(breakoutsApi.routes());
   app.use(breakoutsApi.allowedMethods());
+  const moderationApi = moderationApiRouter({
+    verifier,
+    moderation: createModeration({
+      homeserver,
+      // The same LiveKit client as the call lifecycle's; the rooms it deletes are forgotten by the focus.
+      livekit: roomService ? { ...forgettingDeletedRooms(roomService, knownRooms)!, mutePublishedTrack: (...args) => roomService.mutePublishedTrack(...args) } : null,
+      exclusions,
+      membership: (roomId, userId) => store.membership(roomId, userId),
+      hostsRoom: (roomId) => callStore.hostsRoom(roomId),
+      allowedServers,
+      botUserId,
+      language: config.transcription.language,
+      log,
+    }),
+    allowedServers,
+    log,
+    ...(config.rate_limits.enabled ? { limits: requestLimits(config.rate_limits.control, "moderation API") } : {}),
+  });
+  app.use(moderationApi.routes());
+  app.use(moderationApi.allowedMethods());
   if (focusConfig) {
     // LiveKit signs its webhooks with one of its API keys: the one this appservice uses.
     const { api_key: apiKey, api_secret: apiSecret } = focusConfig.livekit;

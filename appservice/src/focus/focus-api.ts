@@ -14,6 +14,7 @@ import { MatrixError, matrixErrorFor } from "../errors.ts";
 import { parseJsonBody, readRequestBody } from "../http-body.ts";
 import type { Logger } from "../log.ts";
 import type { CallStore } from "../calls/call-store.ts";
+import type { CallExclusions } from "../moderation/call-exclusions.ts";
 import type { Store } from "../storage/store.ts";
 import type { RoomMembership } from "./room-membership.ts";
 import { parseGetTokenRequest, parseLegacySfuRequest, serverOfUserId, type DelegatedDelay } from "./focus-requests.ts";
@@ -39,6 +40,8 @@ export interface FocusApiDeps {
   delegatedLeaves?: { store: Pick<CallStore, "delegateLeave">; localServer: string };
   /** Servers whose users may get tokens at all: the federation allowlist and this homeserver. */
   allowedServers: readonly string[];
+  /** Users a moderator removed, calls a moderator ended: no token for a while. */
+  exclusions?: Pick<CallExclusions, "refuses">;
   log: Logger;
   /** Path prefix of the endpoints (the focus URL advertised to clients); default: none. */
   prefix?: string;
@@ -129,6 +132,9 @@ export function createFocusApi(deps: FocusApiDeps): FocusApi {
     }
     if ((await deps.membership.membership(roomId, userId)) !== "join") {
       throw new MatrixError("M_FORBIDDEN", "The user is not joined to the room");
+    }
+    if (deps.exclusions?.refuses(roomId, userId) === true) {
+      throw new MatrixError("M_FORBIDDEN", "A moderator removed this user from the call, or ended it: try again later");
     }
     return userId;
   };

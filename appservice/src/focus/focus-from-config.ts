@@ -5,6 +5,7 @@ import { ConfigError } from "../../../config/load.ts";
 import type { AppserviceConfig } from "../../../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { CallStore } from "../calls/call-store.ts";
+import type { CallExclusions } from "../moderation/call-exclusions.ts";
 import type { Store } from "../storage/store.ts";
 import type { RoomMembership } from "./room-membership.ts";
 import { createFederationGet, type FederationGet } from "./federation-client.ts";
@@ -26,6 +27,8 @@ export interface FocusFromConfigDeps {
   rooms?: LiveKitRooms;
   federationGet?: FederationGet;
   knownRooms?: KnownRooms;
+  /** Users a moderator removed, calls a moderator ended: refused a token for a while. */
+  exclusions?: Pick<CallExclusions, "refuses">;
   prefix?: string;
   /** Shared with other endpoints that take OpenID tokens; built from the config when absent. */
   verifier?: OpenIdVerifier;
@@ -86,6 +89,7 @@ export async function focusApiFromConfig(config: AppserviceConfig, deps: FocusFr
     membership: deps.membership,
     ...(deps.identities ? { identities: deps.identities } : {}),
     ...(deps.delegatedLeaves ? { delegatedLeaves: { store: deps.delegatedLeaves, localServer: ownServer } } : {}),
+    ...(deps.exclusions ? { exclusions: deps.exclusions } : {}),
     allowedServers: [ownServer, ...config.federation.allowlist],
     log,
     ...(deps.prefix ? { prefix: deps.prefix } : {}),
