@@ -23,6 +23,9 @@ describe("call notices", () => {
   it("speaks the server's language", () => {
     assert.equal(callStartedNotice(call, "fr").body, "Appel démarré");
     assert.equal(callEndedNotice({ ...call, endedAt: call.startedAt + 65 * 60_000 }, ["@a:x", "@b:y"], "fr-FR").body, "Appel terminé · 2 participants · 1 h 05 min");
+    // French counts 0 and 1 as singular, English only 1.
+    assert.equal(callEndedNotice({ ...call, endedAt: call.startedAt + 60_000 }, [], "fr").body, "Appel terminé · 0 participant · 1 min");
+    assert.equal(callEndedNotice({ ...call, endedAt: call.startedAt + 60_000 }, [], "en").body, "Call ended · 0 participants · 1 min");
   });
 
   it("carries the machine-readable fields under org.visio.call", () => {

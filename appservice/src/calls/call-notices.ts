@@ -23,9 +23,11 @@ export function callStartedNotice(call: Call, language: string): CallNoticeConte
 export function callEndedNotice(call: Call & { endedAt: number }, participantIds: readonly string[], language: string): CallNoticeContent {
   const durationMs = Math.max(0, call.endedAt - call.startedAt);
   const n = participantIds.length;
+  // French counts 0 and 1 as singular ("0 participant"), English only 1.
+  const plural = isFrench(language) ? n > 1 : n !== 1;
   return {
     msgtype: "m.notice",
-    body: `${isFrench(language) ? "Appel terminé" : "Call ended"} · ${n} participant${n === 1 ? "" : "s"} · ${formatDuration(durationMs)}`,
+    body: `${isFrench(language) ? "Appel terminé" : "Call ended"} · ${n} participant${plural ? "s" : ""} · ${formatDuration(durationMs)}`,
     "org.visio.call": {
       call_id: call.id,
       state: "ended",
