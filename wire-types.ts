@@ -39,6 +39,14 @@ export type JoinRule = "public" | "knock" | "invite";
 /** A Matrix user ID, `@localpart:server`: group 1 the localpart, group 2 the server name (with its port). */
 export const MATRIX_USER_ID = /^@([^:\s]+):(\S+)$/;
 
+/**
+ * Key set to true in a bot's own `m.room.member` content (the appservice's bot and the transcription
+ * bridge's user, of every ministry), written when it joins: clients leave such members out of the
+ * people they list and count. In the event rather than a list of names, so that another ministry's
+ * bots are known too.
+ */
+export const BOT_MEMBER_KEY = "org.visio.bot";
+
 /** Event types of MatrixRTC call membership, as Element Call and matrix-js-sdk publish them. */
 export const CALL_MEMBER_EVENT_TYPES = ["org.matrix.msc3401.call.member", "m.call.member"] as const;
 

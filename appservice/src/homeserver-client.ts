@@ -1,5 +1,5 @@
 // The few Client-Server API calls the appservice makes, as its bot, with the as_token.
-import type { CallNoticeContent, JoinRule, MatrixErrorBody, RoomEvent, ServerAclContent } from "../../wire-types.ts";
+import { BOT_MEMBER_KEY, type CallNoticeContent, type JoinRule, type MatrixErrorBody, type RoomEvent, type ServerAclContent } from "../../wire-types.ts";
 import { RetryableError, retry } from "./retry.ts";
 
 export interface CreateRoomRequest {
@@ -41,6 +41,7 @@ export class HomeserverError extends Error {
 }
 
 export interface HomeserverClient {
+  /** Creates a room, the bot its creator, its membership marked as a bot's (BOT_MEMBER_KEY). */
   createRoom(request: CreateRoomRequest): Promise<{ room_id: string }>;
   /** Asks the homeserver to ping us back (`POST /_matrix/client/v1/appservice/{id}/ping`). */
   pingAppservice(appserviceId: string): Promise<{ duration_ms: number }>;
@@ -49,7 +50,7 @@ export interface HomeserverClient {
    * a rerun after a restart) is the same message, which the homeserver does not post twice.
    */
   sendNotice(roomId: string, txnId: string, content: CallNoticeContent): Promise<{ event_id: string }>;
-  /** Joins the bot to a room, through servers already in it. */
+  /** Joins the bot to a room, through servers already in it, its membership marked as a bot's. */
   joinRoom(roomId: string, via: readonly string[]): Promise<void>;
   /** Who is joined to a room the bot is in. */
   joinedMembers(roomId: string): Promise<string[]>;
@@ -119,8 +120,30 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
       { attempts: options.attempts ?? 4, baseDelayMs: 250 },
     );
 
+  // The bot's user ID, asked once: its membership event is keyed by it.
+  let botUserId: Promise<string> | null = null;
+  const ownUserId = (): Promise<string> => {
+    botUserId ??= call<{ user_id: string }>("GET", "/_matrix/client/v3/account/whoami").then((res) => res.user_id);
+    botUserId.catch(() => {
+      botUserId = null;
+    });
+    return botUserId;
+  };
+  // Neither createRoom nor join takes custom membership fields: the bot rewrites its own membership
+  // (a profile change, as display name changes are) with the flag, keeping what was there.
+  const markAsBot = async (roomId: string): Promise<void> => {
+    const path = statePath(roomId, "m.room.member", await ownUserId());
+    const current = await call<Record<string, unknown>>("GET", path);
+    if (current[BOT_MEMBER_KEY] === true) return;
+    await call("PUT", path, { ...current, membership: "join", [BOT_MEMBER_KEY]: true });
+  };
+
   return {
-    createRoom: (request) => call("POST", "/_matrix/client/v3/createRoom", request),
+    async createRoom(request) {
+      const created = await call<{ room_id: string }>("POST", "/_matrix/client/v3/createRoom", request);
+      await markAsBot(created.room_id);
+      return created;
+    },
     pingAppservice: (appserviceId) =>
       call("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, {
         transaction_id: `visio-startup-${Date.now()}`,
@@ -129,6 +152,7 @@ export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fe
       const query = via.map((server) => `server_name=${encodeURIComponent(server)}`).join("&");
       // One try: each one costs a make_join at every server named, and the caller remembers a failure.
       await call("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}${query ? `?${query}` : ""}`, {}, { attempts: 1 });
+      await markAsBot(roomId);
     },
     async joinedMembers(roomId) {
       const res = await call<{ joined: Record<string, unknown> }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`);

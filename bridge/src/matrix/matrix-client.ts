@@ -5,7 +5,7 @@
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
-import type { MatrixErrorBody } from "../../../wire-types.ts";
+import { BOT_MEMBER_KEY, type MatrixErrorBody } from "../../../wire-types.ts";
 import type { MatrixEventSender } from "./transcript-poster.ts";
 
 export type FetchLike = (
@@ -166,9 +166,18 @@ export class MatrixClient implements MatrixEventSender {
     }
   }
 
-  /** Joins a room (a no-op when already joined). */
+  /**
+   * Joins a room (a no-op when already joined), the membership marked as a bot's (BOT_MEMBER_KEY) so
+   * that clients do not count the bridge among the people; join takes no custom fields, so the
+   * membership is rewritten with the flag, keeping what was there.
+   */
   async joinRoom(roomId: string): Promise<void> {
     await this.request({ method: "POST", path: ["_matrix", "client", "v3", "rooms", roomId, "join"], json: {} });
+    const userId = this.#options.userId ?? (await this.request<{ user_id: string }>({ method: "GET", path: ["_matrix", "client", "v3", "account", "whoami"] })).user_id;
+    const path = ["_matrix", "client", "v3", "rooms", roomId, "state", "m.room.member", userId];
+    const current = await this.request({ method: "GET", path });
+    if (current[BOT_MEMBER_KEY] === true) return;
+    await this.request({ method: "PUT", path, json: { ...current, membership: "join", [BOT_MEMBER_KEY]: true } });
   }
 
   /**

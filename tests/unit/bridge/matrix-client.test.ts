@@ -81,10 +81,12 @@ describe("MatrixClient", () => {
     assert.equal(forbidden.calls.length, 1);
   });
 
-  it("acts as the appservice user with ?user_id=, except when registering that user", async () => {
+  it("acts as the appservice user with ?user_id=, except when registering that user; marks its membership as a bot's", async () => {
     const { fetch, calls } = scripted([
       json(400, { errcode: "M_USER_IN_USE", error: "taken" }),
       json(200, {}),
+      json(200, { membership: "join", displayname: "Transcription" }),
+      json(200, { event_id: "$member" }),
       json(200, { content_uri: "mxc://a.test/abc" }),
     ]);
     const client = sender(fetch, [], "@visio-transcriber:a.test");
@@ -97,12 +99,16 @@ describe("MatrixClient", () => {
       [
         ["POST", "http://hs.test:8008/_matrix/client/v3/register"],
         ["POST", "http://hs.test:8008/_matrix/client/v3/rooms/!r%3Aa.test/join?user_id=%40visio-transcriber%3Aa.test"],
+        ["GET", "http://hs.test:8008/_matrix/client/v3/rooms/!r%3Aa.test/state/m.room.member/%40visio-transcriber%3Aa.test?user_id=%40visio-transcriber%3Aa.test"],
+        ["PUT", "http://hs.test:8008/_matrix/client/v3/rooms/!r%3Aa.test/state/m.room.member/%40visio-transcriber%3Aa.test?user_id=%40visio-transcriber%3Aa.test"],
         ["POST", "http://hs.test:8008/_matrix/media/v3/upload?filename=t.vtt&user_id=%40visio-transcriber%3Aa.test"],
       ],
     );
     assert.deepEqual(JSON.parse(String(calls[0]?.body)), { type: "m.login.application_service", username: "visio-transcriber", inhibit_login: true });
-    assert.equal(calls[2]?.headers["content-type"], "text/vtt");
-    assert.equal(calls[2]?.body, bytes);
+    // The membership keeps its display name and gains the bot flag.
+    assert.deepEqual(JSON.parse(String(calls[3]?.body)), { membership: "join", displayname: "Transcription", "org.visio.bot": true });
+    assert.equal(calls[4]?.headers["content-type"], "text/vtt");
+    assert.equal(calls[4]?.body, bytes);
   });
 
   it("fails registration on other errors, naming the errcode but never the token", async () => {
