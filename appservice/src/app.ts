@@ -88,6 +88,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   // Who a moderator removed, which calls one ended: the focus refuses them tokens for a while.
   const exclusions = createCallExclusions();
   const allowedServers = [config.homeserver.server_name, ...config.federation.allowlist];
+  const roomMembership = createRoomMembership({ store, homeserver, botUserId, allowlist: config.federation.allowlist, log });
   let focus;
   let verifier;
   try {
@@ -96,7 +97,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
     focus = await focusApiFromConfig(config, {
       verifier,
       knownRooms,
-      membership: createRoomMembership({ store, homeserver, botUserId, allowlist: config.federation.allowlist, log }),
+      membership: roomMembership,
       identities: callStore,
       delegatedLeaves: callStore,
       exclusions,
@@ -232,6 +233,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
       livekit: roomService ? { ...forgettingDeletedRooms(roomService, knownRooms)!, mutePublishedTrack: (...args) => roomService.mutePublishedTrack(...args) } : null,
       exclusions,
       membership: (roomId, userId) => store.membership(roomId, userId),
+      callerMembership: (roomId, userId) => roomMembership.membership(roomId, userId),
       hostsRoom: (roomId) => callStore.hostsRoom(roomId),
       allowedServers,
       botUserId,

@@ -97,6 +97,7 @@ function setup(options: { hosts?: boolean; botJoined?: boolean; language?: strin
     livekit,
     exclusions,
     membership: async (roomId, userId) => (roomId === MEETING && joined.has(userId) ? "join" : null),
+    callerMembership: async (roomId, userId) => (roomId === MEETING && joined.has(userId) ? "join" : null),
     hostsRoom: async () => options.hosts ?? false,
     allowedServers: ["ministry-a.test", "ministry-b.test"],
     botUserId: BOT,

@@ -27,8 +27,13 @@ export interface ModerationDeps {
   /** This ministry's LiveKit server API; null without a focus (no SFU of its own: nothing to act on). */
   livekit: ModerationLiveKit | null;
   exclusions: Pick<CallExclusions, "excludeUser" | "excludeRoom">;
-  /** Latest membership as the transactions recorded it (Store.membership). */
+  /** Latest membership as the transactions recorded it (Store.membership): is the bot in the room. */
   membership(roomId: string, userId: string): Promise<string | null>;
+  /**
+   * The caller's membership as the focus checks it (RoomMembership): a meeting hosted elsewhere is
+   * followed by the bot on first use, and a join too fresh for the transactions is read from state.
+   */
+  callerMembership(roomId: string, userId: string): Promise<string | null>;
   /** Whether this appservice created the room: its bot posts the end notice, once. */
   hostsRoom(roomId: string): Promise<boolean>;
   /** This server and the federation allowlist. */
@@ -64,8 +69,9 @@ export function createModeration(deps: ModerationDeps): Moderation {
     if (!deps.allowedServers.includes(serverOfUserId(userId))) {
       throw new MatrixError("M_FORBIDDEN", "The user's server is not on this service's federation allowlist");
     }
+    const membership = await deps.callerMembership(roomId, userId);
     if ((await deps.membership(roomId, deps.botUserId)) !== "join") throw new MatrixError("M_NOT_FOUND", "Unknown room: this service's bot is not in it");
-    if ((await deps.membership(roomId, userId)) !== "join") throw new MatrixError("M_FORBIDDEN", "The user is not joined to the room");
+    if (membership !== "join") throw new MatrixError("M_FORBIDDEN", "The user is not joined to the room");
     const powerLevels = await deps.homeserver.getState(roomId, "m.room.power_levels", "");
     const level = powerLevelOf(powerLevels, userId);
     if (level < MODERATOR_POWER_LEVEL) {
