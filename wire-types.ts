@@ -361,9 +361,34 @@ export interface TranscriberNoticeFields {
   state: "waiting" | "running" | "refused";
   /** The ministry whose workers are awaited (the SFU's), or whose worker refused. */
   server_name: string;
+  /** waiting / running: true when the job is a recording posted in the room, not the call. */
+  recording?: boolean;
   /** For "refused": the language asked for, and why no model covers it. */
   language?: string;
   reason?: string;
+}
+
+/**
+ * The bridge's notice in a transcript thread when its speech-to-text engine fails ("interrupted", once
+ * per outage) and when it is back ("resumed", with the utterances lost meanwhile).
+ */
+export const TRANSCRIPT_OUTAGE_KEY = "org.visio.transcript.outage";
+
+export interface TranscriptOutageFields {
+  state: "interrupted" | "resumed";
+  /** The engine's configured name. */
+  engine: string;
+  /** resumed: utterances not transcribed during the outage. */
+  lost_utterances?: number;
+}
+
+/** The bridge's notice in a transcript thread when transcript messages could not be posted there. */
+export const TRANSCRIPT_LOST_MESSAGES_KEY = "org.visio.transcript.lost_messages";
+
+export interface TranscriptLostMessagesFields {
+  lost_messages: number;
+  /** What the homeserver answered (for operators; not shown to people). */
+  reason: string;
 }
 
 /** Data-packet topic on which the appservice tells the bridge in a call to finish (files, then leave). */

@@ -126,6 +126,8 @@ describe("transcription control (homeserver double)", () => {
       homeserver.messages.at(-1)?.content.body,
       "Transcription arrêtée : le service de transcription de ministry-a.test ne transcrit pas la langue de la réunion.",
     );
+    // Clients show it in their own language from its fields.
+    assert.deepEqual(homeserver.messages.at(-1)?.content["org.visio.transcription.worker"], { state: "refused", server_name: "ministry-a.test", language: started.language });
     assert.equal(await c.refusedByWorker(ROOM, started.thread_root ?? ""), false, "a refusal seen again does nothing");
   });
 

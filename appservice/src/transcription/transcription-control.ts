@@ -170,14 +170,15 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
     return state;
   };
 
-  const stop = async (request: Pick<TranscriptionRequest, "roomId" | "userId">, current: TranscriptionStateContent | null, why?: string): Promise<TranscriptionStateContent> => {
+  // `refusedBy`: the ministry whose worker refused the session; the notice says so, in words and fields.
+  const stop = async (request: Pick<TranscriptionRequest, "roomId" | "userId">, current: TranscriptionStateContent | null, refusedBy?: string): Promise<TranscriptionStateContent> => {
     if (!current?.active) throw new MatrixError("ORG.VISIO.TRANSCRIPTION_INACTIVE", "This meeting is not being transcribed", undefined, { reason: "not_transcribed" });
     const stoppedAt = now();
     const state: TranscriptionStateContent = { ...current, active: false, requested_by: request.userId, stopped_at: stoppedAt };
     // The stop follows from the state, as the dispatch does.
     await writeState(request.roomId, state);
     try {
-      await deps.homeserver.sendMessage(request.roomId, `visio-transcription-stop-${stoppedAt}-${randomUUID()}`, transcriptionStoppedNotice(state, why));
+      await deps.homeserver.sendMessage(request.roomId, `visio-transcription-stop-${stoppedAt}-${randomUUID()}`, transcriptionStoppedNotice(state, refusedBy));
     } catch (err) {
       // The state says it: the notice only marks the moment in the timeline.
       log.warn("transcription stopped notice not sent", { roomId: request.roomId, err });
@@ -237,7 +238,7 @@ export function createTranscriptionControl(deps: TranscriptionControlDeps): Tran
         const current = await deps.state.read(roomId);
         if (current?.active !== true || current.thread_root !== threadRoot) return false;
         log.warn("transcription stopped: the worker has no model for the meeting's language", { roomId, language: current.language });
-        await stop({ roomId, userId: deps.bridgeUserId }, current, transcriptionTexts(current.language).refused(serverOfUserId(deps.bridgeUserId)));
+        await stop({ roomId, userId: deps.bridgeUserId }, current, serverOfUserId(deps.bridgeUserId));
         return true;
       });
     },

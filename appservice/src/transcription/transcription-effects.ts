@@ -42,7 +42,7 @@ export function createTranscriptionEffects(deps: TranscriptionEffectsDeps): Tran
     const recording = metadata.recording !== undefined;
     const body = state === "waiting" ? texts.waiting(deps.serverName, recording) : texts.running(deps.serverName, recording);
     const content = threadNotice(metadata.thread_root, body, {
-      [TRANSCRIBER_NOTICE_KEY]: { state, server_name: deps.serverName } satisfies TranscriberNoticeFields,
+      [TRANSCRIBER_NOTICE_KEY]: { state, server_name: deps.serverName, ...(recording ? { recording } : {}) } satisfies TranscriberNoticeFields,
     });
     const txnId = `visio-transcriber.${metadata.started_at}.${count}.${state}`;
     try {

@@ -2,8 +2,10 @@
 // only the appservice's bot may write (power level 100 in the rooms it creates). It is read back from
 // the homeserver whenever a decision depends on it: the room is the one source of truth.
 import {
+  TRANSCRIBER_NOTICE_KEY,
   TRANSCRIPT_SESSION_KEY,
   TRANSCRIPTION_STATE_EVENT,
+  type TranscriberNoticeFields,
   type TranscriptSessionFields,
   type TranscriptionStateContent,
 } from "../../../wire-types.ts";
@@ -46,9 +48,16 @@ export function transcriptionStartedNotice(session: TranscriptSessionFields): Re
   return { msgtype: "m.notice", body: transcriptionTexts(session.language).started, [TRANSCRIPT_SESSION_KEY]: session };
 }
 
-/** Closes a session in the timeline, with the state it ended in for clients that read it; `body` says why when it was not asked for. */
-export function transcriptionStoppedNotice(state: TranscriptionStateContent, body = transcriptionTexts(state.language).stopped): Record<string, unknown> {
-  return { msgtype: "m.notice", body, [TRANSCRIPTION_STATE_EVENT]: state };
+/**
+ * Closes a session in the timeline, with the state it ended in for clients that read it. `refusedBy`:
+ * the ministry whose worker had no model for the meeting's language; the notice says so (its body,
+ * and the refusal's fields, as the worker's own notice has them).
+ */
+export function transcriptionStoppedNotice(state: TranscriptionStateContent, refusedBy?: string): Record<string, unknown> {
+  const texts = transcriptionTexts(state.language);
+  if (refusedBy === undefined) return { msgtype: "m.notice", body: texts.stopped, [TRANSCRIPTION_STATE_EVENT]: state };
+  const refusal: TranscriberNoticeFields = { state: "refused", server_name: refusedBy, language: state.language };
+  return { msgtype: "m.notice", body: texts.refused(refusedBy), [TRANSCRIPTION_STATE_EVENT]: state, [TRANSCRIBER_NOTICE_KEY]: refusal };
 }
 
 /**

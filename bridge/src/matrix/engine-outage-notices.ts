@@ -2,11 +2,12 @@
 // it is back: nothing says "transcribing" while nothing is transcribed. One notice per outage (not one
 // per lost utterance), then one when an utterance is decoded again, with how many were lost. The
 // notices are m.notice messages in the thread, with `org.visio.transcript.outage` fields for clients.
+import { TRANSCRIPT_OUTAGE_KEY } from "../../../wire-types.ts";
 import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import type { MatrixClient } from "./matrix-client.ts";
 import { threadRelation } from "./transcript-poster.ts";
 
-export const OUTAGE_KEY = "org.visio.transcript.outage";
+export const OUTAGE_KEY = TRANSCRIPT_OUTAGE_KEY;
 
 export interface EngineOutageNoticesOptions {
   sender: Pick<MatrixClient, "sendEvent">;
