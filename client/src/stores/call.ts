@@ -14,8 +14,10 @@ import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import { ownFocus, requestPublishToken, requestSubscribeToken } from "../services/livekit/focus.ts";
+import { callLostError } from "../services/moderation/disconnect-reasons.ts";
 import { listenToSubtitles } from "../services/livekit/subtitles.ts";
 import { focusUrlOf, joinCall, leaveCall, liveMemberships, newMemberId, raisedHands, rtcSessionOf } from "../services/matrix/call-membership.ts";
+import { createCallDevices } from "./call/call-devices.ts";
 import { createCallPreview } from "./call/call-preview.ts";
 import { createCallReactions, sendOwnReaction, toggleOwnHand } from "./call/call-reactions.ts";
 import { createFocusRequests } from "./call/focus-requests.ts";
@@ -29,6 +31,7 @@ import { useSessionStore } from "./session.ts";
 export type { ParticipantView, Quality } from "./call/participant-view.ts";
 export type { Subtitle } from "./call/call-subtitles.ts";
 export type { FlyingReaction } from "./call/call-reactions.ts";
+export type { DeviceKind, InputState } from "./call/call-preview.ts";
 
 interface LocalTrackToPublish {
   track: LocalVideoTrack | LocalAudioTrack;
@@ -155,8 +158,7 @@ export const useCallStore = defineStore("call", () => {
 
   const local = computed(() => participants.value.find((p) => p.isLocal) ?? null);
   const screenSharing = computed(() => local.value?.screen !== null && local.value?.screen !== undefined);
-  const micEnabled = computed(() => (phase.value === "joined" ? local.value?.micMuted === false : devices.preview.value.audio !== null));
-  const cameraEnabled = computed(() => (phase.value === "joined" ? local.value?.camera !== null : devices.preview.value.video !== null));
+  const inCall = createCallDevices({ phase, preview: devices, local, own: lkRoom, others: () => remote.rooms.value.values(), changed: bumpLk, onError: (e) => (error.value = e) });
   const handRaised = computed(() => session.userId !== null && hands.value.has(session.userId));
   const handQueue = computed(() => [...hands.value.keys()]); // first raised first: the timeline's order
 
@@ -185,7 +187,7 @@ export const useCallStore = defineStore("call", () => {
     const rtcMode = services.config.matrixRtcMode;
     const token =
       mode === "publish" ? await requestPublishToken(services.fetch, input, rtcMode) : await requestSubscribeToken(services.fetch, input, rtcMode);
-    const lk = markRaw(await services.callMedia.connect(token.url, token.jwt));
+    const lk = markRaw(await services.callMedia.connect(token.url, token.jwt, devices.speakerId.value));
     for (const name of LK_EVENTS) lk.on(name as LkEvent.ParticipantConnected, bumpLk);
     // Any of our connections losing its SFU interrupts someone's media: the user is told.
     const onReconnecting = (): void => {
@@ -204,7 +206,7 @@ export const useCallStore = defineStore("call", () => {
       reconnectingRooms.delete(lk);
       reconnecting.value = reconnectingRooms.size > 0;
       // Not by our leave(): the SDK gave up reconnecting.
-      if (mode === "publish" && lkRoom.value === lk) void leave(new VisioError(ERRCODE.serverDown, "call.quality.lost", { retryable: true }));
+      if (mode === "publish" && lkRoom.value === lk) void leave(callLostError(reason));
       if (mode === "subscribe") remote.lost(serviceUrl, lk);
     };
     lk.on(LkEvent.Reconnecting, onReconnecting);
@@ -261,6 +263,9 @@ export const useCallStore = defineStore("call", () => {
         return;
       }
       lkRoom.value = lk;
+      // The preview still starting (joined at once): its tracks, not none.
+      await devices.whenSettled();
+      if (left()) return;
       const { video, audio } = devices.preview.value;
       const tracks: LocalTrackToPublish[] = [];
       if (video !== null) tracks.push({ track: video, source: Track.Source.Camera });
@@ -308,24 +313,6 @@ export const useCallStore = defineStore("call", () => {
     if (rtcSession?.isJoined()) await leaveCall(rtcSession);
   }
 
-  async function toggleMicrophone(): Promise<void> {
-    if (phase.value === "prejoin") return devices.toggle("audio");
-    const lk = lkRoom.value;
-    if (lk === null) return;
-    const deviceId = devices.microphoneId.value;
-    await lk.localParticipant.setMicrophoneEnabled(!micEnabled.value, deviceId ? { deviceId } : undefined);
-    bumpLk();
-  }
-
-  async function toggleCamera(): Promise<void> {
-    if (phase.value === "prejoin") return devices.toggle("video");
-    const lk = lkRoom.value;
-    if (lk === null) return;
-    const deviceId = devices.cameraId.value;
-    await lk.localParticipant.setCameraEnabled(!cameraEnabled.value, deviceId ? { deviceId } : undefined);
-    bumpLk();
-  }
-
   async function toggleScreenShare(): Promise<void> {
     const lk = lkRoom.value;
     if (lk === null) return;
@@ -370,16 +357,12 @@ export const useCallStore = defineStore("call", () => {
     phase: computed(() => phase.value),
     error: computed(() => error.value),
     callRoomId: computed(() => callRoomId.value),
-    cameras: computed(() => devices.cameras.value),
-    microphones: computed(() => devices.microphones.value),
-    cameraId: computed(() => devices.cameraId.value),
-    microphoneId: computed(() => devices.microphoneId.value),
-    preview: computed(() => devices.preview.value),
+    ...devices.exposed,
     participants,
     local,
     membersInCall,
-    micEnabled,
-    cameraEnabled,
+    micEnabled: inCall.micEnabled,
+    cameraEnabled: inCall.cameraEnabled,
     screenSharing,
     handRaised,
     handQueue,
@@ -388,12 +371,12 @@ export const useCallStore = defineStore("call", () => {
     reactions: computed(() => reactions.reactions.value),
     joinStartedAt: computed(() => joinStartedAt.value),
     openPrejoin,
-    chooseDevices: devices.choose,
+    switchDevice: inCall.switchDevice,
     cancelPrejoin,
     join,
     leave: () => leave(null),
-    toggleMicrophone,
-    toggleCamera,
+    toggleMicrophone: inCall.toggleMicrophone,
+    toggleCamera: inCall.toggleCamera,
     toggleScreenShare,
     toggleHand,
     react,

@@ -3,12 +3,12 @@
 // out) while the join is still on its way ends the call for good.
 import assert from "node:assert/strict";
 import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
-import type { Room as LkRoom } from "livekit-client";
+import type { LocalAudioTrack, LocalVideoTrack, Room as LkRoom } from "livekit-client";
 import { createPinia } from "pinia";
 import { createApp } from "vue";
 import { DEFAULT_CLIENT_CONFIG, type ClientConfig } from "../../src/services/client-config.ts";
 import { provideServices, type Services } from "../../src/services/index.ts";
-import type { CallMedia } from "../../src/services/livekit/call-media.ts";
+import type { CallMedia, PreviewTracks } from "../../src/services/livekit/call-media.ts";
 import { createMatrixClientFactory } from "../../src/services/matrix/client-factory.ts";
 import { fakeHomeserver } from "../../src/services/matrix/testing/fake-homeserver-fetch.ts";
 import { useCallStore } from "../../src/stores/call.ts";
@@ -42,7 +42,7 @@ function fakeLiveKitRoom() {
   return { room: room as unknown as LkRoom, published, disconnects: () => disconnects };
 }
 
-function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG, tab = new Map<string, string>()) {
+function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG, tab = new Map<string, string>(), createPreview?: CallMedia["createPreview"]) {
   const server = fakeHomeserver({
     serverName: "ministry.test",
     baseUrl: "https://matrix.ministry.test",
@@ -54,7 +54,7 @@ function stores(config: ClientConfig = DEFAULT_CLIENT_CONFIG, tab = new Map<stri
   let connects = 0;
   const media: CallMedia = {
     listDevices: async () => ({ cameras: [], microphones: [] }),
-    createPreview: async () => ({ video: null, audio: null }),
+    createPreview: createPreview ?? (async () => ({ video: null, audio: null })),
     connect: () => {
       connects += 1;
       return new Promise<LkRoom>((resolve) => (connected = resolve));
@@ -101,8 +101,8 @@ describe("call store: join and leave (real matrix-js-sdk, fake homeserver and me
     for (const s of opened.splice(0)) s.session.client?.stopClient();
   });
 
-  const signedIn = async (config?: ClientConfig, tab?: Map<string, string>): Promise<ReturnType<typeof stores>> => {
-    const s = stores(config, tab);
+  const signedIn = async (config?: ClientConfig, tab?: Map<string, string>, createPreview?: CallMedia["createPreview"]): Promise<ReturnType<typeof stores>> => {
+    const s = stores(config, tab, createPreview);
     opened.push(s);
     await s.session.signIn({ server: "ministry.test", username: "alice", password: "right" });
     await until(`the meeting room synced (${s.session.status})`, () => s.session.client?.getRoom(ROOM) != null);
@@ -170,6 +170,24 @@ describe("call store: join and leave (real matrix-js-sdk, fake homeserver and me
     assert.equal(s.call.phase, "joined", String(s.call.error?.cause ?? s.call.error?.messageKey));
     await s.call.leave();
     assert.equal(lk.disconnects(), 1);
+  });
+
+  it("joined at once while the pre-join's camera and microphone still start: their tracks are published when they come, not none", async () => {
+    let answer: (tracks: PreviewTracks) => void = () => undefined;
+    const s = await signedIn(undefined, undefined, () => new Promise<PreviewTracks>((resolve) => (answer = resolve)));
+    const opening = s.call.openPrejoin();
+    const joining = s.call.join();
+    await until("the LiveKit connection asked for", () => s.connects() === 1);
+    const lk = fakeLiveKitRoom();
+    s.connect(lk.room);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(s.call.phase, "joining", "waits for the devices");
+    const track = (name: string) => ({ name, stop: () => undefined, mediaStreamTrack: { getSettings: () => ({ deviceId: name }) } });
+    answer({ video: track("camera") as unknown as LocalVideoTrack, audio: track("microphone") as unknown as LocalAudioTrack });
+    await Promise.all([opening, joining]);
+    assert.equal(s.call.phase, "joined", String(s.call.error?.cause ?? s.call.error?.messageKey));
+    assert.deepEqual(lk.published.sort(), ["camera", "microphone"]);
+    await s.call.leave();
   });
 
   it("left while the connection was on its way: the connection is closed when it comes, the call stays left", async () => {
