@@ -63,6 +63,20 @@ export function appserviceOfRoom(
   return findAppserviceUrl(fetchFn, hostingServer, own, noService);
 }
 
+/**
+ * The appservice of a ministry by its server name (a participant's, for what only their ministry's
+ * SFU can do), found as for a room: the user's own `.well-known` for their own server.
+ */
+export function appserviceOfServer(
+  fetchFn: FetchLike,
+  serverName: string,
+  signedIn: { serverName: string | null; userId: string | null; wellKnown: Record<string, unknown> },
+  noService?: MessageKey,
+): Promise<string> {
+  const own = { serverName: signedIn.serverName ?? "", userId: signedIn.userId ?? "", wellKnown: signedIn.wellKnown };
+  return findAppserviceUrl(fetchFn, serverName, own, noService);
+}
+
 export async function controlTranscription(
   fetchFn: FetchLike,
   appserviceUrl: string,
