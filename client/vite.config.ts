@@ -7,6 +7,13 @@ export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
   plugins: [vue()],
+  // vue-i18n's build flags: the Composition API only (no legacy API to ship), no devtools in production.
+  // Its message compiler turns messages into an AST that it interprets: nothing needs eval (CSP).
+  define: {
+    __VUE_I18N_FULL_INSTALL__: "false",
+    __VUE_I18N_LEGACY_API__: "false",
+    __INTLIFY_PROD_DEVTOOLS__: "false",
+  },
   server: {
     // wire-types.ts lives at the repository root, shared with the servers.
     fs: { allow: [fileURLToPath(new URL("..", import.meta.url))] },

@@ -1,10 +1,10 @@
 // The user's meeting rooms: the list, the one open, joining by alias or link, creating one, and each
 // room's members. Invitations and admission are admission.ts's.
-import { KnownMembership, MatrixError, type MatrixClient, type Room } from "matrix-js-sdk";
+import { KnownMembership, MatrixError, type MatrixClient, type Room, type RoomMember } from "matrix-js-sdk";
 import { defineStore } from "pinia";
 import { computed, ref, shallowRef } from "vue";
 import type { TranscriptionStateContent } from "../../../wire-types.ts";
-import { TRANSCRIPTION_STATE_EVENT } from "../../../wire-types.ts";
+import { BOT_MEMBER_KEY, TRANSCRIPTION_STATE_EVENT } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import { createMeeting as createMeetingRequest } from "../services/meetings/meeting-creation.ts";
@@ -32,12 +32,20 @@ const ALIAS = /^#[^:\s]+:[^\s]+$/;
 // "!opaque:server": a room ID, which a shared link names when the room has no alias.
 const ROOM_ID = /^![^:\s]+:[^\s]+$/;
 
+/**
+ * A bot (the appservice's or the transcription bridge's, of any ministry): it says so in its own
+ * membership. Bots are services of the meeting, not people: never listed or counted with them.
+ */
+export function isBotMember(member: Pick<RoomMember, "events">): boolean {
+  return member.events.member?.getContent()[BOT_MEMBER_KEY] === true;
+}
+
 function summaryOf(room: Room): RoomSummary {
   return {
     roomId: room.roomId,
     name: room.name,
     alias: room.getCanonicalAlias(),
-    memberCount: room.getJoinedMemberCount(),
+    memberCount: room.getJoinedMembers().filter((member) => !isBotMember(member)).length,
     lastActivity: room.getLastActiveTimestamp(),
   };
 }
@@ -96,15 +104,22 @@ export const useRoomsStore = defineStore("rooms", () => {
     return selectedRoom.value === null ? null : summaryOf(selectedRoom.value);
   });
 
-  const members = computed<MemberSummary[]>(() => {
+  const joined = computed<{ people: MemberSummary[]; services: MemberSummary[] }>(() => {
     void revision.value;
     const room = selectedRoom.value;
-    if (room === null) return [];
-    return room
-      .getJoinedMembers()
-      .map((member) => ({ userId: member.userId, name: member.name || member.userId, ministry: ministryOf(member.userId) }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    const people: MemberSummary[] = [];
+    const services: MemberSummary[] = [];
+    for (const member of room?.getJoinedMembers() ?? []) {
+      const summary = { userId: member.userId, name: member.name || member.userId, ministry: ministryOf(member.userId) };
+      (isBotMember(member) ? services : people).push(summary);
+    }
+    const byName = (a: MemberSummary, b: MemberSummary): number => a.name.localeCompare(b.name);
+    return { people: people.sort(byName), services: services.sort(byName) };
   });
+  /** The people in the meeting: what "Participants (N)" counts. */
+  const members = computed<MemberSummary[]>(() => joined.value.people);
+  /** The meeting's bots (its server's, the transcription's), shown apart and not counted. */
+  const serviceMembers = computed<MemberSummary[]>(() => joined.value.services);
 
   const transcription = computed(() => {
     void revision.value;
@@ -198,6 +213,7 @@ export const useRoomsStore = defineStore("rooms", () => {
     selected,
     selectedRoom,
     members,
+    serviceMembers,
     transcription,
     joining: computed(() => joining.value),
     joinFailure: computed(() => joinFailure.value),

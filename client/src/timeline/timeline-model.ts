@@ -3,6 +3,7 @@
 // the rules are unit tested without a homeserver. Transcripts need all of it: the bridge posts a
 // "Transcription started" notice, then one thread message per utterance, edited until final.
 import type { TranscriptFields, TranscriptSessionFields } from "../../../wire-types.ts";
+import { botNoticeOf, type BotNotice } from "./bot-notices.ts";
 
 export interface RawEvent {
   eventId: string;
@@ -31,6 +32,8 @@ export interface TimelineItem {
   transcript?: TranscriptFields;
   /** Present on a "Transcription started" notice, the root of a transcript thread. */
   transcriptSession?: TranscriptSessionFields;
+  /** A bot's notice that the viewer reads in their own language, from its fields. */
+  notice?: BotNotice;
 }
 
 export interface TimelineModel {
@@ -87,6 +90,8 @@ function itemFromMessage(event: RawEvent, content: Record<string, unknown>): Tim
   if (transcript !== undefined) item.transcript = transcript;
   const session = transcriptSessionOf(content);
   if (session !== undefined) item.transcriptSession = session;
+  const notice = botNoticeOf(content);
+  if (notice !== undefined) item.notice = notice;
   return item;
 }
 
