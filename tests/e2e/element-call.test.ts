@@ -28,12 +28,25 @@ import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
+import type { ThirdPartyPage } from "../support/axe-check.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { elementCallVersion, joinElementCall, openElementCall, waitForElementCallFrames, type ElementCallMode } from "../support/element-call.ts";
 import { createMeeting, joinAlias, openIdToken } from "../support/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
 const SLOT = "m.call#ROOM";
+/**
+ * Element Call's page is another product's: what axe-core finds there cannot be fixed in this
+ * repository. These rules it breaks (moderate, measured with Element Call 0.26.1) are recorded as
+ * tolerated in its report; any other serious or critical one still fails the test.
+ */
+const ELEMENT_CALL_PAGE: ThirdPartyPage = {
+  product: "Element Call",
+  tolerated: {
+    "meta-viewport": "its meta viewport disables zooming",
+    region: "its call view puts the tiles and their controls outside any landmark",
+  },
+};
 type Ministry = "a" | "b";
 
 describe(`Element Call ${elementCallVersion()} and the Visio client in one call (Chromium, Synapse A and B, LiveKit A and B, both foci)`, function () {
@@ -137,7 +150,7 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
           waitForElementCallFrames(ec, localpartOf(bob)),
         ]);
         assert.ok(atVisio > 0 && atElementCall > 0);
-        if (mode === "compatibility") await saveScreenshot(ec, "element-call-with-visio", { phone: false });
+        if (mode === "compatibility") await saveScreenshot(ec, "element-call-with-visio", { phone: false, thirdParty: ELEMENT_CALL_PAGE });
         else await assertStickyMemberships(roomId, [alice, bob]);
 
         // A hand raised in Visio shows in Element Call's tile of bob, and the reverse (its "h" shortcut).

@@ -2,6 +2,8 @@ import type { Messages } from "./fr.ts";
 
 export const en: Messages = {
   "app.title": "Visio",
+  "app.republic": "République\nfrançaise",
+  "app.tagline": "Video meetings for the ministries",
   "app.skipToContent": "Skip to content",
   "app.language": "Language",
   "app.signOut": "Sign out",

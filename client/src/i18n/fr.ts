@@ -1,6 +1,8 @@
 // French is the default language of the interface.
 export const fr = {
   "app.title": "Visio",
+  "app.republic": "République\nfrançaise",
+  "app.tagline": "Les réunions en visio des ministères",
   "app.skipToContent": "Aller au contenu",
   "app.language": "Langue",
   "app.signOut": "Se déconnecter",

@@ -1,0 +1,39 @@
+// Prints the accessibility results of the browser tests' last run as a Markdown table, one row per
+// screen: the axe-core rules each size breaks (impact, number of elements), "none" when it breaks none.
+// Usage: node scripts/axe-summary.ts [client/screenshots/axe]
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AxeScreenReport } from "../tests/support/axe-check.ts";
+
+interface ScreenFile {
+  screen: string;
+  thirdParty?: string;
+  reports: AxeScreenReport[];
+}
+
+export function summaryCell(report: AxeScreenReport | undefined): string {
+  if (report === undefined) return "—";
+  if (report.violations.length === 0) return "none";
+  return report.violations
+    .map((v) => `${v.id} (${v.impact ?? "?"}, ${v.count})${v.tolerated === undefined ? "" : " tolerated"}`)
+    .join("; ");
+}
+
+export function summaryTable(files: readonly ScreenFile[]): string {
+  const rows = [...files]
+    .sort((a, b) => a.screen.localeCompare(b.screen))
+    .map((file) => {
+      const name = file.thirdParty === undefined ? file.screen : `${file.screen} (${file.thirdParty})`;
+      const at = (viewport: string) => summaryCell(file.reports.find((r) => r.viewport === viewport));
+      return `| ${name} | ${at("desktop")} | ${at("phone")} |`;
+    });
+  return ["| screen | 1280×800 | 390×844 |", "|---|---|---|", ...rows].join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dir = process.argv[2] ?? join(import.meta.dirname, "..", "client", "screenshots", "axe");
+  const files = readdirSync(dir)
+    .filter((name) => name.endsWith(".json"))
+    .map((name) => JSON.parse(readFileSync(join(dir, name), "utf8")) as ScreenFile);
+  console.log(summaryTable(files));
+}
