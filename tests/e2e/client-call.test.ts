@@ -18,7 +18,7 @@ import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { createMeeting, joinAlias, requestFocusToken } from "../support/matrix-users.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
-import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
+import { openDeviceMenu, openPrejoin, sampleMicLevel, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -64,11 +64,33 @@ describe("web client: a call across two ministries (Chromium, real Synapse A and
     await Promise.all([browserA?.close(), browserB?.close()]);
   });
 
-  it("shows a pre-join screen with the camera preview and the devices to choose from", async () => {
+  it("shows a pre-join screen with the camera preview, the microphone's level and the devices to choose from", async () => {
     await openPrejoin(pageA);
-    assert.ok((await pageA.getByTestId("prejoin-camera").locator("option").count()) >= 1, "a camera to choose");
-    assert.ok((await pageA.getByTestId("prejoin-microphone").locator("option").count()) >= 1, "a microphone to choose");
+    assert.equal(await pageA.evaluate(() => document.activeElement?.id), "prejoin-title", "focus on the screen's heading");
+    // Chromium's fake microphone beeps: the meter moves with it, and no « no sound » hint.
+    const levels = await sampleMicLevel(pageA);
+    assert.ok(Math.max(...levels) >= 20 && new Set(levels).size >= 3, `the meter moves: ${levels.join(" ")}`);
+    assert.equal(await pageA.getByTestId("prejoin-no-sound").count(), 0);
+    assert.equal(await pageA.getByTestId("call-join").isEnabled(), true);
     await saveScreenshot(pageA, "prejoin");
+
+    const cameras = await openDeviceMenu(pageA, "videoinput");
+    assert.ok(cameras.length >= 1 && cameras.every((c) => c.label !== ""), `the fake cameras listed: ${JSON.stringify(cameras)}`);
+    assert.equal(cameras.filter((c) => c.checked).length, 1, "the current one checked");
+    await pageA.keyboard.press("Escape");
+    assert.equal(await pageA.getByTestId("device-menu-videoinput-list").count(), 0, "Escape closes the menu");
+    assert.equal(await pageA.evaluate(() => document.activeElement?.getAttribute("data-testid")), "device-menu-videoinput", "and gives focus back");
+
+    const microphones = await openDeviceMenu(pageA, "audioinput");
+    assert.ok(microphones.length >= 2, `the fake microphones listed: ${JSON.stringify(microphones)}`);
+    await saveScreenshot(pageA, "prejoin-device-menu");
+    const other = microphones.find((m) => !m.checked)!;
+    await pageA.getByTestId("device-menu-audioinput-list").getByRole("menuitemradio", { name: other.label, exact: true }).click();
+    await pageA.getByTestId("prejoin-mic-level").waitFor();
+    const after = await openDeviceMenu(pageA, "audioinput");
+    assert.equal(after.find((m) => m.checked)?.label, other.label, "the chosen microphone is the current one");
+    await pageA.keyboard.press("Escape");
+    assert.ok(Math.max(...(await sampleMicLevel(pageA, 2000))) >= 20, "the meter follows the new microphone");
   });
 
   it("joins A and B, who each decode the other's video", async () => {

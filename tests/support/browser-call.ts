@@ -31,3 +31,25 @@ export async function waitForRemoteFrames(
   );
   return (await handle.jsonValue()) as number;
 }
+
+/** The pre-join's microphone meter, sampled every 100 ms for durationMs: its aria-valuenow values. */
+export async function sampleMicLevel(page: Page, durationMs = 3000): Promise<number[]> {
+  await page.getByTestId("prejoin-mic-level").waitFor();
+  return page.evaluate(async (duration) => {
+    const values: number[] = [];
+    for (let t = 0; t < duration; t += 100) {
+      values.push(Number(document.querySelector('[data-testid="prejoin-mic-level"]')?.getAttribute("aria-valuenow") ?? -1));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return values;
+  }, durationMs);
+}
+
+/** Opens a device menu (by its chevron) and reads its entries: label and whether it is the current one. */
+export async function openDeviceMenu(page: Page, kind: "audioinput" | "videoinput" | "audiooutput"): Promise<{ label: string; checked: boolean }[]> {
+  await page.getByTestId(`device-menu-${kind}`).click();
+  const items = page.getByTestId(`device-menu-${kind}-list`).getByRole("menuitemradio");
+  await items.first().waitFor();
+  const all = await items.all();
+  return Promise.all(all.map(async (item) => ({ label: (await item.innerText()).trim(), checked: (await item.getAttribute("aria-checked")) === "true" })));
+}
