@@ -153,6 +153,8 @@ export function createCallPreview(callMedia: CallMedia, onError: (error: VisioEr
     micLevel: computed(() => mic.level.value),
     micSilent: computed(() => mic.silent.value),
     refreshDeviceList: listDevices,
+    /** The meter is the pre-join's: it stops when that screen goes (the track, published, runs on). */
+    stopMicLevel: mic.close,
   };
 
   return {
