@@ -1,10 +1,13 @@
 // Moderation across two ministries in Chromium: alice (A) moderates a meeting where bob and carol (B)
-// are in the call, publishing on B's SFU. Only she is offered the moderator's actions; she lowers
-// bob's hand, mutes his microphone (B's appservice mutes it on B's SFU: his page shows it off), removes
-// him (he is told why, and cannot come back at once), then ends the call for everyone (carol is told
-// why, and the meeting says the moderator ended it).
+// are in the call with our client, and dave (B) with Element Call, all publishing on B's SFU. Only
+// she is offered the moderator's actions; she lowers bob's hand, mutes his microphone (B's appservice
+// mutes it on B's SFU: his page shows it off) and dave's (the server's API reaches Element Call too),
+// removes bob (he is told why, and cannot come back at once), then ends the call for everyone (carol
+// is told why, B's SFU has nobody left, and the meeting says the moderator ended it).
 import assert from "node:assert/strict";
+import { RoomServiceClient, TrackType } from "livekit-server-sdk";
 import type { Browser, Page } from "playwright-core";
+import { CALL_SLOT, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
@@ -14,6 +17,7 @@ import { startAppservice, type AppserviceProcess } from "../support/appservice-p
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
+import { joinElementCall, openElementCall } from "../support/element-call.ts";
 import { createMeeting, joinAlias } from "../support/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -33,6 +37,15 @@ describe("moderation of a call across two ministries (Chromium, real Synapse A a
   let alice: Person;
   let bob: Person;
   let carol: Person;
+  /** On Element Call. */
+  let dave: Person;
+  let livekitB: RoomServiceClient;
+
+  /** What B's SFU has of a user's microphones: muted or not. */
+  const microphonesOnB = async (user: RegisteredUser): Promise<boolean[]> =>
+    (await livekitB.listParticipants(liveKitRoomAlias(meeting.roomId, CALL_SLOT)).catch(() => []))
+      .filter((p) => p.attributes["org.visio.matrix_user_id"] === user.userId)
+      .flatMap((p) => p.tracks.filter((t) => t.type === TrackType.AUDIO).map((t) => t.muted));
 
   /** A participant's row in alice's Participants tab. */
   const rowOf = (person: Person) => alice.page.getByTestId(`call-participant-${person.user.userId}`);
@@ -42,13 +55,17 @@ describe("moderation of a call across two ministries (Chromium, real Synapse A a
     testbed = await getTestbed();
     [appserviceA] = await Promise.all([startAppservice("a"), startAppservice("b")]);
     const { a, b } = testbed.ministries;
-    const [aliceUser, bobUser, carolUser] = await Promise.all([
+    const livekit = testbed.livekit.b;
+    assert.ok(livekit);
+    livekitB = new RoomServiceClient(livekit.controlUrl, livekit.apiKey, livekit.apiSecret);
+    const [aliceUser, bobUser, carolUser, daveUser] = await Promise.all([
       a.registerUser(uniqueLocalpart("alice"), { password: PASSWORD }),
       b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD }),
       b.registerUser(uniqueLocalpart("carol"), { password: PASSWORD }),
+      b.registerUser(uniqueLocalpart("dave"), { password: PASSWORD }),
     ]);
     meeting = await createMeeting(appserviceA, a, aliceUser, "Comité de pilotage");
-    await Promise.all([joinAlias(b, bobUser, meeting.alias), joinAlias(b, carolUser, meeting.alias)]);
+    await Promise.all([joinAlias(b, bobUser, meeting.alias), joinAlias(b, carolUser, meeting.alias), joinAlias(b, daveUser, meeting.alias)]);
     const [browserA, browserB] = await Promise.all([
       launchBrowser({ namespace: HOSTS.a.namespace, runDir: testbed.runDir }),
       launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
@@ -65,7 +82,14 @@ describe("moderation of a call across two ministries (Chromium, real Synapse A a
     alice = await person(aliceUser, browserA, SERVER.a);
     bob = await person(bobUser, browserB, SERVER.b);
     carol = await person(carolUser, browserB, SERVER.b);
-    for (const other of [bob, carol]) await waitForRemoteFrames(alice.page, { source: "camera", userId: other.user.userId });
+    const elementCall = await openElementCall(
+      browserB,
+      { baseUrl: b.federationUrl, serverName: HOSTS.b.serverName },
+      { localpart: daveUser.userId.slice(1).split(":")[0] ?? "", password: PASSWORD },
+    );
+    await joinElementCall(elementCall.page, meeting.alias);
+    dave = { user: daveUser, page: elementCall.page };
+    for (const other of [bob, carol, dave]) await waitForRemoteFrames(alice.page, { source: "camera", userId: other.user.userId });
   });
   after(async () => {
     await Promise.all(browsers.map((browser) => browser.close()));
@@ -100,6 +124,17 @@ describe("moderation of a call across two ministries (Chromium, real Synapse A a
     assert.equal(await alice.page.getByTestId("moderation-error").count(), 0);
   });
 
+  it("mutes dave, on Element Call, by B's SFU", async () => {
+    await waitUntil("dave's microphone on B's SFU", async () => (await microphonesOnB(dave.user)).includes(false), { timeoutMs: 20_000 });
+    await rowOf(dave).getByTestId("moderation-mute").click();
+    await waitUntil("dave's microphone muted on B's SFU", async () => {
+      const mics = await microphonesOnB(dave.user);
+      return mics.length > 0 && mics.every((muted) => muted);
+    }, { timeoutMs: 20_000 });
+    await waitUntil("dave shown muted to alice", async () => (await rowOf(dave).getByTestId("participant-mic").getAttribute("data-muted")) === "true", { timeoutMs: 20_000 });
+    assert.equal(await alice.page.getByTestId("moderation-error").count(), 0);
+  });
+
   it("removes bob from the call: he is told why, and cannot come back at once", async () => {
     await rowOf(bob).getByTestId("moderation-remove").click();
     const told = bob.page.getByTestId("call-error");
@@ -126,6 +161,8 @@ describe("moderation of a call across two ministries (Chromium, real Synapse A a
     await told.waitFor({ timeout: 20_000 });
     assert.match(await told.innerText(), /L'appel a été terminé par un animateur/);
     await alice.page.getByTestId("call-return").waitFor({ timeout: 20_000 });
+    // Element Call's participant too: B's SFU has nobody left in the meeting's call.
+    await waitUntil("nobody left on B's SFU", async () => (await livekitB.listRooms([liveKitRoomAlias(meeting.roomId, CALL_SLOT)])).every((r) => r.numParticipants === 0), { timeoutMs: 20_000 });
     const notices = async () =>
       (
         await matrixRequest<{ chunk: { content: Record<string, unknown> }[] }>(
