@@ -97,6 +97,12 @@ describe("moderation through each ministry's appservice (real Synapse A and B, L
     const again = await requestFocusToken(appservices.b.url, roomId, b, bob, CALL_SLOT);
     assert.equal(again.status, 403, "a removed participant gets no new token at once");
     assert.match(String(again.body.error), /moderator/);
+    // Asked of A too (as the client does: every ministry in the call), A's focus refuses him as well.
+    assert.equal((await requestFocusToken(appservices.a.url, roomId, a, alice, CALL_SLOT)).status, 200, "alice opens the call on A's SFU");
+    assert.equal((await requestFocusToken(appservices.a.url, roomId, b, bob, CALL_SLOT)).status, 200, "A's focus had not been asked to refuse him yet");
+    const removedOnA = await moderate("a", a, alice, { room_id: roomId, action: "remove", target: bob.userId });
+    assert.equal(removedOnA.status, 200, JSON.stringify(removedOnA.body));
+    assert.equal((await requestFocusToken(appservices.a.url, roomId, b, bob, CALL_SLOT)).status, 403);
     // Carol is not concerned.
     assert.equal((await requestFocusToken(appservices.b.url, roomId, b, carol, CALL_SLOT)).status, 200);
   });

@@ -157,9 +157,11 @@ describe("moderation (appservice, homeserver and LiveKit doubles)", () => {
 
   it("removes a participant, whose focus token is refused for two minutes; never one of the moderator's power level or more", async () => {
     const { moderation, livekit, exclusions, advance } = setup();
-    await assert.rejects(moderation.act({ room_id: MEETING, action: "remove", target: ADMIN }, ALICE), refusedWith("M_NOT_FOUND"));
+    await assert.rejects(moderation.act({ room_id: MEETING, action: "remove", target: "admin-id" }, ALICE), refusedWith("M_NOT_FOUND"));
+    await assert.rejects(moderation.act({ room_id: MEETING, action: "remove", target: ADMIN }, ALICE), refusedWith("M_FORBIDDEN", /lower power level/));
     livekit.join("admin-id", ADMIN);
     await assert.rejects(moderation.act({ room_id: MEETING, action: "remove", target: "admin-id" }, ALICE), refusedWith("M_FORBIDDEN", /lower power level/));
+    assert.equal(exclusions.refuses(MEETING, ADMIN), false);
     assert.deepEqual(await moderation.act({ room_id: MEETING, action: "remove", target: BRUNO }, ALICE), { affected: 1 });
     assert.deepEqual(livekit.removed, ["bruno-id"]);
     assert.equal(exclusions.refuses(MEETING, BRUNO), true);
@@ -167,6 +169,14 @@ describe("moderation (appservice, homeserver and LiveKit doubles)", () => {
     assert.equal(exclusions.refuses(MEETING, CLARA), false);
     advance(REMOVED_EXCLUSION_MS + 1);
     assert.equal(exclusions.refuses(MEETING, BRUNO), false);
+  });
+
+  it("refuses a removed Matrix user on this focus too when none of their connections is on this SFU (a subscriber of the others' media)", async () => {
+    const { moderation, livekit, exclusions } = setup();
+    const dora = "@dora:ministry-a.test";
+    assert.deepEqual(await moderation.act({ room_id: MEETING, action: "remove", target: dora }, ALICE), { affected: 0 });
+    assert.equal(exclusions.refuses(MEETING, dora), true);
+    assert.deepEqual(livekit.removed, []);
   });
 
   it("ends the call: the LiveKit room deleted, tokens refused for a while, the notice posted by the hosting ministry only", async () => {

@@ -3,7 +3,7 @@
 // client asks the target's ministry, or every ministry for the actions on everyone). Works whatever
 // client the participants use (ours, Element Call): nothing is asked of them.
 import { TrackSource, TrackType, type ParticipantInfo, type RoomServiceClient } from "livekit-server-sdk";
-import { MATRIX_USER_ATTRIBUTE, type ModerationRequest } from "../../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE, MATRIX_USER_ID, type ModerationRequest } from "../../../wire-types.ts";
 import { participantsOf } from "../calls/call-effects.ts";
 import { isFrench } from "../transcription/transcription-texts.ts";
 import { MatrixError } from "../errors.ts";
@@ -123,9 +123,13 @@ export function createModeration(deps: ModerationDeps): Moderation {
           return { affected };
         }
         case "remove": {
-          const livekit = sfu();
-          const found = await targets(livekit, livekitRoom, request.target ?? "");
-          const users = new Set(found.map(userOf).filter((u): u is string => u !== undefined));
+          const target = request.target ?? "";
+          // A Matrix user is refused here even with no connection on this SFU (a subscriber of other
+          // ministries' media may come back through this focus); a LiveKit identity must be here.
+          const byUserId = MATRIX_USER_ID.test(target);
+          const found = deps.livekit === null ? [] : (await participantsOf(deps.livekit, livekitRoom)).filter((p) => p.identity === target || userOf(p) === target);
+          if (found.length === 0 && !byUserId) throw new MatrixError("M_NOT_FOUND", "No such participant in this call on this service's SFU");
+          const users = new Set([...found.map(userOf).filter((u): u is string => u !== undefined), ...(byUserId ? [target] : [])]);
           // As a Matrix kick: only someone of a lower power level.
           if (users.size > 0) {
             const powerLevels = await deps.homeserver.getState(roomId, "m.room.power_levels", "");
@@ -137,7 +141,7 @@ export function createModeration(deps: ModerationDeps): Moderation {
           }
           // Refused a new token first: the client must not get back in between.
           for (const user of users) deps.exclusions.excludeUser(roomId, user, REMOVED_EXCLUSION_MS);
-          for (const p of found) await livekit.removeParticipant(livekitRoom, p.identity);
+          for (const p of found) await deps.livekit?.removeParticipant(livekitRoom, p.identity);
           log.info("participant removed by a moderator", { ...facts, affected: found.length, excludedMs: REMOVED_EXCLUSION_MS });
           return { affected: found.length };
         }

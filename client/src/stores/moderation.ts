@@ -107,7 +107,8 @@ export const useModerationStore = defineStore("moderation", () => {
     pending: computed(() => pending.value),
     error: computed(() => error.value),
     mute: (p: ParticipantView) => send("mute", targetServers(p), p.userId ?? p.identity),
-    remove: (p: ParticipantView) => send("remove", targetServers(p), p.userId ?? p.identity),
+    /** Their ministry's SFU has their media; every ministry's focus must refuse them, and cut what they receive. */
+    remove: (p: ParticipantView) => send("remove", p.userId !== null ? callServers(targetServers(p)) : callServers(), p.userId ?? p.identity),
     muteAll: () => send("mute_all", callServers()),
     lowerAllHands,
     /** Also to the hosting ministry, whose bot announces the end in the meeting. */
