@@ -1,5 +1,5 @@
-// Prints the accessibility results of the browser tests' last run as a Markdown table, one row per
-// screen: the axe-core rules each size breaks (impact, number of elements), "none" when it breaks none.
+// Prints the accessibility results of the browser tests' last run as a Markdown table: the axe-core
+// rules each screen breaks at each size (impact, number of elements); the screens that break none in one row.
 // Usage: node scripts/axe-summary.ts [client/screenshots/axe]
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,14 +19,18 @@ export function summaryCell(report: AxeScreenReport | undefined): string {
     .join("; ");
 }
 
+/** One row per screen that breaks a rule; the screens that break none share the last row. */
 export function summaryTable(files: readonly ScreenFile[]): string {
-  const rows = [...files]
-    .sort((a, b) => a.screen.localeCompare(b.screen))
+  const sorted = [...files].sort((a, b) => a.screen.localeCompare(b.screen));
+  const clean = sorted.filter((file) => file.reports.every((report) => report.violations.length === 0));
+  const rows = sorted
+    .filter((file) => !clean.includes(file))
     .map((file) => {
       const name = file.thirdParty === undefined ? file.screen : `${file.screen} (${file.thirdParty})`;
       const at = (viewport: string) => summaryCell(file.reports.find((r) => r.viewport === viewport));
       return `| ${name} | ${at("desktop")} | ${at("phone")} |`;
     });
+  if (clean.length > 0) rows.push(`| the ${clean.length} others: ${clean.map((file) => file.screen).join(", ")} | none | none |`);
   return ["| screen | 1280×800 | 390×844 |", "|---|---|---|", ...rows].join("\n");
 }
 
