@@ -128,6 +128,12 @@ describe("the bots' notices in each reader's language, the bots not counted (Chr
     assert.equal(await noticeText(pageB, "transcriptionStopped"), "Transcription stopped");
     assert.match(await noticeText(pageA, "callEnded"), /^Appel terminé · 2 participants · (< 1|1|2) min$/);
     assert.match(await noticeText(pageB, "callEnded"), /^Call ended · 2 participants · (< 1|1|2) min$/);
+    // People come and go in the timeline; the bots' joins are not shown.
+    const people = [alice, bob].map((user) => user.userId.slice(1).split(":")[0] ?? "?");
+    for (const page of [pageA, pageB]) {
+      const lines = await page.locator(".membership-line").allInnerTexts();
+      assert.ok(lines.length > 0 && lines.every((line) => people.some((name) => line.includes(name))), `membership lines: ${JSON.stringify(lines)}`);
+    }
 
     // The event itself is the same for both: French words, fields for clients.
     const messages = await matrixRequest<{ chunk: { sender: string; content: Record<string, unknown> }[] }>(

@@ -38,7 +38,8 @@ export const useTimelineStore = defineStore("timeline", () => {
     const room = rooms.selectedRoom;
     if (room === null) return { main: [], threads: new Map() };
     const events = room.getLiveTimeline().getEvents();
-    return buildTimeline(events.map(rawEvent).filter((e): e is RawEvent => e !== null));
+    const bots = new Set(rooms.serviceMembers.map((member) => member.userId));
+    return buildTimeline(events.map(rawEvent).filter((e): e is RawEvent => e !== null), { bots });
   });
 
   const transcripts = computed(() => transcriptThreads(model.value));

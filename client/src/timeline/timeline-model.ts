@@ -2,7 +2,7 @@
 // they replace, thread replies (m.thread) grouped under their root, state noise left out. Pure, so
 // the rules are unit tested without a homeserver. Transcripts need all of it: the bridge posts a
 // "Transcription started" notice, then one thread message per utterance, edited until final.
-import type { TranscriptFields, TranscriptSessionFields } from "../../../wire-types.ts";
+import { BOT_MEMBER_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../wire-types.ts";
 import { botNoticeOf, type BotNotice } from "./bot-notices.ts";
 
 export interface RawEvent {
@@ -105,7 +105,16 @@ function membershipItem(event: RawEvent): TimelineItem | undefined {
   return { eventId: event.eventId, sender: subject, ts: event.ts, kind, body: "", edited: false, threadSize: 0 };
 }
 
-export function buildTimeline(events: readonly RawEvent[]): TimelineModel {
+export interface TimelineOptions {
+  /**
+   * The room's bots (their current membership says so): their joins and leaves are the meeting's
+   * plumbing, not people coming and going, and are left out. A membership event carrying the flag
+   * itself is left out too.
+   */
+  bots?: ReadonlySet<string>;
+}
+
+export function buildTimeline(events: readonly RawEvent[], options: TimelineOptions = {}): TimelineModel {
   const items = new Map<string, TimelineItem>();
   const main: TimelineItem[] = [];
   const threads = new Map<string, TimelineItem[]>();
@@ -115,6 +124,7 @@ export function buildTimeline(events: readonly RawEvent[]): TimelineModel {
   for (const event of events) {
     if (event.redacted === true) continue;
     if (event.type === "m.room.member") {
+      if (event.content[BOT_MEMBER_KEY] === true || options.bots?.has(event.stateKey ?? event.sender) === true) continue;
       const item = membershipItem(event);
       if (item !== undefined) main.push(item);
       continue;

@@ -72,6 +72,31 @@ describe("timeline model", () => {
     assert.deepEqual(model.main.map((item) => item.kind), ["joined", "left"]);
   });
 
+  it("leaves the bots' joins and leaves out: the room's bots, and any membership flagged as a bot's", () => {
+    const member = (eventId: string, userId: string, content: Record<string, unknown>, prevMembership?: string): RawEvent => ({
+      eventId,
+      type: "m.room.member",
+      sender: userId,
+      stateKey: userId,
+      ts: ++ts,
+      content,
+      ...(prevMembership === undefined ? {} : { prevMembership }),
+    });
+    const model = buildTimeline(
+      [
+        member("$bot-a", "@visio:a", { membership: "join" }),
+        member("$bot-b", "@visio:b", { membership: "join", "org.visio.bot": true }),
+        member("$alice", "@alice:a", { membership: "join" }),
+        member("$bot-b-left", "@visio:b", { membership: "leave", "org.visio.bot": true }, "join"),
+      ],
+      { bots: new Set(["@visio:a"]) },
+    );
+    assert.deepEqual(
+      model.main.map((item) => [item.kind, item.sender]),
+      [["joined", "@alice:a"]],
+    );
+  });
+
   it("skips redacted events", () => {
     const model = buildTimeline([{ ...message("$r", "@a:a", {}), redacted: true }]);
     assert.equal(model.main.length, 0);
