@@ -13,16 +13,16 @@ interface ScreenFile {
 
 export function summaryCell(report: AxeScreenReport | undefined): string {
   if (report === undefined) return "—";
-  if (report.violations.length === 0) return "none";
-  return report.violations
-    .map((v) => `${v.id} (${v.impact ?? "?"}, ${v.count})${v.tolerated === undefined ? "" : " tolerated"}`)
-    .join("; ");
+  const frames = report.framesNotChecked === undefined ? "" : ` (${report.framesNotChecked} frame(s) not checked)`;
+  if (report.violations.length === 0) return `none${frames}`;
+  const rules = report.violations.map((v) => `${v.id} (${v.impact ?? "?"}, ${v.count})${v.tolerated === undefined ? "" : " tolerated"}`);
+  return `${rules.join("; ")}${frames}`;
 }
 
 /** One row per screen that breaks a rule; the screens that break none share the last row. */
 export function summaryTable(files: readonly ScreenFile[]): string {
   const sorted = [...files].sort((a, b) => a.screen.localeCompare(b.screen));
-  const clean = sorted.filter((file) => file.reports.every((report) => report.violations.length === 0));
+  const clean = sorted.filter((file) => file.reports.every((report) => report.violations.length === 0 && report.framesNotChecked === undefined));
   const rows = sorted
     .filter((file) => !clean.includes(file))
     .map((file) => {

@@ -56,6 +56,7 @@ describe("accessibility check of the browser tests' screens (axe-core)", () => {
       { screen: "sign-in-sso", reports: [report("desktop", []), report("phone", [])] },
       { screen: "element-call-with-visio", thirdParty: "Element Call", reports: [report("desktop", [violation("list", "serious", { tolerated: "x" })])] },
       { screen: "prejoin", reports: [report("desktop", []), report("phone", [])] },
+      { screen: "framed", reports: [{ ...report("desktop", []), framesNotChecked: 1 }] },
     ]);
     assert.equal(
       table,
@@ -63,6 +64,7 @@ describe("accessibility check of the browser tests' screens (axe-core)", () => {
         "| screen | 1280×800 | 390×844 |",
         "|---|---|---|",
         "| element-call-with-visio (Element Call) | list (serious, 1) tolerated | — |",
+        "| framed | none (1 frame(s) not checked) | — |",
         "| two-person-call | none | region (moderate, 3) |",
         "| the 2 others: prejoin, sign-in-sso | none | none |",
       ].join("\n"),
