@@ -150,6 +150,9 @@ describe("moderation of a call across two ministries (Chromium, real Synapse A a
     await bob.page.getByTestId("call-join").click();
     await waitUntil("bob's new join refused", async () => /refus|interdit|droit|autoris/i.test((await told.textContent().catch(() => "")) ?? ""), { timeoutMs: 30_000 });
     assert.equal(await rowOf(bob).count(), 0, "bob is not back in alice's call");
+    // His refused join leaves no membership behind: he is not listed as in the call, waiting for media.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await rowOf(bob).waitFor({ state: "detached", timeout: 30_000 });
   });
 
   it("ends the call for everyone, after a confirmation: carol is told why, and the meeting says so", async () => {
