@@ -141,6 +141,8 @@ describe("moderation of a call across two ministries (Chromium, real Synapse A a
     await told.waitFor({ timeout: 20_000 });
     assert.match(await told.innerText(), /Un animateur vous a retiré de l'appel/);
     await saveScreenshot(bob.page, "moderation-removed");
+    // The offer to come back says the call ended for him, not that it broke.
+    assert.equal(await bob.page.getByTestId("call-return").getAttribute("data-reason"), "moderated");
     await rowOf(bob).waitFor({ state: "detached", timeout: 30_000 });
     await rowOf(carol).waitFor();
 

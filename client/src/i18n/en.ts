@@ -164,6 +164,7 @@ export const en: Messages = {
   "call.endedByModerator": "The call was ended by a moderator",
   "callReturn.left": "You left the call",
   "callReturn.lost": "The call was interrupted",
+  "callReturn.moderated": "The call ended for you",
   "callReturn.reloaded": "You were in this meeting's call",
   "callReturn.hint": "You are still in the meeting (chat, participants): come back to the call whenever you like.",
   "callReturn.rejoin": "Rejoin",

@@ -163,6 +163,7 @@ export const fr = {
   "call.endedByModerator": "L'appel a été terminé par un animateur",
   "callReturn.left": "Vous avez quitté l'appel",
   "callReturn.lost": "L'appel a été interrompu",
+  "callReturn.moderated": "L'appel a pris fin pour vous",
   "callReturn.reloaded": "Vous étiez dans l'appel de cette réunion",
   "callReturn.hint": "Vous restez dans la réunion (discussion, participants) : revenez dans l'appel quand vous voulez.",
   "callReturn.rejoin": "Rejoindre",

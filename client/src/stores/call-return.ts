@@ -7,7 +7,7 @@ import { callInTab, forgetCall, rememberCall } from "../services/call/call-retur
 import { useServices } from "../services/index.ts";
 import { useSessionStore } from "./session.ts";
 
-export type CallReturnReason = "left" | "lost" | "reloaded";
+export type CallReturnReason = "left" | "lost" | "moderated" | "reloaded";
 
 export interface CallReturnOffer {
   roomId: string;
@@ -40,7 +40,7 @@ export const useCallReturnStore = defineStore("callReturn", () => {
   }
 
   /** The call ended; `roomId` when it had been joined (then rejoining it is offered), null otherwise. */
-  function ended(roomId: string | null, reason: "left" | "lost"): void {
+  function ended(roomId: string | null, reason: "left" | "lost" | "moderated"): void {
     forgetCall(services.tabStorage);
     offer.value = roomId === null || session.userId === null ? null : { roomId, reason };
   }

@@ -14,7 +14,7 @@ import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import { ownFocus, requestPublishToken, requestSubscribeToken } from "../services/livekit/focus.ts";
-import { callLostError } from "../services/moderation/disconnect-reasons.ts";
+import { byModerator, callLostError } from "../services/moderation/disconnect-reasons.ts";
 import { listenToSubtitles } from "../services/livekit/subtitles.ts";
 import { focusUrlOf, joinCall, leaveCall, liveMemberships, newMemberId, raisedHands, rtcSessionOf } from "../services/matrix/call-membership.ts";
 import { createCallDevices } from "./call/call-devices.ts";
@@ -308,7 +308,7 @@ export const useCallStore = defineStore("call", () => {
     devices.stop();
     phase.value = "idle";
     error.value = reason;
-    callReturn.ended(endedRoomId, reason === null ? "left" : "lost");
+    callReturn.ended(endedRoomId, reason === null ? "left" : byModerator(reason) ? "moderated" : "lost");
     await Promise.all([lk?.disconnect(), ...others.map((r) => r.disconnect())]);
     if (rtcSession?.isJoined()) await leaveCall(rtcSession);
   }
