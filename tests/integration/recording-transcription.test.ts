@@ -207,7 +207,8 @@ describe("transcribing a recording posted in a meeting (real Synapse A and B, Li
         return page.chunk.some(
           (e) =>
             (e.content["m.relates_to"] as { "m.in_reply_to"?: { event_id?: string } } | undefined)?.["m.in_reply_to"]?.event_id === command &&
-            e.content.body === "Recording not transcribed: This message is not an audio or video recording",
+            // In the server's language, French by default.
+            e.content.body === "Enregistrement non transcrit : ce message n'est pas un enregistrement audio ou vidéo",
         );
       },
       { timeoutMs: 20_000, intervalMs: 500 },
