@@ -66,6 +66,34 @@ describe("web client: sign-in, meeting room and chat across two ministries (Chro
     await context.close();
   });
 
+  it("draws its text in Marianne, the State's font, which the client serves itself under its Content-Security-Policy", async () => {
+    const { page, context } = await openClient(browserA);
+    await page.getByTestId("sign-in-server").waitFor();
+    const fonts = await page.evaluate(async () => {
+      // A font the client does not serve, or its policy blocks, rejects here: say so, not a bare network error.
+      const failure = await document.fonts.load("16px Marianne").then(
+        () => null,
+        (error: unknown) => String(error),
+      );
+      await document.fonts.ready;
+      let loaded = 0;
+      document.fonts.forEach((face) => {
+        if (face.family.replaceAll('"', "") === "Marianne" && face.status === "loaded") loaded += 1;
+      });
+      return {
+        failure,
+        body: getComputedStyle(document.body).fontFamily,
+        loaded,
+        urls: performance.getEntriesByType("resource").map((entry) => entry.name).filter((name) => /Marianne/.test(name)),
+      };
+    });
+    assert.equal(fonts.failure, null, "Marianne loads from the client");
+    assert.match(fonts.body, /^"?Marianne"?,/);
+    assert.ok(fonts.loaded > 0, "a Marianne face is loaded");
+    assert.ok(fonts.urls.length > 0 && fonts.urls.every((url) => url.startsWith(`${CLIENT_ORIGIN}/`)), `the fonts come from the client (${fonts.urls.join(", ")})`);
+    await context.close();
+  });
+
   it("shows a clear error for an unknown homeserver, in the chosen language", async () => {
     const { page, context } = await openClient(browserA, { locale: "en" });
     await page.getByTestId("sign-in-server").fill("ministry-x.test");
