@@ -3,7 +3,6 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa from "koa";
-import { AgentDispatchClient, RoomServiceClient, WebhookReceiver } from "livekit-server-sdk";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import { appserviceApi } from "./appservice-api.ts";
 import type { LiveKitRoomService } from "./calls/call-effects.ts";
@@ -15,6 +14,7 @@ import { createKnownRooms, type KnownRooms } from "./focus/known-rooms.ts";
 import { createRoomMembership } from "./focus/room-membership.ts";
 import { focusApiFromConfig, liveKitApiUrl, openIdVerifierFromConfig, type FocusFromConfigDeps } from "./focus/focus-from-config.ts";
 import { createHomeserverClient, type HomeserverClient } from "./homeserver-client.ts";
+import { lazyAgentDispatch, lazyRoomService, lazyWebhookReceiver } from "./livekit/lazy-sdk.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMeetingRooms } from "./meeting-rooms.ts";
 import { createBreakouts } from "./breakouts/breakouts.ts";
@@ -111,13 +111,13 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   }
   const focusConfig = config.focus;
   const roomService = focusConfig
-    ? new RoomServiceClient(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, { requestTimeout: 10 })
+    ? lazyRoomService(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, { requestTimeout: 10 })
     : null;
   const transcriptionLiveKit =
     deps.transcription ??
     (focusConfig && roomService
       ? {
-          dispatches: new AgentDispatchClient(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, {
+          dispatches: lazyAgentDispatch(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, {
             requestTimeout: 10,
           }),
           rooms: roomService,
@@ -249,7 +249,7 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   if (focusConfig) {
     // LiveKit signs its webhooks with one of its API keys: the one this appservice uses.
     const { api_key: apiKey, api_secret: apiSecret } = focusConfig.livekit;
-    const webhooks = liveKitWebhookRouter({ receiver: new WebhookReceiver(apiKey, apiSecret), calls, log });
+    const webhooks = liveKitWebhookRouter({ receiver: lazyWebhookReceiver(apiKey, apiSecret), calls, log });
     app.use(webhooks.routes());
     app.use(webhooks.allowedMethods());
   }

@@ -2,8 +2,9 @@
 // LiveKit room API calls. Every effect is safe to run twice (notices carry a fixed transaction ID,
 // LiveKit answers not_found for what is already gone), so one left half-done by a crash is simply
 // run again after the restart.
-import { ServerError, type ParticipantInfo, type RoomServiceClient } from "livekit-server-sdk";
+import type { ParticipantInfo, RoomServiceClient } from "livekit-server-sdk";
 import type { HomeserverClient } from "../homeserver-client.ts";
+import { isLiveKitNotFound as isNotFound } from "../livekit/lazy-sdk.ts";
 import type { Logger } from "../log.ts";
 import type { CallEffect, CloseLiveKitRoomsEffect, RemoveFromLiveKitEffect, TranscriptionEffect } from "./call-effect-types.ts";
 import type { CallStore, PendingEffect } from "./call-store.ts";
@@ -69,14 +70,12 @@ function laneOf(effect: CallEffect): string {
 /** After the n-th failed attempt: 1 s, 2 s, 4 s… up to a minute (20 attempts span about 15 minutes). */
 const retryDelayMs = (attempts: number): number => Math.min(1000 * 2 ** (attempts - 1), 60_000);
 
-const isNotFound = (err: unknown): boolean => err instanceof ServerError && (err.code === "not_found" || err.status === 404);
-
 /** The participants LiveKit has in a room; none when it has no such room. */
 export async function participantsOf(livekit: LiveKitRoomService, livekitRoom: string): Promise<ParticipantInfo[]> {
   try {
     return await livekit.listParticipants(livekitRoom);
   } catch (err) {
-    if (isNotFound(err)) return [];
+    if (await isNotFound(err)) return [];
     throw err;
   }
 }
@@ -92,7 +91,7 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
       await livekit.removeParticipant(livekitRoom, identity);
       return true;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (await isNotFound(err)) return false;
       throw err;
     }
   };
@@ -130,7 +129,7 @@ export function createCallEffects(deps: CallEffectsDeps): CallEffects {
         await livekit.deleteRoom(livekitRoom);
         log.info("LiveKit room closed", { roomId: effect.roomId, callId: effect.callId });
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (!(await isNotFound(err))) throw err;
       }
     }
   };

@@ -1,6 +1,5 @@
 // Builds the focus API from the `focus` config section; the appservice mounts it when present.
 import { readFile } from "node:fs/promises";
-import { RoomServiceClient } from "livekit-server-sdk";
 import { ConfigError } from "../../../config/load.ts";
 import type { AppserviceConfig } from "../../../config/schema.ts";
 import type { Logger } from "../log.ts";
@@ -12,6 +11,7 @@ import { createFederationGet, type FederationGet } from "./federation-client.ts"
 import { requestLimits } from "../rate-limiter.ts";
 import { createFocusApi, type FocusApi } from "./focus-api.ts";
 import type { KnownRooms } from "./known-rooms.ts";
+import { lazyRoomService } from "../livekit/lazy-sdk.ts";
 import { createOpenIdVerifier, type OpenIdVerifier } from "./openid-verifier.ts";
 import { createTokenIssuer, type LiveKitRooms } from "./token-issuer.ts";
 
@@ -80,7 +80,7 @@ export async function focusApiFromConfig(config: AppserviceConfig, deps: FocusFr
     ...(deps.knownRooms ? { knownRooms: deps.knownRooms } : {}),
     rooms:
       deps.rooms ??
-      new RoomServiceClient(liveKitApiUrl(focus), focus.livekit.api_key, focus.livekit.api_secret, { requestTimeout: 10 }),
+      lazyRoomService(liveKitApiUrl(focus), focus.livekit.api_key, focus.livekit.api_secret, { requestTimeout: 10 }),
     log,
   });
   return createFocusApi({

@@ -2,11 +2,12 @@
 // participants of its own SFU (in multi_sfu each member publishes on their own ministry's: the
 // client asks the target's ministry, or every ministry for the actions on everyone). Works whatever
 // client the participants use (ours, Element Call): nothing is asked of them.
-import { TrackSource, TrackType, type ParticipantInfo, type RoomServiceClient } from "livekit-server-sdk";
+import type { ParticipantInfo, RoomServiceClient } from "livekit-server-sdk";
 import { MATRIX_USER_ATTRIBUTE, MATRIX_USER_ID, type ModerationRequest } from "../../../wire-types.ts";
 import { participantsOf } from "../calls/call-effects.ts";
 import { isFrench } from "../transcription/transcription-texts.ts";
 import { MatrixError } from "../errors.ts";
+import { TRACK_SOURCE_SCREEN_SHARE_AUDIO, TRACK_TYPE_AUDIO } from "../livekit/protocol-values.ts";
 import { serverOfUserId } from "../focus/focus-requests.ts";
 import { CALL_SLOT, liveKitRoomAlias } from "../focus/livekit-names.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
@@ -54,7 +55,7 @@ export interface Moderation {
 
 export const userOf = (p: ParticipantInfo): string | undefined => p.attributes[MATRIX_USER_ATTRIBUTE];
 
-const microphones = (p: ParticipantInfo) => p.tracks.filter((t) => t.type === TrackType.AUDIO && t.source !== TrackSource.SCREEN_SHARE_AUDIO && !t.muted);
+const microphones = (p: ParticipantInfo) => p.tracks.filter((t) => t.type === TRACK_TYPE_AUDIO && t.source !== TRACK_SOURCE_SCREEN_SHARE_AUDIO && !t.muted);
 
 export function endedNotice(language: string): { msgtype: "m.notice"; body: string } {
   return { msgtype: "m.notice", body: isFrench(language) ? "L'animateur a mis fin à l'appel" : "The moderator ended the call" };

@@ -3,8 +3,10 @@
 // once, when it is created, and only if a worker is registered then; a lost worker's job is not
 // launched again. So "a transcriber is in the call" is checked and, when needed, brought about again:
 // by a new dispatch, retried until a worker has taken it.
-import { DataPacket_Kind, JobStatus, ParticipantInfo_Kind, type AgentDispatch } from "@livekit/protocol";
-import { ServerError, type AgentDispatchClient, type ParticipantInfo, type RoomServiceClient, type SendDataOptions } from "livekit-server-sdk";
+import type { AgentDispatch, DataPacket_Kind } from "@livekit/protocol";
+import type { AgentDispatchClient, ParticipantInfo, RoomServiceClient, SendDataOptions } from "livekit-server-sdk";
+import { isLiveKitNotFound as isNotFound } from "../livekit/lazy-sdk.ts";
+import { DATA_PACKET_RELIABLE, JOB_STATUS_PENDING, JOB_STATUS_RUNNING, PARTICIPANT_KIND_AGENT } from "../livekit/protocol-values.ts";
 import {
   TRANSCRIBER_AGENT_NAME,
   TRANSCRIPTION_CONTROL_TOPIC,
@@ -35,10 +37,9 @@ const RECORDING_ROOM_DEPARTURE_TIMEOUT_S = 20;
 
 /** The bridge's participant: an agent (what workers join as), or named by the agent name. */
 export function isTranscriberParticipant(p: Pick<ParticipantInfo, "kind" | "identity">): boolean {
-  return p.kind === ParticipantInfo_Kind.AGENT || p.identity.startsWith(TRANSCRIBER_AGENT_NAME);
+  return p.kind === PARTICIPANT_KIND_AGENT || p.identity.startsWith(TRANSCRIBER_AGENT_NAME);
 }
 
-const isNotFound = (err: unknown): boolean => err instanceof ServerError && (err.code === "not_found" || err.status === 404);
 
 /** The session a dispatch was made for (its metadata's room and start), or null for another's. */
 function sessionOf(dispatch: AgentDispatch): { roomId: string; startedAt: number } | null {
@@ -56,8 +57,8 @@ function sessionOf(dispatch: AgentDispatch): { roomId: string; startedAt: number
  */
 const hasLiveJob = (dispatch: AgentDispatch): boolean =>
   (dispatch.state?.jobs ?? []).some((job) => {
-    const status = job.state?.status ?? JobStatus.JS_PENDING;
-    return status === JobStatus.JS_PENDING || status === JobStatus.JS_RUNNING;
+    const status = job.state?.status ?? JOB_STATUS_PENDING;
+    return status === JOB_STATUS_PENDING || status === JOB_STATUS_RUNNING;
   });
 
 /** When LiveKit created a dispatch, in ms (it keeps nanoseconds). */
@@ -116,7 +117,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
     try {
       return await deps.rooms.listParticipants(livekitRoom);
     } catch (err) {
-      if (isNotFound(err)) return null;
+      if (await isNotFound(err)) return null;
       throw err;
     }
   };
@@ -125,7 +126,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
     try {
       return (await deps.dispatches.listDispatch(livekitRoom)).filter((d) => d.agentName === TRANSCRIBER_AGENT_NAME);
     } catch (err) {
-      if (isNotFound(err)) return [];
+      if (await isNotFound(err)) return [];
       throw err;
     }
   };
@@ -135,7 +136,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
       // LiveKit terminates the dispatch's jobs: only for dispatches whose transcriber is gone or told to stop.
       await deps.dispatches.deleteDispatch(dispatch.id, livekitRoom);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!(await isNotFound(err))) throw err;
     }
   };
 
@@ -221,7 +222,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
         if (transcribers.length > 0) {
           if (now() - requestedAt < STOP_GRACE_MS) {
             // Sent again on each check: the bridge treats a repeated stop as the same one.
-            await deps.rooms.sendData(livekitRoom, STOP_PACKET, DataPacket_Kind.RELIABLE, {
+            await deps.rooms.sendData(livekitRoom, STOP_PACKET, DATA_PACKET_RELIABLE, {
               destinationIdentities: transcribers.map((p) => p.identity),
               topic: TRANSCRIPTION_CONTROL_TOPIC,
             });
@@ -231,7 +232,7 @@ export function createTranscriberDispatch(deps: TranscriberDispatchDeps): Transc
             try {
               await deps.rooms.removeParticipant(livekitRoom, p.identity);
             } catch (err) {
-              if (!isNotFound(err)) throw err;
+              if (!(await isNotFound(err))) throw err;
             }
           }
           log.warn("transcriber did not leave after the stop message; removed", { roomId: session.roomId, livekitRoom });
