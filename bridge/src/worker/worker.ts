@@ -8,6 +8,7 @@ import { AgentConnection, type AvailabilityAnswer } from "../agent/agent-connect
 import { vadOptions } from "../config.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
 import type { SttEngine } from "../stt/engine.ts";
+import { CpuLoad } from "./cpu-load.ts";
 import { JobMetadataError, parseJobMetadata } from "./job-metadata.ts";
 import { RecordingJob, type RecordingJobEvent } from "./recording-job.ts";
 import { TranscriptionJob, type JobEnd, type JobEvent } from "./transcription-job.ts";
@@ -31,6 +32,8 @@ export interface WorkerDeps {
   connection?(handlers: ConstructorParameters<typeof AgentConnection>[0]["handlers"]): Pick<AgentConnection, "start" | "updateJob" | "updateStatus" | "close">;
   /** LiveKit's room API, asked after a reconnection which jobs' participants it still has; built from the config when absent. */
   rooms?: Pick<RoomServiceClient, "listParticipants">;
+  /** The worker's recent CPU use as a fraction of one core, asked at each status update; the process's own by default. */
+  load?(): number;
 }
 
 interface RunningJob {
@@ -44,6 +47,8 @@ interface RunningJob {
 // An accepted job whose assignment never came (the server gave up on it) frees its slot after this.
 const ASSIGNMENT_TIMEOUT_MS = 15_000;
 const WORKER_VERSION = "1";
+// The load LiveKit dispatches by is sent again this often, as the calls' cost changes.
+const STATUS_INTERVAL_MS = 2_500;
 
 export class TranscriptionWorker {
   #config: WorkerConfig;
@@ -53,10 +58,18 @@ export class TranscriptionWorker {
   #closing = false;
   #rooms: Pick<RoomServiceClient, "listParticipants">;
   #reconnecting = false;
+  #load: () => number;
+  #statusTimer: NodeJS.Timeout | undefined;
 
   constructor(config: WorkerConfig, deps: WorkerDeps) {
     this.#config = config;
     this.#deps = deps;
+    if (deps.load !== undefined) {
+      this.#load = deps.load;
+    } else {
+      const cpu = new CpuLoad();
+      this.#load = () => cpu.sample();
+    }
     const handlers = {
       availability: (job: Job) => this.#availability(job),
       assignment: (assignment: JobAssignment) => this.#assignment(assignment),
@@ -95,11 +108,14 @@ export class TranscriptionWorker {
 
   start(): void {
     this.#connection.start();
+    this.#statusTimer = setInterval(() => this.#updateStatus(), STATUS_INTERVAL_MS);
+    this.#statusTimer.unref();
   }
 
   /** Stops taking jobs, lets running ones finalise what they heard (no files: they are dispatched again), and disconnects. */
   async close(): Promise<void> {
     this.#closing = true;
+    clearInterval(this.#statusTimer);
     this.#updateStatus();
     for (const running of this.#jobs.values()) running.job?.shutdown();
     await Promise.all([...this.#jobs.values()].map((running) => running.done));
@@ -219,9 +235,10 @@ export class TranscriptionWorker {
     });
   }
 
+  /** Load: the recent CPU fraction (what a call costs varies); full: no free job slot, or shutting down. */
   #updateStatus(): void {
     const max = this.#config.worker.max_jobs;
     const count = this.#jobs.size;
-    this.#connection.updateStatus(Math.min(1, count / max), count, this.#closing || count >= max);
+    this.#connection.updateStatus(this.#load(), count, this.#closing || count >= max);
   }
 }

@@ -239,6 +239,7 @@ describe("transcription worker", function () {
           downloadToFile: async () => assert.fail("no Matrix request expected"),
         },
         report: (event) => events.push(event),
+        load: () => 0.25,
         connection: (handlers) => {
           const fake: FakeConnection = { handlers, statuses: [], jobUpdates: [] };
           connection = fake;
@@ -256,12 +257,12 @@ describe("transcription worker", function () {
     const job = (id: string, room: string, metadata: unknown = METADATA): Job =>
       new Job({ id, type: JobType.JT_ROOM, room: new Room({ name: room }), metadata: typeof metadata === "string" ? metadata : JSON.stringify(metadata) });
 
-    it("takes jobs for several calls at once, as hidden participants named per job, and reports its load", function () {
+    it("takes jobs for several calls at once, as hidden participants named per job, and reports its CPU load", function () {
       const { worker, connection } = setup(3);
       assert.deepEqual(connection.handlers.availability(job("AJ_1", "room-1"), false), { available: true, identity: "visio-transcriber-AJ_1", name: "Transcription" });
       assert.deepEqual(connection.handlers.availability(job("AJ_2", "room-2"), false), { available: true, identity: "visio-transcriber-AJ_2", name: "Transcription" });
       assert.equal(worker.jobCount, 2);
-      assert.deepEqual(connection.statuses.at(-1), [2 / 3, 2, false]);
+      assert.deepEqual(connection.statuses.at(-1), [0.25, 2, false], "the load is the CPU's, not the share of job slots");
     });
 
     it("refuses a second job for a call it already transcribes, jobs beyond max_jobs, bad metadata, and jobs while shutting down", async function () {
@@ -270,7 +271,7 @@ describe("transcription worker", function () {
       assert.equal(connection.handlers.availability(job("AJ_2", "room-1"), false).available, false);
       assert.equal(connection.handlers.availability(job("AJ_3", "room-3", "{"), false).available, false);
       assert.equal(connection.handlers.availability(job("AJ_4", "room-4"), false).available, true);
-      assert.deepEqual(connection.statuses.at(-1), [1, 2, true], "full: LiveKit offers no more jobs");
+      assert.deepEqual(connection.statuses.at(-1), [0.25, 2, true], "full: LiveKit offers no more jobs");
       assert.equal(connection.handlers.availability(job("AJ_5", "room-5"), false).available, false);
       assert.deepEqual(
         events.filter((e) => e.event === "job-refused").map((e) => (e.event === "job-refused" ? [e.job, e.reason] : [])),
