@@ -22,6 +22,8 @@ ensure_debian_packages() {
   command -v flock >/dev/null || missing+=(util-linux)
   command -v pkill >/dev/null || missing+=(procps)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  # LiveKit's multi-node mode: the nodes of one ministry share a Redis.
+  command -v redis-server >/dev/null || missing+=(redis-server)
   # Transcription: the PocketSphinx engine and its English model, ffmpeg to decode posted recordings
   # (audio and video), Festival's HTS voice that speaks the test sentences, and sox and opusenc that
   # make test recordings of it.

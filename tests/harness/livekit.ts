@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import yaml from "js-yaml";
 import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
-import type { Host } from "./network.ts";
+import type { Host, LiveKitPorts } from "./network.ts";
 import type { ManagedProcess, ProcessGroup } from "./processes.ts";
 import { httpStatus, waitUntil } from "./wait.ts";
 
@@ -14,6 +14,18 @@ export interface LiveKitOptions {
   host: Host;
   dir: string;
   processes: ProcessGroup;
+  /** A node of a multi-node deployment: its own ports (default: the host's), its cluster's keys and Redis. */
+  node?: LiveKitNodeOptions;
+}
+
+export interface LiveKitNodeOptions {
+  /** Names its log; the host's LiveKit keeps the plain name. */
+  name: string;
+  ports: LiveKitPorts;
+  /** Every node of one deployment shares the keys: a token or webhook of one is valid on all. */
+  keys: Pick<LiveKitServer, "apiKey" | "apiSecret" | "workerKey">;
+  /** host:port of the Redis that the nodes share (rooms' placement, signalling between nodes, agents). */
+  redisAddress: string;
 }
 
 /**
@@ -43,15 +55,12 @@ export interface LiveKitServer {
 
 export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServer> {
   const { host, dir } = options;
-  const ports = host.livekit;
+  const ports = options.node?.ports ?? host.livekit;
   if (ports === undefined) throw new Error(`${host.serverName} has no LiveKit ports`);
   // No namespace: everything stays on loopback, which LiveKit leaves out of its candidates by default.
   const loopback = host.namespace === null;
   await mkdir(dir, { recursive: true });
-  const apiKey = `APIvisio${randomBytes(4).toString("hex")}`;
-  // LiveKit warns below 32 characters.
-  const apiSecret = randomBytes(32).toString("hex");
-  const workerKey = { apiKey: `APIworker${randomBytes(4).toString("hex")}`, apiSecret: randomBytes(32).toString("hex") };
+  const { apiKey, apiSecret, workerKey } = options.node?.keys ?? newLiveKitKeys();
 
   const config: Record<string, unknown> = {
     port: ports.port,
@@ -76,10 +85,21 @@ export async function startLiveKit(options: LiveKitOptions): Promise<LiveKitServ
     room: { auto_create: false },
     webhook: { api_key: apiKey, urls: [livekitWebhookUrl(host)] },
     logging: { level: "info" },
+    ...(options.node === undefined ? {} : { redis: { address: options.node.redisAddress } }),
   };
   const configPath = join(dir, "livekit.yaml");
   await writeFile(configPath, yaml.dump(config));
   return launchLiveKit(options, configPath, { apiKey, apiSecret, workerKey });
+}
+
+/** The appservice's key and the workers' key of a LiveKit deployment. */
+export function newLiveKitKeys(): Pick<LiveKitServer, "apiKey" | "apiSecret" | "workerKey"> {
+  return {
+    apiKey: `APIvisio${randomBytes(4).toString("hex")}`,
+    // LiveKit warns below 32 characters.
+    apiSecret: randomBytes(32).toString("hex"),
+    workerKey: { apiKey: `APIworker${randomBytes(4).toString("hex")}`, apiSecret: randomBytes(32).toString("hex") },
+  };
 }
 
 async function launchLiveKit(
@@ -88,11 +108,11 @@ async function launchLiveKit(
   keys: Pick<LiveKitServer, "apiKey" | "apiSecret" | "workerKey">,
 ): Promise<LiveKitServer> {
   const { host, dir } = options;
-  const ports = host.livekit;
+  const ports = options.node?.ports ?? host.livekit;
   if (ports === undefined) throw new Error(`${host.serverName} has no LiveKit ports`);
   const child = options.processes.spawnOn(
     host.namespace,
-    `livekit-${host.serverName.replaceAll(":", "-")}`,
+    `livekit-${host.serverName.replaceAll(":", "-")}${options.node === undefined ? "" : `-${options.node.name}`}`,
     options.binary,
     ["--config", configPath],
     { cwd: dir },

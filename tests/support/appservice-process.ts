@@ -32,6 +32,8 @@ export interface StartOptions {
   transcription?: SectionOverrides["transcription"];
   /** Rate limits other than the defaults. */
   rateLimits?: SectionOverrides["rate_limits"];
+  /** Another LiveKit of the ministry than the test bed's (a node of a multi-node deployment). */
+  livekit?: FocusSettings["livekit"];
 }
 
 /**
@@ -43,7 +45,7 @@ export async function startAppservice(ministry: MinistryName, options: StartOpti
   const ready = prepared.get(ministry);
   if (ready === undefined) throw new Error(`no appservice config was prepared for ministry ${ministry}`);
   await running.get(ministry)?.process.stop();
-  const livekit = ministry === "c" ? undefined : testbed.livekit[ministry];
+  const livekit = ministry === "c" ? undefined : (options.livekit ?? testbed.livekit[ministry]);
   const withSfu = livekit
     ? await withFocus(ready, {
         livekit,
