@@ -1,4 +1,8 @@
 // A PCM WAV file in memory, for engines that take whole files over HTTP.
+import { endianness } from "node:os";
+
+/** WAV samples are little-endian, as the samples in memory are on little-endian hosts: copied as they are. */
+const LITTLE_ENDIAN_HOST = endianness() === "LE";
 
 /** 16-bit mono little-endian WAV (RIFF, WAVE_FORMAT_PCM). */
 export function encodeWav(pcm: Int16Array, sampleRate: number): Uint8Array<ArrayBuffer> {
@@ -19,6 +23,7 @@ export function encodeWav(pcm: Int16Array, sampleRate: number): Uint8Array<Array
   wav.writeUInt16LE(16, 34);
   wav.write("data", 36, "latin1");
   wav.writeUInt32LE(dataBytes, 40);
-  for (let i = 0; i < pcm.length; i++) wav.writeInt16LE(pcm[i] ?? 0, 44 + i * 2);
+  if (LITTLE_ENDIAN_HOST) bytes.set(new Uint8Array(pcm.buffer, pcm.byteOffset, dataBytes), 44);
+  else for (let i = 0; i < pcm.length; i++) wav.writeInt16LE(pcm[i] ?? 0, 44 + i * 2);
   return bytes;
 }

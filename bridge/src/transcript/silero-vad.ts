@@ -20,6 +20,15 @@ const SEGMENT_SECONDS = 5;
 /** The model's window at 16 kHz. */
 const WINDOW_SAMPLES = 512;
 const FRAME_MS = (WINDOW_SAMPLES * 1000) / STT_SAMPLE_RATE;
+/**
+ * Below this energy a window is not speech whatever the model says (the energy VAD's speech floor is
+ * -50 dBFS): once the model has let go of the last utterance, such windows are not run through it. A
+ * quiet microphone (noise suppression on, nobody talking) then costs next to nothing, and the model
+ * runs only where there is sound to judge.
+ */
+const QUIET_DB = -60;
+/** QUIET_DB as a sum of squared samples over one window. */
+const QUIET_ENERGY = WINDOW_SAMPLES * 32768 * 32768 * 10 ** (QUIET_DB / 10);
 
 /** The subset of sherpa-onnx-node's Vad used here (the package ships JavaScript without types). */
 interface SherpaVad {
@@ -27,6 +36,7 @@ interface SherpaVad {
   isDetected(): boolean;
   isEmpty(): boolean;
   pop(): void;
+  reset(): void;
 }
 interface SherpaVadModule {
   Vad: new (config: unknown, bufferSeconds: number) => SherpaVad;
@@ -50,6 +60,11 @@ export function checkSileroModel(model: string | undefined): void {
 
 export class SileroVad extends FrameVad {
   #vad: SherpaVad;
+  /** The window as the model takes it, reused: no allocation per window. */
+  #window = new Float32Array(WINDOW_SAMPLES);
+  #detected = false;
+  /** Quiet windows were left out since the model last ran. */
+  #skipped = false;
 
   constructor(options: Partial<Omit<SileroVadOptions, "model">> & Pick<SileroVadOptions, "model">) {
     const timing = { ...DEFAULT_UTTERANCE_TIMING, ...options, frameMs: FRAME_MS };
@@ -80,8 +95,24 @@ export class SileroVad extends FrameVad {
   }
 
   protected isSpeech(frame: Int16Array): boolean {
-    this.#vad.acceptWaveform(Float32Array.from(frame, (sample) => sample / 32768));
+    const window = this.#window;
+    let energy = 0;
+    for (let i = 0; i < frame.length; i++) {
+      const sample = frame[i]!;
+      energy += sample * sample;
+      window[i] = sample / 32768;
+    }
+    // Quiet after the model has seen the end of speech: not speech, as the model would say.
+    if (!this.#detected && energy < QUIET_ENERGY) {
+      this.#skipped = true;
+      return false;
+    }
+    // After a quiet stretch the model starts afresh, as its state would be after hearing that silence.
+    if (this.#skipped) this.#vad.reset();
+    this.#skipped = false;
+    this.#vad.acceptWaveform(window);
     while (!this.#vad.isEmpty()) this.#vad.pop();
-    return this.#vad.isDetected();
+    this.#detected = this.#vad.isDetected();
+    return this.#detected;
   }
 }
