@@ -23,6 +23,10 @@ process.stdout.write(
   ].join("\n"),
 );
 
+// The appservice at a ministry's scale: 10,000 meeting rooms, 200,000 memberships.
+const { appserviceScaleReport, benchAppserviceScale } = await import("./bench/appservice-scale.ts");
+process.stdout.write(appserviceScaleReport(await benchAppserviceScale()));
+
 const livekitBinary = process.env.VISIO_LIVEKIT_BIN;
 if (!livekitBinary) throw new Error("VISIO_LIVEKIT_BIN is not set: run `npm run bench`, which installs LiveKit");
 // With and without the rate limiters, in alternating rounds, so that the machine's drift (it is shared)
@@ -68,6 +72,10 @@ process.stdout.write(`${transcriptionReport(await benchTranscriptionEngines(3))}
 // Voice activity detection on noisy recorded speech: the energy VAD against Silero v5.
 const { benchVadComparison, vadComparisonReport } = await import("./bench/vad-comparison.ts");
 process.stdout.write(`${vadComparisonReport(await benchVadComparison())}\n`);
+
+// The worker's own CPU per second of audio after rtc-node (VAD, utterances, Whisper client), no engine.
+const { benchWorkerPipeline, workerPipelineReport } = await import("./bench/worker-pipeline-cpu.ts");
+process.stdout.write(`${workerPipelineReport(await benchWorkerPipeline(5))}\n`);
 
 // French: each served Whisper model that covers it, on recorded French speech (Debian tuxpaint-stamps-default).
 process.stdout.write(`${frenchTranscriptionReport(await benchFrenchTranscription(3))}\n`);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1 --liftoff-only
 // visio-appservice: command line of the appservice process.
 //   start -c config.yaml                 run the appservice
 //   generate --server-name … --homeserver-url … --url … --allow a,b -c config.yaml -r registration.yaml

@@ -1,7 +1,9 @@
 // The appservice at a ministry's scale: a store of 10,000 meeting rooms and 200,000 memberships.
 // Measures, over several runs of one process pinned to one core (SQLite): the start-up time (process
-// start until it answers the homeserver's ping), its RSS idle after start-up, the transaction events
-// handled per second with that store, and its RSS after that load.
+// start until it answers the homeserver's ping), its RSS once idle after start-up (V8 gives memory
+// back after about 8 s without work), the transaction events handled per second with that store, and
+// its RSS after that load; with the Node options it is deployed with and with Node's defaults, in
+// alternating runs (the machine is shared: both see its drift alike).
 // Alone: `node scripts/bench/appservice-scale.ts` (VISIO_SCALE_RUNS, VISIO_SCALE_ROOMS, VISIO_SCALE_MEMBERS).
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -10,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
+import { APPSERVICE_NODE_OPTIONS } from "../../appservice/src/node-options.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type MembershipChange } from "../../appservice/src/storage/store.ts";
 import { testConfig } from "../../tests/support/config.ts";
@@ -26,7 +29,10 @@ export interface ScaleBenchResult {
   rooms: number;
   memberships: number;
   fillSeconds: number;
+  /** With the options it is deployed with (APPSERVICE_NODE_OPTIONS). */
   runs: ScaleBenchRun[];
+  /** With Node's default options. */
+  defaultRuns: ScaleBenchRun[];
 }
 
 const PORT = 19_420;
@@ -69,9 +75,14 @@ async function rssMiB(pid: number): Promise<number> {
 }
 
 /** Starts the appservice pinned to core 0; resolves once it answers the ping, with the time that took. */
-async function startAppservice(configPath: string, pingUrl: string, token: string): Promise<{ child: ChildProcess; startupMs: number }> {
+async function startAppservice(
+  nodeOptions: readonly string[],
+  configPath: string,
+  pingUrl: string,
+  token: string,
+): Promise<{ child: ChildProcess; startupMs: number }> {
   const began = performance.now();
-  const child = spawn("taskset", ["-c", "0", process.execPath, "appservice/src/main.ts", "start", "-c", configPath], {
+  const child = spawn("taskset", ["-c", "0", process.execPath, ...nodeOptions, "appservice/src/main.ts", "start", "-c", configPath], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -91,7 +102,7 @@ export async function benchAppserviceScale({
   memberships = 200_000,
   transactions = 100,
   eventsPerTransaction = 100,
-  idleWaitMs = 3000,
+  idleWaitMs = 12_000,
 } = {}): Promise<ScaleBenchResult> {
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-scale-"));
   const dbFile = join(dir, "as.db");
@@ -105,8 +116,10 @@ export async function benchAppserviceScale({
     const base = `http://127.0.0.1:${PORT}/_matrix/app/v1`;
     const token = config.appservice.hs_token;
     const results: ScaleBenchRun[] = [];
-    for (let run = 0; run < runs; run++) {
-      const { child, startupMs } = await startAppservice(configPath, `${base}/ping`, token);
+    const defaultResults: ScaleBenchRun[] = [];
+    for (let run = 0; run < 2 * runs; run++) {
+      const deployed = run % 2 === 0;
+      const { child, startupMs } = await startAppservice(deployed ? APPSERVICE_NODE_OPTIONS : [], configPath, `${base}/ping`, token);
       try {
         await new Promise((r) => setTimeout(r, idleWaitMs));
         const idleRssMiB = await rssMiB(child.pid!);
@@ -127,13 +140,13 @@ export async function benchAppserviceScale({
         }
         const eventsPerSecond = (transactions * eventsPerTransaction) / ((performance.now() - began) / 1000);
         await new Promise((r) => setTimeout(r, 1000));
-        results.push({ startupMs, idleRssMiB, eventsPerSecond, loadedRssMiB: await rssMiB(child.pid!) });
+        (deployed ? results : defaultResults).push({ startupMs, idleRssMiB, eventsPerSecond, loadedRssMiB: await rssMiB(child.pid!) });
       } finally {
         child.kill("SIGTERM");
         if (child.exitCode === null) await once(child, "exit");
       }
     }
-    return { rooms, memberships, fillSeconds, runs: results };
+    return { rooms, memberships, fillSeconds, runs: results, defaultRuns: defaultResults };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -146,12 +159,17 @@ const median = (xs: number[]): number => {
 };
 
 export function appserviceScaleReport(result: ScaleBenchResult): string {
-  const line = (label: string, pick: (r: ScaleBenchRun) => number, unit: string, digits = 0): string =>
-    `  ${label}: median ${median(result.runs.map(pick)).toFixed(digits)} ${unit} (runs: ${result.runs.map((r) => pick(r).toFixed(digits)).join(", ")})`;
+  const line = (label: string, pick: (r: ScaleBenchRun) => number, unit: string, digits = 0): string => {
+    const deployed = median(result.runs.map(pick));
+    const defaults = median(result.defaultRuns.map(pick));
+    const runs = result.runs.map((r) => pick(r).toFixed(digits)).join(", ");
+    return `  ${label}: median ${deployed.toFixed(digits)} ${unit} (runs: ${runs}); with Node's defaults ${defaults.toFixed(digits)} (ratio ${(deployed / defaults).toFixed(2)})`;
+  };
   return [
-    `appservice at scale (1 core, SQLite, ${result.rooms.toLocaleString("en")} meeting rooms, ${result.memberships.toLocaleString("en")} memberships, filled in ${result.fillSeconds.toFixed(1)} s; ${result.runs.length} runs):`,
+    `appservice at scale (1 core, SQLite, ${result.rooms.toLocaleString("en")} meeting rooms, ${result.memberships.toLocaleString("en")} memberships, ` +
+      `filled in ${result.fillSeconds.toFixed(1)} s; ${result.runs.length} runs with its Node options, ${result.defaultRuns.length} with Node's defaults, alternating):`,
     line("start-up, process start until it answers", (r) => r.startupMs, "ms"),
-    line("RSS idle after start-up", (r) => r.idleRssMiB, "MiB", 1),
+    line("RSS idle, 12 s after start-up", (r) => r.idleRssMiB, "MiB", 1),
     line("transaction events/s at that size", (r) => r.eventsPerSecond, "events/s"),
     line("RSS after the transactions", (r) => r.loadedRssMiB, "MiB", 1),
     "  target: idle RSS < 100 MiB",
