@@ -80,7 +80,17 @@ export async function openElementCall(
 export async function joinElementCall(page: Page, alias: string): Promise<void> {
   // The path form: Element Call adds the "#"; assets then resolve from the origin's root.
   await page.goto(`${ELEMENT_CALL_ORIGIN}/${alias.slice(1)}`);
-  await page.getByTestId("lobby_joinCall").click({ timeout: 60_000 });
+  const join = page.getByTestId("lobby_joinCall");
+  await join.waitFor({ timeout: 60_000 });
+  // As a user does: join once the lobby shows our own camera. Element Call draws its join button
+  // before its media devices are enumerated, and a click then can be lost (the call never starts).
+  await page.waitForFunction(
+    () => Array.from(document.querySelectorAll("video")).some((video) => video.videoWidth > 0 && video.getVideoPlaybackQuality().totalVideoFrames > 0),
+    undefined,
+    { timeout: 60_000 },
+  );
+  await join.click();
+  await join.waitFor({ state: "detached", timeout: 30_000 });
 }
 
 /**
