@@ -75,7 +75,7 @@ process.stdout.write(`${vadComparisonReport(await benchVadComparison())}\n`);
 
 // The worker's own CPU per second of audio after rtc-node (VAD, utterances, Whisper client), no engine.
 const { benchWorkerPipeline, workerPipelineReport } = await import("./bench/worker-pipeline-cpu.ts");
-process.stdout.write(`${workerPipelineReport(await benchWorkerPipeline(5))}\n`);
+process.stdout.write(`${workerPipelineReport(await benchWorkerPipeline(5, livekitBinary))}\n`);
 
 // French: each served Whisper model that covers it, on recorded French speech (Debian tuxpaint-stamps-default).
 process.stdout.write(`${frenchTranscriptionReport(await benchFrenchTranscription(3))}\n`);

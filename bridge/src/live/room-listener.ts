@@ -7,7 +7,7 @@ import { STT_SAMPLE_RATE, type SttEngine } from "../stt/engine.ts";
 import type { EnergyVadOptions } from "../transcript/energy-vad.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
 import { speakerResolver, type ParticipantInfo, type SpeakerResolver } from "./speaker.ts";
-import { SpeakerPipelines } from "./speaker-pipelines.ts";
+import { AUDIO_FRAME_MS, SpeakerPipelines } from "./speaker-pipelines.ts";
 import { SubtitlePublisher } from "./subtitle-publisher.ts";
 
 export type ListenerEvent =
@@ -149,7 +149,7 @@ export class RoomListener {
     const speakerOf = this.#options.speakerOf ?? speakerResolver();
     const speaker = speakerOf(participantInfo(participant));
     this.#pipelines.open(sid, speaker);
-    const reader = new AudioStream(track, STT_SAMPLE_RATE, 1).getReader();
+    const reader = new AudioStream(track, { sampleRate: STT_SAMPLE_RATE, numChannels: 1, frameSizeMs: AUDIO_FRAME_MS }).getReader();
     this.#readers.set(sid, reader);
     this.#options.report({ event: "subscribed", trackSid: sid, participant: participant.identity, speaker: speaker.id });
     void this.#read(sid, reader);
