@@ -34,6 +34,8 @@ export interface WorkerDeps {
   rooms?: Pick<RoomServiceClient, "listParticipants">;
   /** The worker's recent CPU use as a fraction of one core, asked at each status update; the process's own by default. */
   load?(): number;
+  /** How often the load is sent again (default STATUS_INTERVAL_MS). */
+  statusIntervalMs?: number;
 }
 
 interface RunningJob {
@@ -108,7 +110,7 @@ export class TranscriptionWorker {
 
   start(): void {
     this.#connection.start();
-    this.#statusTimer = setInterval(() => this.#updateStatus(), STATUS_INTERVAL_MS);
+    this.#statusTimer = setInterval(() => this.#updateStatus(), this.#deps.statusIntervalMs ?? STATUS_INTERVAL_MS);
     this.#statusTimer.unref();
   }
 

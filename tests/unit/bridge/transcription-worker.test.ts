@@ -225,7 +225,7 @@ describe("transcription worker", function () {
       jobUpdates: [string, JobStatus, string][];
     }
 
-    const setup = (maxJobs: number): { worker: TranscriptionWorker; connection: FakeConnection; events: WorkerEvent[] } => {
+    const setup = (maxJobs: number, load: () => number = () => 0.25): { worker: TranscriptionWorker; connection: FakeConnection; events: WorkerEvent[] } => {
       const events: WorkerEvent[] = [];
       let connection: FakeConnection | undefined;
       const config: WorkerConfig = parseWorkerConfig({ ...minimalConfig, worker: { max_jobs: maxJobs } });
@@ -239,7 +239,8 @@ describe("transcription worker", function () {
           downloadToFile: async () => assert.fail("no Matrix request expected"),
         },
         report: (event) => events.push(event),
-        load: () => 0.25,
+        load,
+        statusIntervalMs: 20,
         connection: (handlers) => {
           const fake: FakeConnection = { handlers, statuses: [], jobUpdates: [] };
           connection = fake;
@@ -283,6 +284,22 @@ describe("transcription worker", function () {
       );
       await worker.close();
       assert.equal(connection.handlers.availability(job("AJ_6", "room-6"), false).available, false);
+    });
+
+    it("sends its CPU load again while it runs, as it changes, and stops when closed", async function () {
+      let cpu = 0.1;
+      const { worker, connection } = setup(3, () => cpu);
+      worker.start();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(connection.statuses.at(-1), [0.1, 0, false]);
+      cpu = 0.8;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(connection.statuses.at(-1), [0.8, 0, false], "a busier worker says so without a job change");
+      await worker.close();
+      const sent = connection.statuses.length;
+      assert.deepEqual(connection.statuses.at(-1), [0.8, 0, true], "closing: full");
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      assert.equal(connection.statuses.length, sent, "nothing more once closed");
     });
 
     it("fails an assignment for a job it never accepted", function () {
