@@ -4,17 +4,22 @@
 // back after about 8 s without work), the transaction events handled per second with that store, and
 // its RSS after that load; with the Node options it is deployed with and with Node's defaults, in
 // alternating runs (the machine is shared: both see its drift alike).
-// Alone: `node scripts/bench/appservice-scale.ts` (VISIO_SCALE_RUNS, VISIO_SCALE_ROOMS, VISIO_SCALE_MEMBERS).
+// Alone: `node scripts/bench/appservice-scale.ts` (VISIO_SCALE_RUNS, VISIO_SCALE_ROOMS, VISIO_SCALE_MEMBERS);
+// VISIO_SCALE_DATABASE=postgres stores in a PostgreSQL server of its own (`bash scripts/run.sh node …`,
+// which names PostgreSQL's binaries in VISIO_POSTGRES_BIN).
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
+import type { AppserviceConfig } from "../../config/schema.ts";
 import { APPSERVICE_NODE_OPTIONS } from "../../appservice/src/node-options.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type MembershipChange } from "../../appservice/src/storage/store.ts";
+import { startPostgres } from "../../tests/harness/postgres.ts";
+import { ProcessGroup } from "../../tests/harness/processes.ts";
 import { testConfig } from "../../tests/support/config.ts";
 import { memberEvent, requestJson } from "../../tests/support/http.ts";
 
@@ -26,6 +31,7 @@ export interface ScaleBenchRun {
 }
 
 export interface ScaleBenchResult {
+  database: "sqlite" | "postgres";
   rooms: number;
   memberships: number;
   fillSeconds: number;
@@ -42,8 +48,8 @@ const roomId = (r: number): string => `!meeting${r}:${SERVER}`;
 const memberId = (r: number, m: number): string => `@member${r}-${m}:${m % 2 ? "ministry-b.test" : SERVER}`;
 
 /** Fills an empty store through its own API: the meeting rooms, then their members in transactions of 1,000. */
-async function fill(dbFile: string, rooms: number, memberships: number): Promise<void> {
-  const db = await openDatabase({ client: "sqlite", filename: dbFile });
+async function fill(database: AppserviceConfig["database"], rooms: number, memberships: number): Promise<void> {
+  const db = await openDatabase(database);
   const store = createStore(db);
   try {
     for (let r = 0; r < rooms; r++) {
@@ -103,14 +109,24 @@ export async function benchAppserviceScale({
   transactions = 100,
   eventsPerTransaction = 100,
   idleWaitMs = 12_000,
+  database: client = "sqlite" as "sqlite" | "postgres",
 } = {}): Promise<ScaleBenchResult> {
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-scale-"));
-  const dbFile = join(dir, "as.db");
+  const processes = new ProcessGroup(dir);
   try {
+    let database: AppserviceConfig["database"] = { client: "sqlite", filename: join(dir, "as.db") };
+    if (client === "postgres") {
+      const binDir = process.env.VISIO_POSTGRES_BIN;
+      if (!binDir) throw new Error("VISIO_POSTGRES_BIN is not set: run it through `bash scripts/run.sh node …`");
+      // PostgreSQL runs as its own OS user: it must reach its directory inside ours.
+      await chmod(dir, 0o755);
+      const postgres = await startPostgres({ binDir, dir: join(dir, "postgres"), processes });
+      database = { client: "postgres", filename: "", connection: await postgres.createDatabase("visio_scale") };
+    }
     const filling = performance.now();
-    await fill(dbFile, rooms, memberships);
+    await fill(database, rooms, memberships);
     const fillSeconds = (performance.now() - filling) / 1000;
-    const config = testConfig({ serverName: SERVER, port: PORT, database: { client: "sqlite", filename: dbFile } });
+    const config = testConfig({ serverName: SERVER, port: PORT, database });
     const configPath = join(dir, "config.yaml");
     await writeFile(configPath, yaml.dump({ ...config, appservice: { ...config.appservice, bind_address: "127.0.0.1" } }));
     const base = `http://127.0.0.1:${PORT}/_matrix/app/v1`;
@@ -146,8 +162,9 @@ export async function benchAppserviceScale({
         if (child.exitCode === null) await once(child, "exit");
       }
     }
-    return { rooms, memberships, fillSeconds, runs: results, defaultRuns: defaultResults };
+    return { database: client, rooms, memberships, fillSeconds, runs: results, defaultRuns: defaultResults };
   } finally {
+    await processes.stopAll();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -166,7 +183,7 @@ export function appserviceScaleReport(result: ScaleBenchResult): string {
     return `  ${label}: median ${deployed.toFixed(digits)} ${unit} (runs: ${runs}); with Node's defaults ${defaults.toFixed(digits)} (ratio ${(deployed / defaults).toFixed(2)})`;
   };
   return [
-    `appservice at scale (1 core, SQLite, ${result.rooms.toLocaleString("en")} meeting rooms, ${result.memberships.toLocaleString("en")} memberships, ` +
+    `appservice at scale (1 core, ${result.database === "sqlite" ? "SQLite" : "PostgreSQL"}, ${result.rooms.toLocaleString("en")} meeting rooms, ${result.memberships.toLocaleString("en")} memberships, ` +
       `filled in ${result.fillSeconds.toFixed(1)} s; ${result.runs.length} runs with its Node options, ${result.defaultRuns.length} with Node's defaults, alternating):`,
     line("start-up, process start until it answers", (r) => r.startupMs, "ms"),
     line("RSS idle, 12 s after start-up", (r) => r.idleRssMiB, "MiB", 1),
@@ -183,6 +200,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     runs: env("VISIO_SCALE_RUNS", 5),
     rooms: env("VISIO_SCALE_ROOMS", 10_000),
     memberships: env("VISIO_SCALE_MEMBERS", 200_000),
+    database: process.env.VISIO_SCALE_DATABASE === "postgres" ? "postgres" : "sqlite",
   });
   process.stdout.write(appserviceScaleReport(result));
 }
