@@ -79,7 +79,14 @@ export async function benchRtcReceive(livekitBinary: string, runs = 3, seconds =
     return results;
   } finally {
     speakers?.kill();
-    livekit.kill();
+    // LiveKit drains its rooms on SIGTERM, which can take long: after 5 s it is killed.
+    const exited = new Promise((resolve) => livekit.once("exit", resolve));
+    if (livekit.exitCode === null) {
+      livekit.kill();
+      const timer = setTimeout(() => livekit.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
     await rm(dir, { recursive: true, force: true });
   }
 }
