@@ -205,7 +205,6 @@ export const en: Messages = {
   "call.raiseHand": "Raise hand",
   "call.lowerHand": "Lower hand",
   "call.react": "React",
-  "call.handRaised": "{name} raised their hand",
   "call.participants": "In the call ({count})",
   "call.speaking": "speaking",
   "call.you": "you",

@@ -204,7 +204,6 @@ export const fr = {
   "call.raiseHand": "Lever la main",
   "call.lowerHand": "Baisser la main",
   "call.react": "Réagir",
-  "call.handRaised": "{name} lève la main",
   "call.participants": "Dans l'appel ({count})",
   "call.speaking": "parle",
   "call.you": "vous",

@@ -100,11 +100,12 @@ export const useCallStore = defineStore("call", () => {
     return room === null || rtcSession === null ? new Map() : raisedHands(room, rtcSession);
   });
 
-  const ownerOf = (userId: string | null, fallback: string) => ({
-    userId,
-    name: userId === null ? fallback : rooms.displayName(userId),
-    handRaised: userId !== null && hands.value.has(userId),
-  });
+  const handQueue = computed(() => [...hands.value.keys()]); // first raised first: the timeline's order
+
+  const ownerOf = (userId: string | null, fallback: string) => {
+    const place = userId === null ? -1 : handQueue.value.indexOf(userId);
+    return { userId, name: userId === null ? fallback : rooms.displayName(userId), handPosition: place < 0 ? null : place + 1 };
+  };
 
   // The LiveKit side of the call: our own SFU (publishing) and one subscribe-only connection per
   // other focus that members use.
@@ -160,8 +161,6 @@ export const useCallStore = defineStore("call", () => {
   const screenSharing = computed(() => local.value?.screen !== null && local.value?.screen !== undefined);
   const inCall = createCallDevices({ phase, preview: devices, local, own: lkRoom, others: () => remote.rooms.value.values(), changed: bumpLk, onError: (e) => (error.value = e) });
   const handRaised = computed(() => session.userId !== null && hands.value.has(session.userId));
-  const handQueue = computed(() => [...hands.value.keys()]); // first raised first: the timeline's order
-
   async function openPrejoin(): Promise<void> {
     if (phase.value !== "idle") return;
     phase.value = "prejoin";

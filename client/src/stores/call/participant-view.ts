@@ -18,7 +18,8 @@ export interface ParticipantView {
   screen: Track | null;
   audio: Track | null;
   micMuted: boolean;
-  handRaised: boolean;
+  /** Its place in the hand queue, from 1; null when the hand is down. */
+  handPosition: number | null;
   /** In the call (a membership), but its media has not arrived (yet). */
   waitingForMedia: boolean;
 }
@@ -27,7 +28,7 @@ export interface ParticipantView {
 export interface TileOwner {
   userId: string | null;
   name: string;
-  handRaised: boolean;
+  handPosition: number | null;
 }
 
 function qualityOf(participant: Participant): Quality {
@@ -54,7 +55,7 @@ export function participantView(p: Participant, owner: TileOwner, isLocal: boole
     screen: trackOf(p, Track.Source.ScreenShare),
     audio: isLocal ? null : trackOf(p, Track.Source.Microphone),
     micMuted: mic === undefined || mic.isMuted,
-    handRaised: owner.handRaised,
+    handPosition: owner.handPosition,
     waitingForMedia: false,
   };
 }
@@ -72,7 +73,7 @@ export function waitingView(membership: CallMembership, owner: TileOwner): Parti
     screen: null,
     audio: null,
     micMuted: true,
-    handRaised: owner.handRaised,
+    handPosition: owner.handPosition,
     waitingForMedia: true,
   };
 }
