@@ -11,8 +11,8 @@ import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
-import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
+import { launchBrowser } from "../support/browser.ts";
+import { joinCallOnNewPage, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { createMeeting, joinAlias } from "../support/matrix-users.ts";
 
@@ -77,14 +77,11 @@ describe("breakout groups across two ministries (Chromium, real Synapse A and B,
       launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
     ]);
     browsers.push(browserA, browserB);
-    const person = async (user: RegisteredUser, ministry: "a" | "b"): Promise<Person> => {
-      const { page } = await openClient(ministry === "a" ? browserA : browserB);
-      await signInThroughForm(page, SERVER[ministry], user.userId, PASSWORD);
-      await page.getByTestId(`room-${meeting.alias}`).click();
-      await openPrejoin(page);
-      await page.getByTestId("call-join").click();
-      return { user, ministry, page };
-    };
+    const person = async (user: RegisteredUser, ministry: "a" | "b"): Promise<Person> => ({
+      user,
+      ministry,
+      page: await joinCallOnNewPage(ministry === "a" ? browserA : browserB, SERVER[ministry], user.userId, PASSWORD, meeting.alias),
+    });
     // One after the other: four pages starting their cameras at once is a lot for this machine.
     alice = await person(aliceUser, "a");
     carol = await person(carolUser, "a");

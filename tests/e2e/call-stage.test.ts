@@ -8,8 +8,8 @@ import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice } from "../support/appservice-process.ts";
-import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
-import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
+import { launchBrowser } from "../support/browser.ts";
+import { joinCallOnNewPage, waitForRemoteFrames } from "../support/browser-call.ts";
 import { PHONE_VIEWPORT, saveScreenshot } from "../support/browser-screenshots.ts";
 import { createMeeting, joinAlias } from "../support/matrix-users.ts";
 
@@ -45,11 +45,7 @@ describe("in the call: stage, bar, toasts and hands, phone (Chromium, four peopl
   let dave: Person;
 
   const person = async (browser: Browser, user: RegisteredUser, ministry: "a" | "b"): Promise<Person> => {
-    const { page } = await openClient(browser);
-    await signInThroughForm(page, SERVER[ministry], user.userId, PASSWORD);
-    await page.getByTestId(`room-${alias}`).click();
-    await openPrejoin(page);
-    await page.getByTestId("call-join").click();
+    const page = await joinCallOnNewPage(browser, SERVER[ministry], user.userId, PASSWORD, alias);
     await page.getByTestId("call-controls").waitFor({ timeout: 30_000 });
     return { user, page };
   };

@@ -21,9 +21,9 @@ import { waitUntil } from "../harness/wait.ts";
 import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speech.ts";
 import { requestJson } from "../support/http.ts";
 import { readTranscriptThread } from "../support/transcript-thread.ts";
-import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
+import { bridgeUserOf, startMinistryWorker } from "../support/transcription-worker.ts";
 import { HOSTS } from "../harness/network.ts";
-import type { LiveKitServer, RegisteredUser, Testbed } from "../harness/testbed.ts";
+import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
@@ -282,16 +282,8 @@ describe(`Element Call ${elementCallVersion()} and the Visio client in one call 
         const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
         const alias = await newMeeting("ec-stt", alice, [["b", bob]]);
         const roomId = await resolveAlias(alias);
-        const bridgeUser = `@${appservices.a.config.transcription.bridge_localpart}:${HOSTS.a.serverName}`;
-        const config = await writeWorkerConfig(dir, {
-          livekit: testbed.livekit.a as LiveKitServer,
-          homeserver: a,
-          whisper: testbed.whisper.a,
-          asToken: appservices.a.transcriber.asToken,
-          userId: bridgeUser,
-          maxJobs: 1,
-        });
-        const worker = spawnWorker(testbed, HOSTS.a.namespace, config, `bridge-ec-${uniqueLocalpart("w")}`);
+        const bridgeUser = bridgeUserOf(appservices.a, "a");
+        const worker = await startMinistryWorker(testbed, "a", appservices.a, dir, `bridge-ec-${uniqueLocalpart("w")}`);
         try {
           await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
           const { page: ec } = await openElementCall(speaking, homeserverOf("a"), { localpart: localpartOf(alice), password: PASSWORD }, mode);

@@ -12,7 +12,7 @@ import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/trans
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
-import type { LiveKitServer, RegisteredUser, Testbed } from "../harness/testbed.ts";
+import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER, chooseFrenchClips } from "../speech/french-speech.ts";
@@ -24,7 +24,7 @@ import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { requestJson } from "../support/http.ts";
 import { createMeeting, joinAlias, openIdToken } from "../support/matrix-users.ts";
 import { readTranscriptThread } from "../support/transcript-thread.ts";
-import { downloadMedia, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
+import { downloadMedia, bridgeUserOf, startMinistryWorker } from "../support/transcription-worker.ts";
 
 const PASSWORD = "correct horse battery staple";
 type Ministry = "a" | "b";
@@ -71,16 +71,8 @@ describe("a French meeting in the Visio client (Chromium, Synapse A and B, LiveK
     const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
     const { roomId, alias } = await createMeeting(appservices.a, a, alice, "Réunion en français");
     await joinAlias(b, bob, alias);
-    const bridgeUser = `@${appservices.a.config.transcription.bridge_localpart}:${HOSTS.a.serverName}`;
-    const config = await writeWorkerConfig(dir, {
-      livekit: testbed.livekit.a as LiveKitServer,
-      homeserver: a,
-      whisper: testbed.whisper.a,
-      asToken: appservices.a.transcriber.asToken,
-      userId: bridgeUser,
-      maxJobs: 1,
-    });
-    const worker = spawnWorker(testbed, HOSTS.a.namespace, config, `bridge-french-${uniqueLocalpart("w")}`);
+    const bridgeUser = bridgeUserOf(appservices.a, "a");
+    const worker = await startMinistryWorker(testbed, "a", appservices.a, dir, `bridge-french-${uniqueLocalpart("w")}`);
     try {
       await worker.waitFor("registered", (r) => r.event === "registered", 60_000);
       const pageA = await visioIn(speaking, "a", alice, alias);

@@ -14,8 +14,8 @@ import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
-import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
+import { launchBrowser } from "../support/browser.ts";
+import { joinCallOnNewPage, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { joinElementCall, openElementCall } from "../support/element-call.ts";
 import { createMeeting, joinAlias } from "../support/matrix-users.ts";
@@ -71,14 +71,10 @@ describe("moderation of a call across two ministries (Chromium, real Synapse A a
       launchBrowser({ namespace: HOSTS.b.namespace, runDir: testbed.runDir }),
     ]);
     browsers.push(browserA, browserB);
-    const person = async (user: RegisteredUser, browser: Browser, server: string): Promise<Person> => {
-      const { page } = await openClient(browser);
-      await signInThroughForm(page, server, user.userId, PASSWORD);
-      await page.getByTestId(`room-${meeting.alias}`).click();
-      await openPrejoin(page);
-      await page.getByTestId("call-join").click();
-      return { user, page };
-    };
+    const person = async (user: RegisteredUser, browser: Browser, server: string): Promise<Person> => ({
+      user,
+      page: await joinCallOnNewPage(browser, server, user.userId, PASSWORD, meeting.alias),
+    });
     alice = await person(aliceUser, browserA, SERVER.a);
     bob = await person(bobUser, browserB, SERVER.b);
     carol = await person(carolUser, browserB, SERVER.b);

@@ -12,7 +12,7 @@ import type { Browser, Locator, Page } from "playwright-core";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
-import type { LiveKitServer, RegisteredUser, Testbed } from "../harness/testbed.ts";
+import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { FRENCH_CALL_CLIPS, chooseFrenchClips } from "../speech/french-speech.ts";
@@ -24,7 +24,7 @@ import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { requestJson } from "../support/http.ts";
 import { createMeeting, joinAlias, openIdToken } from "../support/matrix-users.ts";
 import { readTranscriptThread, spokenText, type ThreadMessage } from "../support/transcript-thread.ts";
-import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
+import { startMinistryWorker } from "../support/transcription-worker.ts";
 
 const PASSWORD = "correct horse battery staple";
 /** More than the client's first sync takes (100 events): the call's transcript ends up out of it. */
@@ -82,16 +82,7 @@ describe("the whole transcript, searchable, and subtitle settings (Chromium, Syn
     const bob = await b.registerUser(uniqueLocalpart("bob"), { password: PASSWORD });
     const { roomId, alias } = await createMeeting(appservices.a, a, alice, "Réunion retranscrite");
     await joinAlias(b, bob, alias);
-    const bridgeUser = `@${appservices.a.config.transcription.bridge_localpart}:${HOSTS.a.serverName}`;
-    const config = await writeWorkerConfig(dir, {
-      livekit: testbed.livekit.a as LiveKitServer,
-      homeserver: a,
-      whisper: testbed.whisper.a,
-      asToken: appservices.a.transcriber.asToken,
-      userId: bridgeUser,
-      maxJobs: 1,
-    });
-    const worker = spawnWorker(testbed, HOSTS.a.namespace, config, `bridge-search-${uniqueLocalpart("w")}`);
+    const worker = await startMinistryWorker(testbed, "a", appservices.a, dir, `bridge-search-${uniqueLocalpart("w")}`);
     let target: ThreadMessage | undefined;
     let threadRoot = "";
     try {

@@ -1,6 +1,7 @@
 // What the browser tests and the bench do in a call: open the pre-join screen, join, and wait
 // until a remote tile has actually decoded video frames (not just a tile drawn).
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { openClient, signInThroughForm } from "./browser.ts";
 
 export async function openPrejoin(page: Page): Promise<void> {
   await page.getByTestId("call-open").click();
@@ -10,6 +11,16 @@ export async function openPrejoin(page: Page): Promise<void> {
     const video = document.querySelector<HTMLVideoElement>('[data-testid="prejoin-video"]');
     return video !== null && video.getVideoPlaybackQuality().totalVideoFrames > 0;
   }, undefined, { timeout: 30_000 });
+}
+
+/** A new page of the client: signs in through the form, opens the meeting and joins its call from the pre-join. */
+export async function joinCallOnNewPage(browser: Browser, server: string, userId: string, password: string, alias: string): Promise<Page> {
+  const { page } = await openClient(browser);
+  await signInThroughForm(page, server, userId, password);
+  await page.getByTestId(`room-${alias}`).click();
+  await openPrejoin(page);
+  await page.getByTestId("call-join").click();
+  return page;
 }
 
 /** Resolves with the frames decoded so far in the first remote tile of that source (and user). */

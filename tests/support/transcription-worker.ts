@@ -14,8 +14,10 @@ import {
   type TranscriptionJobMetadata,
   type TranscriptSessionFields,
 } from "../../wire-types.ts";
+import type { AppserviceProcess } from "../harness/appservice.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
-import type { LiveKitServer, SynapseServer, Testbed, WhisperServerOnHost } from "../harness/testbed.ts";
+import { HOSTS } from "../harness/network.ts";
+import type { LiveKitServer, SfuMinistryName, SynapseServer, Testbed, WhisperServerOnHost } from "../harness/testbed.ts";
 import { workerConfig } from "../harness/worker-config.ts";
 import { uniqueLocalpart } from "../harness/testbed.ts";
 import { followJsonLines, type JsonLineProcess } from "./json-line-process.ts";
@@ -45,6 +47,26 @@ export async function writeWorkerConfig(dir: string, setup: WorkerSetup): Promis
 
 export function spawnWorker(testbed: Testbed, namespace: string, configPath: string, logName: string): JsonLineProcess {
   return followJsonLines(testbed.spawnInNamespace(namespace, process.execPath, [WORKER_ENTRY, "--config", configPath], { logName, cwd: REPO_ROOT }));
+}
+
+/** The Matrix user the ministry's transcription bridge posts as. */
+export const bridgeUserOf = (appservice: AppserviceProcess, ministry: SfuMinistryName): string =>
+  `@${appservice.config.transcription.bridge_localpart}:${HOSTS[ministry].serverName}`;
+
+/**
+ * A ministry's worker as its appservice would have it run: its LiveKit, homeserver and Whisper server,
+ * the appservice's transcriber token and bridge user, one job at a time, in the ministry's namespace.
+ */
+export async function startMinistryWorker(testbed: Testbed, ministry: SfuMinistryName, appservice: AppserviceProcess, dir: string, logName: string): Promise<JsonLineProcess> {
+  const config = await writeWorkerConfig(dir, {
+    livekit: testbed.livekit[ministry],
+    homeserver: testbed.ministries[ministry],
+    whisper: testbed.whisper[ministry],
+    asToken: appservice.transcriber.asToken,
+    userId: bridgeUserOf(appservice, ministry),
+    maxJobs: 1,
+  });
+  return spawnWorker(testbed, HOSTS[ministry].namespace, config, logName);
 }
 
 /** As the appservice bot (the as_token without user_id): the thread root; returns the job metadata. */
