@@ -5,7 +5,8 @@
 import { strict as assert } from "node:assert";
 import { createServer } from "node:net";
 import { SttEngineError, SttEngineNotReadyError, type SttResult } from "../../../bridge/src/stt/engine.ts";
-import { KyutaiEngine, type KyutaiOptions } from "../../../bridge/src/stt/kyutai.ts";
+import { KyutaiEngine } from "../../../bridge/src/stt/kyutai.ts";
+import type { KyutaiOptions } from "../../../bridge/src/stt/kyutai-protocol.ts";
 import { FakeMoshiServer, type FakeMoshiOptions } from "../../../bridge/src/stt/testing/fake-moshi-server.ts";
 import { Upsampler16kTo24k } from "../../../bridge/src/stt/upsample-24k.ts";
 import type { TranscriptSegment } from "../../../bridge/src/transcript/segment.ts";
