@@ -15,7 +15,7 @@ export default defineConfig({
     __INTLIFY_PROD_DEVTOOLS__: "false",
   },
   server: {
-    // wire-types.ts lives at the repository root, shared with the servers.
+    // config/wire-types.ts lives outside the client, shared with the servers.
     fs: { allow: [fileURLToPath(new URL("..", import.meta.url))] },
   },
   build: {

@@ -3,7 +3,7 @@
 // from the user's own homeserver, checked as the focus service checks it, and most naming a room.
 import type Router from "@koa/router";
 import type { ParameterizedContext } from "koa";
-import type { OpenIdToken } from "../../wire-types.ts";
+import type { OpenIdToken } from "../../config/wire-types.ts";
 import { MatrixError } from "./errors.ts";
 import { CORS_HEADERS } from "./focus/focus-api.ts";
 import { authenticateOpenIdToken, type OpenIdVerifier } from "./focus/openid-verifier.ts";

@@ -1,6 +1,6 @@
 // One error type for every HTTP API of the appservice, one middleware that renders it.
 import type { Middleware } from "koa";
-import type { MatrixErrorBody } from "../../wire-types.ts";
+import type { MatrixErrorBody } from "../../config/wire-types.ts";
 import type { Logger } from "./log.ts";
 
 const STATUS_BY_ERRCODE = {

@@ -1,5 +1,5 @@
 // The few Client-Server API calls the appservice makes, as its bot, with the as_token.
-import { BOT_MEMBER_KEY, type CallNoticeContent, type JoinRule, type MatrixErrorBody, type RoomEvent, type ServerAclContent } from "../../wire-types.ts";
+import { BOT_MEMBER_KEY, type CallNoticeContent, type JoinRule, type MatrixErrorBody, type RoomEvent, type ServerAclContent } from "../../config/wire-types.ts";
 import { RetryableError, retry } from "./retry.ts";
 
 export interface CreateRoomRequest {

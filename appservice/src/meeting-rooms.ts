@@ -2,8 +2,8 @@
 // alias nobody created stays unknown: a mistyped address finds nothing instead of a new empty meeting.
 import { randomBytes } from "node:crypto";
 import type { AppserviceConfig } from "../../config/schema.ts";
-import type { ServerAclContent } from "../../wire-types.ts";
-import { BREAKOUTS_STATE_EVENT, CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
+import type { ServerAclContent } from "../../config/wire-types.ts";
+import { BREAKOUTS_STATE_EVENT, CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../config/wire-types.ts";
 import { HomeserverError, type CreateRoomRequest, type HomeserverClient } from "./homeserver-client.ts";
 import type { Logger } from "./log.ts";
 import { createRateLimiter } from "./rate-limiter.ts";

@@ -2,8 +2,8 @@
 // (the client's "Nouvelle réunion"). The credential is an OpenID token from this homeserver, checked as
 // the focus service checks it; users of other ministries create meetings on their own appservice.
 import Router from "@koa/router";
-import type { MeetingCreationRequest, MeetingCreationResponse } from "../../wire-types.ts";
-import { MEETINGS_API_PATH } from "../../wire-types.ts";
+import type { MeetingCreationRequest, MeetingCreationResponse } from "../../config/wire-types.ts";
+import { MEETINGS_API_PATH } from "../../config/wire-types.ts";
 import { authenticatedPosts } from "./authenticated-post.ts";
 import { MatrixError } from "./errors.ts";
 import { parseOpenIdToken, refuseUnknownKeys, requireObject } from "./focus/focus-requests.ts";

@@ -1,5 +1,5 @@
 // Transactions pushed by the homeserver: validated, applied once per txnId, acknowledged.
-import type { AppserviceTransaction, RoomEvent } from "../../wire-types.ts";
+import type { AppserviceTransaction, RoomEvent } from "../../config/wire-types.ts";
 import { callInputs } from "./calls/call-events.ts";
 import type { CallState } from "./calls/call-state.ts";
 import { MatrixError } from "./errors.ts";

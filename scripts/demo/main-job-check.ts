@@ -15,7 +15,7 @@ import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { isTranscriberParticipant } from "../../appservice/src/transcription/transcriber-dispatch.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
-import { TRANSCRIPTION_STATE_EVENT, type TranscriptionStateContent } from "../../wire-types.ts";
+import { TRANSCRIPTION_STATE_EVENT, type TranscriptionStateContent } from "../../config/wire-types.ts";
 import type { AppserviceProcess } from "../../tests/harness/appservice.ts";
 import { matrixRequest } from "../../tests/harness/matrix-client.ts";
 import type { Host } from "../../tests/harness/network.ts";

@@ -4,7 +4,7 @@
 // ends the groups everyone is back in the meeting's call and sees everyone again.
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { BREAKOUTS_STATE_EVENT, type BreakoutsContent } from "../../wire-types.ts";
+import { BREAKOUTS_STATE_EVENT, type BreakoutsContent } from "../../config/wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";

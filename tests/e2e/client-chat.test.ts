@@ -3,8 +3,8 @@
 // meeting room, chat both ways, members' ministries, transcript thread; the sign-in errors.
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import type { TranscriptFields, TranscriptionStateContent } from "../../wire-types.ts";
-import { TRANSCRIPTION_STATE_EVENT } from "../../wire-types.ts";
+import type { TranscriptFields, TranscriptionStateContent } from "../../config/wire-types.ts";
+import { TRANSCRIPTION_STATE_EVENT } from "../../config/wire-types.ts";
 import { MatrixRequestError, matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";

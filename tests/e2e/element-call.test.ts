@@ -13,7 +13,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import type { Browser, Page } from "playwright-core";
 import { createCallStore } from "../../appservice/src/calls/call-store.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
-import { MATRIX_USER_ATTRIBUTE, RTC_MEMBER_EVENT_TYPE } from "../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE, RTC_MEMBER_EVENT_TYPE } from "../../config/wire-types.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
-import { BOT_MEMBER_KEY } from "../../wire-types.ts";
+import { BOT_MEMBER_KEY } from "../../config/wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";

@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import yaml from "js-yaml";
-import { WELL_KNOWN_APPSERVICE_KEY, type WellKnownAppservice } from "../../wire-types.ts";
+import { WELL_KNOWN_APPSERVICE_KEY, type WellKnownAppservice } from "../../config/wire-types.ts";
 import type { Host } from "./network.ts";
 import type { ManagedProcess, ProcessGroup } from "./processes.ts";
 import { httpStatus, waitUntil } from "./wait.ts";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ParticipantInfo_Kind } from "@livekit/protocol";
 import { RoomServiceClient } from "livekit-server-sdk";
-import type { TranscriptionJobMetadata } from "../../wire-types.ts";
+import type { TranscriptionJobMetadata } from "../../config/wire-types.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore, type Store } from "../../appservice/src/storage/store.ts";

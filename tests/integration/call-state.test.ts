@@ -5,7 +5,7 @@
 // that stopped refreshing it) removes that device's participant.
 import assert from "node:assert/strict";
 import { RoomServiceClient } from "livekit-server-sdk";
-import type { CallNoticeContent } from "../../wire-types.ts";
+import type { CallNoticeContent } from "../../config/wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { createCallStore, type Call, type CallStore } from "../../appservice/src/calls/call-store.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";

@@ -10,7 +10,7 @@ import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore } from "../../appservice/src/storage/store.ts";
 import { OUTAGE_KEY } from "../../bridge/src/matrix/engine-outage-notices.ts";
-import type { RoomEvent } from "../../wire-types.ts";
+import type { RoomEvent } from "../../config/wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import { getTestbed, uniqueLocalpart, type Testbed } from "../harness/testbed.ts";

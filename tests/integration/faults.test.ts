@@ -12,7 +12,7 @@ import { createCallStore } from "../../appservice/src/calls/call-store.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore } from "../../appservice/src/storage/store.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
-import { TRANSCRIPTION_STATE_EVENT, type RoomEvent } from "../../wire-types.ts";
+import { TRANSCRIPTION_STATE_EVENT, type RoomEvent } from "../../config/wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import { getTestbed, uniqueLocalpart, type RegisteredUser, type Testbed } from "../harness/testbed.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { TokenVerifier } from "livekit-server-sdk";
-import type { FocusGetTokenRequest, OpenIdToken } from "../../wire-types.ts";
+import type { FocusGetTokenRequest, OpenIdToken } from "../../config/wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";

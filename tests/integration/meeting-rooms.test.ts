@@ -8,7 +8,7 @@ import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { createMeeting, openIdToken, waitForJoins } from "../support/matrix-users.ts";
-import { MEETINGS_API_PATH, type MeetingCreationResponse } from "../../wire-types.ts";
+import { MEETINGS_API_PATH, type MeetingCreationResponse } from "../../config/wire-types.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
 import { memberEvent, requestJson } from "../support/http.ts";
 

@@ -6,7 +6,7 @@
 // while; an end empties B's LiveKit room, refuses tokens, and A's bot posts the notice.
 import assert from "node:assert/strict";
 import { RoomServiceClient, TrackType } from "livekit-server-sdk";
-import { MODERATION_API_PATH, type ModerationRequest } from "../../wire-types.ts";
+import { MODERATION_API_PATH, type ModerationRequest } from "../../config/wire-types.ts";
 import { CALL_SLOT, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";

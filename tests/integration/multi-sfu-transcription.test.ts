@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
-import type { TranscriptionControlRequest, TranscriptionStateContent } from "../../wire-types.ts";
+import type { TranscriptionControlRequest, TranscriptionStateContent } from "../../config/wire-types.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";

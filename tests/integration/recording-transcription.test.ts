@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { RECORDING_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { parseWebVtt } from "../../bridge/src/transcript/webvtt.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
-import type { RecordingTranscriptionRequest, RoomEvent } from "../../wire-types.ts";
+import type { RecordingTranscriptionRequest, RoomEvent } from "../../config/wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";

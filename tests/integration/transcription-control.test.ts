@@ -25,7 +25,7 @@ import {
   type TranscriptionControlRequest,
   type TranscriptionJobMetadata,
   type TranscriptionStateContent,
-} from "../../wire-types.ts";
+} from "../../config/wire-types.ts";
 import { matrixRequest, MatrixRequestError } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";

@@ -4,7 +4,7 @@
 // JSON lines on stdout: connected, sent, error.
 //   browser-subtitle-sender.ts <url> <jwt> <matrix user id> <interim text> <final text>
 import { Room, TrackKind } from "@livekit/rtc-node";
-import { MATRIX_USER_ATTRIBUTE } from "../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE } from "../../config/wire-types.ts";
 import { SubtitlePublisher } from "../../bridge/src/live/subtitle-publisher.ts";
 import { report, runScript, untilStopped } from "./json-line-script.ts";
 

@@ -1,7 +1,7 @@
 // What tests do as Matrix users: create a meeting, join it, get OpenID tokens, wait for the appservice
 // to see joins.
-import type { FocusGetTokenRequest, MeetingCreationResponse, OpenIdToken } from "../../wire-types.ts";
-import { MEETINGS_API_PATH } from "../../wire-types.ts";
+import type { FocusGetTokenRequest, MeetingCreationResponse, OpenIdToken } from "../../config/wire-types.ts";
+import { MEETINGS_API_PATH } from "../../config/wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { waitUntil } from "../harness/wait.ts";

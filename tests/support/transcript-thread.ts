@@ -1,6 +1,6 @@
 // Reads the bridge's transcript thread back from a room's timeline, as a client would show it: the
 // "Transcription started" root and one message per utterance, each with its latest edit applied.
-import { TRANSCRIBER_NOTICE_KEY, type RoomEvent, type TranscriptFields, type TranscriptSessionFields } from "../../wire-types.ts";
+import { TRANSCRIBER_NOTICE_KEY, type RoomEvent, type TranscriptFields, type TranscriptSessionFields } from "../../config/wire-types.ts";
 import { OUTAGE_KEY } from "../../bridge/src/matrix/engine-outage-notices.ts";
 import { LOST_MESSAGES_KEY } from "../../bridge/src/matrix/lost-messages-notice.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";

@@ -13,7 +13,7 @@ import {
   type TranscriptionControlMessage,
   type TranscriptionJobMetadata,
   type TranscriptSessionFields,
-} from "../../wire-types.ts";
+} from "../../config/wire-types.ts";
 import type { AppserviceProcess } from "../harness/appservice.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";

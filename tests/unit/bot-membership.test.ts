@@ -2,7 +2,7 @@
 // leaves them out of the people it lists and counts.
 import assert from "node:assert/strict";
 import { createHomeserverClient } from "../../appservice/src/homeserver-client.ts";
-import { BOT_MEMBER_KEY } from "../../wire-types.ts";
+import { BOT_MEMBER_KEY } from "../../config/wire-types.ts";
 
 interface Seen {
   method: string;

@@ -2,7 +2,7 @@
 // request parser, the group rooms (children of the meeting, inviting their members and the
 // moderator, transcribed when the meeting is), the state clients follow, the time limit.
 import assert from "node:assert/strict";
-import { BREAKOUTS_STATE_EVENT, TRANSCRIPTION_STATE_EVENT, type BreakoutsContent } from "../../wire-types.ts";
+import { BREAKOUTS_STATE_EVENT, TRANSCRIPTION_STATE_EVENT, type BreakoutsContent } from "../../config/wire-types.ts";
 import { createBreakouts, groupTitle } from "../../appservice/src/breakouts/breakouts.ts";
 import { parseBreakoutsRequest } from "../../appservice/src/breakouts/breakouts-api.ts";
 import { MatrixError } from "../../appservice/src/errors.ts";

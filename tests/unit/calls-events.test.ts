@@ -2,7 +2,7 @@
 // included: they are ordinary empty-content events by the time they reach us) and room departures.
 import assert from "node:assert/strict";
 import { callInputs } from "../../appservice/src/calls/call-events.ts";
-import type { RoomEvent } from "../../wire-types.ts";
+import type { RoomEvent } from "../../config/wire-types.ts";
 
 const ROOM = "!call:ministry-a.test";
 const ALICE = "@alice:ministry-a.test";

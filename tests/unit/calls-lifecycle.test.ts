@@ -14,7 +14,7 @@ import { createLogger } from "../../appservice/src/log.ts";
 import { FakeHomeserver } from "../../appservice/src/testing/fake-homeserver.ts";
 import { parseConfig } from "../../config/load.ts";
 import type { AppserviceConfig } from "../../config/schema.ts";
-import type { RoomEvent } from "../../wire-types.ts";
+import type { RoomEvent } from "../../config/wire-types.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { requestJson } from "../support/http.ts";
 

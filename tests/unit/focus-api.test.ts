@@ -1,6 +1,6 @@
 // The focus API in a Koa app with fakes for the verifier, the store and LiveKit's room API, and real
 // LiveKit tokens, checked with livekit-server-sdk's TokenVerifier.
-import { MATRIX_USER_ATTRIBUTE } from "../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE } from "../../config/wire-types.ts";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";

@@ -3,7 +3,7 @@
 // LiveKit, and the tokens the focus refuses afterwards.
 import assert from "node:assert/strict";
 import { ParticipantInfo, ServerError, TrackInfo, TrackSource, TrackType } from "livekit-server-sdk";
-import { MATRIX_USER_ATTRIBUTE } from "../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE } from "../../config/wire-types.ts";
 import { MatrixError } from "../../appservice/src/errors.ts";
 import { CALL_SLOT, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { createLogger } from "../../appservice/src/log.ts";

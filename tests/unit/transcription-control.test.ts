@@ -15,7 +15,7 @@ import {
 import { commandTexts } from "../../appservice/src/transcription/command-texts.ts";
 import { COMMAND_USAGE, parseRecordingRequest, parseTranscribeCommand, parseTranscriptionRequest } from "../../appservice/src/transcription/transcription-requests.ts";
 import { createTranscriptionStateReader } from "../../appservice/src/transcription/transcription-state.ts";
-import { TRANSCRIPT_SESSION_KEY, TRANSCRIPTION_STATE_EVENT, type RoomEvent } from "../../wire-types.ts";
+import { TRANSCRIPT_SESSION_KEY, TRANSCRIPTION_STATE_EVENT, type RoomEvent } from "../../config/wire-types.ts";
 
 const ROOM = "!meeting:ministry-a.test";
 const FOLLOWED = "!elsewhere:ministry-b.test";

@@ -12,7 +12,7 @@ import {
   STOP_GRACE_MS,
   type TranscriberDispatch,
 } from "../../appservice/src/transcription/transcriber-dispatch.ts";
-import { TRANSCRIBER_AGENT_NAME, TRANSCRIPTION_CONTROL_TOPIC, type TranscriptionJobMetadata } from "../../wire-types.ts";
+import { TRANSCRIBER_AGENT_NAME, TRANSCRIPTION_CONTROL_TOPIC, type TranscriptionJobMetadata } from "../../config/wire-types.ts";
 
 const ROOM = "lk-room";
 const T0 = 1_700_000_000_000;

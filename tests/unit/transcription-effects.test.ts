@@ -11,7 +11,7 @@ import { createLogger } from "../../appservice/src/log.ts";
 import { FakeTranscriberLiveKit } from "../../appservice/src/transcription/testing/fake-transcriber-livekit.ts";
 import { createTranscriberDispatch } from "../../appservice/src/transcription/transcriber-dispatch.ts";
 import { createTranscriptionEffects, NO_WORKER_NOTICE_MS } from "../../appservice/src/transcription/transcription-effects.ts";
-import { TRANSCRIBER_AGENT_NAME, TRANSCRIBER_NOTICE_KEY, type TranscriptionStateContent } from "../../wire-types.ts";
+import { TRANSCRIBER_AGENT_NAME, TRANSCRIBER_NOTICE_KEY, type TranscriptionStateContent } from "../../config/wire-types.ts";
 
 const ROOM = "!meeting:ministry-a.test";
 const LK = "lk-room";

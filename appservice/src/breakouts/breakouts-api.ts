@@ -1,7 +1,7 @@
 // `POST /_visio/v1/breakouts`: a moderator of a meeting starts its breakout groups (with who goes
 // where, and for how long) or ends them, on the appservice hosting the meeting, as for transcription.
 import Router from "@koa/router";
-import { BREAKOUTS_API_PATH, MATRIX_USER_ID, type BreakoutsContent, type BreakoutsRequest } from "../../../wire-types.ts";
+import { BREAKOUTS_API_PATH, MATRIX_USER_ID, type BreakoutsContent, type BreakoutsRequest } from "../../../config/wire-types.ts";
 import { authenticatedPosts, type AuthenticatedPostDeps } from "../authenticated-post.ts";
 import { MatrixError } from "../errors.ts";
 import { parseOpenIdToken, refuseUnknownKeys, requireObject, requireRoomId } from "../focus/focus-requests.ts";

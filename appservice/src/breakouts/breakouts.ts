@@ -5,7 +5,7 @@
 // when: clients move their user into their group's call and back. At the time limit the bot ends them;
 // clients also go back by themselves once `ends_at` is past, so a restart of this process (which
 // forgets its timers) brings nobody back late.
-import { BREAKOUTS_STATE_EVENT, TRANSCRIPTION_STATE_EVENT, type BreakoutGroup, type BreakoutsContent } from "../../../wire-types.ts";
+import { BREAKOUTS_STATE_EVENT, TRANSCRIPTION_STATE_EVENT, type BreakoutGroup, type BreakoutsContent } from "../../../config/wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";

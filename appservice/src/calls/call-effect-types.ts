@@ -1,5 +1,5 @@
 // What call changes ask to be done once committed; stored as JSON in call_effects.
-import type { CallNoticeContent, RecordingJobFields } from "../../../wire-types.ts";
+import type { CallNoticeContent, RecordingJobFields } from "../../../config/wire-types.ts";
 
 export interface NoticeEffect {
   kind: "notice";

@@ -11,7 +11,7 @@ import {
   type RoomEvent,
   type RtcMemberContent,
   type TranscriptionStateContent,
-} from "../../../wire-types.ts";
+} from "../../../config/wire-types.ts";
 import { CALL_SLOT } from "../focus/livekit-names.ts";
 
 export interface RtcJoin {

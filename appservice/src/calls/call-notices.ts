@@ -1,6 +1,6 @@
 // The bot's timeline notices for a call: one when it starts, one when it ends, nothing in between; in
 // the server's language (French or English), the fields beside them for clients.
-import type { CallNoticeContent } from "../../../wire-types.ts";
+import type { CallNoticeContent } from "../../../config/wire-types.ts";
 import { isFrench } from "../transcription/transcription-texts.ts";
 import type { Call } from "./call-store.ts";
 

@@ -9,7 +9,7 @@
 // participant comes through here, and Koa's context, router and response machinery cost about as
 // much CPU per request as the whole token path (measured by `npm run bench`).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FocusTokenResponse, OpenIdToken } from "../../../wire-types.ts";
+import type { FocusTokenResponse, OpenIdToken } from "../../../config/wire-types.ts";
 import { MatrixError, matrixErrorFor } from "../errors.ts";
 import { parseJsonBody, readRequestBody } from "../http-body.ts";
 import type { Logger } from "../log.ts";

@@ -1,7 +1,7 @@
 // Validation of the focus endpoints' bodies: every field checked, each problem named.
 // Missing or mistyped fields are M_BAD_JSON, well-typed but invalid values M_INVALID_PARAM.
 // Unknown fields are refused, as lk-jwt-service does, so a typo never silently weakens a check.
-import { MATRIX_USER_ID, type FocusGetTokenRequest, type FocusLegacySfuRequest, type OpenIdToken } from "../../../wire-types.ts";
+import { MATRIX_USER_ID, type FocusGetTokenRequest, type FocusLegacySfuRequest, type OpenIdToken } from "../../../config/wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import { parseServerName } from "./federation-client.ts";
 import { CALL_SLOT, isWellFormedId } from "./livekit-names.ts";

@@ -1,7 +1,7 @@
 // Checks a Matrix OpenID token with the homeserver that issued it, over federation, and remembers
 // the answer briefly: Element Call asks for a token per SFU and on every reconnection.
 import { createHash } from "node:crypto";
-import { MATRIX_USER_ID, type OpenIdToken } from "../../../wire-types.ts";
+import { MATRIX_USER_ID, type OpenIdToken } from "../../../config/wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import type { RequestLimits } from "../rate-limiter.ts";
 import {

@@ -5,7 +5,7 @@ import { MatrixError } from "../errors.ts";
 import { createKnownRooms, type KnownRooms } from "./known-rooms.ts";
 import { createLiveKitTokenSigner } from "./livekit-jwt.ts";
 import type { Logger } from "../log.ts";
-import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE } from "../../../config/wire-types.ts";
 
 /** The LiveKit room API calls the issuer makes; a fake implements these two. */
 export type LiveKitRooms = Pick<RoomServiceClient, "listRooms" | "createRoom">;

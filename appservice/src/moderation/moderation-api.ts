@@ -1,7 +1,7 @@
 // `POST /_visio/v1/moderation`: a moderator of a meeting mutes, removes, or ends the call for the
 // participants on this ministry's SFU. Same authenticated POST as the other client APIs.
 import Router from "@koa/router";
-import { MODERATION_API_PATH, type ModerationRequest, type ModerationResponse } from "../../../wire-types.ts";
+import { MODERATION_API_PATH, type ModerationRequest, type ModerationResponse } from "../../../config/wire-types.ts";
 import { authenticatedPosts, type AuthenticatedPostDeps } from "../authenticated-post.ts";
 import { MatrixError } from "../errors.ts";
 import { parseOpenIdToken, refuseUnknownKeys, requireObject, requireRoomId } from "../focus/focus-requests.ts";

@@ -3,7 +3,7 @@
 // client asks the target's ministry, or every ministry for the actions on everyone). Works whatever
 // client the participants use (ours, Element Call): nothing is asked of them.
 import type { ParticipantInfo, RoomServiceClient } from "livekit-server-sdk";
-import { MATRIX_USER_ATTRIBUTE, MATRIX_USER_ID, type ModerationRequest } from "../../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE, MATRIX_USER_ID, type ModerationRequest } from "../../../config/wire-types.ts";
 import { participantsOf } from "../calls/call-effects.ts";
 import { isFrench } from "../transcription/transcription-texts.ts";
 import { MatrixError } from "../errors.ts";

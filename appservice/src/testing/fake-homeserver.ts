@@ -1,6 +1,6 @@
 // A homeserver double for the appservice's Client-Server calls: creates rooms, and keeps every
 // notice sent (no deduplication by transaction ID, so tests see each send).
-import type { CallNoticeContent, RoomEvent } from "../../../wire-types.ts";
+import type { CallNoticeContent, RoomEvent } from "../../../config/wire-types.ts";
 import type { CreateRoomRequest, HomeserverClient } from "../homeserver-client.ts";
 
 export interface PostedNotice {

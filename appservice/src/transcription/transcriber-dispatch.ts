@@ -12,7 +12,7 @@ import {
   TRANSCRIPTION_CONTROL_TOPIC,
   type TranscriptionControlMessage,
   type TranscriptionJobMetadata,
-} from "../../../wire-types.ts";
+} from "../../../config/wire-types.ts";
 import { EffectPendingError } from "../calls/call-effects.ts";
 import type { Logger } from "../log.ts";
 import { oneAtATimePerKey } from "./one-at-a-time.ts";

@@ -5,7 +5,7 @@
 // server's language. The transactions also
 // bring the bridge's own refusal of a session (its worker has no model for the meeting's language):
 // that session is stopped.
-import { TRANSCRIBER_NOTICE_KEY, type RoomEvent, type TranscriberNoticeFields } from "../../../wire-types.ts";
+import { TRANSCRIBER_NOTICE_KEY, type RoomEvent, type TranscriberNoticeFields } from "../../../config/wire-types.ts";
 import { MatrixError } from "../errors.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import type { Logger } from "../log.ts";

@@ -10,7 +10,7 @@ import {
   type RecordingTranscriptionResponse,
   type RoomEvent,
   type TranscriptionStateContent,
-} from "../../../wire-types.ts";
+} from "../../../config/wire-types.ts";
 import type { TranscriptionEffect } from "../calls/call-effect-types.ts";
 import { MatrixError } from "../errors.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";

@@ -1,7 +1,7 @@
 // The transcription effects of the call lifecycle: decided in a database transaction (a start, a
 // stop, a call's first participant, a transcriber leaving), run after it with retries. Each reads the
 // room's transcription state first, so an effect that runs late acts on the state as it is now.
-import { TRANSCRIBER_NOTICE_KEY, type TranscriberNoticeFields, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { TRANSCRIBER_NOTICE_KEY, type TranscriberNoticeFields, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import type { RecordingTranscriptionEffect, TranscriptionDispatchEffect, TranscriptionEffect, TranscriptionStopEffect } from "../calls/call-effect-types.ts";
 import { EffectPendingError, type TranscriptionEffectRunner } from "../calls/call-effects.ts";
 import type { CallStore } from "../calls/call-store.ts";

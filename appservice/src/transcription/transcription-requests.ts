@@ -2,7 +2,7 @@
 // `!transcribe start [language]` / `!transcribe stop`. Every field checked, each problem named:
 // missing or mistyped fields are M_BAD_JSON, well-typed but invalid values M_INVALID_PARAM, unknown
 // fields refused (as the focus endpoints do).
-import type { RecordingTranscriptionRequest, TranscriptionControlRequest } from "../../../wire-types.ts";
+import type { RecordingTranscriptionRequest, TranscriptionControlRequest } from "../../../config/wire-types.ts";
 import { LANGUAGE_TAG } from "../../../config/schema.ts";
 import { MatrixError } from "../errors.ts";
 import { parseOpenIdToken, refuseUnknownKeys, requireObject, requireRoomId } from "../focus/focus-requests.ts";

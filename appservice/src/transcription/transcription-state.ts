@@ -8,7 +8,7 @@ import {
   type TranscriberNoticeFields,
   type TranscriptSessionFields,
   type TranscriptionStateContent,
-} from "../../../wire-types.ts";
+} from "../../../config/wire-types.ts";
 import type { HomeserverClient } from "../homeserver-client.ts";
 import { transcriptionTexts } from "./transcription-texts.ts";
 

@@ -2,7 +2,7 @@
 // issues carries the verified Matrix user as the participant attribute MATRIX_USER_ATTRIBUTE, so the
 // speaker is that user, named by their display name in the room where known. A participant without
 // the attribute (a token minted elsewhere) is named after its LiveKit name, else its identity.
-import { MATRIX_USER_ATTRIBUTE, MATRIX_USER_ID } from "../../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE, MATRIX_USER_ID } from "../../../config/wire-types.ts";
 import type { Speaker } from "../transcript/segment.ts";
 
 export interface ParticipantInfo {

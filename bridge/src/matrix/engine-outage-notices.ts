@@ -2,7 +2,7 @@
 // it is back: nothing says "transcribing" while nothing is transcribed. One notice per outage (not one
 // per lost utterance), then one when an utterance is decoded again, with how many were lost. The
 // notices are m.notice messages in the thread, with `org.visio.transcript.outage` fields for clients.
-import { TRANSCRIPT_OUTAGE_KEY } from "../../../wire-types.ts";
+import { TRANSCRIPT_OUTAGE_KEY } from "../../../config/wire-types.ts";
 import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import type { MatrixClient } from "./matrix-client.ts";
 import { threadRelation } from "./transcript-poster.ts";

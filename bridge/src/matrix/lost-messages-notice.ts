@@ -2,7 +2,7 @@
 // refused them or stayed unreachable through the client's retries): once the next message goes
 // through, one notice with how many were lost and why. The transcript files posted at the end still
 // have every utterance, since they are written from what was transcribed, not from the thread.
-import { TRANSCRIPT_LOST_MESSAGES_KEY } from "../../../wire-types.ts";
+import { TRANSCRIPT_LOST_MESSAGES_KEY } from "../../../config/wire-types.ts";
 import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import type { MatrixEventSender } from "./transcript-poster.ts";
 import { threadRelation } from "./transcript-poster.ts";

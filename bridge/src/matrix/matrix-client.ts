@@ -5,7 +5,7 @@
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
-import { BOT_MEMBER_KEY, type MatrixErrorBody } from "../../../wire-types.ts";
+import { BOT_MEMBER_KEY, type MatrixErrorBody } from "../../../config/wire-types.ts";
 import type { MatrixEventSender } from "./transcript-poster.ts";
 
 export type FetchLike = (

@@ -1,7 +1,7 @@
 // The appservice's control messages to a transcribing bridge: data packets on TRANSCRIPTION_CONTROL_TOPIC.
 // Participants can send data on any topic too, so only packets from LiveKit's server API (which the
 // appservice uses, and no participant can) are obeyed.
-import { TRANSCRIPTION_CONTROL_TOPIC, type TranscriptionControlMessage } from "../../../wire-types.ts";
+import { TRANSCRIPTION_CONTROL_TOPIC, type TranscriptionControlMessage } from "../../../config/wire-types.ts";
 
 export type ControlDecision = { action: "none" } | { action: "ignore"; reason: string } | TranscriptionControlMessage;
 

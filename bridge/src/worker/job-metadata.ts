@@ -1,7 +1,7 @@
 // The metadata of a transcription dispatch (TranscriptionJobMetadata, set by the appservice), checked
 // before the worker accepts the job: a job it cannot place in a Matrix thread is refused, with a reason.
 import { z } from "zod";
-import type { TranscriptionJobMetadata } from "../../../wire-types.ts";
+import type { TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 
 const metadataSchema = z.object({
   // No ":server" required: room version 12 IDs have none.

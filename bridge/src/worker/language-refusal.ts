@@ -1,7 +1,7 @@
 // A job in a language that no model of this worker covers is refused in the thread, in the meeting's
 // language, with the configured models: people see why nothing is transcribed, and the appservice,
 // reading the notice's fields, stops the transcription rather than let it say "started" while nothing runs.
-import { TRANSCRIBER_NOTICE_KEY, type TranscriberNoticeFields, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { TRANSCRIBER_NOTICE_KEY, type TranscriberNoticeFields, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
 import { threadRelation } from "../matrix/transcript-poster.ts";
 import { transcriptTexts } from "../transcript/transcript-texts.ts";

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Room } from "@livekit/rtc-node";
-import { MAX_RECORDING_BYTES, type RecordingJobFields, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { MAX_RECORDING_BYTES, type RecordingJobFields, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import { AudioDecodeError, decodeAudioFile } from "../audio/decode-file.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
 import { MatrixRequestError } from "../matrix/matrix-client.ts";

@@ -7,7 +7,7 @@
 // finalises, since the job is dispatched again and the next run goes on in the same thread.
 import { randomUUID } from "node:crypto";
 import { DisconnectReason } from "@livekit/rtc-node";
-import type { TranscriptionJobMetadata } from "../../../wire-types.ts";
+import type { TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import { SttEngineNotReadyError, type SttEngine } from "../stt/engine.ts";
 import type { VadSettings } from "../transcript/vad.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";

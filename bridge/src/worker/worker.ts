@@ -3,7 +3,7 @@
 // each dispatch to one registered worker (by reported load); several worker processes share the calls.
 import { JobStatus, type Job, type JobAssignment } from "@livekit/protocol";
 import { RoomServiceClient, ServerError } from "livekit-server-sdk";
-import { TRANSCRIBER_AGENT_NAME, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { TRANSCRIBER_AGENT_NAME, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import { AgentConnection, type AvailabilityAnswer } from "../agent/agent-connection.ts";
 import { vadOptions } from "../config.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";

@@ -1,7 +1,7 @@
 // Calling Visio's HTTP APIs (focus, transcription control, meetings): a JSON POST with a timeout, and
 // failures, which they answer with Matrix-style bodies ({errcode, error}): the errcode is kept for code
 // and picks the plain reason the user reads; the server's own sentence stays in the error's message.
-import type { MatrixErrorBody, OpenIdToken } from "../../../wire-types.ts";
+import type { MatrixErrorBody, OpenIdToken } from "../../../config/wire-types.ts";
 import type { MessageKey } from "../i18n/fr.ts";
 import { ERRCODE, VisioError, reasonOf } from "./errors.ts";
 import type { FetchLike } from "./matrix/homeserver-discovery.ts";

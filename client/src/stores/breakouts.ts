@@ -4,7 +4,7 @@
 import { KnownMembership, MsgType, type Room } from "matrix-js-sdk";
 import { defineStore } from "pinia";
 import { computed, onScopeDispose, ref, shallowRef, watch } from "vue";
-import type { BreakoutGroup, BreakoutsContent } from "../../../wire-types.ts";
+import type { BreakoutGroup, BreakoutsContent } from "../../../config/wire-types.ts";
 import { breakoutsOf, controlBreakouts, groupOf, isRunning, parentOf } from "../services/breakouts/breakouts.ts";
 import { asVisioError, type VisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";

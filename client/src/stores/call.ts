@@ -10,7 +10,7 @@ import type { CallMembership, MatrixRTCSession } from "matrix-js-sdk/lib/matrixr
 import { MatrixRTCSessionEvent, MembershipManagerEvent } from "matrix-js-sdk/lib/matrixrtc/index.js";
 import { defineStore } from "pinia";
 import { computed, markRaw, ref, shallowRef } from "vue";
-import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE } from "../../../config/wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import { ownFocus, requestPublishToken, requestSubscribeToken } from "../services/livekit/focus.ts";

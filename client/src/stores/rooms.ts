@@ -3,8 +3,8 @@
 import { KnownMembership, MatrixError, type MatrixClient, type Room, type RoomMember } from "matrix-js-sdk";
 import { defineStore } from "pinia";
 import { computed, ref, shallowRef } from "vue";
-import type { TranscriptionStateContent } from "../../../wire-types.ts";
-import { BOT_MEMBER_KEY, TRANSCRIPTION_STATE_EVENT } from "../../../wire-types.ts";
+import type { TranscriptionStateContent } from "../../../config/wire-types.ts";
+import { BOT_MEMBER_KEY, TRANSCRIPTION_STATE_EVENT } from "../../../config/wire-types.ts";
 import { ERRCODE, VisioError, asVisioError } from "../services/errors.ts";
 import { useServices } from "../services/index.ts";
 import { createMeeting as createMeetingRequest } from "../services/meetings/meeting-creation.ts";

@@ -13,7 +13,7 @@ import {
   type TranscriptOutageFields,
   type TranscriptSessionFields,
   type TranscriptionStateContent,
-} from "../../../wire-types.ts";
+} from "../../../config/wire-types.ts";
 import type { Translate } from "../i18n/index.ts";
 
 export type BotNotice =

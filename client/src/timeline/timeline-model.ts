@@ -2,7 +2,7 @@
 // they replace, thread replies (m.thread) grouped under their root, state noise left out. Pure, so
 // the rules are unit tested without a homeserver. Transcripts need all of it: the bridge posts a
 // "Transcription started" notice, then one thread message per utterance, edited until final.
-import { BOT_MEMBER_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../wire-types.ts";
+import { BOT_MEMBER_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../config/wire-types.ts";
 import { botNoticeOf, type BotNotice } from "./bot-notices.ts";
 
 export interface RawEvent {

@@ -3,7 +3,7 @@
 // sessions come from two places: every thread the server lists for the room (earlier calls included),
 // and the timeline the client has loaded, which is newer while a call is transcribed; a line in both
 // is taken from the timeline.
-import { TRANSCRIPT_SESSION_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../wire-types.ts";
+import { TRANSCRIPT_SESSION_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../config/wire-types.ts";
 import type { TimelineItem } from "../timeline/timeline-model.ts";
 import { matchWords, queryWords, type TextRange } from "./transcript-search.ts";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { MatrixEvent, RoomMember } from "matrix-js-sdk";
 import { isBotMember } from "../../src/stores/rooms.ts";
-import { BOT_MEMBER_KEY } from "../../../wire-types.ts";
+import { BOT_MEMBER_KEY } from "../../../config/wire-types.ts";
 
 function member(userId: string, content: Record<string, unknown>): RoomMember {
   const m = new RoomMember("!r:a.test", userId);

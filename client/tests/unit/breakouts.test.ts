@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { BreakoutsContent } from "../../../wire-types.ts";
+import type { BreakoutsContent } from "../../../config/wire-types.ts";
 import { groupOf, isRunning, randomGroups } from "../../src/services/breakouts/breakouts.ts";
 
 const NOW = 1_800_000_000_000;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { OpenIdToken } from "../../../wire-types.ts";
+import type { OpenIdToken } from "../../../config/wire-types.ts";
 import { VisioError } from "../../src/services/errors.ts";
 import { focusVouchedBy, fociFromWellKnown, requestFocusToken, requestPublishToken, requestSubscribeToken } from "../../src/services/livekit/focus.ts";
 

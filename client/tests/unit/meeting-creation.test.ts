@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { OpenIdToken } from "../../../wire-types.ts";
-import { MEETINGS_API_PATH } from "../../../wire-types.ts";
+import type { OpenIdToken } from "../../../config/wire-types.ts";
+import { MEETINGS_API_PATH } from "../../../config/wire-types.ts";
 import { VisioError } from "../../src/services/errors.ts";
 import { createMeeting } from "../../src/services/meetings/meeting-creation.ts";
 

@@ -2,8 +2,8 @@
 // in the call), what they carry, refusals, a moderator's power level, and what a disconnection says.
 import assert from "node:assert/strict";
 import { DisconnectReason } from "livekit-client";
-import type { OpenIdToken } from "../../../wire-types.ts";
-import { WELL_KNOWN_APPSERVICE_KEY } from "../../../wire-types.ts";
+import type { OpenIdToken } from "../../../config/wire-types.ts";
+import { WELL_KNOWN_APPSERVICE_KEY } from "../../../config/wire-types.ts";
 import { VisioError } from "../../src/services/errors.ts";
 import { callLostError } from "../../src/services/moderation/disconnect-reasons.ts";
 import { requestModeration, serverOfUser, serversOf } from "../../src/services/moderation/moderation.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { OpenIdToken } from "../../../wire-types.ts";
-import { WELL_KNOWN_APPSERVICE_KEY } from "../../../wire-types.ts";
+import type { OpenIdToken } from "../../../config/wire-types.ts";
+import { WELL_KNOWN_APPSERVICE_KEY } from "../../../config/wire-types.ts";
 import { VisioError } from "../../src/services/errors.ts";
 import { controlTranscription, findAppserviceUrl, serverOfAlias } from "../../src/services/transcription/transcription-control.ts";
 

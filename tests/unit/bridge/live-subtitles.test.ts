@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { MATRIX_USER_ATTRIBUTE } from "../../../wire-types.ts";
+import { MATRIX_USER_ATTRIBUTE } from "../../../config/wire-types.ts";
 import { speakerResolver } from "../../../bridge/src/live/speaker.ts";
 import { SpeakerPipelines } from "../../../bridge/src/live/speaker-pipelines.ts";
 import { SubtitlePublisher, type TextSender } from "../../../bridge/src/live/subtitle-publisher.ts";

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFile } from "node:fs/promises";
 import yaml from "js-yaml";
 import { Job, JobStatus, JobType, Room } from "@livekit/protocol";
-import { TRANSCRIBER_NOTICE_KEY, TRANSCRIPTION_CONTROL_TOPIC, type RoomEvent, type TranscriptionJobMetadata } from "../../../wire-types.ts";
+import { TRANSCRIBER_NOTICE_KEY, TRANSCRIPTION_CONTROL_TOPIC, type RoomEvent, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import type { AgentConnectionHandlers } from "../../../bridge/src/agent/agent-connection.ts";
 import type { MatrixRequest } from "../../../bridge/src/matrix/matrix-client.ts";
 import { readEarlierTranscript } from "../../../bridge/src/matrix/thread-reader.ts";

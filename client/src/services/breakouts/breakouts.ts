@@ -2,8 +2,8 @@
 // by the bot of the appservice hosting it), the group a user is in, a random split, and the request a
 // moderator sends to start or end them (`POST <appservice>/_visio/v1/breakouts`).
 import type { Room } from "matrix-js-sdk";
-import type { BreakoutGroup, BreakoutsContent, BreakoutsRequest, OpenIdToken } from "../../../../wire-types.ts";
-import { BREAKOUTS_API_PATH, BREAKOUTS_STATE_EVENT } from "../../../../wire-types.ts";
+import type { BreakoutGroup, BreakoutsContent, BreakoutsRequest, OpenIdToken } from "../../../../config/wire-types.ts";
+import { BREAKOUTS_API_PATH, BREAKOUTS_STATE_EVENT } from "../../../../config/wire-types.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
 import { openIdFields, postJson } from "../visio-api.ts";
 

@@ -1,6 +1,6 @@
 // The MatrixRTC focus (MSC4143 discovery, MSC4195 token): which LiveKit service a call uses, and
 // the LiveKit URL and token it hands out for an OpenID token of our homeserver.
-import type { FocusGetTokenRequest, FocusLegacySfuRequest, FocusTokenResponse, OpenIdToken } from "../../../../wire-types.ts";
+import type { FocusGetTokenRequest, FocusLegacySfuRequest, FocusTokenResponse, OpenIdToken } from "../../../../config/wire-types.ts";
 import type { MatrixRtcMode } from "../client-config.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 import { openIdFields, postJson } from "../visio-api.ts";

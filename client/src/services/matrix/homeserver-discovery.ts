@@ -1,7 +1,7 @@
 // Finds a homeserver's client API from what a user types: a server name (discovered through
 // `.well-known/matrix/client`, as the spec says) or a URL. Tells "no Matrix server there" apart from
 // "a known server that does not answer", since the user can fix the first and must wait for the second.
-import { MATRIX_USER_ID } from "../../../../wire-types.ts";
+import { MATRIX_USER_ID } from "../../../../config/wire-types.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;

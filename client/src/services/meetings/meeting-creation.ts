@@ -1,8 +1,8 @@
 // "Nouvelle réunion": `POST <appservice>/_visio/v1/meetings` on the user's own ministry's appservice
 // (named in their homeserver's `.well-known/matrix/client`), authenticated by an OpenID token from their
 // homeserver. The meeting comes back inviting its creator, who then joins it.
-import type { MeetingCreationRequest, MeetingCreationResponse, OpenIdToken } from "../../../../wire-types.ts";
-import { MEETINGS_API_PATH } from "../../../../wire-types.ts";
+import type { MeetingCreationRequest, MeetingCreationResponse, OpenIdToken } from "../../../../config/wire-types.ts";
+import { MEETINGS_API_PATH } from "../../../../config/wire-types.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 import { openIdFields, postJson } from "../visio-api.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";

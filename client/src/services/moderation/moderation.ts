@@ -2,8 +2,8 @@
 // each member publishes on their own ministry's SFU, so an action on one participant goes to the
 // appservice of their ministry (their Matrix user ID's server), and an action on everyone to every
 // ministry with members in the call (and, to end it, the hosting one, whose bot announces the end).
-import type { ModerationRequest, ModerationResponse, OpenIdToken } from "../../../../wire-types.ts";
-import { MODERATION_API_PATH } from "../../../../wire-types.ts";
+import type { ModerationRequest, ModerationResponse, OpenIdToken } from "../../../../config/wire-types.ts";
+import { MODERATION_API_PATH } from "../../../../config/wire-types.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
 import { openIdFields, postJson } from "../visio-api.ts";
 

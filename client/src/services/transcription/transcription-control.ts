@@ -1,8 +1,8 @@
 // Starting and stopping a meeting's transcription: `POST <appservice>/_visio/v1/transcription` on the
 // appservice of the ministry hosting the room (named in the `.well-known/matrix/client` of the server
 // of the room's canonical alias), authenticated by an OpenID token from the user's own homeserver.
-import type { OpenIdToken, TranscriptionControlRequest, TranscriptionControlResponse, WellKnownAppservice } from "../../../../wire-types.ts";
-import { WELL_KNOWN_APPSERVICE_KEY } from "../../../../wire-types.ts";
+import type { OpenIdToken, TranscriptionControlRequest, TranscriptionControlResponse, WellKnownAppservice } from "../../../../config/wire-types.ts";
+import { WELL_KNOWN_APPSERVICE_KEY } from "../../../../config/wire-types.ts";
 import type { MessageKey } from "../../i18n/fr.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 import { openIdFields, postJson } from "../visio-api.ts";
