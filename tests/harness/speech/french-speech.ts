@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
-import { normaliseWords } from "../../bridge/src/transcript/word-error-rate.ts";
+import { normaliseWords } from "../../../bridge/src/transcript/word-error-rate.ts";
 import { need, type RecordedClip } from "./recorded-speech.ts";
 
 const run = promisify(execFile);

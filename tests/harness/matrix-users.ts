@@ -3,10 +3,10 @@
 import type { FocusGetTokenRequest, MeetingCreationResponse, OpenIdToken } from "../../config/wire-types.ts";
 import { MEETINGS_API_PATH } from "../../config/wire-types.ts";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
-import { matrixRequest } from "../harness/matrix-client.ts";
-import { waitUntil } from "../harness/wait.ts";
+import { matrixRequest } from "./matrix-client.ts";
+import { waitUntil } from "./wait.ts";
 import { requestJson, type JsonResponse } from "./http.ts";
-import type { RegisteredUser, SynapseServer } from "../harness/testbed.ts";
+import type { RegisteredUser, SynapseServer } from "./testbed.ts";
 
 /** Joins a room by its alias or ID, as a client does; the room's ID. */
 export async function joinAlias(server: SynapseServer, user: RegisteredUser, alias: string): Promise<string> {
@@ -90,8 +90,18 @@ export async function requestFocusToken(
  * `<user id>_<device id>_m.call`), kept for an hour: what keeps a caller in the call record.
  */
 export async function publishCallMembership(server: SynapseServer, user: RegisteredUser, roomId: string): Promise<void> {
+  await matrixRequest(server.clientUrl, user.accessToken, "PUT", callMembershipPath(roomId, user), callMembershipContent(user));
+}
+
+/** Where a user's device publishes its call membership in a room (client-server API path). */
+export function callMembershipPath(roomId: string, user: Pick<RegisteredUser, "userId" | "deviceId">): string {
   const key = encodeURIComponent(`${user.userId}_${user.deviceId}_m.call`);
-  await matrixRequest(server.clientUrl, user.accessToken, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.matrix.msc3401.call.member/${key}`, {
+  return `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.matrix.msc3401.call.member/${key}`;
+}
+
+/** The membership content of publishCallMembership; leaving the call replaces it with `{}`. */
+export function callMembershipContent(user: Pick<RegisteredUser, "deviceId">): Record<string, unknown> {
+  return {
     application: "m.call",
     call_id: "",
     scope: "m.room",
@@ -99,5 +109,5 @@ export async function publishCallMembership(server: SynapseServer, user: Registe
     focus_active: { type: "livekit", focus_selection: "oldest_membership" },
     foci_preferred: [],
     expires: 3_600_000,
-  });
+  };
 }

@@ -1,8 +1,8 @@
 // Follows a process that reports one JSON object per line on stdout (the bridge, the rtc-node speaker
 // and subtitle receiver) through its log file, which also holds its stderr.
 import { readFile } from "node:fs/promises";
-import type { ManagedProcess } from "../harness/processes.ts";
-import { waitUntil } from "../harness/wait.ts";
+import type { ManagedProcess } from "./processes.ts";
+import { waitUntil } from "./wait.ts";
 
 export interface JsonReport {
   event: string;

@@ -3,7 +3,7 @@
 import { TRANSCRIBER_NOTICE_KEY, type RoomEvent, type TranscriptFields, type TranscriptSessionFields } from "../../config/wire-types.ts";
 import { OUTAGE_KEY } from "../../bridge/src/matrix/engine-outage-notices.ts";
 import { LOST_MESSAGES_KEY } from "../../bridge/src/matrix/lost-messages-notice.ts";
-import { matrixRequest } from "../harness/matrix-client.ts";
+import { matrixRequest } from "./matrix-client.ts";
 
 export interface ThreadMessage {
   eventId: string;
