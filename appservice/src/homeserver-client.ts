@@ -1,6 +1,9 @@
-// The few Client-Server API calls the appservice makes, as its bot, with the as_token.
-import { BOT_MEMBER_KEY, type CallNoticeContent, type JoinRule, type MatrixErrorBody, type RoomEvent, type ServerAclContent } from "../../config/wire-types.ts";
-import { RetryableError, retry } from "./retry.ts";
+// The few Client-Server API calls the appservice makes, as its bot, with the as_token, through the
+// server sides' one Matrix client (its retries, its MatrixHttpError).
+import { markMembershipAsBot } from "../../config/matrix/bot-membership.ts";
+import { MatrixHttpClient, type FetchLike } from "../../config/matrix/matrix-http-client.ts";
+import { MatrixHttpError } from "../../config/matrix/matrix-http-error.ts";
+import type { CallNoticeContent, JoinRule, RoomEvent, ServerAclContent } from "../../config/wire-types.ts";
 
 export interface CreateRoomRequest {
   room_alias_name: string;
@@ -26,18 +29,6 @@ export interface CreateRoomRequest {
   };
   /** Invited at creation. */
   invite?: string[];
-}
-
-/** An error answered by the homeserver, kept with its errcode so callers can tell cases apart. */
-export class HomeserverError extends Error {
-  readonly status: number;
-  readonly errcode: string;
-  constructor(status: number, body: Partial<MatrixErrorBody>) {
-    super(`homeserver answered ${status} ${body.errcode ?? ""}: ${body.error ?? ""}`.trim());
-    this.name = "HomeserverError";
-    this.status = status;
-    this.errcode = body.errcode ?? "M_UNKNOWN";
-  }
 }
 
 export interface HomeserverClient {
@@ -78,132 +69,69 @@ export interface HomeserverClient {
 export interface HomeserverClientOptions {
   baseUrl: string;
   asToken: string;
-  fetch?: typeof fetch;
+  fetch?: FetchLike;
+  sleep?(ms: number): Promise<void>;
 }
 
-const statePath = (roomId: string, type: string, stateKey: string): string =>
-  `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`;
+const CS = ["_matrix", "client", "v3"] as const;
+const roomPath = (roomId: string, ...rest: string[]): string[] => [...CS, "rooms", roomId, ...rest];
+const statePath = (roomId: string, type: string, stateKey: string): string[] => roomPath(roomId, "state", type, stateKey);
 
-export function createHomeserverClient({ baseUrl, asToken, fetch: fetchImpl = fetch }: HomeserverClientOptions): HomeserverClient {
-  /** `attempts`: tries in all when the homeserver is unreachable, busy (429) or failing (≥ 502); default 4. */
-  const call = async <T>(method: string, path: string, body?: unknown, options: { asUserId?: string; attempts?: number } = {}): Promise<T> =>
-    retry(
-      async () => {
-        let res: Response;
-        // Acting as another user of our namespace (Application Service API identity assertion).
-        const url = new URL(path, baseUrl);
-        if (options.asUserId !== undefined) url.searchParams.set("user_id", options.asUserId);
-        try {
-          res = await fetchImpl(url, {
-            method,
-            headers: { authorization: `Bearer ${asToken}`, "content-type": "application/json" },
-            body: body === undefined ? undefined : JSON.stringify(body),
-            signal: AbortSignal.timeout(30_000),
-          });
-        } catch (err) {
-          throw new RetryableError(`homeserver unreachable: ${(err as Error).message}`);
-        }
-        const text = await res.text();
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : {};
-        } catch {
-          json = {};
-        }
-        if (res.ok) return json as T;
-        const errBody = json as Partial<MatrixErrorBody>;
-        if (res.status === 429 || res.status >= 502) {
-          throw new RetryableError(`homeserver answered ${res.status}`, errBody.retry_after_ms);
-        }
-        throw new HomeserverError(res.status, errBody);
-      },
-      { attempts: options.attempts ?? 4, baseDelayMs: 250 },
-    );
+/** Null for a 404 M_NOT_FOUND (no such event, state or delayed event), the error itself otherwise. */
+async function unlessNotFound<T>(request: Promise<T>): Promise<T | null> {
+  try {
+    return await request;
+  } catch (err) {
+    if (err instanceof MatrixHttpError && err.errcode === "M_NOT_FOUND") return null;
+    throw err;
+  }
+}
 
-  // The bot's user ID, asked once: its membership event is keyed by it.
-  let botUserId: Promise<string> | null = null;
-  const ownUserId = (): Promise<string> => {
-    botUserId ??= call<{ user_id: string }>("GET", "/_matrix/client/v3/account/whoami").then((res) => res.user_id);
-    botUserId.catch(() => {
-      botUserId = null;
-    });
-    return botUserId;
-  };
-  // Neither createRoom nor join takes custom membership fields: the bot rewrites its own membership
-  // (a profile change, as display name changes are) with the flag, keeping what was there.
-  const markAsBot = async (roomId: string): Promise<void> => {
-    const path = statePath(roomId, "m.room.member", await ownUserId());
-    const current = await call<Record<string, unknown>>("GET", path);
-    if (current[BOT_MEMBER_KEY] === true) return;
-    await call("PUT", path, { ...current, membership: "join", [BOT_MEMBER_KEY]: true });
-  };
+export function createHomeserverClient({ baseUrl, asToken, fetch, sleep }: HomeserverClientOptions): HomeserverClient {
+  const http = new MatrixHttpClient({ homeserverUrl: baseUrl, accessToken: asToken, fetch, sleep });
+  const sendMessage = (roomId: string, txnId: string, content: object): Promise<{ event_id: string }> =>
+    http.request({ method: "PUT", path: roomPath(roomId, "send", "m.room.message", txnId), json: content });
 
   return {
     async createRoom(request) {
-      const created = await call<{ room_id: string }>("POST", "/_matrix/client/v3/createRoom", request);
-      await markAsBot(created.room_id);
+      const created = await http.request<{ room_id: string }>({ method: "POST", path: [...CS, "createRoom"], json: request });
+      await markMembershipAsBot(http, created.room_id);
       return created;
     },
     pingAppservice: (appserviceId) =>
-      call("POST", `/_matrix/client/v1/appservice/${encodeURIComponent(appserviceId)}/ping`, {
-        transaction_id: `visio-startup-${Date.now()}`,
+      http.request({
+        method: "POST",
+        path: ["_matrix", "client", "v1", "appservice", appserviceId, "ping"],
+        json: { transaction_id: `visio-startup-${Date.now()}` },
       }),
     async joinRoom(roomId, via) {
-      const query = via.map((server) => `server_name=${encodeURIComponent(server)}`).join("&");
       // One try: each one costs a make_join at every server named, and the caller remembers a failure.
-      await call("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}${query ? `?${query}` : ""}`, {}, { attempts: 1 });
-      await markAsBot(roomId);
+      await http.request({ method: "POST", path: [...CS, "join", roomId], query: { server_name: via }, json: {}, attempts: 1 });
+      await markMembershipAsBot(http, roomId);
     },
     async joinedMembers(roomId) {
-      const res = await call<{ joined: Record<string, unknown> }>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`);
+      const res = await http.request<{ joined: Record<string, unknown> }>({ method: "GET", path: roomPath(roomId, "joined_members") });
       return Object.keys(res.joined);
     },
-    sendNotice: (roomId, txnId, content) =>
-      call(
-        "PUT",
-        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`,
-        content,
-      ),
-    sendMessage: (roomId, txnId, content) =>
-      call(
-        "PUT",
-        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`,
-        content,
-      ),
-    async getState(roomId, type, stateKey) {
-      try {
-        return await call<Record<string, unknown>>("GET", statePath(roomId, type, stateKey));
-      } catch (err) {
-        if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return null;
-        throw err;
-      }
-    },
-    async getEvent(roomId, eventId) {
-      try {
-        return await call<RoomEvent>("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(eventId)}`);
-      } catch (err) {
-        if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return null;
-        throw err;
-      }
-    },
-    setState: (roomId, type, stateKey, content) => call("PUT", statePath(roomId, type, stateKey), content),
+    sendNotice: sendMessage,
+    sendMessage,
+    getState: (roomId, type, stateKey) => unlessNotFound(http.request({ method: "GET", path: statePath(roomId, type, stateKey) })),
+    getEvent: (roomId, eventId) => unlessNotFound(http.request<RoomEvent>({ method: "GET", path: roomPath(roomId, "event", eventId) })),
+    setState: (roomId, type, stateKey, content) => http.request({ method: "PUT", path: statePath(roomId, type, stateKey), json: content }),
     async invite(roomId, userId) {
       try {
-        await call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, { user_id: userId });
+        await http.request({ method: "POST", path: roomPath(roomId, "invite"), json: { user_id: userId } });
       } catch (err) {
         // Synapse answers 403 "… is already in the room" for a joined or invited user.
-        if (err instanceof HomeserverError && err.status === 403 && /already in the room/i.test(err.message)) return;
+        if (err instanceof MatrixHttpError && err.status === 403 && /already in the room/i.test(err.message)) return;
         throw err;
       }
     },
     async sendDelayedEvent(delayId) {
-      try {
-        await call("POST", `/_matrix/client/unstable/org.matrix.msc4140/delayed_events/${encodeURIComponent(delayId)}`, { action: "send" });
-        return true;
-      } catch (err) {
-        if (err instanceof HomeserverError && err.errcode === "M_NOT_FOUND") return false;
-        throw err;
-      }
+      const sent = await unlessNotFound(
+        http.request({ method: "POST", path: ["_matrix", "client", "unstable", "org.matrix.msc4140", "delayed_events", delayId], json: { action: "send" } }),
+      );
+      return sent !== null;
     },
   };
 }

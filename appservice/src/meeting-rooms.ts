@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import type { AppserviceConfig } from "../../config/schema.ts";
 import type { ServerAclContent } from "../../config/wire-types.ts";
 import { BREAKOUTS_STATE_EVENT, CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT } from "../../config/wire-types.ts";
-import { HomeserverError, type CreateRoomRequest, type HomeserverClient } from "./homeserver-client.ts";
+import { MatrixHttpError } from "../../config/matrix/matrix-http-error.ts";
+import type { CreateRoomRequest, HomeserverClient } from "./homeserver-client.ts";
 import type { Logger } from "./log.ts";
 import { createRateLimiter } from "./rate-limiter.ts";
 import type { Store } from "./storage/store.ts";
@@ -150,7 +151,7 @@ export function createMeetingRooms(deps: {
           log.info("meeting created", { alias, roomId, creator });
           return { roomId, alias };
         } catch (err) {
-          if (!(err instanceof HomeserverError && err.errcode === "M_ROOM_IN_USE") || attempt >= 2) throw err;
+          if (!(err instanceof MatrixHttpError && err.errcode === "M_ROOM_IN_USE") || attempt >= 2) throw err;
         }
       }
     },

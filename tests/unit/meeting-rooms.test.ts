@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { HomeserverError, type CreateRoomRequest } from "../../appservice/src/homeserver-client.ts";
+import type { CreateRoomRequest } from "../../appservice/src/homeserver-client.ts";
+import { MatrixHttpError } from "../../config/matrix/matrix-http-error.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import { createMeetingRooms, meetingRoomRequest, serverAcl, slugOfTitle } from "../../appservice/src/meeting-rooms.ts";
 import { parseMeetingCreation } from "../../appservice/src/meetings-api.ts";
@@ -124,15 +125,15 @@ describe("meeting rooms", () => {
         homeserver: {
           createRoom: async () => {
             calls++;
-            if (calls === 1) throw new HomeserverError(400, { errcode: "M_ROOM_IN_USE", error: "Room alias already taken" });
+            if (calls === 1) throw new MatrixHttpError("POST /_matrix/client/v3/createRoom: 400 M_ROOM_IN_USE: Room alias already taken", 400, "M_ROOM_IN_USE");
             if (calls === 2) return { room_id: "!second:ministry-a.test" };
-            throw new HomeserverError(403, { errcode: "M_FORBIDDEN", error: "no" });
+            throw new MatrixHttpError("POST /_matrix/client/v3/createRoom: 403 M_FORBIDDEN: no", 403, "M_FORBIDDEN");
           },
         },
         store: { saveMeetingRoom: async () => undefined },
       });
       assert.equal((await rooms.create("Budget", "@alice:ministry-a.test")).roomId, "!second:ministry-a.test", "never another's room");
-      await assert.rejects(rooms.create("Budget", "@alice:ministry-a.test"), HomeserverError);
+      await assert.rejects(rooms.create("Budget", "@alice:ministry-a.test"), MatrixHttpError);
     });
 
     it("reads the creation request: the title tidied, each problem named", () => {

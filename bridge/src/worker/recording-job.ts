@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { Room } from "@livekit/rtc-node";
 import { MAX_RECORDING_BYTES, type RecordingJobFields, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import { AudioDecodeError, decodeAudioFile } from "../audio/decode-file.ts";
+import { MatrixHttpError } from "../../../config/matrix/matrix-http-error.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
-import { MatrixRequestError } from "../matrix/matrix-client.ts";
 import { postTranscriptFiles } from "../matrix/transcript-files.ts";
 import { threadRelation } from "../matrix/transcript-poster.ts";
 import { transcribeRecording } from "../recordings/transcribe-recording.ts";
@@ -40,8 +40,8 @@ export interface RecordingJobOptions {
 
 /** Why a recording could not be transcribed, in words for the room: never what the recording says. */
 function reasonOf(err: unknown, texts: TranscriptTexts): string {
-  if (err instanceof MatrixRequestError && err.status === 413) return texts.tooLarge(MAX_RECORDING_BYTES / 1024 / 1024);
-  if (err instanceof MatrixRequestError) return texts.notDownloaded(err.message);
+  if (err instanceof MatrixHttpError && err.status === 413) return texts.tooLarge(MAX_RECORDING_BYTES / 1024 / 1024);
+  if (err instanceof MatrixHttpError) return texts.notDownloaded(err.message);
   if (err instanceof AudioDecodeError) return err.soundless ? texts.soundless : texts.undecodable;
   if (err instanceof SttEngineNotReadyError) return texts.noModel(err.message);
   return texts.engineFailed(err instanceof Error ? err.message : String(err));
