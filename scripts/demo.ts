@@ -10,25 +10,39 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { AppserviceProcess, PreparedAppservice } from "../tests/harness/appservice.ts";
-import { prepareAppservice, startAppserviceProcess, withFocus } from "../tests/harness/appservice.ts";
+import {
+  HOSTS,
+  LOOPBACK_HOSTS,
+  PortsInUseError,
+  assertPortsFree,
+  buildClient,
+  createMeeting,
+  joinAlias,
+  matrixRequest,
+  portsOf,
+  prepareAppservice,
+  serveStatic,
+  startAppserviceProcess,
+  startServers,
+  toolsFromEnvironment,
+  waitUntil,
+  withFocus,
+  workerConfig,
+  type AppserviceProcess,
+  type Host,
+  type ManagedProcess,
+  type PreparedAppservice,
+  type RestartPolicy,
+  type Servers,
+  type StaticServer,
+  type SynapseServer,
+  type Topology,
+} from "@visio/testbed";
 import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
-import { DEFAULT_WHISPER_MODELS } from "../bridge/src/config.ts";
+import { DEFAULT_WHISPER_MODELS } from "../config/bridge-schema.ts";
 import { clientSecurityHeaders } from "../config/client-security-headers.ts";
 import { TRANSCRIPTION_API_PATH } from "../appservice/src/transcription/transcription-api.ts";
-import { matrixRequest } from "../tests/harness/matrix-client.ts";
-import type { ManagedProcess, RestartPolicy } from "../tests/harness/processes.ts";
-import type { Host, Topology } from "../tests/harness/network.ts";
-import { HOSTS, LOOPBACK_HOSTS } from "../tests/harness/network.ts";
-import { assertPortsFree, portsOf, PortsInUseError } from "../tests/harness/ports.ts";
-import type { Servers, SynapseServer } from "../tests/harness/testbed.ts";
-import { startServers, toolsFromEnvironment } from "../tests/harness/testbed.ts";
-import { waitUntil } from "../tests/harness/wait.ts";
-import { workerConfig } from "../tests/harness/worker-config.ts";
 import { checkMainJob, describeReport } from "./demo/main-job-check.ts";
-import { buildClient } from "../tests/support/browser-client-build.ts";
-import { createMeeting, joinAlias } from "../tests/support/matrix-users.ts";
-import { serveStatic, type StaticServer } from "../tests/support/browser-client-server.ts";
 
 type Ministry = "a" | "b";
 const MINISTRIES: readonly Ministry[] = ["a", "b"];

@@ -7,9 +7,9 @@
 // Exit status: 0 stopped, 1 failed, 2 bad usage or config, 3 engine not ready.
 import { parseArgs } from "node:util";
 import { ConfigError } from "../../config/load.ts";
+import { loadWorkerConfig, renderWorkerSampleConfig } from "../../config/worker-schema.ts";
 import { SttEngineNotReadyError } from "./stt/engine.ts";
 import { start } from "./worker/start.ts";
-import { loadWorkerConfig, renderWorkerSampleConfig } from "./worker/worker-config.ts";
 import { workerRegistrationYaml } from "./worker/worker-registration.ts";
 import type { WorkerEvent } from "./worker/worker.ts";
 

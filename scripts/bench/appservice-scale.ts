@@ -21,7 +21,7 @@ import { createStore, type MembershipChange } from "../../appservice/src/storage
 import { startPostgres } from "../../tests/harness/postgres.ts";
 import { ProcessGroup } from "../../tests/harness/processes.ts";
 import { testConfig } from "../../tests/support/config.ts";
-import { memberEvent, requestJson } from "../../tests/support/http.ts";
+import { memberEvent, requestJson } from "../../tests/harness/http.ts";
 
 export interface ScaleBenchRun {
   startupMs: number;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import knex from "knex";
 import yaml from "js-yaml";
 import { testConfig } from "../../tests/support/config.ts";
-import { memberEvent, requestJson } from "../../tests/support/http.ts";
+import { memberEvent, requestJson } from "../../tests/harness/http.ts";
 
 export interface TransactionBenchResult {
   eventsPerSecond: number[];

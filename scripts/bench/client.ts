@@ -9,10 +9,10 @@ import type { Page } from "playwright-core";
 import { HOSTS } from "../../tests/harness/network.ts";
 import { getTestbed, uniqueLocalpart } from "../../tests/harness/testbed.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
-import { buildClient } from "../../tests/support/browser-client-build.ts";
+import { buildClient } from "../../tests/harness/client-build.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../../tests/support/browser.ts";
 import { openPrejoin } from "../../tests/support/browser-call.ts";
-import { createMeeting, joinAlias } from "../../tests/support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../../tests/harness/matrix-users.ts";
 
 export interface BundleSize {
   /** What index.html loads before the app starts: its scripts and stylesheets. */

@@ -8,7 +8,7 @@ import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { ELEMENT_CALL_ORIGIN, launchBrowser, openClient, signInThroughForm } from "../../tests/support/browser.ts";
 import { openPrejoin } from "../../tests/support/browser-call.ts";
 import { elementCallVersion, openElementCall, waitForElementCallFrames, type ElementCallMode } from "../../tests/support/element-call.ts";
-import { createMeeting, joinAlias } from "../../tests/support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../../tests/harness/matrix-users.ts";
 
 type Client = "visio" | "element-call";
 export interface PairingBench {

@@ -11,9 +11,9 @@ import { transcribeRecording } from "../../bridge/src/recordings/transcribe-reco
 import { OpenAiCompatibleEngine } from "../../bridge/src/stt/openai-compatible.ts";
 import type { TranscriptSegment } from "../../bridge/src/transcript/segment.ts";
 import { wordErrorRate, type WordErrorCounts } from "../../bridge/src/transcript/word-error-rate.ts";
-import type { SpeechRecording } from "../../tests/speech/festival-speech.ts";
-import { chooseFrenchClips, type TimedFrenchClip } from "../../tests/speech/french-speech.ts";
-import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
+import type { SpeechRecording } from "../../tests/harness/speech/festival-speech.ts";
+import { chooseFrenchClips, type TimedFrenchClip } from "../../tests/harness/speech/french-speech.ts";
+import { recordMeeting } from "../../tests/harness/speech/recorded-speech.ts";
 import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
 
 export interface FrenchBenchRun {

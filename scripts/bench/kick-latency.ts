@@ -11,7 +11,7 @@ import { HOSTS } from "../../tests/harness/network.ts";
 import { getTestbed, uniqueLocalpart, type RegisteredUser } from "../../tests/harness/testbed.ts";
 import { waitUntil } from "../../tests/harness/wait.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
-import { createMeeting, joinAlias, publishCallMembership, requestFocusToken } from "../../tests/support/matrix-users.ts";
+import { createMeeting, joinAlias, publishCallMembership, requestFocusToken } from "../../tests/harness/matrix-users.ts";
 import { startParticipant, type Participant } from "../../tests/support/participants.ts";
 
 const SLOT = "m.call#ROOM";

@@ -16,20 +16,20 @@ import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore } from "../../appservice/src/storage/store.ts";
 import { HOSTS } from "../../tests/harness/network.ts";
 import { getTestbed, uniqueLocalpart, type RegisteredUser, type SynapseServer } from "../../tests/harness/testbed.ts";
-import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/speech/festival-speech.ts";
-import { chooseFrenchClips, FRENCH_CALL_CLIPS } from "../../tests/speech/french-speech.ts";
-import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/harness/speech/festival-speech.ts";
+import { chooseFrenchClips, FRENCH_CALL_CLIPS } from "../../tests/harness/speech/french-speech.ts";
+import { recordMeeting } from "../../tests/harness/speech/recorded-speech.ts";
 import { WHISPER_MULTILINGUAL_MODEL, WHISPER_SERVER_MODEL } from "../../bridge/whisper-server/whisper-server.ts";
 import { startAppservice } from "../../tests/support/appservice-process.ts";
-import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
-import { timeSubtitles, type SubtitleTiming } from "../../tests/support/subtitle-timing.ts";
-import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../../tests/support/matrix-users.ts";
+import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/harness/json-line-process.ts";
+import { timeSubtitles, type SubtitleTiming } from "../../tests/harness/subtitle-timing.ts";
+import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../../tests/harness/matrix-users.ts";
 import { dispatchTranscription, postThreadRoot, sendStop, WORKER_ENTRY, writeWorkerConfig } from "../../tests/support/transcription-worker.ts";
 
 const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
-const RECEIVER = join(REPO_ROOT, "tests/support/rtc-subtitle-receiver.ts");
+const SPEAKER = join(REPO_ROOT, "tests/harness/rtc-speaker.ts");
+const RECEIVER = join(REPO_ROOT, "tests/harness/rtc-subtitle-receiver.ts");
 
 /** What the caller says: Festival's English sentences, or recorded French phrases (a French meeting). */
 const SPEECH: Record<"en" | "fr", { describe: string; model: string; record(dir: string): Promise<SpeechRecording> }> = {

@@ -8,13 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeAudioFile } from "../../bridge/src/audio/decode-file.ts";
 import { transcribeRecording } from "../../bridge/src/recordings/transcribe-recording.ts";
-import { parseBridgeConfig, type BridgeConfigInput } from "../../bridge/src/config.ts";
+import { parseBridgeConfig, type BridgeConfigInput } from "../../config/bridge-schema.ts";
 import { engineFromConfig } from "../../bridge/src/stt/engine-from-config.ts";
 import type { SttEngine } from "../../bridge/src/stt/engine.ts";
 import { wordErrorRate, type WordErrorCounts } from "../../bridge/src/transcript/word-error-rate.ts";
-import { proseClips, verseClips } from "../../tests/speech/english-speech.ts";
-import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/speech/festival-speech.ts";
-import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
+import { proseClips, verseClips } from "../../tests/harness/speech/english-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/harness/speech/festival-speech.ts";
+import { recordMeeting } from "../../tests/harness/speech/recorded-speech.ts";
 import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
 
 export interface TranscriptionBenchRun {

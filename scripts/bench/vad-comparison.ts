@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { EnergyVad } from "../../bridge/src/transcript/energy-vad.ts";
 import type { Vad } from "../../bridge/src/transcript/frame-vad.ts";
 import { SileroVad } from "../../bridge/src/transcript/silero-vad.ts";
-import { listFrenchClips } from "../../tests/speech/french-speech.ts";
+import { listFrenchClips } from "../../tests/harness/speech/french-speech.ts";
 
 const run = promisify(execFile);
 const SAMPLE_RATE = 16_000;

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { AUDIO_FRAME_MS, SpeakerPipelines } from "../../bridge/src/live/speaker-pipelines.ts";
 import { OpenAiCompatibleEngine } from "../../bridge/src/stt/openai-compatible.ts";
 import type { VadSettings } from "../../bridge/src/transcript/vad.ts";
-import { listFrenchClips } from "../../tests/speech/french-speech.ts";
+import { listFrenchClips } from "../../tests/harness/speech/french-speech.ts";
 import { benchRtcReceive } from "./rtc-receive-cpu.ts";
 
 const run = promisify(execFile);

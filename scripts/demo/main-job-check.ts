@@ -16,22 +16,38 @@ import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { isTranscriberParticipant } from "../../appservice/src/transcription/transcriber-dispatch.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
 import { TRANSCRIPTION_STATE_EVENT, type TranscriptionStateContent } from "../../config/wire-types.ts";
-import type { AppserviceProcess } from "../../tests/harness/appservice.ts";
-import { matrixRequest } from "../../tests/harness/matrix-client.ts";
-import type { Host } from "../../tests/harness/network.ts";
-import type { LiveKitServer, RegisteredUser, Servers, SynapseServer } from "../../tests/harness/testbed.ts";
-import { waitUntil } from "../../tests/harness/wait.ts";
-import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../../tests/speech/festival-speech.ts";
-import { chooseFrenchClips, FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER } from "../../tests/speech/french-speech.ts";
-import { recordMeeting } from "../../tests/speech/recorded-speech.ts";
-import { followJsonLines, type JsonLineProcess, type JsonReport } from "../../tests/support/json-line-process.ts";
-import { createMeeting, joinAlias, requestFocusToken } from "../../tests/support/matrix-users.ts";
-import { timeSubtitles } from "../../tests/support/subtitle-timing.ts";
-import { readTranscriptThread, spokenText } from "../../tests/support/transcript-thread.ts";
+import {
+  FRENCH_CALL_CLIPS,
+  FRENCH_CALL_MAX_WER,
+  MEETING_SENTENCES,
+  chooseFrenchClips,
+  createMeeting,
+  followJsonLines,
+  joinAlias,
+  matrixRequest,
+  readTranscriptThread,
+  recordMeeting,
+  requestFocusToken,
+  spokenText,
+  synthesizeRecording,
+  timeSubtitles,
+  waitUntil,
+  type AppserviceProcess,
+  type Host,
+  type JsonLineProcess,
+  type JsonReport,
+  type LiveKitServer,
+  RTC_SPEAKER_SCRIPT,
+  RTC_SUBTITLE_RECEIVER_SCRIPT,
+  type RegisteredUser,
+  type Servers,
+  type SpeechRecording,
+  type SynapseServer,
+} from "@visio/testbed";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
-const RECEIVER = join(REPO_ROOT, "tests/support/rtc-subtitle-receiver.ts");
+const SPEAKER = RTC_SPEAKER_SCRIPT;
+const RECEIVER = RTC_SUBTITLE_RECEIVER_SCRIPT;
 const SLOT = "m.call#ROOM";
 const CALL_MEMBER = "org.matrix.msc3401.call.member";
 

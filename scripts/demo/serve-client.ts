@@ -1,7 +1,9 @@
 // The built web client served inside a ministry's network namespace (the netns demo), so that a
 // browser started in that namespace, where calls carry media, opens it:
 //   serve-client.ts <client dist> <address> <port>
-import { serveStatic } from "../../tests/support/browser-client-server.ts";
+import {
+  serveStatic,
+} from "@visio/testbed";
 
 const [root, address, port] = process.argv.slice(2);
 if (root === undefined || address === undefined || port === undefined) throw new Error("usage: serve-client.ts <client dist> <address> <port>");

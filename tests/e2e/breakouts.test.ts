@@ -14,7 +14,7 @@ import { startAppservice, type AppserviceProcess } from "../support/appservice-p
 import { launchBrowser } from "../support/browser.ts";
 import { joinCallOnNewPage, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
-import { createMeeting, joinAlias } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../harness/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
 const SERVER = { a: `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`, b: `${HOSTS.b.serverName}:${HOSTS.b.federationPort}` };

@@ -11,7 +11,7 @@ import { startAppservice } from "../support/appservice-process.ts";
 import { launchBrowser } from "../support/browser.ts";
 import { joinCallOnNewPage, waitForRemoteFrames } from "../support/browser-call.ts";
 import { PHONE_VIEWPORT, saveScreenshot } from "../support/browser-screenshots.ts";
-import { createMeeting, joinAlias } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../harness/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
 const SERVER = { a: `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`, b: `${HOSTS.b.serverName}:${HOSTS.b.federationPort}` };

@@ -10,7 +10,7 @@ import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { createMeeting, joinAlias } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../harness/matrix-users.ts";
 import { CLIENT_ORIGIN, joinMeeting, launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 

@@ -18,7 +18,7 @@ import { launchBrowser } from "../support/browser.ts";
 import { joinCallOnNewPage, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
 import { joinElementCall, openElementCall } from "../support/element-call.ts";
-import { createMeeting, joinAlias } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias } from "../harness/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
 const SERVER = { a: `${HOSTS.a.serverName}:${HOSTS.a.federationPort}`, b: `${HOSTS.b.serverName}:${HOSTS.b.federationPort}` };

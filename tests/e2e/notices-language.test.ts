@@ -16,8 +16,8 @@ import { startAppservice, type AppserviceProcess } from "../support/appservice-p
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openPrejoin, waitForRemoteFrames } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
-import { requestJson } from "../support/http.ts";
-import { createMeeting, joinAlias, openIdToken } from "../support/matrix-users.ts";
+import { requestJson } from "../harness/http.ts";
+import { createMeeting, joinAlias, openIdToken } from "../harness/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
 type Ministry = "a" | "b";

@@ -13,7 +13,7 @@ import { startAppservice } from "../support/appservice-process.ts";
 import { launchBrowser, openClient, signInThroughForm } from "../support/browser.ts";
 import { openDeviceMenu, openPrejoin, sampleMicLevel } from "../support/browser-call.ts";
 import { saveScreenshot } from "../support/browser-screenshots.ts";
-import { createMeeting } from "../support/matrix-users.ts";
+import { createMeeting } from "../harness/matrix-users.ts";
 
 const PASSWORD = "correct horse battery staple";
 

@@ -2,7 +2,7 @@
 // config/docker/ does in production): its own LiveKit with the workers' key, its homeserver with the
 // worker's own appservice token (for the bridge's user alone), the ministry's Whisper server as the
 // engine (the default engine, spelled out) and Silero as the voice activity detector.
-import type { WorkerConfigInput } from "../../bridge/src/worker/worker-config.ts";
+import type { WorkerConfigInput } from "../../config/worker-schema.ts";
 import { toolsFromEnvironment } from "./testbed.ts";
 import type { LiveKitServer } from "./livekit.ts";
 import type { WhisperServerOnHost } from "./whisper.ts";

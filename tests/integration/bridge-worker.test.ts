@@ -23,17 +23,17 @@ import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../speech/festival-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../harness/speech/festival-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { followJsonLines, type JsonLineProcess, type JsonReport } from "../support/json-line-process.ts";
-import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
-import { readTranscriptThread, spokenText, type ThreadMessage } from "../support/transcript-thread.ts";
+import { followJsonLines, type JsonLineProcess, type JsonReport } from "../harness/json-line-process.ts";
+import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../harness/matrix-users.ts";
+import { readTranscriptThread, spokenText, type ThreadMessage } from "../harness/transcript-thread.ts";
 import { dispatchTranscription, downloadMedia, postThreadRoot, sendStop, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
 const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
-const RECEIVER = join(REPO_ROOT, "tests/support/rtc-subtitle-receiver.ts");
+const SPEAKER = join(REPO_ROOT, "tests/harness/rtc-speaker.ts");
+const RECEIVER = join(REPO_ROOT, "tests/harness/rtc-subtitle-receiver.ts");
 const SESSION = { language: "en", engine: "openai" };
 
 // Two speakers in turn in the first call, one longer speech in the second (the restart case).

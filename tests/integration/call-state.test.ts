@@ -17,7 +17,7 @@ import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../harness/matrix-users.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 
 const SLOT = "m.call#ROOM";

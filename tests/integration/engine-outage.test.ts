@@ -15,17 +15,17 @@ import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import { getTestbed, uniqueLocalpart, type Testbed } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording } from "../harness/speech/festival-speech.ts";
 import { startAppservice } from "../support/appservice-process.ts";
-import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
-import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { followJsonLines, type JsonLineProcess } from "../harness/json-line-process.ts";
+import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../harness/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
-import { readTranscriptThread } from "../support/transcript-thread.ts";
+import { readTranscriptThread } from "../harness/transcript-thread.ts";
 import { dispatchTranscription, postThreadRoot, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
 const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
+const SPEAKER = join(REPO_ROOT, "tests/harness/rtc-speaker.ts");
 
 describe("speech-to-text engine down mid-call (real Whisper server, worker, Synapse, LiveKit)", function () {
   this.timeout(300_000);

@@ -17,17 +17,17 @@ import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import { getTestbed, uniqueLocalpart, type RegisteredUser, type Testbed } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording } from "../harness/speech/festival-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
-import { createMeeting, joinAlias, openIdToken, publishCallMembership, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
+import { followJsonLines, type JsonLineProcess } from "../harness/json-line-process.ts";
+import { createMeeting, joinAlias, openIdToken, publishCallMembership, requestFocusToken, waitForJoins } from "../harness/matrix-users.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
-import { readTranscriptThread, spokenText } from "../support/transcript-thread.ts";
+import { readTranscriptThread, spokenText } from "../harness/transcript-thread.ts";
 import { downloadMedia, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
 const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
+const SPEAKER = join(REPO_ROOT, "tests/harness/rtc-speaker.ts");
 
 describe("faults during a transcribed call (real Synapse, LiveKit, appservice, worker, Whisper)", function () {
   this.timeout(300_000);

@@ -9,8 +9,8 @@ import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson } from "../support/http.ts";
-import { createMeeting, joinAlias, openIdToken, requestFocusToken } from "../support/matrix-users.ts";
+import { requestJson } from "../harness/http.ts";
+import { createMeeting, joinAlias, openIdToken, requestFocusToken } from "../harness/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 
 const SLOT = "m.call#ROOM";

@@ -13,8 +13,8 @@ import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson } from "../support/http.ts";
-import { createMeeting, joinAlias, openIdToken, waitForJoins } from "../support/matrix-users.ts";
+import { requestJson } from "../harness/http.ts";
+import { createMeeting, joinAlias, openIdToken, waitForJoins } from "../harness/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
 
 const SLOT = "m.call#ROOM";

@@ -10,7 +10,7 @@ import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { createMeeting } from "../support/matrix-users.ts";
+import { createMeeting } from "../harness/matrix-users.ts";
 
 interface Answer {
   status: number;

@@ -21,8 +21,8 @@ import type { LiveKitServer, RegisteredUser, Testbed } from "../harness/testbed.
 import { getTestbed, toolsFromEnvironment, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import type { JsonLineProcess } from "../support/json-line-process.ts";
-import { createMeeting, joinAlias, publishCallMembership, requestFocusToken } from "../support/matrix-users.ts";
+import type { JsonLineProcess } from "../harness/json-line-process.ts";
+import { createMeeting, joinAlias, publishCallMembership, requestFocusToken } from "../harness/matrix-users.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 import { dispatchTranscription, postThreadRoot, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 

@@ -7,10 +7,10 @@ import { MatrixRequestError, matrixRequest } from "../harness/matrix-client.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { createMeeting, openIdToken, waitForJoins } from "../support/matrix-users.ts";
+import { createMeeting, openIdToken, waitForJoins } from "../harness/matrix-users.ts";
 import { MEETINGS_API_PATH, type MeetingCreationResponse } from "../../config/wire-types.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { memberEvent, requestJson } from "../support/http.ts";
+import { memberEvent, requestJson } from "../harness/http.ts";
 
 interface StateEvent {
   type: string;

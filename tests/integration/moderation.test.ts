@@ -14,8 +14,8 @@ import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson, type JsonResponse } from "../support/http.ts";
-import { createMeeting, joinAlias, openIdToken, publishCallMembership, requestFocusToken } from "../support/matrix-users.ts";
+import { requestJson, type JsonResponse } from "../harness/http.ts";
+import { createMeeting, joinAlias, openIdToken, publishCallMembership, requestFocusToken } from "../harness/matrix-users.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 
 describe("moderation through each ministry's appservice (real Synapse A and B, LiveKit A and B, multi_sfu)", function () {

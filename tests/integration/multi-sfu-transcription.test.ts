@@ -13,18 +13,18 @@ import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { MEETING_SENTENCES, synthesizeRecording } from "../speech/festival-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording } from "../harness/speech/festival-speech.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson } from "../support/http.ts";
-import { followJsonLines, type JsonLineProcess } from "../support/json-line-process.ts";
-import { createMeeting, joinAlias, openIdToken, requestFocusToken } from "../support/matrix-users.ts";
+import { requestJson } from "../harness/http.ts";
+import { followJsonLines, type JsonLineProcess } from "../harness/json-line-process.ts";
+import { createMeeting, joinAlias, openIdToken, requestFocusToken } from "../harness/matrix-users.ts";
 import { startParticipant } from "../support/participants.ts";
-import { readTranscriptThread, spokenText, type TranscriptThread } from "../support/transcript-thread.ts";
+import { readTranscriptThread, spokenText, type TranscriptThread } from "../harness/transcript-thread.ts";
 import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 
 const SLOT = "m.call#ROOM";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SPEAKER = join(REPO_ROOT, "tests/support/rtc-speaker.ts");
+const SPEAKER = join(REPO_ROOT, "tests/harness/rtc-speaker.ts");
 const MAX_WER = 0.15;
 
 type Ministry = "a" | "b";

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
 import { parseWebVtt, type WebVttCue } from "../../bridge/src/transcript/webvtt.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
-import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../speech/festival-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../harness/speech/festival-speech.ts";
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../bridge/src/transcribe-file.ts");

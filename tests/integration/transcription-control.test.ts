@@ -32,9 +32,9 @@ import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.
 import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson, type JsonResponse } from "../support/http.ts";
-import { createMeeting, joinAlias, openIdToken, requestFocusToken, waitForJoins } from "../support/matrix-users.ts";
-import type { JsonLineProcess } from "../support/json-line-process.ts";
+import { requestJson, type JsonResponse } from "../harness/http.ts";
+import { createMeeting, joinAlias, openIdToken, requestFocusToken, waitForJoins } from "../harness/matrix-users.ts";
+import type { JsonLineProcess } from "../harness/json-line-process.ts";
 import { startParticipant, type Participant } from "../support/participants.ts";
 import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
 

@@ -13,9 +13,9 @@ import { SttEngineError, SttEngineNotReadyError } from "../../bridge/src/stt/eng
 import { OpenAiCompatibleEngine } from "../../bridge/src/stt/openai-compatible.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
 import { startWhisperServer, type WhisperServer } from "../../bridge/whisper-server/whisper-server.ts";
-import { proseClips, verseClips } from "../speech/english-speech.ts";
-import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../speech/festival-speech.ts";
-import { recordMeeting } from "../speech/recorded-speech.ts";
+import { proseClips, verseClips } from "../harness/speech/english-speech.ts";
+import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../harness/speech/festival-speech.ts";
+import { recordMeeting } from "../harness/speech/recorded-speech.ts";
 
 // Measured: 1 error in 43 words (WER 0.023), "ten" written as "10", in every run so far. The bound
 // leaves room for three more without letting a broken client through.

@@ -23,9 +23,9 @@ import {
   WHISPER_SERVER_MODEL,
   type WhisperServer,
 } from "../../bridge/whisper-server/whisper-server.ts";
-import type { SpeechRecording } from "../speech/festival-speech.ts";
-import { chooseFrenchClips } from "../speech/french-speech.ts";
-import { recordMeeting } from "../speech/recorded-speech.ts";
+import type { SpeechRecording } from "../harness/speech/festival-speech.ts";
+import { chooseFrenchClips } from "../harness/speech/french-speech.ts";
+import { recordMeeting } from "../harness/speech/recorded-speech.ts";
 
 const run = promisify(execFile);
 const INSTALL = fileURLToPath(new URL("../../bridge/whisper-server/install.sh", import.meta.url));

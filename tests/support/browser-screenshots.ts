@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import type { AxeScreenReport, ThirdPartyPage } from "./axe-check.ts";
 import { blockingViolations, checkAccessibility, describeViolations, writeAxeReport } from "./axe-check.ts";
-import { CLIENT_DIR } from "./browser-client-build.ts";
+import { CLIENT_DIR } from "../harness/client-build.ts";
 
 export const SCREENSHOTS_DIR = join(CLIENT_DIR, "screenshots");
 

@@ -6,7 +6,7 @@
 import { Room, TrackKind } from "@livekit/rtc-node";
 import { MATRIX_USER_ATTRIBUTE } from "../../config/wire-types.ts";
 import { SubtitlePublisher } from "../../bridge/src/live/subtitle-publisher.ts";
-import { report, runScript, untilStopped } from "./json-line-script.ts";
+import { report, runScript, untilStopped } from "../harness/json-line-script.ts";
 
 const [url, jwt, userId, interim, finalText] = process.argv.slice(2);
 

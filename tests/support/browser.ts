@@ -5,8 +5,8 @@
 import { readFile, writeFile, chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page, type Route } from "playwright-core";
-import { buildClient } from "./browser-client-build.ts";
-import { contentTypeOf, fileInside } from "./browser-client-server.ts";
+import { buildClient } from "../harness/client-build.ts";
+import { contentTypeOf, fileInside } from "../harness/client-server.ts";
 import { clientSecurityHeaders } from "../../config/client-security-headers.ts";
 import { TEST_CLIENT_ORIGIN } from "../harness/testbed.ts";
 

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ELEMENT_CALL_ORIGIN, fulfillWithFile } from "./browser.ts";
-import { fileInside } from "./browser-client-server.ts";
+import { fileInside } from "../harness/client-server.ts";
 
 const require = createRequire(import.meta.url);
 const DIST = join(dirname(require.resolve("@element-hq/element-call-embedded/package.json")), "dist");

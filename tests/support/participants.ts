@@ -3,7 +3,7 @@
 import { fileURLToPath } from "node:url";
 import type { ManagedProcess } from "../harness/processes.ts";
 import type { Testbed } from "../harness/testbed.ts";
-import { followJsonLines, type JsonReport } from "./json-line-process.ts";
+import { followJsonLines, type JsonReport } from "../harness/json-line-process.ts";
 
 const SCRIPT = fileURLToPath(new URL("./rtc-participant.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));

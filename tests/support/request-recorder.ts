@@ -2,7 +2,7 @@
 // namespace): stands for a server an attacker names, to show that nothing is sent there.
 //   request-recorder.ts <address> <port>
 import { createServer } from "node:http";
-import { report, runScript, untilStopped } from "./json-line-script.ts";
+import { report, runScript, untilStopped } from "../harness/json-line-script.ts";
 
 const [address, port] = process.argv.slice(2);
 

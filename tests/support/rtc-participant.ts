@@ -5,7 +5,7 @@
 // Both report {"event":"disconnected","reason":…,"at":<epoch ms>} when the server disconnects them.
 import { AudioFrame, AudioSource, AudioStream, LocalAudioTrack, Room, RoomEvent, TrackKind, TrackPublishOptions, TrackSource } from "@livekit/rtc-node";
 import type { RemoteTrack } from "@livekit/rtc-node";
-import { report, runScript } from "./json-line-script.ts";
+import { report, runScript } from "../harness/json-line-script.ts";
 
 const [mode, url, jwt, amount] = process.argv.slice(2);
 

@@ -20,7 +20,7 @@ import { HOSTS } from "../harness/network.ts";
 import type { LiveKitServer, SfuMinistryName, SynapseServer, Testbed, WhisperServerOnHost } from "../harness/testbed.ts";
 import { workerConfig } from "../harness/worker-config.ts";
 import { uniqueLocalpart } from "../harness/testbed.ts";
-import { followJsonLines, type JsonLineProcess } from "./json-line-process.ts";
+import { followJsonLines, type JsonLineProcess } from "../harness/json-line-process.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const WORKER_ENTRY = join(REPO_ROOT, "bridge/src/worker.ts");

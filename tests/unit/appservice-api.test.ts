@@ -7,7 +7,7 @@ import { start, type RunningAppservice } from "../../appservice/src/app.ts";
 import type { HomeserverClient } from "../../appservice/src/homeserver-client.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import { testConfig } from "../support/config.ts";
-import { memberEvent, requestJson } from "../support/http.ts";
+import { memberEvent, requestJson } from "../harness/http.ts";
 
 const HS_TOKEN = testConfig().appservice.hs_token;
 const ROOM = "!meeting:ministry-a.test";

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { parseSphinxTranscription, parseSyncMapCsv } from "../speech/english-speech.ts";
+import { parseSphinxTranscription, parseSyncMapCsv } from "../harness/speech/english-speech.ts";
 
 describe("recorded English speech: the reference texts", function () {
   it("reads Sphinx's transcription lines, utterance ID and words", function () {

@@ -9,7 +9,7 @@ import type { FederationGet } from "../../appservice/src/focus/federation-client
 import { focusApiFromConfig, liveKitApiUrl } from "../../appservice/src/focus/focus-from-config.ts";
 import type { LiveKitRooms } from "../../appservice/src/focus/token-issuer.ts";
 import { createLogger } from "../../appservice/src/log.ts";
-import { requestJson } from "../support/http.ts";
+import { requestJson } from "../harness/http.ts";
 
 const base = {
   homeserver: { server_name: "ministry-a.test", url: "http://synapse:8008" },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { JsonReport } from "../support/json-line-process.ts";
-import { timeSubtitles } from "../support/subtitle-timing.ts";
+import type { JsonReport } from "../harness/json-line-process.ts";
+import { timeSubtitles } from "../harness/subtitle-timing.ts";
 
 const SENTENCES = [
   { text: "The meeting will start at ten o'clock this morning.", startMs: 0, endMs: 3000 },

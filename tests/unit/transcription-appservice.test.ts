@@ -19,7 +19,7 @@ import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/trans
 import { parseConfig } from "../../config/load.ts";
 import { TRANSCRIBER_AGENT_NAME, TRANSCRIPTION_STATE_EVENT, type RoomEvent, type TranscriptionStateContent } from "../../config/wire-types.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { requestJson } from "../support/http.ts";
+import { requestJson } from "../harness/http.ts";
 
 const API_KEY = "transcription-test-key";
 const API_SECRET = "transcription-test-secret-0123456789abcdef";

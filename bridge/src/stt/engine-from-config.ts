@@ -1,5 +1,5 @@
 // The configured engine, built from the validated configuration.
-import type { BridgeConfig } from "../config.ts";
+import type { BridgeConfig } from "../../../config/bridge-schema.ts";
 import type { SttEngine } from "./engine.ts";
 import { KyutaiEngine } from "./kyutai.ts";
 import { OpenAiCompatibleEngine } from "./openai-compatible.ts";

@@ -4,7 +4,7 @@ import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { checkSileroModel } from "../transcript/silero-vad.ts";
 import { MatrixClient, type FetchLike } from "../matrix/matrix-client.ts";
 import { TranscriptionWorker, type WorkerEvent } from "./worker.ts";
-import type { WorkerConfig } from "./worker-config.ts";
+import type { WorkerConfig } from "../../../config/worker-schema.ts";
 
 export interface StartDeps {
   report(event: WorkerEvent): void;

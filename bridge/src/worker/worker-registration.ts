@@ -4,7 +4,7 @@
 // the Visio appservice.
 import { randomBytes } from "node:crypto";
 import yaml from "js-yaml";
-import type { WorkerConfig } from "./worker-config.ts";
+import type { WorkerConfig } from "../../../config/worker-schema.ts";
 
 export interface WorkerRegistration {
   id: string;

@@ -3,16 +3,16 @@
 // each dispatch to one registered worker (by reported load); several worker processes share the calls.
 import { JobStatus, type Job, type JobAssignment } from "@livekit/protocol";
 import { RoomServiceClient, ServerError } from "livekit-server-sdk";
+import { JobMetadataError, parseJobMetadata } from "../../../config/job-metadata-schema.ts";
 import { TRANSCRIBER_AGENT_NAME, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
+import type { WorkerConfig } from "../../../config/worker-schema.ts";
 import { AgentConnection, type AvailabilityAnswer } from "../agent/agent-connection.ts";
-import { vadOptions } from "../config.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
 import type { SttEngine } from "../stt/engine.ts";
+import { vadOptions } from "../vad-from-config.ts";
 import { CpuLoad } from "./cpu-load.ts";
-import { JobMetadataError, parseJobMetadata } from "./job-metadata.ts";
 import { RecordingJob, type RecordingJobEvent } from "./recording-job.ts";
 import { TranscriptionJob, type JobEnd, type JobEvent } from "./transcription-job.ts";
-import type { WorkerConfig } from "./worker-config.ts";
 
 export type WorkerEvent =
   | { event: "registered"; workerId: string }

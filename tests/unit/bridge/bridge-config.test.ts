@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ConfigError } from "../../../config/load.ts";
-import { parseBridgeConfig } from "../../../bridge/src/config.ts";
+import { parseBridgeConfig } from "../../../config/bridge-schema.ts";
 import { engineFromConfig } from "../../../bridge/src/stt/engine-from-config.ts";
 
 describe("bridge configuration", function () {

@@ -1,7 +1,7 @@
 // The Kyutai and sherpa-onnx sections of the bridge config: defaults, the engine built from them, and
 // the errors an operator gets for a missing section or a wrong value.
 import { strict as assert } from "node:assert";
-import { parseBridgeConfig } from "../../../bridge/src/config.ts";
+import { parseBridgeConfig } from "../../../config/bridge-schema.ts";
 import { engineFromConfig } from "../../../bridge/src/stt/engine-from-config.ts";
 import { SttEngineNotReadyError } from "../../../bridge/src/stt/engine.ts";
 

@@ -6,13 +6,13 @@ import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { ConfigError } from "../../../config/load.ts";
-import { vadOptions } from "../../../bridge/src/config.ts";
-import { parseWorkerConfig } from "../../../bridge/src/worker/worker-config.ts";
+import { vadOptions } from "../../../bridge/src/vad-from-config.ts";
+import { parseWorkerConfig } from "../../../config/worker-schema.ts";
 import { EnergyVad } from "../../../bridge/src/transcript/energy-vad.ts";
 import type { Vad } from "../../../bridge/src/transcript/frame-vad.ts";
 import { checkSileroModel, SileroVad } from "../../../bridge/src/transcript/silero-vad.ts";
 import { createVad } from "../../../bridge/src/transcript/vad.ts";
-import { listFrenchClips } from "../../speech/french-speech.ts";
+import { listFrenchClips } from "../../harness/speech/french-speech.ts";
 
 const run = promisify(execFile);
 const RATE = 16_000;

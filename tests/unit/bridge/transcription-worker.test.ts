@@ -11,8 +11,8 @@ import { FakeSttEngine } from "../../../bridge/src/stt/testing/fake-engine.ts";
 import type { TranscriptSegment } from "../../../bridge/src/transcript/segment.ts";
 import { parseWebVtt } from "../../../bridge/src/transcript/webvtt.ts";
 import { readControlMessage } from "../../../bridge/src/worker/control-message.ts";
-import { parseJobMetadata } from "../../../bridge/src/worker/job-metadata.ts";
-import { parseWorkerConfig, renderWorkerSampleConfig, type WorkerConfig } from "../../../bridge/src/worker/worker-config.ts";
+import { parseJobMetadata } from "../../../config/job-metadata-schema.ts";
+import { parseWorkerConfig, renderWorkerSampleConfig, type WorkerConfig } from "../../../config/worker-schema.ts";
 import { TranscriptionJob, type JobEvent } from "../../../bridge/src/worker/transcription-job.ts";
 import { TranscriptionWorker, type WorkerEvent } from "../../../bridge/src/worker/worker.ts";
 
