@@ -1,5 +1,5 @@
 // French transcription figures: word error rate on recorded French speech (Tux Paint's spoken stamp
-// descriptions, tests/speech/french-speech.ts) and the CPU real-time factor of the Whisper server (its
+// descriptions, tests/harness/speech/french-speech.ts) and the CPU real-time factor of the Whisper server (its
 // CPU seconds over the audio's seconds), for each model the local server serves that covers French.
 // Models that cannot (tiny.en, English only) are reported as such, never as a number.
 import { readFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 // Transcription figures, per engine: word error rate on the Festival sentences and on English read by
-// people (tests/speech/english-speech.ts: LibriVox prose and verse), and the real-time factor of one
+// people (tests/harness/speech/english-speech.ts: LibriVox prose and verse), and the real-time factor of one
 // stream (decoding CPU time over audio time) on the Festival sentences. An engine that cannot run here
 // is reported as "not available: <reason>", never as a number.
 import { readFileSync } from "node:fs";

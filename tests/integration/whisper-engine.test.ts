@@ -22,7 +22,7 @@ import { recordMeeting } from "../harness/speech/recorded-speech.ts";
 const MAX_WER = 0.1;
 // Whisper's word times are coarser than PocketSphinx's; each segment must still sit on its sentence.
 const SEGMENT_SLACK_MS = 600;
-// Recorded people (tests/speech/english-speech.ts), through the bridge's VAD and tiny.en. Measured:
+// Recorded people (tests/harness/speech/english-speech.ts), through the bridge's VAD and tiny.en. Measured:
 // prose 0.085 (6 errors in 71 words: "Mr." for "mister", "old-sposed" for "ill disposed",
 // "coldhearted" in one word, the reader's repeated "a"), verse 0.206 (22 in 107: "buy time to cease"
 // for "by time decease"…), the same in each run. The prose bound is the project's target for real speech.
