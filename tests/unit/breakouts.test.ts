@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import { BREAKOUTS_STATE_EVENT, TRANSCRIPTION_STATE_EVENT, type BreakoutsContent } from "../../config/wire-types.ts";
 import { createBreakouts, groupTitle } from "../../appservice/src/breakouts/breakouts.ts";
 import { parseBreakoutsRequest } from "../../appservice/src/breakouts/breakouts-api.ts";
-import { MatrixError } from "../../appservice/src/errors.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import type { MeetingOptions } from "../../appservice/src/meeting-rooms.ts";
 import { FakeHomeserver } from "../../appservice/src/testing/fake-homeserver.ts";
 import { waitUntil } from "../harness/wait.ts";
+import { refusedWith } from "./support/matrix-refusal.ts";
 
 const MEETING = "!meeting:ministry-a.test";
 const BOT = "@visio:ministry-a.test";
@@ -54,9 +54,6 @@ function setup(options: { transcribed?: boolean } = {}) {
   const state = async () => (await homeserver.getState(MEETING, BREAKOUTS_STATE_EVENT, "")) as BreakoutsContent | null;
   return { homeserver, breakouts, created, transcribed, scheduled, state, advance: (ms: number) => (clock += ms), now: () => clock };
 }
-
-const refusedWith = (errcode: string, message?: RegExp) => (err: unknown) =>
-  err instanceof MatrixError && err.errcode === errcode && (message === undefined || message.test(err.message));
 
 describe("breakout groups (appservice, homeserver double)", () => {
   it("reads the request: groups of user IDs and a duration for a start, nothing more for an end", () => {

@@ -4,13 +4,13 @@
 import assert from "node:assert/strict";
 import { ParticipantInfo, ServerError, TrackInfo, TrackSource, TrackType } from "livekit-server-sdk";
 import { MATRIX_USER_ATTRIBUTE } from "../../config/wire-types.ts";
-import { MatrixError } from "../../appservice/src/errors.ts";
 import { CALL_SLOT, liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { createLogger } from "../../appservice/src/log.ts";
 import { createCallExclusions } from "../../appservice/src/moderation/call-exclusions.ts";
 import { createModeration, ENDED_EXCLUSION_MS, REMOVED_EXCLUSION_MS, type ModerationLiveKit } from "../../appservice/src/moderation/moderation.ts";
 import { parseModerationRequest } from "../../appservice/src/moderation/moderation-api.ts";
 import { FakeHomeserver } from "../../appservice/src/testing/fake-homeserver.ts";
+import { refusedWith } from "./support/matrix-refusal.ts";
 
 const MEETING = "!meeting:ministry-a.test";
 const BOT = "@visio:ministry-b.test";
@@ -107,9 +107,6 @@ function setup(options: { hosts?: boolean; botJoined?: boolean; language?: strin
   });
   return { homeserver, livekit, exclusions, moderation, advance: (ms: number) => (clock += ms) };
 }
-
-const refusedWith = (errcode: string, message?: RegExp) => (err: unknown) =>
-  err instanceof MatrixError && err.errcode === errcode && (message === undefined || message.test(err.message));
 
 describe("moderation (appservice, homeserver and LiveKit doubles)", () => {
   it("reads the request: a target for mute and remove, none for the actions on everyone", () => {
