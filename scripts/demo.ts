@@ -41,7 +41,7 @@ import {
 import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
 import { DEFAULT_WHISPER_MODELS } from "../config/bridge-schema.ts";
 import { clientSecurityHeaders } from "../config/client-security-headers.ts";
-import { TRANSCRIPTION_API_PATH } from "../appservice/src/transcription/transcription-api.ts";
+import { TRANSCRIPTION_API_PATH } from "../config/wire-types.ts";
 import { checkMainJob, describeReport } from "./demo/main-job-check.ts";
 
 type Ministry = "a" | "b";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import { TRANSCRIPTION_API_PATH } from "../../config/wire-types.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";

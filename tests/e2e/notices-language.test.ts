@@ -5,8 +5,7 @@
 // leave out both ministries' bots, which are in the room, flagged as bots in their own membership.
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
-import { BOT_MEMBER_KEY } from "../../config/wire-types.ts";
+import { TRANSCRIPTION_API_PATH, BOT_MEMBER_KEY } from "../../config/wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";

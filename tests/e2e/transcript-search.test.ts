@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
-import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import { TRANSCRIPTION_API_PATH } from "../../config/wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import type { RegisteredUser, Testbed } from "../harness/testbed.ts";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import { TRANSCRIPTION_API_PATH } from "../../config/wire-types.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
 import type { TranscriptionControlRequest, TranscriptionStateContent } from "../../config/wire-types.ts";
 import { HOSTS } from "../harness/network.ts";

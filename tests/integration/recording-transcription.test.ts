@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { RECORDING_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import { RECORDING_API_PATH } from "../../config/wire-types.ts";
 import { parseWebVtt } from "../../bridge/src/transcript/webvtt.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
 import type { RecordingTranscriptionRequest, RoomEvent } from "../../config/wire-types.ts";

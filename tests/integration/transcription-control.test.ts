@@ -5,145 +5,45 @@
 // during a call the LiveKit agent dispatch (made when the call starts later, made again when the
 // transcriber leaves, withdrawn at stop), and with the real bridge workers: a start with no worker
 // running is said in the thread, and so is the worker that then takes it; the next one takes over from
-// a killed one, a stop gets the transcript files posted in the thread.
+// a killed one, a stop gets the transcript files posted in the thread. The set-up and the clients' requests:
+// support/transcription-control-bed.ts.
 import assert from "node:assert/strict";
 import { ParticipantInfo_Kind } from "@livekit/protocol";
-import { AccessToken, AgentDispatchClient, RoomServiceClient, type AgentDispatch } from "livekit-server-sdk";
-import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
+import { AccessToken, RoomServiceClient, type AgentDispatch } from "livekit-server-sdk";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
-import { openDatabase } from "../../appservice/src/storage/database.ts";
-import { createStore, type Store } from "../../appservice/src/storage/store.ts";
-import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { NO_WORKER_NOTICE_MS } from "../../appservice/src/transcription/transcription-effects.ts";
 import {
   TRANSCRIBER_AGENT_NAME,
+  TRANSCRIPTION_API_PATH,
   TRANSCRIBER_NOTICE_KEY,
   TRANSCRIPT_SESSION_KEY,
   TRANSCRIPTION_STATE_EVENT,
   WELL_KNOWN_APPSERVICE_KEY,
   type TranscriberNoticeFields,
-  type TranscriptionControlRequest,
   type TranscriptionJobMetadata,
   type TranscriptionStateContent,
 } from "../../config/wire-types.ts";
+import { requestJson } from "../harness/http.ts";
+import type { JsonLineProcess } from "../harness/json-line-process.ts";
 import { matrixRequest, MatrixRequestError } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
-import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
-import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
+import type { RegisteredUser, SynapseServer } from "../harness/testbed.ts";
+import { uniqueLocalpart } from "../harness/testbed.ts";
 import { waitUntil } from "../harness/wait.ts";
-import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { requestJson, type JsonResponse } from "../harness/http.ts";
-import { createMeeting, joinAlias, openIdToken, requestFocusToken, waitForJoins } from "../harness/matrix-users.ts";
-import type { JsonLineProcess } from "../harness/json-line-process.ts";
-import { startParticipant, type Participant } from "../support/participants.ts";
+import { startAppservice } from "../support/appservice-process.ts";
+import { startParticipant } from "../support/participants.ts";
 import { spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
+import { SLOT, transcriptionControlBed } from "./support/transcription-control-bed.ts";
 
 const BOT = `@visio:${HOSTS.a.serverName}`;
 const BRIDGE_USER = `@visio-transcriber:${HOSTS.a.serverName}`;
-const SLOT = "m.call#ROOM";
-const CALL_MEMBER = "org.matrix.msc3401.call.member";
 
 describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", function () {
   this.timeout(240_000);
-  let testbed: Testbed;
-  let appservice: AppserviceProcess;
-  let db: { store: Store; close(): Promise<void> };
-  let alice: RegisteredUser; // A, joined
-  let bob: RegisteredUser; // B, joined
-  let carol: RegisteredUser; // B, not in the room
-  const participants: Participant[] = [];
-  const workers: JsonLineProcess[] = [];
-
-  const path = (roomId: string): string => `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
-  const as = (server: SynapseServer, user: RegisteredUser) =>
-    <T>(method: "GET" | "POST" | "PUT", p: string, body?: unknown): Promise<T> => matrixRequest<T>(server.clientUrl, user.accessToken, method, p, body);
-
-  /** What the web client does: an OpenID token from the user's own homeserver, then the API. */
-  const control = async (
-    server: SynapseServer,
-    user: RegisteredUser,
-    roomId: string,
-    action: "start" | "stop",
-    language?: string,
-  ): Promise<JsonResponse> => {
-    const body: TranscriptionControlRequest = {
-      room_id: roomId,
-      action,
-      openid_token: await openIdToken(server, user),
-      ...(language !== undefined ? { language } : {}),
-    };
-    return requestJson("POST", `${appservice.url}${TRANSCRIPTION_API_PATH}`, { body });
-  };
-
-  const stateSeenBy = async (server: SynapseServer, user: RegisteredUser, roomId: string): Promise<TranscriptionStateContent | null> => {
-    try {
-      return await as(server, user)<TranscriptionStateContent>("GET", `${path(roomId)}/state/${TRANSCRIPTION_STATE_EVENT}/`);
-    } catch (err) {
-      if (err instanceof MatrixRequestError && err.status === 404) return null;
-      throw err;
-    }
-  };
-
-  const newMeeting = async (name: string): Promise<string> => {
-    const { roomId, alias } = await createMeeting(appservice, testbed.ministries.a, alice, `Réunion ${name}`);
-    await joinAlias(testbed.ministries.b, bob, alias);
-    await waitForJoins(db.store, roomId, [alice, bob]);
-    return roomId;
-  };
-
-  /** What a MatrixRTC client does to join a call: membership event, focus token, LiveKit connection (as call-state.test.ts). */
-  const joinCall = async (
-    roomId: string,
-    server: SynapseServer,
-    user: RegisteredUser,
-    namespace: string,
-    mode: "publish" | "listen",
-  ): Promise<Participant> => {
-    await as(server, user)("PUT", `${path(roomId)}/state/${CALL_MEMBER}/${encodeURIComponent(`_${user.userId}_${user.deviceId}`)}`, {
-      application: "m.call",
-      call_id: "",
-      scope: "m.room",
-      device_id: user.deviceId,
-      focus_active: { type: "livekit", focus_selection: "oldest_membership" },
-      foci_preferred: [{ type: "livekit", livekit_service_url: `http://${HOSTS.a.address}:${HOSTS.a.appservicePort}${FOCUS_PATH_PREFIX}`, livekit_alias: roomId }],
-      expires: 3_600_000,
-    });
-    const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    const participant = startParticipant(testbed, namespace, mode, String(res.body.url), String(res.body.jwt), mode === "publish" ? 600 : 10_000_000);
-    participants.push(participant);
-    await participant.waitFor("connected");
-    return participant;
-  };
-
-  /** The transcriber agent's dispatches in a LiveKit room (none when the room does not exist). */
-  const dispatchesIn = async (livekitRoom: string): Promise<AgentDispatch[]> => {
-    const livekit = testbed.livekit.a;
-    try {
-      return (await new AgentDispatchClient(livekit.controlUrl, livekit.apiKey, livekit.apiSecret).listDispatch(livekitRoom)).filter(
-        (d) => d.agentName === TRANSCRIBER_AGENT_NAME,
-      );
-    } catch {
-      return [];
-    }
-  };
-
-  before(async function () {
-    this.timeout(300_000);
-    testbed = await getTestbed();
-    appservice = await startAppservice("a");
-    const knex = await openDatabase(appservice.config.database);
-    db = { store: createStore(knex), close: () => knex.destroy() };
-    alice = await testbed.ministries.a.registerUser(uniqueLocalpart("alice"));
-    bob = await testbed.ministries.b.registerUser(uniqueLocalpart("bob"));
-    carol = await testbed.ministries.b.registerUser(uniqueLocalpart("carol"));
-  });
-  after(async () => {
-    await Promise.all([...participants, ...workers].map((p) => p.process.stop()));
-    await db?.close();
-  });
+  const bed = transcriptionControlBed();
 
   it("a user of B starts it through the API of A's appservice; both servers see the state; refusals are clear; stop", async () => {
+    const { testbed, appservice, alice, bob, carol, path, as, control, stateSeenBy, newMeeting } = bed;
     const { a, b } = testbed.ministries;
     // The client finds the appservice in the hosting server's .well-known.
     const wellKnown = await (await fetch(`${a.clientUrl}/.well-known/matrix/client`)).json() as Record<string, unknown>;
@@ -219,6 +119,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
   });
 
   it("the chat command starts and stops it, and refusals get a reply", async () => {
+    const { testbed, alice, bob, path, as, stateSeenBy, newMeeting } = bed;
     const { a, b } = testbed.ministries;
     const roomId = await newMeeting("command");
     const say = (server: SynapseServer, user: RegisteredUser, body: string) =>
@@ -245,6 +146,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
   });
 
   it("during a call: dispatched when the call starts, again when the transcriber leaves, withdrawn at stop; restarted during a call it dispatches at once", async () => {
+    const { testbed, alice, bob, participants, control, newMeeting, joinCall, dispatchesIn } = bed;
     const { a, b } = testbed.ministries;
     const roomId = await newMeeting("call");
     const livekitRoom = liveKitRoomAlias(roomId, SLOT);
@@ -310,6 +212,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
   });
 
   it("with real bridge workers: a start brings one into the call, a worker killed is replaced by the next one, a stop gets the files posted", async () => {
+    const { testbed, appservice, alice, bob, workers, path, as, control, newMeeting, joinCall, dispatchesIn } = bed;
     const { a, b } = testbed.ministries;
     const roomId = await newMeeting("bridged");
     const livekitRoom = liveKitRoomAlias(roomId, SLOT);
@@ -387,6 +290,7 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
   });
 
   it("a French meeting on a worker with only the English model is refused at start, in French, and the transcription stops", async () => {
+    const { testbed, appservice, alice, bob, workers, path, as, control, stateSeenBy, newMeeting, joinCall, dispatchesIn } = bed;
     const { a, b } = testbed.ministries;
     // Only this worker takes jobs of A's LiveKit.
     await Promise.all(workers.splice(0).map((w) => w.process.stop()));
@@ -442,7 +346,8 @@ describe("transcription control (real Synapse A, B, LiveKit A, appservice A)", f
   });
 
   it("with control_power_level 50, members below it are refused and moderators are not", async () => {
-    appservice = await startAppservice("a", { transcription: { control_power_level: 50 } });
+    bed.appservice = await startAppservice("a", { transcription: { control_power_level: 50 } });
+    const { testbed, appservice, bob, path, control, newMeeting } = bed;
     const { a, b } = testbed.ministries;
     const roomId = await newMeeting("moderated");
     const low = await control(b, bob, roomId, "start");

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { LIVEKIT_WEBHOOK_PATH } from "../../appservice/src/calls/livekit-webhook.ts";
-import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
+import { TRANSCRIPTION_API_PATH } from "../../config/wire-types.ts";
 import { parseClientConfig } from "../../client/src/services/client-config.ts";
 import { clientSecurityHeaders } from "../../config/client-security-headers.ts";
 import { parseConfig } from "../../config/load.ts";

@@ -15,9 +15,8 @@ import { liveKitIdentity, liveKitRoomAlias } from "../../appservice/src/focus/li
 import { createLogger } from "../../appservice/src/log.ts";
 import { FakeHomeserver } from "../../appservice/src/testing/fake-homeserver.ts";
 import { FakeTranscriberLiveKit } from "../../appservice/src/transcription/testing/fake-transcriber-livekit.ts";
-import { TRANSCRIPTION_API_PATH } from "../../appservice/src/transcription/transcription-api.ts";
 import { parseConfig } from "../../config/load.ts";
-import { TRANSCRIBER_AGENT_NAME, TRANSCRIPTION_STATE_EVENT, type RoomEvent, type TranscriptionStateContent } from "../../config/wire-types.ts";
+import { TRANSCRIPTION_API_PATH, TRANSCRIBER_AGENT_NAME, TRANSCRIPTION_STATE_EVENT, type RoomEvent, type TranscriptionStateContent } from "../../config/wire-types.ts";
 import { waitUntil } from "../harness/wait.ts";
 import { requestJson } from "../harness/http.ts";
 

@@ -1,6 +1,6 @@
 // The bot's timeline notices for a call: one when it starts, one when it ends, nothing in between; in
 // the server's language (French or English), the fields beside them for clients.
-import type { CallNoticeContent } from "../../../config/wire-types.ts";
+import { CALL_NOTICE_KEY, type CallNoticeContent } from "../../../config/wire-types.ts";
 import { isFrench } from "../transcription/transcription-texts.ts";
 import type { Call } from "./call-store.ts";
 
@@ -16,7 +16,7 @@ export function callStartedNotice(call: Call, language: string): CallNoticeConte
   return {
     msgtype: "m.notice",
     body: isFrench(language) ? "Appel démarré" : "Call started",
-    "org.visio.call": { call_id: call.id, state: "started", started_at: call.startedAt },
+    [CALL_NOTICE_KEY]: { call_id: call.id, state: "started", started_at: call.startedAt },
   };
 }
 
@@ -28,7 +28,7 @@ export function callEndedNotice(call: Call & { endedAt: number }, participantIds
   return {
     msgtype: "m.notice",
     body: `${isFrench(language) ? "Appel terminé" : "Call ended"} · ${n} participant${plural ? "s" : ""} · ${formatDuration(durationMs)}`,
-    "org.visio.call": {
+    [CALL_NOTICE_KEY]: {
       call_id: call.id,
       state: "ended",
       started_at: call.startedAt,

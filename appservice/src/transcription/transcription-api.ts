@@ -3,13 +3,10 @@
 // `.well-known/matrix/client` under `org.visio.appservice`). The credential is an OpenID token from
 // the user's own homeserver, checked as the focus service checks it; CORS is open for the same reason.
 import Router from "@koa/router";
-import type { RecordingTranscriptionResponse, TranscriptionControlResponse } from "../../../config/wire-types.ts";
+import { RECORDING_API_PATH, TRANSCRIPTION_API_PATH, type RecordingTranscriptionResponse, type TranscriptionControlResponse } from "../../../config/wire-types.ts";
 import { authenticatedPosts, type AuthenticatedPostDeps } from "../authenticated-post.ts";
 import type { TranscriptionControl } from "./transcription-control.ts";
 import { parseRecordingRequest, parseTranscriptionRequest } from "./transcription-requests.ts";
-
-export const TRANSCRIPTION_API_PATH = "/_visio/v1/transcription";
-export const RECORDING_API_PATH = "/_visio/v1/transcription/recording";
 
 export interface TranscriptionApiDeps extends AuthenticatedPostDeps {
   control: TranscriptionControl;

@@ -1,15 +1,8 @@
 // Transcript segments to live subtitles: each version of a segment (interim ones, then the final one)
 // goes out as its own `lk.transcription` text stream, as LiveKit's agents do, so that clients replace
 // the text of a segment id until the final version arrives.
+import { SUBTITLE_ATTRIBUTES, SUBTITLE_TOPIC } from "../../../config/wire-types.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
-
-export const TRANSCRIPTION_TOPIC = "lk.transcription";
-
-export const TRANSCRIPTION_ATTRIBUTES = {
-  trackId: "lk.transcribed_track_id",
-  segmentId: "lk.segment_id",
-  final: "lk.transcription_final",
-} as const;
 
 /** The one capability needed from the LiveKit participant (LocalParticipant.sendText). */
 export interface TextSender {
@@ -49,13 +42,13 @@ export class SubtitlePublisher {
     if (segment.final) this.#ids.delete(key);
     const id = segmentId;
     const attributes = {
-      [TRANSCRIPTION_ATTRIBUTES.trackId]: trackSid,
-      [TRANSCRIPTION_ATTRIBUTES.segmentId]: id,
-      [TRANSCRIPTION_ATTRIBUTES.final]: segment.final ? "true" : "false",
+      [SUBTITLE_ATTRIBUTES.trackId]: trackSid,
+      [SUBTITLE_ATTRIBUTES.segmentId]: id,
+      [SUBTITLE_ATTRIBUTES.final]: segment.final ? "true" : "false",
     };
     const sent = this.#queue.then(async () => {
       try {
-        await this.#options.sender.sendText(segment.text, { topic: TRANSCRIPTION_TOPIC, attributes });
+        await this.#options.sender.sendText(segment.text, { topic: SUBTITLE_TOPIC, attributes });
         this.#options.onSent?.(trackSid, id, segment);
       } catch (err) {
         this.#options.onError(err instanceof Error ? err : new Error(String(err)), segment);

@@ -2,10 +2,9 @@
 // API when a job starts (a restarted worker, or a job dispatched again): the bridge's utterance messages
 // with their latest edit (Synapse bundles it under unsigned["m.relations"]["m.replace"]), as segments.
 // Final ones are kept as they are and go into the transcript files; unfinished ones are finalised.
-import type { RoomEvent, TranscriptFields } from "../../../config/wire-types.ts";
+import { TRANSCRIPT_KEY, type RoomEvent, type TranscriptFields } from "../../../config/wire-types.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
 import type { MatrixClient } from "./matrix-client.ts";
-import { TRANSCRIPT_KEY } from "./transcript-poster.ts";
 
 export interface EarlierMessage {
   eventId: string;

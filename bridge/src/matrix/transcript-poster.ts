@@ -2,11 +2,8 @@
 // appservice posts (the thread root, named in the job), each utterance is one notice in the thread,
 // and the utterance's later versions (interim, then final) are `m.replace` edits of that notice, so the
 // timeline holds one message per utterance.
-import type { TranscriptFields } from "../../../config/wire-types.ts";
+import { TRANSCRIPT_KEY, type TranscriptFields } from "../../../config/wire-types.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
-
-export const TRANSCRIPT_KEY = "org.visio.transcript";
-export const TRANSCRIPT_SESSION_KEY = "org.visio.transcript.session";
 
 /** The one capability needed from a Matrix client: send a room event, idempotent per txnId. */
 export interface MatrixEventSender {

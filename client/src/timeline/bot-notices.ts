@@ -2,6 +2,7 @@
 // viewer reads them in their own language whatever the server's; a notice without known fields keeps
 // its body. Pure: the model and the wording are unit tested without a browser.
 import {
+  CALL_NOTICE_KEY,
   TRANSCRIBER_NOTICE_KEY,
   TRANSCRIPT_LOST_MESSAGES_KEY,
   TRANSCRIPT_OUTAGE_KEY,
@@ -40,7 +41,7 @@ const count = (value: unknown): number | undefined => (typeof value === "number"
 /** The notice a message's fields describe, or undefined when it carries none that we word. */
 export function botNoticeOf(content: Record<string, unknown>): BotNotice | undefined {
   if (content.msgtype !== "m.notice") return undefined;
-  const call = objectAt<CallNoticeFields>(content, "org.visio.call");
+  const call = objectAt<CallNoticeFields>(content, CALL_NOTICE_KEY);
   if (call?.state === "started") return { kind: "callStarted" };
   if (call?.state === "ended") {
     const participants = count(call.participants);

@@ -2,7 +2,7 @@
 // they replace, thread replies (m.thread) grouped under their root, state noise left out. Pure, so
 // the rules are unit tested without a homeserver. Transcripts need all of it: the bridge posts a
 // "Transcription started" notice, then one thread message per utterance, edited until final.
-import { BOT_MEMBER_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../config/wire-types.ts";
+import { BOT_MEMBER_KEY, TRANSCRIPT_KEY, TRANSCRIPT_SESSION_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../config/wire-types.ts";
 import { botNoticeOf, type BotNotice } from "./bot-notices.ts";
 
 export interface RawEvent {
@@ -68,11 +68,11 @@ function messageKind(msgtype: unknown): ItemKind {
 }
 
 function transcriptSessionOf(content: Record<string, unknown>): TranscriptSessionFields | undefined {
-  return objectAt<TranscriptSessionFields>(content, "org.visio.transcript.session");
+  return objectAt<TranscriptSessionFields>(content, TRANSCRIPT_SESSION_KEY);
 }
 
 function transcriptOf(content: Record<string, unknown>): TranscriptFields | undefined {
-  const transcript = objectAt<TranscriptFields>(content, "org.visio.transcript");
+  const transcript = objectAt<TranscriptFields>(content, TRANSCRIPT_KEY);
   return transcript !== undefined && typeof transcript.speaker === "string" ? transcript : undefined;
 }
 

@@ -3,7 +3,7 @@
 // sessions come from two places: every thread the server lists for the room (earlier calls included),
 // and the timeline the client has loaded, which is newer while a call is transcribed; a line in both
 // is taken from the timeline.
-import { TRANSCRIPT_SESSION_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../config/wire-types.ts";
+import { TRANSCRIPT_KEY, TRANSCRIPT_SESSION_KEY, type TranscriptFields, type TranscriptSessionFields } from "../../../config/wire-types.ts";
 import type { TimelineItem } from "../timeline/timeline-model.ts";
 import { matchWords, queryWords, type TextRange } from "./transcript-search.ts";
 
@@ -40,7 +40,7 @@ export interface ServerEvent {
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 function transcriptFields(content: Record<string, unknown>): TranscriptFields | undefined {
-  const fields = content["org.visio.transcript"];
+  const fields = content[TRANSCRIPT_KEY];
   return isObject(fields) && typeof fields.speaker === "string" ? (fields as unknown as TranscriptFields) : undefined;
 }
 

@@ -8,11 +8,7 @@
 // participant who cannot publish to a viewer who cannot either (a subscribe-only connection to another
 // ministry's SFU), so an unlisted sender is the agent.
 import { ParticipantKind, type Room, type TextStreamReader } from "livekit-client";
-
-export const TRANSCRIPTION_TOPIC = "lk.transcription";
-const ATTR_TRACK = "lk.transcribed_track_id";
-const ATTR_SEGMENT = "lk.segment_id";
-const ATTR_FINAL = "lk.transcription_final";
+import { SUBTITLE_ATTRIBUTES, SUBTITLE_TOPIC } from "../../../../config/wire-types.ts";
 
 export interface SubtitleUpdate {
   segmentId: string;
@@ -31,13 +27,13 @@ export function speakerOfTrack(room: Room, trackSid: string | undefined): string
 }
 
 export function listenToSubtitles(room: Room, onUpdate: (update: SubtitleUpdate) => void): () => void {
-  room.registerTextStreamHandler(TRANSCRIPTION_TOPIC, (reader: TextStreamReader, sender: { identity: string }) => {
+  room.registerTextStreamHandler(SUBTITLE_TOPIC, (reader: TextStreamReader, sender: { identity: string }) => {
     const participant = room.remoteParticipants.get(sender.identity);
     if (participant !== undefined && participant.kind !== ParticipantKind.AGENT) return;
     const attributes = reader.info.attributes ?? {};
-    const segmentId = attributes[ATTR_SEGMENT] ?? reader.info.id;
-    const speakerIdentity = speakerOfTrack(room, attributes[ATTR_TRACK]);
-    const finalWhenClosed = attributes[ATTR_FINAL] !== "false";
+    const segmentId = attributes[SUBTITLE_ATTRIBUTES.segmentId] ?? reader.info.id;
+    const speakerIdentity = speakerOfTrack(room, attributes[SUBTITLE_ATTRIBUTES.trackId]);
+    const finalWhenClosed = attributes[SUBTITLE_ATTRIBUTES.final] !== "false";
     void (async () => {
       let text = "";
       try {
@@ -50,5 +46,5 @@ export function listenToSubtitles(room: Room, onUpdate: (update: SubtitleUpdate)
       }
     })();
   });
-  return () => room.unregisterTextStreamHandler(TRANSCRIPTION_TOPIC);
+  return () => room.unregisterTextStreamHandler(SUBTITLE_TOPIC);
 }

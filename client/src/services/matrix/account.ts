@@ -2,6 +2,7 @@
 // back (sso.ts), and the mapping of the homeserver's answers to errors a user understands. The SDK
 // does the HTTP; this decides what each failure means.
 import { ConnectionError, createClient, MatrixError, type LoginRequest } from "matrix-js-sdk";
+import { MATRIX_USER_ID } from "../../../../config/wire-types.ts";
 import { ERRCODE, VisioError, asVisioError, reasonOf } from "../errors.ts";
 import { discoverHomeserver, type DiscoveredHomeserver, type FetchLike } from "./homeserver-discovery.ts";
 import type { StoredSession } from "./session-storage.ts";
@@ -23,7 +24,7 @@ const DEVICE_NAME = "Visio (web)";
 export function parseAccountInput(usernameInput: string, serverInput: string): { user: string; server: string } {
   const username = usernameInput.trim();
   const typedServer = serverInput.trim();
-  const matrixId = /^@([^:\s]+):(\S+)$/.exec(username);
+  const matrixId = MATRIX_USER_ID.exec(username);
   if (matrixId !== null) return { user: username, server: typedServer === "" ? (matrixId[2] ?? "") : typedServer };
   const email = /^([^@\s]+)@(\S+)$/.exec(username);
   if (email !== null) return { user: (email[1] ?? "").toLowerCase(), server: typedServer === "" ? (email[2] ?? "") : typedServer };

@@ -1,10 +1,13 @@
 // A person as someone types them to invite them: their Matrix ID ("@alice:ministry-a.test") or the
 // address form the sign-in also takes ("alice@ministry-a.test").
+import { isCurrentUserId } from "../../../../config/wire-types.ts";
 
 /** The Matrix user ID typed, or null when the text names nobody. */
 export function userIdFromInput(input: string): string | null {
   const text = input.trim();
-  if (/^@[a-z0-9._=\-/+]+:[A-Za-z0-9.-]+(?::\d+)?$/i.test(text)) return text;
-  const address = /^([a-z0-9._=\-/+]+)@([A-Za-z0-9.-]+(?::\d+)?)$/i.exec(text);
-  return address === null ? null : `@${(address[1] ?? "").toLowerCase()}:${address[2] ?? ""}`;
+  if (isCurrentUserId(text.toLowerCase())) return text;
+  const address = /^([^@:\s]+)@([^@\s]+)$/.exec(text);
+  if (address === null) return null;
+  const userId = `@${(address[1] ?? "").toLowerCase()}:${address[2] ?? ""}`;
+  return isCurrentUserId(userId) ? userId : null;
 }

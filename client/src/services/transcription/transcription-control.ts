@@ -2,13 +2,11 @@
 // appservice of the ministry hosting the room (named in the `.well-known/matrix/client` of the server
 // of the room's canonical alias), authenticated by an OpenID token from the user's own homeserver.
 import type { OpenIdToken, TranscriptionControlRequest, TranscriptionControlResponse, WellKnownAppservice } from "../../../../config/wire-types.ts";
-import { WELL_KNOWN_APPSERVICE_KEY } from "../../../../config/wire-types.ts";
+import { TRANSCRIPTION_API_PATH, WELL_KNOWN_APPSERVICE_KEY } from "../../../../config/wire-types.ts";
 import type { MessageKey } from "../../i18n/fr.ts";
 import { ERRCODE, VisioError } from "../errors.ts";
 import { openIdFields, postJson } from "../visio-api.ts";
 import type { FetchLike } from "../matrix/homeserver-discovery.ts";
-
-export const TRANSCRIPTION_PATH = "/_visio/v1/transcription";
 
 export function appserviceUrlFromWellKnown(wellKnown: Record<string, unknown>): string | null {
   const entry = wellKnown[WELL_KNOWN_APPSERVICE_KEY] as Partial<WellKnownAppservice> | undefined;
@@ -88,5 +86,5 @@ export async function controlTranscription(
     openid_token: openIdFields(request.openIdToken),
     ...(request.language === undefined ? {} : { language: request.language }),
   };
-  return (await postJson(fetchFn, `${appserviceUrl}${TRANSCRIPTION_PATH}`, body, "transcription.failed")) as TranscriptionControlResponse;
+  return (await postJson(fetchFn, `${appserviceUrl}${TRANSCRIPTION_API_PATH}`, body, "transcription.failed")) as TranscriptionControlResponse;
 }
