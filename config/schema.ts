@@ -1,14 +1,12 @@
 // The appservice configuration: one schema gives the TypeScript type, the defaults, validation at load
 // and the generated sample file (config/appservice.sample.yaml).
 import { z } from "zod";
+import { engineNameSchema, languageTagSchema } from "./transcription-fields.ts";
 
 /** A Matrix server name: a DNS name or IP literal with an optional port. */
 export const serverNameSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(:\d{1,5})?$/, "must be a Matrix server name (host or host:port)");
-
-/** A BCP 47 language tag (en, fr-FR), or "und": the engine detects the language. */
-export const LANGUAGE_TAG = /^(?:[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*|und)$/;
 
 const tokenSchema = z.string().min(32, "must be at least 32 characters (generate one with `visio-appservice generate`)");
 
@@ -172,12 +170,10 @@ export const configSchema = z.strictObject({
           description:
             "Localpart of the transcription bridge's Matrix user, which posts the transcript. It is the transcription worker's own appservice user (its registration: `worker.ts --registration`), left out of this appservice's namespace; the appservice invites it into transcribed rooms and it joins them itself.",
         }),
-      language: z
-        .string()
-        .regex(LANGUAGE_TAG, "must be a BCP 47 language tag such as en or fr-FR, or und")
+      language: languageTagSchema
         .default("fr")
         .meta({ description: "Language when a start request names none (BCP 47; und: the engine detects it). The bot's notices and the transcript files are in French for French meetings, in English otherwise." }),
-      engine: z.string().min(1).default("openai").meta({
+      engine: engineNameSchema.default("openai").meta({
         description: "Name of the bridge's speech-to-text engine, recorded in the room state and the transcript (match the bridge's stt.engine).",
       }),
     })

@@ -5,6 +5,7 @@ import { transcribeFileCommand } from "./recordings/transcribe-file-command.ts";
 
 process.exitCode = await transcribeFileCommand(process.argv.slice(2), {
   log: (line) => process.stderr.write(`${line}\n`),
+  print: (text) => process.stdout.write(text),
   cpus: availableParallelism(),
   now: () => performance.now(),
 });

@@ -3,11 +3,10 @@
 // missing or mistyped fields are M_BAD_JSON, well-typed but invalid values M_INVALID_PARAM, unknown
 // fields refused (as the focus endpoints do).
 import type { RecordingTranscriptionRequest, TranscriptionControlRequest } from "../../../config/wire-types.ts";
-import { LANGUAGE_TAG } from "../../../config/schema.ts";
+import { LANGUAGE_TAG, LANGUAGE_TAG_PROBLEM, MAX_LANGUAGE_LENGTH } from "../../../config/transcription-fields.ts";
 import { MatrixError } from "../errors.ts";
 import { parseOpenIdToken, refuseUnknownKeys, requireObject, requireRoomId } from "../focus/focus-requests.ts";
 
-const MAX_LANGUAGE_LENGTH = 35;
 const MAX_EVENT_ID_LENGTH = 255;
 const EVENT_ID = /^\$[\x21-\x7e]+$/;
 
@@ -20,7 +19,7 @@ function eventId(value: unknown, where: string): string {
 function language(value: unknown, where: string): string {
   if (typeof value !== "string") throw new MatrixError("M_BAD_JSON", `'${where}' must be a string`);
   if (value.length > MAX_LANGUAGE_LENGTH || !LANGUAGE_TAG.test(value)) {
-    throw new MatrixError("M_INVALID_PARAM", `'${where}' must be a BCP 47 language tag such as en or fr-FR, or und`, undefined, {
+    throw new MatrixError("M_INVALID_PARAM", `'${where}' ${LANGUAGE_TAG_PROBLEM}`, undefined, {
       reason: "bad_language",
       params: { language: value.slice(0, MAX_LANGUAGE_LENGTH) },
     });

@@ -4,19 +4,22 @@ import { writeFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import { AudioDecodeError, decodeAudioFile } from "../audio/decode-file.ts";
+import { loadBridgeConfig, parseBridgeConfig, renderBridgeSampleConfig, type BridgeConfig } from "../../../config/bridge-schema.ts";
 import { ConfigError } from "../../../config/load.ts";
-import { ENGINE_NAMES, loadBridgeConfig, parseBridgeConfig, vadOptions, type BridgeConfig } from "../config.ts";
+import { ENGINE_NAMES } from "../../../config/transcription-fields.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { checkSileroModel } from "../transcript/silero-vad.ts";
 import { SttEngineNotReadyError } from "../stt/engine.ts";
 import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import { toMarkdown } from "../transcript/markdown.ts";
 import { toWebVtt } from "../transcript/webvtt.ts";
+import { vadOptions } from "../vad-from-config.ts";
 import { transcribeRecording } from "./transcribe-recording.ts";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, engineNotReady: 3, badInput: 4 } as const;
 
 export const USAGE = `usage: transcribe-file <recording> [options]
+       transcribe-file --sample-config   (prints the commented sample of the --config file)
   --out <path>         output prefix: writes <path>.vtt and <path>.md (default: the recording's name)
   --engine <name>      ${ENGINE_NAMES.join(" | ")} (default: the config's stt.engine, else openai: Visio's Whisper server)
   --config <file>      bridge configuration (YAML): engine settings, VAD
@@ -29,6 +32,8 @@ exit status: 0 done, 1 transcription failed, 2 bad usage or config, 3 engine not
 export interface TranscribeFileIo {
   /** Progress and errors, for people. */
   log(line: string): void;
+  /** What the command prints as its result (the sample config). */
+  print(text: string): void;
   cpus: number;
   now(): number;
 }
@@ -48,6 +53,7 @@ export async function transcribeFileCommand(argv: string[], io: TranscribeFileIo
         language: { type: "string" },
         jobs: { type: "string" },
         help: { type: "boolean", short: "h" },
+        "sample-config": { type: "boolean" },
       },
     });
   } catch (err) {
@@ -57,6 +63,10 @@ export async function transcribeFileCommand(argv: string[], io: TranscribeFileIo
   const { values, positionals } = parsed;
   if (values.help === true) {
     io.log(USAGE);
+    return EXIT.ok;
+  }
+  if (values["sample-config"] === true) {
+    io.print(renderBridgeSampleConfig());
     return EXIT.ok;
   }
   const [input, ...extra] = positionals;

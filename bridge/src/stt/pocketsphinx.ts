@@ -9,9 +9,6 @@ import { basename, join } from "node:path";
 import { fixedLanguageModel, SttEngineError, SttEngineNotReadyError, type SttEngine, type SttStream, type SttStreamOptions } from "./engine.ts";
 import { PocketSphinxOutputParser } from "./pocketsphinx-output.ts";
 
-/** Where Debian's pocketsphinx-en-us puts the model. */
-export const DEBIAN_POCKETSPHINX_MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
-
 export interface PocketSphinxOptions {
   /** The decoder binary, a name looked up in PATH or a path. */
   binary: string;

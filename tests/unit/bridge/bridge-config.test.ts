@@ -1,7 +1,19 @@
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../../../config/load.ts";
-import { parseBridgeConfig } from "../../../config/bridge-schema.ts";
+import { readFile } from "node:fs/promises";
+import yaml from "js-yaml";
+import { ConfigError, parseConfig } from "../../../config/load.ts";
+import { parseBridgeConfig, renderBridgeSampleConfig } from "../../../config/bridge-schema.ts";
+import { ENGINE_NAMES } from "../../../config/transcription-fields.ts";
 import { engineFromConfig } from "../../../bridge/src/stt/engine-from-config.ts";
+import { DEFAULT_VAD_OPTIONS } from "../../../bridge/src/transcript/energy-vad.ts";
+import { vadOptions } from "../../../bridge/src/vad-from-config.ts";
+
+// The smallest valid appservice config: the appservice's schema takes the same languages and engines.
+const APPSERVICE = {
+  homeserver: { server_name: "a.test", url: "http://127.0.0.1:8008" },
+  appservice: { url: "http://127.0.0.1:9000", as_token: "a".repeat(32), hs_token: "h".repeat(32) },
+  federation: { allowlist: ["a.test"] },
+};
 
 describe("bridge configuration", function () {
   it("defaults to Whisper through Visio's Whisper server beside the worker, with interim re-decoding, and the default VAD", function () {
@@ -40,5 +52,31 @@ describe("bridge configuration", function () {
     );
     assert.throws(() => parseBridgeConfig({ stt: { openai: { url: "ftp://x" } } }), /stt\.openai\.url: /);
     assert.throws(() => parseBridgeConfig({ stt: { engine: "whisper" } }), /stt\.engine: /);
+  });
+
+  it("gives the VAD the settings it has by default when the config has none", function () {
+    const { minSpeechDb, marginDb, endSilenceMs, preRollMs, maxUtteranceMs } = DEFAULT_VAD_OPTIONS;
+    assert.deepEqual(vadOptions(parseBridgeConfig({}).vad), { minSpeechDb, marginDb, endSilenceMs, preRollMs, maxUtteranceMs });
+  });
+
+  it("takes a language as the appservice does: a BCP 47 tag or und, at most 35 characters", function () {
+    for (const language of ["fr", "fr-FR", "und", "zh-Hant-TW"]) {
+      assert.equal(parseBridgeConfig({ stt: { openai: { language } } }).stt.openai.language, language);
+      assert.equal(parseConfig({ ...APPSERVICE, transcription: { language } }).transcription.language, language);
+    }
+    for (const language of ["french", "fr_FR", "", `en-${"x".repeat(8)}-${"y".repeat(8)}-${"z".repeat(8)}-${"w".repeat(8)}`]) {
+      assert.throws(() => parseBridgeConfig({ stt: { openai: { language } } }), /stt\.openai\.language: must be a BCP 47 language tag such as en or fr-FR, or und/);
+    }
+  });
+
+  it("knows the engines the appservice may name, and no other", function () {
+    for (const engine of ENGINE_NAMES) assert.equal(parseConfig({ ...APPSERVICE, transcription: { engine } }).transcription.engine, engine);
+    assert.throws(() => parseConfig({ ...APPSERVICE, transcription: { engine: "whisper" } }), /transcription\.engine: /);
+  });
+
+  it("keeps config/bridge.sample.yaml in step with the schema, and the sample is valid", async function () {
+    const committed = await readFile(new URL("../../../config/bridge.sample.yaml", import.meta.url), "utf8");
+    assert.equal(committed, renderBridgeSampleConfig(), "regenerate with: npm run transcribe -- --sample-config > config/bridge.sample.yaml");
+    assert.equal(parseBridgeConfig(yaml.load(committed)).stt.engine, "openai");
   });
 });

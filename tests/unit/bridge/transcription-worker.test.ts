@@ -48,9 +48,9 @@ describe("transcription worker", function () {
       );
     });
 
-    it("keeps bridge/worker.sample.yaml in step with the schema, and the sample is valid", async function () {
-      const committed = await readFile(new URL("../../../bridge/worker.sample.yaml", import.meta.url), "utf8");
-      assert.equal(committed, renderWorkerSampleConfig(), "regenerate with: node bridge/src/worker.ts --sample-config > bridge/worker.sample.yaml");
+    it("keeps config/worker.sample.yaml in step with the schema, and the sample is valid", async function () {
+      const committed = await readFile(new URL("../../../config/worker.sample.yaml", import.meta.url), "utf8");
+      assert.equal(committed, renderWorkerSampleConfig(), "regenerate with: npm run transcription-worker -- --sample-config > config/worker.sample.yaml");
       assert.equal(parseWorkerConfig(yaml.load(committed)).matrix.user_id, "@visio-transcriber:ministry.example");
     });
   });
@@ -126,7 +126,7 @@ describe("transcription worker", function () {
       const client = {
         request: async <T>(request: MatrixRequest): Promise<T> => {
           requests.push(request);
-          return pages[request.query?.from ?? "first"] as T;
+          return pages[String(request.query?.from ?? "first")] as T;
         },
       };
       const earlier = await readEarlierTranscript(client, METADATA.room_id, "$root", BRIDGE);
