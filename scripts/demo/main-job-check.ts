@@ -15,7 +15,7 @@ import { FOCUS_PATH_PREFIX } from "../../appservice/src/app.ts";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { isTranscriberParticipant } from "../../appservice/src/transcription/transcriber-dispatch.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
-import { TRANSCRIPTION_STATE_EVENT, type TranscriptionStateContent } from "../../config/wire-types.ts";
+import { CALL_MEMBER_EVENT_TYPES, TRANSCRIPTION_STATE_EVENT, type TranscriptionStateContent } from "../../config/wire-types.ts";
 import {
   FRENCH_CALL_CLIPS,
   FRENCH_CALL_MAX_WER,
@@ -49,7 +49,8 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SPEAKER = RTC_SPEAKER_SCRIPT;
 const RECEIVER = RTC_SUBTITLE_RECEIVER_SCRIPT;
 const SLOT = "m.call#ROOM";
-const CALL_MEMBER = "org.matrix.msc3401.call.member";
+/** The membership type Element Call publishes in its default (compatibility) mode. */
+const [CALL_MEMBER] = CALL_MEMBER_EVENT_TYPES;
 
 /** What a caller says in a checked call, in which language, and how close the thread must come to it. */
 export interface SpokenScript {

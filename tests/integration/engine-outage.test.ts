@@ -9,8 +9,7 @@ import { fileURLToPath } from "node:url";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
 import { openDatabase } from "../../appservice/src/storage/database.ts";
 import { createStore } from "../../appservice/src/storage/store.ts";
-import { OUTAGE_KEY } from "../../bridge/src/matrix/engine-outage-notices.ts";
-import type { RoomEvent } from "../../config/wire-types.ts";
+import { TRANSCRIPT_OUTAGE_KEY, type RoomEvent } from "../../config/wire-types.ts";
 import { matrixRequest } from "../harness/matrix-client.ts";
 import { HOSTS } from "../harness/network.ts";
 import { getTestbed, uniqueLocalpart, type Testbed } from "../harness/testbed.ts";
@@ -80,7 +79,7 @@ describe("speech-to-text engine down mid-call (real Whisper server, worker, Syna
     };
     const notices = async (): Promise<Record<string, unknown>[]> => {
       const page = await matrixRequest<{ chunk: RoomEvent[] }>(a.clientUrl, alice.accessToken, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=200`);
-      return page.chunk.filter((e) => e.sender === bridgeUserId && e.content[OUTAGE_KEY] !== undefined).map((e) => e.content[OUTAGE_KEY] as Record<string, unknown>).reverse();
+      return page.chunk.filter((e) => e.sender === bridgeUserId && e.content[TRANSCRIPT_OUTAGE_KEY] !== undefined).map((e) => e.content[TRANSCRIPT_OUTAGE_KEY] as Record<string, unknown>).reverse();
     };
 
     // The worker joins; the Whisper server goes away before alice's first words are decoded.

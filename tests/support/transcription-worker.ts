@@ -10,6 +10,7 @@ import { AgentDispatchClient, DataPacket_Kind, RoomServiceClient } from "livekit
 import {
   TRANSCRIBER_AGENT_NAME,
   TRANSCRIPTION_CONTROL_TOPIC,
+  TRANSCRIPT_SESSION_KEY,
   type TranscriptionControlMessage,
   type TranscriptionJobMetadata,
   type TranscriptSessionFields,
@@ -77,7 +78,7 @@ export async function postThreadRoot(homeserver: SynapseServer, asToken: string,
     asToken,
     "PUT",
     `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${uniqueLocalpart("root")}`,
-    { msgtype: "m.notice", body: "Transcription started", "org.visio.transcript.session": session },
+    { msgtype: "m.notice", body: "Transcription started", [TRANSCRIPT_SESSION_KEY]: session },
   );
   return { room_id: roomId, language: session.language, engine: session.engine, started_at: startedAt, thread_root: event_id };
 }

@@ -7,8 +7,6 @@ import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import type { MatrixClient } from "./matrix-client.ts";
 import { threadRelation } from "./transcript-poster.ts";
 
-export const OUTAGE_KEY = TRANSCRIPT_OUTAGE_KEY;
-
 export interface EngineOutageNoticesOptions {
   sender: Pick<MatrixClient, "sendEvent">;
   roomId: string;
@@ -63,7 +61,7 @@ export class EngineOutageNotices {
       msgtype: "m.notice",
       body: fields.body,
       "m.relates_to": threadRelation(threadRoot),
-      [OUTAGE_KEY]: { state: kind, engine: this.#options.engineName, ...(fields.lost === undefined ? {} : { lost_utterances: fields.lost }) },
+      [TRANSCRIPT_OUTAGE_KEY]: { state: kind, engine: this.#options.engineName, ...(fields.lost === undefined ? {} : { lost_utterances: fields.lost }) },
     };
     const txnId = `visio-transcript.${sessionId}.outage.${this.#outages}.${kind}`;
     this.#sending = this.#sending.then(async () => {

@@ -7,8 +7,6 @@ import { transcriptTexts } from "../transcript/transcript-texts.ts";
 import type { MatrixEventSender } from "./transcript-poster.ts";
 import { threadRelation } from "./transcript-poster.ts";
 
-export const LOST_MESSAGES_KEY = TRANSCRIPT_LOST_MESSAGES_KEY;
-
 export interface LostMessagesNoticeOptions {
   sender: MatrixEventSender;
   roomId: string;
@@ -49,7 +47,7 @@ export class LostMessagesNotice {
       msgtype: "m.notice",
       body: transcriptTexts(language).messagesLost(lost, reason),
       "m.relates_to": threadRelation(threadRoot),
-      [LOST_MESSAGES_KEY]: { lost_messages: lost, reason },
+      [TRANSCRIPT_LOST_MESSAGES_KEY]: { lost_messages: lost, reason },
     };
     const txnId = `visio-transcript.${sessionId}.lost.${this.#notices}`;
     this.#sending = this.#sending.then(async () => {

@@ -1,7 +1,8 @@
 // The outage notices against a recording sender: one when the engine first fails, none for the
 // utterances lost after it, one with the count when an utterance is decoded again.
 import assert from "node:assert/strict";
-import { EngineOutageNotices, OUTAGE_KEY } from "../../../bridge/src/matrix/engine-outage-notices.ts";
+import { EngineOutageNotices } from "../../../bridge/src/matrix/engine-outage-notices.ts";
+import { TRANSCRIPT_OUTAGE_KEY } from "../../../config/wire-types.ts";
 
 describe("engine outage notices", function () {
   it("says once that the engine is down, then once that it is back and how many utterances were lost", async function () {
@@ -24,7 +25,7 @@ describe("engine outage notices", function () {
     notices.failed(new Error("down again"));
     await notices.flush();
     assert.deepEqual(
-      sent.map((s) => s.content[OUTAGE_KEY]),
+      sent.map((s) => s.content[TRANSCRIPT_OUTAGE_KEY]),
       [
         { state: "interrupted", engine: "openai" },
         { state: "resumed", engine: "openai", lost_utterances: 3 },

@@ -1,7 +1,8 @@
 // The lost-messages notice against a recording sender: nothing while posts go through, one notice
 // with the count and the reason once a post goes through again, in the meeting's language.
 import assert from "node:assert/strict";
-import { LOST_MESSAGES_KEY, LostMessagesNotice } from "../../../bridge/src/matrix/lost-messages-notice.ts";
+import { LostMessagesNotice } from "../../../bridge/src/matrix/lost-messages-notice.ts";
+import { TRANSCRIPT_LOST_MESSAGES_KEY } from "../../../config/wire-types.ts";
 
 describe("lost transcript messages notice", function () {
   it("says once, when the thread is reachable again, how many messages were lost and why", async function () {
@@ -22,7 +23,7 @@ describe("lost transcript messages notice", function () {
     notice.failed(new Error("M_TOO_LARGE"));
     notice.posted();
     await notice.flush();
-    assert.deepEqual(sent.map((s) => s.content[LOST_MESSAGES_KEY]), [
+    assert.deepEqual(sent.map((s) => s.content[TRANSCRIPT_LOST_MESSAGES_KEY]), [
       { lost_messages: 2, reason: "sending the event: 502 Bad Gateway (4 tries)" },
       { lost_messages: 1, reason: "M_TOO_LARGE" },
     ]);
