@@ -20,7 +20,7 @@ flock -u 9
 export PATH="$root/node_modules/.bin:$PATH"
 case "${1:-}" in
   # One test bed per machine: a second run waits rather than tear the first one's namespaces down.
-  test)  shift; tsc --noEmit -p . && exec flock /tmp/visio-testbed.lock mocha "$@" ;;
+  test)  shift; tsc --noEmit -p . && eslint . && exec flock /tmp/visio-testbed.lock mocha "$@" ;;
   start) shift; exec node scripts/demo.ts "$@" ;;
   bench) shift; exec node scripts/bench.ts "$@" ;;
   *)     exec "$@" ;;

@@ -322,7 +322,8 @@ export function createCallStore(db: Knex): CallStore {
     async pendingEffects(limit, now) {
       const rows = (await db("call_effects")
         .whereNull("done_at")
-        .andWhere((q) => q.whereNull("not_before").orWhere("not_before", "<=", now))
+        // A builder is a thenable: the callback builds the group, it must not return it as a promise.
+        .andWhere((q) => void q.whereNull("not_before").orWhere("not_before", "<=", now))
         // Removals first: however much else is queued, a kicked member is disconnected at once.
         .orderByRaw("CASE WHEN kind = 'remove_from_livekit' THEN 0 ELSE 1 END")
         .orderBy("id")

@@ -3,8 +3,9 @@
 // built here load it and construct the SDK's own client on their first call, and use it ever after.
 import type { AgentDispatchClient, ClientOptions, RoomServiceClient, SendDataOptions, WebhookEvent } from "livekit-server-sdk";
 import type { DataPacket_Kind } from "@livekit/protocol";
+import type * as LiveKitSdkModule from "livekit-server-sdk";
 
-type LiveKitSdk = typeof import("livekit-server-sdk");
+type LiveKitSdk = typeof LiveKitSdkModule;
 
 let sdk: Promise<LiveKitSdk> | undefined;
 

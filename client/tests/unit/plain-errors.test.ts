@@ -5,7 +5,7 @@ import { ConnectionError, MatrixError } from "matrix-js-sdk";
 import { en } from "../../src/i18n/en.ts";
 import { fr } from "../../src/i18n/fr.ts";
 import { format } from "../../src/i18n/index.ts";
-import { asVisioError, reasonOf, VisioError } from "../../src/services/errors.ts";
+import { asVisioError, reasonOf, type VisioError } from "../../src/services/errors.ts";
 import { errorFromResponse } from "../../src/services/visio-api.ts";
 import { joinError } from "../../src/stores/rooms.ts";
 

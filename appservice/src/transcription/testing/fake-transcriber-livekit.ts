@@ -1,6 +1,6 @@
 // A LiveKit double for transcription: rooms with participants, agent dispatches with their jobs, and
 // the data packets sent. Unknown rooms answer not_found, as LiveKit does.
-import { AgentDispatch, AgentDispatchState, DataPacket_Kind, Job, ParticipantInfo, ParticipantInfo_Kind, JobState, JobStatus, Room } from "@livekit/protocol";
+import { AgentDispatch, AgentDispatchState, type DataPacket_Kind, Job, ParticipantInfo, ParticipantInfo_Kind, JobState, JobStatus, Room } from "@livekit/protocol";
 import { ServerError, type SendDataOptions } from "livekit-server-sdk";
 import type { AgentDispatchApi, TranscriberRoomApi } from "../transcriber-dispatch.ts";
 
