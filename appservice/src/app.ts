@@ -89,6 +89,11 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
   const exclusions = createCallExclusions();
   const allowedServers = [config.homeserver.server_name, ...config.federation.allowlist];
   const roomMembership = createRoomMembership({ store, homeserver, botUserId, allowlist: config.federation.allowlist, log });
+  // One client of this ministry's LiveKit server API for the focus, the calls' effects and transcription.
+  const focusConfig = config.focus;
+  const roomService = focusConfig
+    ? lazyRoomService(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, { requestTimeout: 10 })
+    : null;
   let focus;
   let verifier;
   try {
@@ -103,16 +108,13 @@ export async function start(config: AppserviceConfig, deps: AppserviceDeps = {})
       exclusions,
       log,
       prefix: FOCUS_PATH_PREFIX,
+      ...(roomService ? { rooms: roomService } : {}),
       ...deps.focus,
     });
   } catch (err) {
     await store.close();
     throw err;
   }
-  const focusConfig = config.focus;
-  const roomService = focusConfig
-    ? lazyRoomService(liveKitApiUrl(focusConfig), focusConfig.livekit.api_key, focusConfig.livekit.api_secret, { requestTimeout: 10 })
-    : null;
   const transcriptionLiveKit =
     deps.transcription ??
     (focusConfig && roomService

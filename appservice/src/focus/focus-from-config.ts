@@ -11,7 +11,6 @@ import { createFederationGet, type FederationGet } from "./federation-client.ts"
 import { requestLimits } from "../rate-limiter.ts";
 import { createFocusApi, type FocusApi } from "./focus-api.ts";
 import type { KnownRooms } from "./known-rooms.ts";
-import { lazyRoomService } from "../livekit/lazy-sdk.ts";
 import { createOpenIdVerifier, type OpenIdVerifier } from "./openid-verifier.ts";
 import { createTokenIssuer, type LiveKitRooms } from "./token-issuer.ts";
 
@@ -23,8 +22,9 @@ export interface FocusFromConfigDeps {
   /** Where delegated leaves are kept; absent, the focus takes none. */
   delegatedLeaves?: Pick<CallStore, "delegateLeave">;
   log: Logger;
-  /** Overrides for tests; by default the LiveKit server API and real federation HTTPS. */
+  /** The ministry's LiveKit server API (the app's one client); required when the config has a focus. */
   rooms?: LiveKitRooms;
+  /** Override for tests; by default real federation HTTPS. */
   federationGet?: FederationGet;
   knownRooms?: KnownRooms;
   /** Users a moderator removed, calls a moderator ended: refused a token for a while. */
@@ -70,6 +70,7 @@ export async function focusApiFromConfig(config: AppserviceConfig, deps: FocusFr
   const ownServer = config.homeserver.server_name;
   const log = deps.log.child({ component: "focus" });
   const verifier = deps.verifier ?? (await openIdVerifierFromConfig(config, deps.federationGet));
+  if (!deps.rooms) throw new Error("the focus needs the LiveKit server API client (deps.rooms)");
   const issuer = createTokenIssuer({
     url: focus.livekit.url,
     apiKey: focus.livekit.api_key,
@@ -78,9 +79,7 @@ export async function focusApiFromConfig(config: AppserviceConfig, deps: FocusFr
     sfuSelection: focus.sfu_selection,
     fullAccessServers: focus.full_access_servers ?? [ownServer],
     ...(deps.knownRooms ? { knownRooms: deps.knownRooms } : {}),
-    rooms:
-      deps.rooms ??
-      lazyRoomService(liveKitApiUrl(focus), focus.livekit.api_key, focus.livekit.api_secret, { requestTimeout: 10 }),
+    rooms: deps.rooms,
     log,
   });
   return createFocusApi({
