@@ -22,8 +22,14 @@ ensure_debian_packages() {
   command -v flock >/dev/null || missing+=(util-linux)
   command -v pkill >/dev/null || missing+=(procps)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
-  # LiveKit's multi-node mode: the nodes of one ministry share a Redis.
+  # LiveKit's multi-node mode: the nodes of one ministry share a Redis; so do Synapse's processes.
   command -v redis-server >/dev/null || missing+=(redis-server)
+  # Synapse's PostgreSQL driver (psycopg2) is built from source: libpq's headers and a C compiler.
+  command -v pg_config >/dev/null || missing+=(libpq-dev)
+  command -v gcc >/dev/null || missing+=(gcc)
+  # The reverse proxy that routes a homeserver's requests between Synapse's main process and its
+  # worker, as in production (config/docker/nginx.conf).
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
   # Transcription: the PocketSphinx engine and its English model, ffmpeg to decode posted recordings
   # (audio and video), Festival's HTS voice that speaks the test sentences, and sox and opusenc that
   # make test recordings of it.
@@ -84,11 +90,13 @@ ensure_npm_deps() {
   fi
 }
 
-# With the oidc extra (authlib): single sign-on through an OpenID Connect provider. The stamp names
-# what was installed, so a venv made before the extra was wanted gets it added on the next run.
+# With the oidc extra (authlib): single sign-on through an OpenID Connect provider; postgres
+# (psycopg2, built against Debian's libpq) and redis (txredisapi, hiredis): a homeserver with worker
+# processes. The stamp names what was installed, so a venv made before an extra was wanted gets it
+# added on the next run.
 ensure_synapse() {
   local venv="$VISIO_CACHE/synapse-$SYNAPSE_VERSION"
-  local spec="matrix-synapse[oidc]==$SYNAPSE_VERSION"
+  local spec="matrix-synapse[oidc,postgres,redis]==$SYNAPSE_VERSION"
   if [ ! -f "$venv/.installed" ]; then
     say "installing Synapse $SYNAPSE_VERSION from PyPI into $venv"
     rm -rf "$venv"
@@ -96,7 +104,7 @@ ensure_synapse() {
     "$venv/bin/pip" install -q --disable-pip-version-check "$spec"
     echo "$spec" >"$venv/.installed"
   elif [ "$(cat "$venv/.installed")" != "$spec" ]; then
-    say "adding the oidc extra to Synapse $SYNAPSE_VERSION in $venv"
+    say "adding extras to Synapse $SYNAPSE_VERSION in $venv: $spec"
     "$venv/bin/pip" install -q --disable-pip-version-check "$spec"
     echo "$spec" >"$venv/.installed"
   fi

@@ -100,6 +100,8 @@ export async function withFocus(prepared: PreparedAppservice, focus: FocusSettin
 export interface SectionOverrides {
   transcription?: Partial<AppserviceConfig["transcription"]>;
   rate_limits?: Partial<AppserviceConfig["rate_limits"]>;
+  /** Another store (PostgreSQL) than the prepared SQLite file: replaces the section whole. */
+  database?: AppserviceConfig["database"];
 }
 
 export async function withSettings(prepared: PreparedAppservice, overrides: SectionOverrides): Promise<PreparedAppservice> {
@@ -107,6 +109,7 @@ export async function withSettings(prepared: PreparedAppservice, overrides: Sect
     ...prepared.config,
     transcription: { ...prepared.config.transcription, ...overrides.transcription },
     rate_limits: { ...prepared.config.rate_limits, ...overrides.rate_limits },
+    database: overrides.database ?? prepared.config.database,
   });
   await writeFile(prepared.configPath, yaml.dump(config), { mode: 0o600 });
   return { ...prepared, config };

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 // A CA made fresh for each run: federation runs over real, verified TLS without trusting anything
@@ -49,29 +50,9 @@ export async function createCertificates(dir: string, subjects: readonly Certifi
 
   const certificates = new Map<string, Certificate>();
   await Promise.all(
-    subjects.map(async ({ hostname, ipAddresses = [] }, index) => {
-      const certPath = join(dir, `${hostname}.pem`);
-      const keyPath = join(dir, `${hostname}.key`);
-      const csrPath = join(dir, `${hostname}.csr`);
-      const extensionsPath = join(dir, `${hostname}.ext`);
-      // Verifiers match the subjectAltName and ignore the CN.
-      await writeFile(
-        extensionsPath,
-        [
-          `subjectAltName=${[`DNS:${hostname}`, ...ipAddresses.map((ip) => `IP:${ip}`)].join(",")}`,
-          "basicConstraints=CA:FALSE",
-          "keyUsage=critical,digitalSignature,keyEncipherment",
-          "extendedKeyUsage=serverAuth,clientAuth",
-          "",
-        ].join("\n"),
-      );
-      await openssl(["req", ...NEW_KEY, "-keyout", keyPath, "-out", csrPath, "-subj", `/CN=${hostname}`]);
-      await openssl([
-        "x509", "-req", "-in", csrPath, "-CA", caCertPath, "-CAkey", caKeyPath,
-        // Distinct serials without a shared serial file that parallel signings would race on.
-        "-set_serial", String(1000 + index), "-days", "7", "-extfile", extensionsPath, "-out", certPath,
-      ]);
-      certificates.set(hostname, { certPath, keyPath });
+    subjects.map(async (subject, index) => {
+      // Distinct serials without a shared serial file that parallel signings would race on.
+      certificates.set(subject.hostname, await signCertificate(dir, caCertPath, caKeyPath, subject, String(1000 + index)));
     }),
   );
 
@@ -83,4 +64,38 @@ export async function createCertificates(dir: string, subjects: readonly Certifi
       return certificate;
     },
   };
+}
+
+/**
+ * One more certificate from a CA that createCertificates made (its key sits beside it as ca.key):
+ * a server started later in the run that others verify with the run's CA.
+ */
+export async function issueCertificate(caCertPath: string, dir: string, subject: CertificateSubject): Promise<Certificate> {
+  await mkdir(dir, { recursive: true });
+  return signCertificate(dir, caCertPath, join(dirname(caCertPath), "ca.key"), subject, `0x${randomBytes(8).toString("hex")}`);
+}
+
+async function signCertificate(dir: string, caCertPath: string, caKeyPath: string, subject: CertificateSubject, serial: string): Promise<Certificate> {
+  const { hostname, ipAddresses = [] } = subject;
+  const certPath = join(dir, `${hostname}.pem`);
+  const keyPath = join(dir, `${hostname}.key`);
+  const csrPath = join(dir, `${hostname}.csr`);
+  const extensionsPath = join(dir, `${hostname}.ext`);
+  // Verifiers match the subjectAltName and ignore the CN.
+  await writeFile(
+    extensionsPath,
+    [
+      `subjectAltName=${[`DNS:${hostname}`, ...ipAddresses.map((ip) => `IP:${ip}`)].join(",")}`,
+      "basicConstraints=CA:FALSE",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage=serverAuth,clientAuth",
+      "",
+    ].join("\n"),
+  );
+  await openssl(["req", ...NEW_KEY, "-keyout", keyPath, "-out", csrPath, "-subj", `/CN=${hostname}`]);
+  await openssl([
+    "x509", "-req", "-in", csrPath, "-CA", caCertPath, "-CAkey", caKeyPath,
+    "-set_serial", serial, "-days", "7", "-extfile", extensionsPath, "-out", certPath,
+  ]);
+  return { certPath, keyPath };
 }

@@ -29,7 +29,28 @@ export interface SynapseOptions {
   // Single sign-on: `oidc_providers` entries, and the client URLs that a signed-in user is sent back
   // to without Synapse's "continue to your application?" page.
   sso?: { oidcProviders: readonly Record<string, unknown>[]; clientWhitelist: readonly string[] };
+  // PostgreSQL instead of SQLite: what a homeserver with workers needs (a database made with the C
+  // locale, which Synapse checks at start).
+  postgres?: SynapsePostgres;
+  // Workers: the processes share a Redis for the replication stream, and the main process serves the
+  // workers' replication HTTP calls on the host's loopback (instance_map.main).
+  replication?: SynapseReplication;
   processes: ProcessGroup;
+}
+
+export interface SynapsePostgres {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+}
+
+export interface SynapseReplication {
+  redis: { host: string; port: number };
+  /** The main process's replication listener, on 127.0.0.1 of the host. */
+  port: number;
+  /** worker_replication_secret: what workers show the main process's replication listener. */
+  secret: string;
 }
 
 /** The public_baseurl startSynapse gives a host, with its trailing slash. */
@@ -88,6 +109,18 @@ function rateLimits(): Record<string, unknown> {
   };
 }
 
+// Shared by the main process and its workers (they read the same file): Redis carries the replication
+// stream; the main process's replication listener answers the workers' HTTP calls (sending events,
+// registering users). Everything not handed to a worker stays on the main process, appservice
+// transactions included (notify_appservices_from_worker unset).
+function replicationConfig(replication: SynapseReplication): Record<string, unknown> {
+  return {
+    redis: { enabled: true, host: replication.redis.host, port: replication.redis.port },
+    instance_map: { main: { host: "127.0.0.1", port: replication.port } },
+    worker_replication_secret: replication.secret,
+  };
+}
+
 // Synapse's own key file format: "ed25519 <key id> <unpadded base64 seed>". Writing it ourselves
 // saves a Python start (`--generate-keys`) per server.
 function signingKeyFile(): string {
@@ -135,8 +168,14 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseServ
         x_forwarded: false,
         resources: [{ names: ["client"], compress: false }],
       },
+      ...(options.replication === undefined
+        ? []
+        : [{ port: options.replication.port, bind_addresses: ["127.0.0.1"], type: "http", tls: false, x_forwarded: false, resources: [{ names: ["replication"], compress: false }] }]),
     ],
-    database: { name: "sqlite3", args: { database: join(dir, "homeserver.db") } },
+    database: options.postgres === undefined
+      ? { name: "sqlite3", args: { database: join(dir, "homeserver.db") } }
+      : { name: "psycopg2", args: { ...options.postgres, cp_min: 1, cp_max: 5 } },
+    ...(options.replication === undefined ? {} : replicationConfig(options.replication)),
     media_store_path: join(dir, "media"),
     macaroon_secret_key: randomBytes(24).toString("hex"),
     form_secret: randomBytes(24).toString("hex"),
