@@ -35,6 +35,16 @@ export interface AgentConnectionHandlers {
   disconnected?(reason: string, delayMs: number): void;
 }
 
+/** What the worker needs of its agent connection (a fake in unit tests). */
+export interface AgentLink {
+  /** Opens the connection, calling on handlers for what the server sends; kept open until close(). */
+  start(handlers: AgentConnectionHandlers): void;
+  updateJob(jobId: string, status: JobStatus, error?: string): void;
+  /** Load in [0, 1]; a full worker is offered no more jobs. */
+  updateStatus(load: number, jobCount: number, full: boolean): void;
+  close(): Promise<void>;
+}
+
 export interface AgentConnectionOptions {
   /** The LiveKit server, ws:// or wss:// (http(s):// is accepted too). */
   url: string;
@@ -44,7 +54,6 @@ export interface AgentConnectionOptions {
   /** What the server grants in the tokens of this worker's jobs. */
   permissions: { canSubscribe: boolean; canPublish: boolean; canPublishData: boolean; hidden: boolean };
   version: string;
-  handlers: AgentConnectionHandlers;
   pingIntervalMs?: number;
   /** No pong for this long: the connection is considered dead and reopened. */
   pongTimeoutMs?: number;
@@ -69,8 +78,9 @@ export async function workerToken(apiKey: string, apiSecret: string): Promise<st
   return token.toJwt();
 }
 
-export class AgentConnection {
+export class AgentConnection implements AgentLink {
   #options: AgentConnectionOptions & typeof DEFAULTS;
+  #handlers: AgentConnectionHandlers | undefined;
   #socket: WebSocket | undefined;
   #closed = false;
   #failures = 0;
@@ -90,7 +100,9 @@ export class AgentConnection {
   }
 
   /** Opens the connection; it is kept open (reopened when lost) until close(). */
-  start(): void {
+  start(handlers: AgentConnectionHandlers): void {
+    if (this.#handlers !== undefined) throw new Error("the agent connection is already started");
+    this.#handlers = handlers;
     void this.#connect();
   }
 
@@ -176,12 +188,13 @@ export class AgentConnection {
     const { minBackoffMs, maxBackoffMs } = this.#options;
     const delayMs = Math.min(maxBackoffMs, minBackoffMs * 2 ** this.#failures);
     this.#failures += 1;
-    this.#options.handlers.disconnected?.(reason, delayMs);
+    this.#handlers?.disconnected?.(reason, delayMs);
     this.#retryTimer = setTimeout(() => void this.#connect(), delayMs);
   }
 
   #onMessage(message: ServerMessage): void {
-    const { handlers } = this.#options;
+    const handlers = this.#handlers;
+    if (handlers === undefined) return;
     switch (message.message.case) {
       case "register": {
         this.#registered = true;

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Room } from "@livekit/rtc-node";
+import type { Room } from "@livekit/rtc-node";
 import { MAX_RECORDING_BYTES, type RecordingJobFields, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import { AudioDecodeError, decodeAudioFile } from "../audio/decode-file.ts";
 import { MatrixHttpError } from "../../../config/matrix/matrix-http-error.ts";
@@ -29,13 +29,19 @@ export interface RecordingJobOptions {
   metadata: TranscriptionJobMetadata & { recording: RecordingJobFields };
   url: string;
   token: string;
-  engine: SttEngine;
   vad?: VadSettings;
   /** Utterances decoded at the same time. */
   concurrency: number;
-  matrix: Pick<MatrixClient, "sendEvent" | "upload" | "joinRoom" | "downloadToFile">;
   report(event: RecordingJobEvent): void;
   now?(): number;
+}
+
+/** What a recording job works with, given to it: the engine, the bridge's Matrix user, its LiveKit room. */
+export interface RecordingJobDeps {
+  engine: SttEngine;
+  matrix: Pick<MatrixClient, "sendEvent" | "upload" | "joinRoom" | "downloadToFile">;
+  /** The recording's own LiveKit room, where the job stays while it works (nothing subscribed). */
+  room: Pick<Room, "connect" | "disconnect">;
 }
 
 /** Why a recording could not be transcribed, in words for the room: never what the recording says. */
@@ -49,10 +55,12 @@ function reasonOf(err: unknown, texts: TranscriptTexts): string {
 
 export class RecordingJob {
   #options: RecordingJobOptions;
+  #deps: RecordingJobDeps;
   #abort = new AbortController();
 
-  constructor(options: RecordingJobOptions) {
+  constructor(options: RecordingJobOptions, deps: RecordingJobDeps) {
     this.#options = options;
+    this.#deps = deps;
   }
 
   /** The dispatch was withdrawn or the worker shuts down: the recording is left (it can be asked for again). */
@@ -65,11 +73,11 @@ export class RecordingJob {
   }
 
   async run(): Promise<JobEnd> {
-    const { metadata, matrix, engine, report } = this.#options;
+    const { metadata, report } = this.#options;
+    const { matrix, engine, room } = this.#deps;
     const now = this.#options.now ?? Date.now;
     const { recording, room_id: roomId, thread_root: recordingEvent } = metadata;
     await matrix.joinRoom(roomId);
-    const room = new Room();
     await room.connect(this.#options.url, this.#options.token, { autoSubscribe: false, dynacast: false });
     const dir = await mkdtemp(join(tmpdir(), "visio-recording-"));
     // The txnIds derive from the request: a job run again by LiveKit posts the same messages once.

@@ -1,15 +1,26 @@
-// Wiring of the transcription worker process: the engine (checked ready), the bridge's Matrix user
-// (registered through the worker's own appservice registration if new), the worker and its LiveKit agent connection.
+// Wiring of the transcription worker process, the one place its parts are built: the engine (checked
+// ready), the bridge's Matrix user (registered through the worker's own appservice registration if
+// new), the LiveKit agent connection and room API, and what each job gets (its room listener, its
+// recording room, its thread poster).
+import { Room } from "@livekit/rtc-node";
+import { RoomServiceClient } from "livekit-server-sdk";
+import type { WorkerConfig } from "../../../config/worker-schema.ts";
+import { TRANSCRIBER_AGENT_NAME } from "../../../config/wire-types.ts";
+import { AgentConnection } from "../agent/agent-connection.ts";
+import { RoomListener } from "../live/room-listener.ts";
+import { MatrixClient, type FetchLike } from "../matrix/matrix-client.ts";
+import { TranscriptPoster } from "../matrix/transcript-poster.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { checkSileroModel } from "../transcript/silero-vad.ts";
-import { MatrixClient, type FetchLike } from "../matrix/matrix-client.ts";
+import { CpuLoad } from "./cpu-load.ts";
 import { TranscriptionWorker, type WorkerEvent } from "./worker.ts";
-import type { WorkerConfig } from "../../../config/worker-schema.ts";
 
 export interface StartDeps {
   report(event: WorkerEvent): void;
   fetch?: FetchLike;
 }
+
+const WORKER_VERSION = "1";
 
 export async function start(config: WorkerConfig, deps: StartDeps): Promise<TranscriptionWorker> {
   checkSileroModel(config.vad.silero_model);
@@ -23,7 +34,29 @@ export async function start(config: WorkerConfig, deps: StartDeps): Promise<Tran
   });
   const localpart = config.matrix.user_id.slice(1, config.matrix.user_id.indexOf(":"));
   await matrix.ensureRegistered(localpart);
-  const worker = new TranscriptionWorker(config, { engine, matrix, report: deps.report });
+  const { url, api_key: apiKey, api_secret: apiSecret } = config.livekit;
+  const connection = new AgentConnection({
+    url,
+    apiKey,
+    apiSecret,
+    agentName: TRANSCRIBER_AGENT_NAME,
+    // Hidden: no tile and no entry in callers' participant lists. No media: it only listens and sends
+    // subtitles as data.
+    permissions: { canSubscribe: true, canPublish: false, canPublishData: true, hidden: true },
+    version: WORKER_VERSION,
+  });
+  const cpu = new CpuLoad();
+  const worker = new TranscriptionWorker(config, {
+    connection,
+    rooms: new RoomServiceClient(url.replace(/^ws/, "http"), apiKey, apiSecret, { requestTimeout: 10 }),
+    engine,
+    matrix,
+    listener: () => new RoomListener(new Room()),
+    recordingRoom: () => new Room(),
+    poster: (options) => new TranscriptPoster(options),
+    report: deps.report,
+    load: () => cpu.sample(),
+  });
   worker.start();
   return worker;
 }

@@ -8,10 +8,8 @@
 import { randomUUID } from "node:crypto";
 import { DisconnectReason } from "@livekit/rtc-node";
 import type { TranscriptionJobMetadata } from "../../../config/wire-types.ts";
-import { SttEngineNotReadyError, type SttEngine } from "../stt/engine.ts";
-import type { VadSettings } from "../transcript/vad.ts";
-import type { TranscriptSegment } from "../transcript/segment.ts";
-import { RoomListener, type ListenerEvent } from "../live/room-listener.ts";
+import { CallTranscriber } from "../live/call-transcriber.ts";
+import type { CallListener, ListenerEvent } from "../live/room-listener.ts";
 import { speakerResolver, matrixUserOf } from "../live/speaker.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
 import { EngineOutageNotices } from "../matrix/engine-outage-notices.ts";
@@ -19,7 +17,10 @@ import { LostMessagesNotice } from "../matrix/lost-messages-notice.ts";
 import { SpeakerNames } from "../matrix/speaker-names.ts";
 import { readEarlierTranscript } from "../matrix/thread-reader.ts";
 import { postTranscriptFiles } from "../matrix/transcript-files.ts";
-import { TranscriptPoster } from "../matrix/transcript-poster.ts";
+import type { TranscriptPoster, TranscriptPosterOptions } from "../matrix/transcript-poster.ts";
+import { SttEngineNotReadyError, type SttEngine } from "../stt/engine.ts";
+import type { VadSettings } from "../transcript/vad.ts";
+import type { TranscriptSegment } from "../transcript/segment.ts";
 import { refuseLanguage } from "./language-refusal.ts";
 import { readControlMessage } from "./control-message.ts";
 
@@ -47,14 +48,25 @@ export interface TranscriptionJobOptions {
   /** LiveKit server URL and the job's token (from the JobAssignment). */
   url: string;
   token: string;
-  engine: SttEngine;
   vad?: VadSettings;
-  matrix: Pick<MatrixClient, "request" | "sendEvent" | "upload" | "joinRoom">;
   /** The bridge's Matrix user: only its messages in the thread are transcript. */
   bridgeUserId: string;
   report(event: JobEvent): void;
   /** Milliseconds since the epoch (Date.now in production): transcript times count from metadata.started_at. */
   now?(): number;
+}
+
+/** The thread messages of the job's utterances (TranscriptPoster; a fake in unit tests). */
+export type TranscriptSink = Pick<TranscriptPoster, "post" | "finalise" | "flush">;
+
+/** What a job works with, given to it: the engine, the bridge's Matrix user, its call and its thread. */
+export interface TranscriptionJobDeps {
+  engine: SttEngine;
+  matrix: Pick<MatrixClient, "request" | "sendEvent" | "upload" | "joinRoom">;
+  /** The job's presence in the LiveKit room, joined with the job's token. */
+  listener: CallListener;
+  /** The thread's poster, for the run's session (its transaction IDs) and its error and posted handlers. */
+  poster(options: TranscriptPosterOptions): TranscriptSink;
 }
 
 // The call ended: LiveKit closed or deleted the room. Other disconnections (a kick, a lost connection the
@@ -63,13 +75,15 @@ const CALL_ENDED: readonly DisconnectReason[] = [DisconnectReason.ROOM_DELETED, 
 
 export class TranscriptionJob {
   #options: TranscriptionJobOptions;
+  #deps: TranscriptionJobDeps;
   #end: Promise<JobEnd>;
   #finish!: (end: JobEnd) => void;
   #ended = false;
   #joined = false;
 
-  constructor(options: TranscriptionJobOptions) {
+  constructor(options: TranscriptionJobOptions, deps: TranscriptionJobDeps) {
     this.#options = options;
+    this.#deps = deps;
     this.#end = new Promise((resolve) => {
       this.#finish = (end) => {
         if (this.#ended) return;
@@ -95,7 +109,8 @@ export class TranscriptionJob {
 
   /** Runs the job to its end; rejects when it could not start (Matrix room or LiveKit room unreachable). */
   async run(): Promise<JobEnd> {
-    const { metadata, matrix, engine, report } = this.#options;
+    const { metadata, report } = this.#options;
+    const { matrix, engine, listener } = this.#deps;
     const now = this.#options.now ?? Date.now;
     const roomId = metadata.room_id;
     await matrix.joinRoom(roomId);
@@ -125,7 +140,7 @@ export class TranscriptionJob {
       language: metadata.language,
       onError: (err) => report({ event: "error", message: `lost messages notice not sent: ${err.message}` }),
     });
-    const poster = new TranscriptPoster({
+    const poster = this.#deps.poster({
       sender: matrix,
       roomId,
       threadRoot: metadata.thread_root,
@@ -154,26 +169,19 @@ export class TranscriptionJob {
       void poster.finalise(eventId, segment);
       finals.push({ ...segment, final: true });
     }
-    const listener = new RoomListener({
+    const transcriber = new CallTranscriber({
       engine,
       // Engines with a fixed model label segments with its language; others are told the requested one.
       language: engine.language === undefined && metadata.language !== "und" ? metadata.language : undefined,
       vad: this.#options.vad,
-      now,
-      startedAt: metadata.started_at,
+      nowMs: () => now() - metadata.started_at,
       speakerOf: speakerResolver((userId) => names.nameOf(userId)),
       report,
-      onParticipant: (participant) => {
-        const userId = matrixUserOf(participant);
-        if (userId !== undefined) void names.lookup(userId);
-      },
       onSegment: (trackSid, segment) => {
         void poster.post(trackSid, segment);
         if (segment.final) finals.push(segment);
       },
-      onData: (payload, topic, fromServer) => this.#onControl(payload, topic, fromServer),
       onUtterance: (_trackSid, outcome) => (outcome.ok ? outages.succeeded() : outages.failed(outcome.error)),
-      onDisconnected: (reason) => this.#finish(CALL_ENDED.includes(reason) ? "call-ended" : "left"),
     });
     if (this.#ended) {
       // Withdrawn or shut down while starting: nothing was heard.
@@ -183,7 +191,22 @@ export class TranscriptionJob {
       return end;
     }
     try {
-      await listener.connect(this.#options.url, this.#options.token);
+      const subtitles = await listener.connect(this.#options.url, this.#options.token, {
+        trackOpened: (trackSid, participant) => transcriber.trackOpened(trackSid, participant),
+        audio: (trackSid, pcm) => transcriber.audio(trackSid, pcm),
+        trackEnded: (trackSid) => transcriber.trackEnded(trackSid),
+        participant: (participant) => {
+          const userId = matrixUserOf(participant);
+          if (userId !== undefined) void names.lookup(userId);
+        },
+        data: (payload, topic, fromServer) => this.#onControl(payload, topic, fromServer),
+        disconnected: (reason) => {
+          transcriber.left();
+          this.#finish(CALL_ENDED.includes(reason) ? "call-ended" : "left");
+        },
+        report,
+      });
+      transcriber.joined(subtitles);
       this.#joined = true;
     } catch (err) {
       await poster.flush();
@@ -191,6 +214,7 @@ export class TranscriptionJob {
     }
     const end = await this.#end;
     report({ event: "ending", reason: end });
+    await transcriber.finish();
     await listener.close();
     await poster.flush();
     await outages.flush();

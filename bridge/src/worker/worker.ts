@@ -1,18 +1,18 @@
-// The transcription worker: registers with the ministry's LiveKit server as an agent worker under
-// TRANSCRIBER_AGENT_NAME and runs one TranscriptionJob per dispatched call, many at once. LiveKit offers
-// each dispatch to one registered worker (by reported load); several worker processes share the calls.
+// The transcription worker: registered with the ministry's LiveKit server as an agent worker (through the
+// agent connection it is given), it runs one TranscriptionJob per dispatched call, many at once. LiveKit
+// offers each dispatch to one registered worker (by reported load); several worker processes share the calls.
 import { JobStatus, type Job, type JobAssignment } from "@livekit/protocol";
-import { RoomServiceClient, ServerError } from "livekit-server-sdk";
+import { ServerError, type RoomServiceClient } from "livekit-server-sdk";
 import { JobMetadataError, parseJobMetadata } from "../../../config/job-metadata-schema.ts";
-import { TRANSCRIBER_AGENT_NAME, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
+import type { TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import type { WorkerConfig } from "../../../config/worker-schema.ts";
-import { AgentConnection, type AvailabilityAnswer } from "../agent/agent-connection.ts";
+import type { AgentConnectionHandlers, AgentLink, AvailabilityAnswer } from "../agent/agent-connection.ts";
+import type { CallListener } from "../live/room-listener.ts";
 import type { MatrixClient } from "../matrix/matrix-client.ts";
 import type { SttEngine } from "../stt/engine.ts";
 import { vadOptions } from "../vad-from-config.ts";
-import { CpuLoad } from "./cpu-load.ts";
-import { RecordingJob, type RecordingJobEvent } from "./recording-job.ts";
-import { TranscriptionJob, type JobEnd, type JobEvent } from "./transcription-job.ts";
+import { RecordingJob, type RecordingJobDeps, type RecordingJobEvent } from "./recording-job.ts";
+import { TranscriptionJob, type JobEnd, type JobEvent, type TranscriptionJobDeps } from "./transcription-job.ts";
 
 export type WorkerEvent =
   | { event: "registered"; workerId: string }
@@ -25,15 +25,21 @@ export type WorkerEvent =
   | ((JobEvent | RecordingJobEvent) & { job: string; room: string });
 
 export interface WorkerDeps {
+  /** The agent protocol connection to the ministry's LiveKit server, started with the worker. */
+  connection: AgentLink;
+  /** LiveKit's room API, asked after a reconnection which jobs' participants it still has. */
+  rooms: Pick<RoomServiceClient, "listParticipants">;
   engine: SttEngine;
   matrix: Pick<MatrixClient, "request" | "sendEvent" | "upload" | "joinRoom" | "downloadToFile">;
+  /** A new presence in a call, for each call's job. */
+  listener(): CallListener;
+  /** A new LiveKit room, for each recording's job. */
+  recordingRoom(): RecordingJobDeps["room"];
+  /** A call job's thread poster. */
+  poster: TranscriptionJobDeps["poster"];
   report(event: WorkerEvent): void;
-  /** The agent protocol connection; built from the config when absent. */
-  connection?(handlers: ConstructorParameters<typeof AgentConnection>[0]["handlers"]): Pick<AgentConnection, "start" | "updateJob" | "updateStatus" | "close">;
-  /** LiveKit's room API, asked after a reconnection which jobs' participants it still has; built from the config when absent. */
-  rooms?: Pick<RoomServiceClient, "listParticipants">;
-  /** The worker's recent CPU use as a fraction of one core, asked at each status update; the process's own by default. */
-  load?(): number;
+  /** The worker's recent CPU use as a fraction of one core, asked at each status update. */
+  load(): number;
   /** How often the load is sent again (default STATUS_INTERVAL_MS). */
   statusIntervalMs?: number;
 }
@@ -48,31 +54,31 @@ interface RunningJob {
 
 // An accepted job whose assignment never came (the server gave up on it) frees its slot after this.
 const ASSIGNMENT_TIMEOUT_MS = 15_000;
-const WORKER_VERSION = "1";
 // The load LiveKit dispatches by is sent again this often, as the calls' cost changes.
 const STATUS_INTERVAL_MS = 2_500;
 
 export class TranscriptionWorker {
   #config: WorkerConfig;
   #deps: WorkerDeps;
-  #connection: Pick<AgentConnection, "start" | "updateJob" | "updateStatus" | "close">;
+  #connection: AgentLink;
   #jobs = new Map<string, RunningJob>();
   #closing = false;
-  #rooms: Pick<RoomServiceClient, "listParticipants">;
   #reconnecting = false;
-  #load: () => number;
   #statusTimer: NodeJS.Timeout | undefined;
 
   constructor(config: WorkerConfig, deps: WorkerDeps) {
     this.#config = config;
     this.#deps = deps;
-    if (deps.load !== undefined) {
-      this.#load = deps.load;
-    } else {
-      const cpu = new CpuLoad();
-      this.#load = () => cpu.sample();
-    }
-    const handlers = {
+    this.#connection = deps.connection;
+  }
+
+  get jobCount(): number {
+    return this.#jobs.size;
+  }
+
+  start(): void {
+    const deps = this.#deps;
+    const handlers: AgentConnectionHandlers = {
       availability: (job: Job) => this.#availability(job),
       assignment: (assignment: JobAssignment) => this.#assignment(assignment),
       termination: (jobId: string) => this.#jobs.get(jobId)?.job?.stop("terminated"),
@@ -86,30 +92,7 @@ export class TranscriptionWorker {
         deps.report({ event: "connection-lost", reason, retryInMs: delayMs });
       },
     };
-    this.#rooms =
-      deps.rooms ??
-      new RoomServiceClient(config.livekit.url.replace(/^ws/, "http"), config.livekit.api_key, config.livekit.api_secret, { requestTimeout: 10 });
-    this.#connection =
-      deps.connection?.(handlers) ??
-      new AgentConnection({
-        url: config.livekit.url,
-        apiKey: config.livekit.api_key,
-        apiSecret: config.livekit.api_secret,
-        agentName: TRANSCRIBER_AGENT_NAME,
-        // Hidden: no tile and no entry in callers' participant lists. No media: it only listens and
-        // sends subtitles as data.
-        permissions: { canSubscribe: true, canPublish: false, canPublishData: true, hidden: true },
-        version: WORKER_VERSION,
-        handlers,
-      });
-  }
-
-  get jobCount(): number {
-    return this.#jobs.size;
-  }
-
-  start(): void {
-    this.#connection.start();
+    this.#connection.start(handlers);
     this.#statusTimer = setInterval(() => this.#updateStatus(), this.#deps.statusIntervalMs ?? STATUS_INTERVAL_MS);
     this.#statusTimer.unref();
   }
@@ -164,7 +147,7 @@ export class TranscriptionWorker {
       if (running.job === undefined) continue;
       let why: string | null;
       try {
-        const participants = await this.#rooms.listParticipants(running.room);
+        const participants = await this.#deps.rooms.listParticipants(running.room);
         why = participants.some((p) => p.identity === running.identity) ? null : "its participant is not in the room any more";
       } catch (err) {
         // Unreachable or refusing: nothing known, the job goes on.
@@ -196,28 +179,29 @@ export class TranscriptionWorker {
     }
     const report = this.#deps.report;
     const url = assignment.url !== undefined && assignment.url !== "" ? assignment.url : this.#config.livekit.url;
-    const common = {
-      url,
-      token: assignment.token,
-      engine: this.#deps.engine,
-      vad: vadOptions(this.#config.vad),
-      matrix: this.#deps.matrix,
-    };
+    const common = { url, token: assignment.token, vad: vadOptions(this.#config.vad) };
+    const { engine, matrix } = this.#deps;
     const { recording } = metadata;
     const transcription =
       recording !== undefined
-        ? new RecordingJob({
-            ...common,
-            metadata: { ...metadata, recording },
-            concurrency: this.#config.worker.recording_concurrency,
-            report: (event) => report({ ...event, job: job.id, room }),
-          })
-        : new TranscriptionJob({
-            ...common,
-            metadata,
-            bridgeUserId: this.#config.matrix.user_id,
-            report: (event) => report({ ...event, job: job.id, room }),
-          });
+        ? new RecordingJob(
+            {
+              ...common,
+              metadata: { ...metadata, recording },
+              concurrency: this.#config.worker.recording_concurrency,
+              report: (event) => report({ ...event, job: job.id, room }),
+            },
+            { engine, matrix, room: this.#deps.recordingRoom() },
+          )
+        : new TranscriptionJob(
+            {
+              ...common,
+              metadata,
+              bridgeUserId: this.#config.matrix.user_id,
+              report: (event) => report({ ...event, job: job.id, room }),
+            },
+            { engine, matrix, listener: this.#deps.listener(), poster: this.#deps.poster },
+          );
     running.job = transcription;
     report({ event: "job-started", job: job.id, room, matrixRoom: metadata.room_id });
     this.#connection.updateJob(job.id, JobStatus.JS_RUNNING);
@@ -241,6 +225,6 @@ export class TranscriptionWorker {
   #updateStatus(): void {
     const max = this.#config.worker.max_jobs;
     const count = this.#jobs.size;
-    this.#connection.updateStatus(this.#load(), count, this.#closing || count >= max);
+    this.#connection.updateStatus(this.#deps.load(), count, this.#closing || count >= max);
   }
 }

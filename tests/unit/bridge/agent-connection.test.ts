@@ -30,14 +30,13 @@ describe("LiveKit agent protocol connection", function () {
       pingIntervalMs: options.pingIntervalMs,
       minBackoffMs: 20,
       maxBackoffMs: 100,
-      handlers: {
-        availability: () => ({ available: false, reason: "test" }),
-        assignment: () => undefined,
-        termination: () => undefined,
-        ...handlers,
-      },
     });
-    connection.start();
+    connection.start({
+      availability: () => ({ available: false, reason: "test" }),
+      assignment: () => undefined,
+      termination: () => undefined,
+      ...handlers,
+    });
     return connection;
   };
 

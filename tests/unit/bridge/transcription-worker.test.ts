@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFile } from "node:fs/promises";
 import yaml from "js-yaml";
 import { Job, JobStatus, JobType, Room } from "@livekit/protocol";
-import { TRANSCRIBER_NOTICE_KEY, TRANSCRIPTION_CONTROL_TOPIC, type RoomEvent, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
+import { TRANSCRIPTION_CONTROL_TOPIC, type RoomEvent, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import type { AgentConnectionHandlers } from "../../../bridge/src/agent/agent-connection.ts";
 import type { MatrixRequest } from "../../../bridge/src/matrix/matrix-client.ts";
 import { readEarlierTranscript } from "../../../bridge/src/matrix/thread-reader.ts";
@@ -13,7 +13,6 @@ import { parseWebVtt } from "../../../bridge/src/transcript/webvtt.ts";
 import { readControlMessage } from "../../../bridge/src/worker/control-message.ts";
 import { parseJobMetadata } from "../../../config/job-metadata-schema.ts";
 import { parseWorkerConfig, renderWorkerSampleConfig, type WorkerConfig } from "../../../config/worker-schema.ts";
-import { TranscriptionJob, type JobEvent } from "../../../bridge/src/worker/transcription-job.ts";
 import { TranscriptionWorker, type WorkerEvent } from "../../../bridge/src/worker/worker.ts";
 
 const BRIDGE = "@visio-transcriber:a.test";
@@ -220,15 +219,15 @@ describe("transcription worker", function () {
 
   describe("taking jobs", function () {
     interface FakeConnection {
-      handlers: AgentConnectionHandlers;
+      handlers: AgentConnectionHandlers | undefined;
       statuses: [number, number, boolean][];
       jobUpdates: [string, JobStatus, string][];
     }
 
-    const setup = (maxJobs: number, load: () => number = () => 0.25): { worker: TranscriptionWorker; connection: FakeConnection; events: WorkerEvent[] } => {
+    const setup = (maxJobs: number, load: () => number = () => 0.25): { worker: TranscriptionWorker; connection: FakeConnection & { handlers: AgentConnectionHandlers }; events: WorkerEvent[] } => {
       const events: WorkerEvent[] = [];
-      let connection: FakeConnection | undefined;
       const config: WorkerConfig = parseWorkerConfig({ ...minimalConfig, worker: { max_jobs: maxJobs } });
+      const fake: FakeConnection = { handlers: undefined, statuses: [], jobUpdates: [] };
       const worker = new TranscriptionWorker(config, {
         engine: new FakeSttEngine({ sentences: [] }),
         matrix: {
@@ -241,19 +240,21 @@ describe("transcription worker", function () {
         report: (event) => events.push(event),
         load,
         statusIntervalMs: 20,
-        connection: (handlers) => {
-          const fake: FakeConnection = { handlers, statuses: [], jobUpdates: [] };
-          connection = fake;
-          return {
-            start: () => undefined,
-            close: async () => undefined,
-            updateJob: (jobId, status, error = "") => void fake.jobUpdates.push([jobId, status, error]),
-            updateStatus: (load, jobCount, full) => void fake.statuses.push([load, jobCount, full]),
-          };
+        connection: {
+          start: (handlers) => void (fake.handlers = handlers),
+          close: async () => undefined,
+          updateJob: (jobId, status, error = "") => void fake.jobUpdates.push([jobId, status, error]),
+          updateStatus: (load, jobCount, full) => void fake.statuses.push([load, jobCount, full]),
         },
+        rooms: { listParticipants: async () => assert.fail("no LiveKit room API call expected") },
+        listener: () => assert.fail("no call joined"),
+        recordingRoom: () => assert.fail("no recording room joined"),
+        poster: () => assert.fail("no thread poster built"),
       });
-      if (connection === undefined) throw new Error("no connection built");
-      return { worker, connection, events };
+      worker.start();
+      const { handlers } = fake;
+      if (handlers === undefined) throw new Error("the worker did not start its connection");
+      return { worker, connection: { ...fake, handlers }, events };
     };
     const job = (id: string, room: string, metadata: unknown = METADATA): Job =>
       new Job({ id, type: JobType.JT_ROOM, room: new Room({ name: room }), metadata: typeof metadata === "string" ? metadata : JSON.stringify(metadata) });
@@ -290,7 +291,6 @@ describe("transcription worker", function () {
       let cpu = 0.1;
       const { worker, connection } = setup(3, () => cpu);
       const wait = (ms: number): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, ms));
-      worker.start();
       await wait(50).then(() => assert.deepEqual(connection.statuses.at(-1), [0.1, 0, false]));
       cpu = 0.8;
       await wait(50).then(() => assert.deepEqual(connection.statuses.at(-1), [0.8, 0, false], "a busier worker says so without a job change"));
@@ -306,71 +306,6 @@ describe("transcription worker", function () {
       assert.equal(events.find((e) => e.event === "error")?.event, "error");
     });
   });
-  describe("a job", function () {
-    it("terminated before it joined the call (its dispatch replaced) goes away: no LiveKit connection, no files", async function () {
-      const requests: string[] = [];
-      const sent: string[] = [];
-      const events: JobEvent[] = [];
-      let job: TranscriptionJob | undefined;
-      const matrix = {
-        joinRoom: async (roomId: string) => {
-          requests.push(`join ${roomId}`);
-          // LiveKit terminates the job while it is still setting up.
-          job?.stop("terminated");
-        },
-        request: async <T>(request: MatrixRequest): Promise<T> => {
-          requests.push(request.path.slice(-2).join(" "));
-          return (request.path.includes("relations") ? { chunk: [] } : { joined: {} }) as T;
-        },
-        sendEvent: async (_r: string, _t: string, _c: Record<string, unknown>, txnId: string) => {
-          sent.push(txnId);
-          return "$x";
-        },
-        upload: async () => assert.fail("no files for a withdrawn job"),
-      };
-      job = new TranscriptionJob({
-        metadata: METADATA,
-        url: "ws://127.0.0.1:9/never-dialled",
-        token: "jwt",
-        engine: new FakeSttEngine({ sentences: [] }),
-        matrix,
-        bridgeUserId: BRIDGE,
-        report: (event) => events.push(event),
-      });
-      assert.equal(await job.run(), "withdrawn");
-      assert.deepEqual(requests, [`join ${METADATA.room_id}`, `${METADATA.room_id} joined_members`, "$root m.thread"]);
-      assert.deepEqual(sent, []);
-      assert.deepEqual(events, [{ event: "ending", reason: "withdrawn" }]);
-    });
-
-    it("in a language no model of the worker covers is refused in the thread, in that language, before any LiveKit connection", async function () {
-      const sent: { content: Record<string, unknown>; txnId: string }[] = [];
-      const events: JobEvent[] = [];
-      const job = new TranscriptionJob({
-        metadata: { ...METADATA, language: "fr" },
-        url: "ws://127.0.0.1:9/never-dialled",
-        token: "jwt",
-        engine: new FakeSttEngine({ sentences: [], languages: ["en"] }),
-        matrix: {
-          joinRoom: async () => {},
-          request: async () => assert.fail("nothing read for a refused job"),
-          sendEvent: async (_r: string, _t: string, content: Record<string, unknown>, txnId: string) => (sent.push({ content, txnId }), "$refused"),
-          upload: async () => assert.fail("no files for a refused job"),
-        },
-        bridgeUserId: BRIDGE,
-        report: (event) => events.push(event),
-      });
-      assert.equal(await job.run(), "refused");
-      assert.equal(sent.length, 1);
-      const [notice] = sent;
-      assert.match(String(notice?.content.body), /^La transcription ne peut pas démarrer : le service de transcription de a\.test n'a aucun modèle pour la langue fr \(no fake model transcribes fr \(it does: en\)\)\.$/);
-      assert.deepEqual(notice?.content[TRANSCRIBER_NOTICE_KEY], { state: "refused", server_name: "a.test", language: "fr", reason: "no fake model transcribes fr (it does: en)" });
-      assert.equal((notice?.content["m.relates_to"] as { event_id: string }).event_id, "$root");
-      assert.equal(notice?.txnId, `visio-transcript.refused.${METADATA.started_at}`, "a job dispatched again refuses once");
-      assert.deepEqual(events.map((e) => e.event), ["refused", "ending"]);
-    });
-  });
-
   describe("French transcript files", function () {
     it("are named, titled and detailed in French", async function () {
       const uploads: { filename: string; text: string }[] = [];
