@@ -4,42 +4,23 @@
 // the job metadata, sends the stop message through LiveKit's server API). Callers join with tokens from
 // the real focus service, so the speakers' Matrix user IDs reach the bridge as participant attributes.
 // Each worker takes one call at a time here (max_jobs 1), which makes LiveKit spread the two calls over
-// the two processes and lets the restart case know which process to kill.
+// the two processes and lets the restart case know which process to kill. The set-up:
+// support/bridge-worker-bed.ts.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ParticipantInfo_Kind } from "@livekit/protocol";
 import { RoomServiceClient } from "livekit-server-sdk";
-import type { TranscriptionJobMetadata } from "../../config/wire-types.ts";
-import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
-import { openDatabase } from "../../appservice/src/storage/database.ts";
-import { createStore, type Store } from "../../appservice/src/storage/store.ts";
 import { parseWebVtt } from "../../bridge/src/transcript/webvtt.ts";
 import { wordErrorRate } from "../../bridge/src/transcript/word-error-rate.ts";
-import { matrixRequest } from "../harness/matrix-client.ts";
+import type { TranscriptionJobMetadata } from "../../config/wire-types.ts";
+import type { JsonReport } from "../harness/json-line-process.ts";
 import { HOSTS } from "../harness/network.ts";
-import type { RegisteredUser, SynapseServer, Testbed } from "../harness/testbed.ts";
-import { getTestbed, uniqueLocalpart } from "../harness/testbed.ts";
-import { waitUntil } from "../harness/wait.ts";
-import { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "../harness/speech/festival-speech.ts";
-import { startAppservice, type AppserviceProcess } from "../support/appservice-process.ts";
-import { followJsonLines, type JsonLineProcess, type JsonReport } from "../harness/json-line-process.ts";
-import { createMeeting, joinAlias, requestFocusToken, waitForJoins } from "../harness/matrix-users.ts";
 import { readTranscriptThread, spokenText, type ThreadMessage } from "../harness/transcript-thread.ts";
-import { dispatchTranscription, downloadMedia, postThreadRoot, sendStop, spawnWorker, writeWorkerConfig } from "../support/transcription-worker.ts";
+import { uniqueLocalpart } from "../harness/testbed.ts";
+import { waitUntil } from "../harness/wait.ts";
+import { dispatchTranscription, downloadMedia, postThreadRoot, sendStop, writeWorkerConfig } from "../support/transcription-worker.ts";
+import { ALICE_SENTENCES, CAROL_SENTENCES, RECEIVER, setUpBridgeWorkerBed, type BridgeWorkerBed } from "./support/bridge-worker-bed.ts";
 
-const SLOT = "m.call#ROOM";
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SPEAKER = join(REPO_ROOT, "tests/harness/rtc-speaker.ts");
-const RECEIVER = join(REPO_ROOT, "tests/harness/rtc-subtitle-receiver.ts");
 const SESSION = { language: "en", engine: "openai" };
-
-// Two speakers in turn in the first call, one longer speech in the second (the restart case).
-const ALICE_SENTENCES = MEETING_SENTENCES.slice(0, 2);
-const CAROL_SENTENCES = MEETING_SENTENCES.slice(2, 4);
-const DAVE_SENTENCES = [...MEETING_SENTENCES];
 // The live path's bound (48 kHz Opus through LiveKit, resampled to 16 kHz), as measured in README.md
 // ("Transcription bridge"); per speaker, so a swapped attribution fails it.
 const MAX_WER = 0.2;
@@ -49,127 +30,23 @@ const MAX_WER = 0.2;
 const CUE_START_TOLERANCE_MS = 600;
 const CUE_END_TOLERANCE_MS = 800;
 
-
 describe("transcription workers: LiveKit agent dispatch, Matrix thread and files (real LiveKit, Synapse A and B, Whisper)", function () {
   this.timeout(180_000);
-  let testbed: Testbed;
-  let appservice: AppserviceProcess;
-  let store: Store;
-  let dir: string;
-  let botToken: string;
-  let workerToken: string;
-  let bridgeUserId: string;
-  let alice: RegisteredUser;
-  let carol: RegisteredUser;
-  let bob: RegisteredUser;
-  let dave: RegisteredUser;
-  let call: { roomId: string; room: string; jwt: Record<"alice" | "carol" | "bob", string> };
-  let call2: { roomId: string; room: string; jwt: string };
-  let call3: { roomId: string; room: string; jwt: string };
-  let speech: Record<"alice" | "carol" | "dave", SpeechRecording>;
-  let configPath: string;
-  const workers: JsonLineProcess[] = [];
-  const started: JsonLineProcess[] = [];
+  let bed: BridgeWorkerBed;
   let meta1: TranscriptionJobMetadata;
   let meta2: TranscriptionJobMetadata;
 
-  const spawn = (namespace: string, logName: string, args: string[]): JsonLineProcess => {
-    const follower = followJsonLines(testbed.spawnInNamespace(namespace, process.execPath, args, { logName, cwd: REPO_ROOT }));
-    started.push(follower);
-    return follower;
-  };
-  const startWorker = async (name: string): Promise<JsonLineProcess> => {
-    const worker = spawnWorker(testbed, HOSTS.a.namespace, configPath, `bridge-${name}-${uniqueLocalpart("w")}`);
-    workers.push(worker);
-    await worker.waitFor("registered with LiveKit", (r) => r.event === "registered", 60_000);
-    return worker;
-  };
-  const tokenFor = async (roomId: string, server: SynapseServer, user: RegisteredUser): Promise<string> => {
-    const res = await requestFocusToken(appservice.url, roomId, server, user, SLOT);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    return String(res.body.jwt);
-  };
-  /** The worker running the job for this LiveKit room, once one reports it. */
-  const workerOf = async (room: string, candidates: readonly JsonLineProcess[], after = 0): Promise<{ worker: JsonLineProcess; job: string }> => {
-    let found: { worker: JsonLineProcess; job: string } | undefined;
-    await waitUntil(
-      `a worker took the job for ${room}`,
-      async () => {
-        for (const worker of candidates) {
-          const report = (await worker.reports()).find((r) => r.event === "job-started" && r.room === room && Number(r.at) >= after);
-          if (report !== undefined) found = { worker, job: String(report.job) };
-        }
-        return found !== undefined;
-      },
-      { timeoutMs: 30_000, hint: `see ${candidates.map((w) => w.process.logPath).join(", ")}` },
-    );
-    if (found === undefined) throw new Error("unreachable");
-    return found;
-  };
-  const jobReports = async (worker: JsonLineProcess, job: string): Promise<JsonReport[]> => (await worker.reports()).filter((r) => r.job === job);
-  const displayName = async (server: SynapseServer, user: RegisteredUser): Promise<string> =>
-    (await matrixRequest<{ displayname: string }>(server.clientUrl, user.accessToken, "GET", `/_matrix/client/v3/profile/${encodeURIComponent(user.userId)}`)).displayname;
-  /** Plays a recording into the call; resolves with the epoch time its audio started and its track. */
-  const say = async (jwt: string, recording: SpeechRecording, name: string): Promise<{ startedAt: number; trackSid: string; speaker: JsonLineProcess }> => {
-    const speaker = spawn(HOSTS.a.namespace, `speaker-${name}-${uniqueLocalpart("s")}`, [SPEAKER, testbed.livekit.a.url, jwt, recording.wavPath]);
-    const published = await speaker.waitFor("published", (r) => r.event === "published", 30_000);
-    const playing = await speaker.waitFor("playing", (r) => r.event === "playing", 30_000);
-    return { startedAt: Number(playing.startedAt), trackSid: String(published.trackSid), speaker };
-  };
-
   before(async function () {
     this.timeout(300_000);
-    testbed = await getTestbed();
-    dir = await mkdtemp(join(tmpdir(), "visio-bridge-worker-"));
-    const recordings = Promise.all(
-      (["alice", "carol", "dave"] as const).map(async (who) => {
-        const sub = join(dir, who);
-        await mkdir(sub);
-        const sentences = who === "alice" ? ALICE_SENTENCES : who === "carol" ? CAROL_SENTENCES : DAVE_SENTENCES;
-        return synthesizeRecording(sub, sentences, who === "dave" ? { gapMs: 2000 } : {});
-      }),
-    );
-    appservice = await startAppservice("a");
-    store = createStore(await openDatabase(appservice.config.database));
-    botToken = appservice.config.appservice.as_token;
-    ({ asToken: workerToken, userId: bridgeUserId } = appservice.transcriber);
-    const { a, b } = testbed.ministries;
-    [alice, carol, dave, bob] = await Promise.all([
-      a.registerUser(uniqueLocalpart("alice")),
-      a.registerUser(uniqueLocalpart("carol")),
-      a.registerUser(uniqueLocalpart("dave")),
-      b.registerUser(uniqueLocalpart("bob")),
-    ]);
-    const { roomId, alias: alias1 } = await createMeeting(appservice, a, alice, "Appel transcrit");
-    await joinAlias(a, carol, alias1);
-    await joinAlias(b, bob, alias1);
-    const { roomId: roomId2 } = await createMeeting(appservice, a, dave, "Reprise");
-    await waitForJoins(store, roomId, [alice, carol, bob]);
-    const { roomId: roomId3 } = await createMeeting(appservice, a, dave, "En parallèle");
-    await waitForJoins(store, roomId2, [dave]);
-    await waitForJoins(store, roomId3, [dave]);
-    // The focus creates the LiveKit rooms when it issues the first tokens; the workers may only join them.
-    call = {
-      roomId,
-      room: liveKitRoomAlias(roomId, SLOT),
-      jwt: { alice: await tokenFor(roomId, a, alice), carol: await tokenFor(roomId, a, carol), bob: await tokenFor(roomId, b, bob) },
-    };
-    call2 = { roomId: roomId2, room: liveKitRoomAlias(roomId2, SLOT), jwt: await tokenFor(roomId2, a, dave) };
-    call3 = { roomId: roomId3, room: liveKitRoomAlias(roomId3, SLOT), jwt: await tokenFor(roomId3, a, dave) };
-    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 1 });
-    await Promise.all([startWorker("worker-1"), startWorker("worker-2")]);
-    const [aliceSpeech, carolSpeech, daveSpeech] = await recordings;
-    if (aliceSpeech === undefined || carolSpeech === undefined || daveSpeech === undefined) throw new Error("speech missing");
-    speech = { alice: aliceSpeech, carol: carolSpeech, dave: daveSpeech };
+    bed = await setUpBridgeWorkerBed();
   });
 
   after(async () => {
-    await Promise.all([...started, ...workers].map((p) => p.process.stop()));
-    await store?.close();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    await bed?.close();
   });
 
   it("two worker processes take one dispatched call each and join as hidden agents that publish nothing", async function () {
+    const { testbed, botToken, call, call2, workers, workerOf } = bed;
     const { a } = testbed.ministries;
     meta1 = await postThreadRoot(a, botToken, call.roomId, SESSION);
     meta2 = await postThreadRoot(a, botToken, call2.roomId, SESSION);
@@ -190,6 +67,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
   });
 
   it("subtitles reach a caller of B; the thread attributes each utterance to its speaker's Matrix user, two speakers in turn", async function () {
+    const { testbed, bridgeUserId, alice, carol, call, speech, workers, spawn, workerOf, jobReports, displayName, say } = bed;
     const { a } = testbed.ministries;
     const { worker, job } = await workerOf(call.room, workers);
     const receiver = spawn(HOSTS.b.namespace, `subtitle-receiver-${uniqueLocalpart("r")}`, [RECEIVER, testbed.livekit.a.url, call.jwt.bob]);
@@ -281,6 +159,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
   });
 
   it("on the stop message, posts the WebVTT and Markdown files in the thread; the WebVTT parses, cues in order, at the speech's times", async function () {
+    const { testbed, bridgeUserId, alice, call, speech, workers, started, workerOf } = bed;
     const { a } = testbed.ministries;
     const { worker, job } = await workerOf(call.room, workers);
     await sendStop(testbed.livekit.a, call.room);
@@ -344,6 +223,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
   });
 
   it("a worker killed mid-meeting: after the dispatch is sent again, earlier messages stay as they were, later speech is transcribed, files come when the call ends", async function () {
+    const { testbed, dave, call2, speech, workers, startWorker, workerOf, say } = bed;
     const { a } = testbed.ministries;
     const { worker: doomed, job } = await workerOf(call2.room, workers);
     const daveSaid = await say(call2.jwt, speech.dave, "dave");
@@ -417,6 +297,7 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
   });
 
   it("a worker shut down with SIGTERM finalises and leaves its call without posting files, and exits 0", async function () {
+    const { testbed, call, workers, workerOf, jobReports } = bed;
     // The first call is still on (B's caller is in it): the appservice dispatches it again.
     const dispatchedAt = Date.now();
     await dispatchTranscription(testbed.livekit.a, call.room, meta1);
@@ -438,10 +319,11 @@ describe("transcription workers: LiveKit agent dispatch, Matrix thread and files
   });
 
   it("one worker process transcribes two calls at once", async function () {
+    const { testbed, dir, botToken, workerToken, bridgeUserId, alice, dave, call, call3, speech, workers, startWorker, workerOf, jobReports, say } = bed;
     const { a } = testbed.ministries;
     // The one-call workers go; one worker that takes up to four calls comes.
     await Promise.all(workers.filter((w) => w.process.exitDescription() === undefined).map((w) => w.process.stop()));
-    configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 4 });
+    bed.configPath = await writeWorkerConfig(dir, { livekit: testbed.livekit.a, homeserver: a, whisper: testbed.whisper.a, asToken: workerToken, userId: bridgeUserId, maxJobs: 4 });
     const shared = await startWorker("worker-shared");
     const dispatchedAt = Date.now();
     const meta3 = await postThreadRoot(a, botToken, call3.roomId, SESSION);
