@@ -77,9 +77,28 @@ export function globToRegExp(glob: string): RegExp {
 const CONFIG_KEY = /^([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)(?::\s.*)?$/;
 const FILE_EXTENSION = /\.(?:ya?ml|json|ts|js|md|sh|py|bin|txt|onnx|vtt|ogg|wav|pem|conf|sql|db)$/;
 
-export function configKeyOf(token: string): string | undefined {
+/** A config section written with its keys (`matrix: {homeserver_url, as_token, user_id}`). */
+const SECTION_WITH_KEYS = /^([a-z][a-z0-9_]*): \{(.*)\}$/;
+
+/** The config keys a backticked text names: a dotted key, or each key of a section written with its keys. */
+export function configKeysOf(token: string): string[] {
   const key = CONFIG_KEY.exec(token)?.[1];
-  return key === undefined || FILE_EXTENSION.test(key) ? undefined : key;
+  if (key !== undefined) return FILE_EXTENSION.test(key) ? [] : [key];
+  const section = SECTION_WITH_KEYS.exec(token);
+  if (section === null) return [];
+  // The keys at the top level of the braces: `{client: postgres, connection: postgres://…}` → client, connection.
+  const keys: string[] = [];
+  let depth = 0;
+  let part = "";
+  for (const c of `${section[2] ?? ""},`) {
+    if (c === "{" || c === "[") depth++;
+    if (c === "}" || c === "]") depth--;
+    if (c === "," && depth === 0) {
+      keys.push((part.split(":")[0] ?? "").trim().replace(/\?$/, ""));
+      part = "";
+    } else part += c;
+  }
+  return keys.filter((k) => /^[a-z][a-z0-9_]*$/.test(k)).map((k) => `${section[1]}.${k}`);
 }
 
 interface JsonSchemaNode {
