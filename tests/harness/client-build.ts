@@ -17,8 +17,9 @@ function newestMtime(path: string): number {
 }
 
 function sourcesMtime(): number {
-  const sources = ["src", "index.html", "vite.config.ts", "tsconfig.json"].map((p) => join(CLIENT_DIR, p));
-  return Math.max(...sources.map(newestMtime), statSync(join(REPO_ROOT, "wire-types.ts")).mtimeMs);
+  const sources = ["src", "index.html", "vite.config.ts", "tsconfig.json", "package.json"].map((p) => join(CLIENT_DIR, p));
+  // The client imports the wire types shared with the servers.
+  return Math.max(...sources.map(newestMtime), statSync(join(REPO_ROOT, "config", "wire-types.ts")).mtimeMs);
 }
 
 let built = false;
