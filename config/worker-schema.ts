@@ -3,6 +3,7 @@
 // gives the type, the defaults, validation at load and the generated sample (config/worker.sample.yaml).
 import { z } from "zod";
 import { bridgeConfigSchema } from "./bridge-schema.ts";
+import { CURRENT_MATRIX_USER_ID } from "./wire-types.ts";
 import { parseWithSchema, readYamlFile } from "./load.ts";
 import { renderSchemaSample } from "./sample.ts";
 
@@ -15,8 +16,7 @@ const liveKitSchema = z.strictObject({
   api_secret: z.string().min(32, "must be at least 32 characters, as LiveKit wants").meta({ description: "Its secret.", examples: ["change-me-to-at-least-32-characters-of-secret"] }),
 });
 
-// Matrix user IDs: @localpart:server.
-const userIdSchema = z.string().regex(/^@[a-z0-9._=/+-]+:[^\s:]+(:\d+)?$/, "must be a Matrix user ID (@localpart:server)");
+const userIdSchema = z.string().regex(CURRENT_MATRIX_USER_ID, "must be a Matrix user ID (@localpart:server)");
 
 const matrixSchema = z.strictObject({
   homeserver_url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).meta({

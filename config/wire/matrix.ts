@@ -42,17 +42,11 @@ export type JoinRule = "public" | "knock" | "invite";
  */
 export const MATRIX_USER_ID = /^@([^:\s]+):(\S+)$/;
 
-/** A localpart in the spec's current grammar: what a homeserver registers today. */
-export const MATRIX_LOCALPART = /^[a-z0-9._=\-/+]+$/;
-
 /**
- * Whether a user ID is one a homeserver would register today (a MATRIX_USER_ID whose localpart is a
- * MATRIX_LOCALPART), as a configured or typed ID must be.
+ * A MATRIX_USER_ID whose localpart follows the spec's current grammar (lower-case letters, digits and
+ * `._=-/+`): what a homeserver registers today, so what a configured or typed user ID must be.
  */
-export function isCurrentUserId(userId: string): boolean {
-  const localpart = MATRIX_USER_ID.exec(userId)?.[1];
-  return localpart !== undefined && MATRIX_LOCALPART.test(localpart);
-}
+export const CURRENT_MATRIX_USER_ID = /^@([a-z0-9._=\-/+]+):(\S+)$/;
 
 /**
  * Key set to true in a bot's own `m.room.member` content (the appservice's bot and the transcription
