@@ -10,8 +10,6 @@ import { MatrixHttpClient } from "../../../config/matrix/matrix-http-client.ts";
 import { MatrixHttpError } from "../../../config/matrix/matrix-http-error.ts";
 import type { MatrixEventSender } from "./transcript-poster.ts";
 
-export type { FetchLike, MatrixRequest } from "../../../config/matrix/matrix-http-client.ts";
-
 /** How long a media download may take, each try: a recording of up to MAX_RECORDING_BYTES. */
 const DOWNLOAD_TIMEOUT_MS = 300_000;
 

@@ -4,11 +4,12 @@
 // recording room, its thread poster).
 import { Room } from "@livekit/rtc-node";
 import { RoomServiceClient } from "livekit-server-sdk";
+import type { FetchLike } from "../../../config/matrix/matrix-http-client.ts";
 import type { WorkerConfig } from "../../../config/worker-schema.ts";
 import { TRANSCRIBER_AGENT_NAME } from "../../../config/wire-types.ts";
 import { AgentConnection } from "../agent/agent-connection.ts";
 import { RoomListener } from "../live/room-listener.ts";
-import { MatrixClient, type FetchLike } from "../matrix/matrix-client.ts";
+import { MatrixClient } from "../matrix/matrix-client.ts";
 import { TranscriptPoster } from "../matrix/transcript-poster.ts";
 import { engineFromConfig } from "../stt/engine-from-config.ts";
 import { checkSileroModel } from "../transcript/silero-vad.ts";

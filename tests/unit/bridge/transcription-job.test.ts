@@ -13,7 +13,7 @@ import {
   type TranscriptionJobMetadata,
 } from "../../../config/wire-types.ts";
 import { FakeRoomListener } from "../../../bridge/src/live/testing/fake-room-listener.ts";
-import type { MatrixRequest } from "../../../bridge/src/matrix/matrix-client.ts";
+import type { MatrixRequest } from "../../../config/matrix/matrix-http-client.ts";
 import { transcriptFileStem } from "../../../bridge/src/matrix/transcript-files.ts";
 import type { TranscriptPosterOptions } from "../../../bridge/src/matrix/transcript-poster.ts";
 import type { SttEngine } from "../../../bridge/src/stt/engine.ts";

@@ -4,7 +4,7 @@ import yaml from "js-yaml";
 import { Job, JobStatus, JobType, Room } from "@livekit/protocol";
 import { TRANSCRIPTION_CONTROL_TOPIC, type RoomEvent, type TranscriptionJobMetadata } from "../../../config/wire-types.ts";
 import type { AgentConnectionHandlers } from "../../../bridge/src/agent/agent-connection.ts";
-import type { MatrixRequest } from "../../../bridge/src/matrix/matrix-client.ts";
+import type { MatrixRequest } from "../../../config/matrix/matrix-http-client.ts";
 import { readEarlierTranscript } from "../../../bridge/src/matrix/thread-reader.ts";
 import { postTranscriptFiles, transcriptFileStem } from "../../../bridge/src/matrix/transcript-files.ts";
 import { FakeSttEngine } from "../../../bridge/src/stt/testing/fake-engine.ts";
