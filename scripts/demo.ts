@@ -1,12 +1,13 @@
 // npm start: two federated ministries, each with Synapse, LiveKit, the Visio appservice and a
 // transcription worker, demo accounts, a meeting room and the web client; stays up until Ctrl-C.
-//   node scripts/demo.ts [--netns] [--check] [--dir <run dir>]
+//   node scripts/demo.ts [--netns] [--postgres] [--check] [--dir <run dir>]
 //   --netns  inside the test bed's namespaces (ministry-a.test, ministry-b.test; needs root)
 //            instead of loopback (localhost:8448, localhost:8449)
+//   --postgres  each ministry's appservice stores in its own PostgreSQL database, as in production
 //   --check  verify the demo (logins, meeting room on both servers; with --netns also the main job: a
 //            caller of A speaks, B's caller gets live subtitles, the thread and the files), print
 //            what was measured, stop; exit 0 only when every step passed
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -27,6 +28,7 @@ import {
   toolsFromEnvironment,
   waitUntil,
   withFocus,
+  withSettings,
   workerConfig,
   type AppserviceProcess,
   type Host,
@@ -40,17 +42,12 @@ import {
 } from "@visio/testbed";
 import { FOCUS_PATH_PREFIX } from "../appservice/src/app.ts";
 import { DEFAULT_WHISPER_MODELS } from "../config/bridge-schema.ts";
-import { clientSecurityHeaders } from "../config/client-security-headers.ts";
 import { TRANSCRIPTION_API_PATH } from "../config/wire-types.ts";
+import { ACCOUNTS, MINISTRIES, PASSWORD, type Ministry } from "./demo/accounts.ts";
+import { checkAppserviceStores, startAppserviceDatabases, type AppserviceDatabases } from "./demo/appservice-postgres.ts";
+import { checkDemo, checkWorkersRegistered } from "./demo/demo-check.ts";
 import { checkMainJob, describeReport } from "./demo/main-job-check.ts";
 
-type Ministry = "a" | "b";
-const MINISTRIES: readonly Ministry[] = ["a", "b"];
-const PASSWORD = "visio-demo";
-const ACCOUNTS: Record<Ministry, { localpart: string; displayName: string }> = {
-  a: { localpart: "alice", displayName: "Alice (ministère A)" },
-  b: { localpart: "bruno", displayName: "Bruno (ministère B)" },
-};
 const MEETING_TITLE = "Démonstration";
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 // The web client, on the runner's loopback: a localhost origin is a secure context for the camera.
@@ -59,13 +56,14 @@ const CLIENT_PORT = 8080;
 const { values } = parseArgs({
   options: {
     netns: { type: "boolean", default: false },
+    postgres: { type: "boolean", default: false },
     check: { type: "boolean", default: false },
     dir: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  process.stdout.write("usage: npm start [-- --netns] [--check] [--dir <run dir>]\n");
+  process.stdout.write("usage: npm start [-- --netns] [--postgres] [--check] [--dir <run dir>]\n");
   process.exit(0);
 }
 const topology: Topology = values.netns ? "netns" : "loopback";
@@ -140,6 +138,7 @@ async function main(): Promise<void> {
     },
   });
   const bed = servers;
+  const databases = values.postgres ? await startAppserviceDatabases(bed, hosts, tools.postgresBinDir) : undefined;
 
   const appservices = await Promise.all(
     MINISTRIES.map(async (m): Promise<AppserviceProcess> => {
@@ -149,7 +148,7 @@ async function main(): Promise<void> {
       // Each ministry's focus service hands out tokens for its own LiveKit.
       const withCalls = await withFocus(ready, { livekit, caCertPath: bed.caCertPath, sfuSelection: "oldest_membership" });
       return startAppserviceProcess(
-        withCalls,
+        databases === undefined ? withCalls : await withSettings(withCalls, { database: databases[m] }),
         (command, args, options) => bed.processes.spawnOn(hosts[m].namespace, options.logName, command, args, { cwd: options.cwd, restart }),
         `appservice-${m}`,
       );
@@ -202,10 +201,10 @@ async function main(): Promise<void> {
   }
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-  process.stdout.write(banner(bed, alias, roomId, appservices));
+  process.stdout.write(banner(bed, alias, roomId, appservices, databases));
 
   if (values.check) {
-    await check(bed, alias, roomId);
+    await checkDemo({ bed, hosts, alias, roomId, clientUrl: client.url });
     await checkWorkersRegistered(workers);
     process.stdout.write("check: OK (alice and bruno log in with their passwords; the meeting resolves on both homeservers; bruno is joined; alice gets a call token; the web client is served with its security headers; each ministry's transcription worker is registered with its LiveKit)\n");
     if (topology === "netns") {
@@ -217,6 +216,9 @@ async function main(): Promise<void> {
       );
     } else {
       process.stdout.write("check: the call and transcription check needs --netns (on loopback no media flows: WebRTC skips loopback addresses)\n");
+    }
+    if (databases !== undefined) {
+      process.stdout.write(`check: the appservices' stores are in PostgreSQL (A's holds the meeting and alice's and bruno's joins)\n${await checkAppserviceStores(databases, hosts, { alias, roomId })}\n`);
     }
     await stopAndExit(0);
   }
@@ -233,7 +235,7 @@ function namespaceClientUrl(m: Ministry): string {
   return `http://${hosts[m].address}:${CLIENT_PORT}/`;
 }
 
-function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservices: AppserviceProcess[]): string {
+function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservices: AppserviceProcess[], databases: AppserviceDatabases | undefined): string {
   const show = (path: string): string => {
     const rel = relative(process.cwd(), path);
     return rel.startsWith("..") ? path : rel;
@@ -251,6 +253,7 @@ function banner(bed: Servers<Ministry>, alias: string, roomId: string, appservic
       lines.push(`  LiveKit:                                        ${livekit.url}${topology === "netns" ? `  (from the root namespace: ${livekit.controlUrl})` : ""}`);
     }
     lines.push(`  Visio appservice:                               ${appservices[index]?.url ?? "?"}  (bot @${appservices[index]?.config.appservice.sender_localpart ?? "visio"}:${host.serverName})`);
+    lines.push(`  its store:                                      ${databases === undefined ? "SQLite (--postgres: PostgreSQL)" : `PostgreSQL ${databases[m].connection ?? "?"}`}`);
     lines.push(`  MatrixRTC focus (LiveKit tokens, MSC4195):      http://${host.address}:${host.appservicePort}${FOCUS_PATH_PREFIX}  (advertised in .well-known/matrix/client)`);
     lines.push(`  transcription control (or !transcribe in chat): http://${host.address}:${host.appservicePort}${TRANSCRIPTION_API_PATH}  (.well-known: org.visio.appservice)`);
   });
@@ -316,92 +319,6 @@ async function startTranscriptionWorker(bed: Servers<Ministry>, m: Ministry, app
     cwd: REPO_ROOT,
     restart,
   });
-}
-
-// Each worker reports `registered` (one JSON line in its log) once LiveKit accepted it.
-async function checkWorkersRegistered(workers: ManagedProcess[]): Promise<void> {
-  for (const worker of workers) {
-    await waitUntil(
-      `transcription worker registered (${worker.logPath})`,
-      async () => (await readFile(worker.logPath, "utf8")).split("\n").some((line) => line.includes('"event":"registered"')),
-      { timeoutMs: 60_000, abortIf: worker.exitDescription },
-    );
-  }
-}
-
-// What --check verifies, with nothing but HTTP: what a user of a Matrix client would do.
-async function check(bed: Servers<Ministry>, alias: string, roomId: string): Promise<void> {
-  for (const m of MINISTRIES) {
-    const { clientUrl } = bed.ministries[m];
-    const response = await fetch(`${clientUrl}/_matrix/client/v3/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: ACCOUNTS[m].localpart }, password: PASSWORD }),
-    });
-    if (!response.ok) throw new Error(`login of ${ACCOUNTS[m].localpart} on ${clientUrl}: HTTP ${response.status} ${await response.text()}`);
-    const { access_token: token } = (await response.json()) as { access_token: string };
-    const resolved = await matrixRequest<{ room_id: string }>(clientUrl, token, "GET", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`);
-    if (resolved.room_id !== roomId) throw new Error(`${alias} resolves to ${resolved.room_id} on ${clientUrl}, expected ${roomId}`);
-    const joined = await matrixRequest<{ joined_rooms: string[] }>(clientUrl, token, "GET", "/_matrix/client/v3/joined_rooms");
-    if (!joined.joined_rooms.includes(roomId)) throw new Error(`${ACCOUNTS[m].localpart} is not in ${roomId}`);
-  }
-  await checkCallToken(bed, roomId);
-  await checkClientServed();
-  const bruno = `@${ACCOUNTS.b.localpart}:${hosts.b.serverName}`;
-  const a = bed.ministries.a;
-  const admin = await a.registerUser(`check-${Date.now()}`, { admin: true });
-  await waitUntil(
-    `${bruno} joined on ${a.serverName}`,
-    async () => {
-      const members = await matrixRequest<{ members: string[] }>(a.clientUrl, admin.accessToken, "GET", `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/members`);
-      return members.members.includes(bruno);
-    },
-    { timeoutMs: 30_000 },
-  );
-}
-
-// The web client is served, with its security headers: its page and the script it loads.
-async function checkClientServed(): Promise<void> {
-  const url = client?.url ?? "";
-  const page = await fetch(url);
-  const html = await page.text();
-  const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(html)?.[1];
-  if (!page.ok || script === undefined) throw new Error(`the web client at ${url}: HTTP ${page.status}, no script in its page`);
-  for (const [name, value] of Object.entries(clientSecurityHeaders({ plainHttp: true }))) {
-    if (page.headers.get(name) !== value) throw new Error(`the web client at ${url} is served without ${name}: ${value}`);
-  }
-  const js = await fetch(new URL(script, url));
-  if (!js.ok) throw new Error(`the web client's ${script}: HTTP ${js.status}`);
-}
-
-// A call can start: alice gets a LiveKit token from A's focus with an OpenID token from A.
-async function checkCallToken(bed: Servers<Ministry>, roomId: string): Promise<void> {
-  const { clientUrl } = bed.ministries.a;
-  const login = await matrixRequest<{ access_token: string; user_id: string; device_id: string }>(clientUrl, "", "POST", "/_matrix/client/v3/login", {
-    type: "m.login.password",
-    identifier: { type: "m.id.user", user: ACCOUNTS.a.localpart },
-    password: PASSWORD,
-  });
-  const openid = await matrixRequest(clientUrl, login.access_token, "POST", `/_matrix/client/v3/user/${encodeURIComponent(login.user_id)}/openid/request_token`, {});
-  const focusUrl = `http://${hosts.a.controlAddress}:${hosts.a.appservicePort}${FOCUS_PATH_PREFIX}/get_token`;
-  await waitUntil(
-    "a LiveKit token for alice from A's focus",
-    async () => {
-      const response = await fetch(focusUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          room_id: roomId,
-          slot_id: "m.call#ROOM",
-          openid_token: openid,
-          member: { id: "demo-check", claimed_user_id: login.user_id, claimed_device_id: login.device_id },
-        }),
-      });
-      if (!response.ok) throw new Error(`HTTP ${response.status} ${await response.text()}`);
-      return typeof ((await response.json()) as { jwt?: unknown }).jwt === "string";
-    },
-    { timeoutMs: 30_000 },
-  );
 }
 
 main().catch(async (error: unknown) => {

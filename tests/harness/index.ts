@@ -1,7 +1,7 @@
 // The test bed's public entry (package @visio/testbed): what the demo and the benchmarks use to stand
 // up the servers (Synapse, LiveKit, the appservices, the client) and to drive them as users would.
 export type { AppserviceProcess, PreparedAppservice } from "./appservice.ts";
-export { prepareAppservice, startAppserviceProcess, withFocus } from "./appservice.ts";
+export { prepareAppservice, startAppserviceProcess, withFocus, withSettings } from "./appservice.ts";
 export { buildClient } from "./client-build.ts";
 export { serveStatic, type StaticServer } from "./client-server.ts";
 export { followJsonLines, type JsonLineProcess, type JsonReport } from "./json-line-process.ts";
@@ -11,6 +11,7 @@ export type { Host, Topology } from "./network.ts";
 export { HOSTS, LOOPBACK_HOSTS } from "./network.ts";
 export { assertPortsFree, portsOf, PortsInUseError } from "./ports.ts";
 export type { ManagedProcess, RestartPolicy } from "./processes.ts";
+export { startPostgres, tableRows, type PostgresServer } from "./postgres.ts";
 export { chooseFrenchClips, FRENCH_CALL_CLIPS, FRENCH_CALL_MAX_WER } from "./speech/french-speech.ts";
 export { MEETING_SENTENCES, synthesizeRecording, type SpeechRecording } from "./speech/festival-speech.ts";
 export { recordMeeting } from "./speech/recorded-speech.ts";
