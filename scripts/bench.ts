@@ -77,6 +77,10 @@ process.stdout.write(`${vadComparisonReport(await benchVadComparison())}\n`);
 const { benchWorkerPipeline, workerPipelineReport } = await import("./bench/worker-pipeline-cpu.ts");
 process.stdout.write(`${workerPipelineReport(await benchWorkerPipeline(5, livekitBinary))}\n`);
 
+// Streams at once into a Whisper server on one core (no test bed): the engine's share, and what is kept under overload.
+const { benchWhisperStreams, whisperStreamsReport } = await import("./bench/whisper-streams.ts");
+process.stdout.write(`${whisperStreamsReport(await benchWhisperStreams([1, 3, 8]))}\n`);
+
 // French: each served Whisper model that covers it, on recorded French speech (Debian tuxpaint-stamps-default).
 process.stdout.write(`${frenchTranscriptionReport(await benchFrenchTranscription(3))}\n`);
 
@@ -116,22 +120,12 @@ const percentileOf = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN;
 };
-// An English meeting (tiny.en), then a French one (base): the default engine in both languages.
+// An English meeting (tiny.en), then a French one (base): the default engine in both languages; in
+// English, then 8 calls at once on one core (worker and Whisper server), more than it carries.
+const { liveTranscriptionLines } = await import("./bench/live-transcription-report.ts");
 for (const language of ["en", "fr"] as const) {
-  const live = await benchLiveTranscription({ language });
-  const audioSeconds = live.concurrentStreams * live.audioSecondsPerStream;
-  const cpuSeconds = live.workerCpuSeconds + live.engineCpuSeconds;
-  const streamsPerCore = audioSeconds / cpuSeconds;
-  process.stdout.write(
-    [
-      `live transcription, ${language === "fr" ? "French" : "English"} meeting (default engine: Whisper ${live.engineModel} through the Whisper server; worker in A's namespace, caller of A speaking ${live.speech}, caller of B receiving; ${live.callsMeasured} calls measured, ${live.callsLeftOut} left out where a sentence got no final subtitle):`,
-      `  start of sentence -> first (interim) subtitle at B's caller: p50 ${fmt(percentileOf(live.firstTextLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.firstTextLagMs, 0.95))} ms over ${live.firstTextLagMs.length} sentences`,
-      `  end of sentence -> final subtitle at B's caller: p50 ${fmt(percentileOf(live.subtitleLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.subtitleLagMs, 0.95))} ms (target p50 <= 1000)`,
-      `  end of sentence -> final message accepted by Synapse A: p50 ${fmt(percentileOf(live.postedLagMs, 0.5))} ms, p95 ${fmt(percentileOf(live.postedLagMs, 0.95))} ms (target p50 < 2000)`,
-      `  ${live.concurrentStreams} calls spoken at once into one worker (pinned to one core): worker ${live.workerCpuSeconds.toFixed(1)} CPU s + Whisper server ${live.engineCpuSeconds.toFixed(1)} CPU s for ${audioSeconds.toFixed(1)} s of audio = CPU real-time factor ${(1 / streamsPerCore).toFixed(2)} per stream (worker alone ${(live.workerCpuSeconds / audioSeconds).toFixed(2)}), ${streamsPerCore.toFixed(1)} streams per core (target >= 2); worker RSS ${live.workerRssMiB.toFixed(0)} MiB`,
-      "",
-    ].join("\n"),
-  );
+  const live = await benchLiveTranscription({ language, overloadStreams: language === "en" ? 8 : 0 });
+  process.stdout.write(`${liveTranscriptionLines(live).join("\n")}\n`);
 }
 
 // A kick while the appservice's queue holds transcriptions waiting for a worker (root needed: namespaces).

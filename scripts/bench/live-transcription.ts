@@ -6,9 +6,14 @@
 //   worker's "posted" report), over several calls;
 // - capacity: several calls spoken at once into one worker pinned to one core; its CPU time and the
 //   Whisper server's, per second of audio, give the streams one core sustains (each call has a
-//   listener of B, so subtitles have somewhere to go).
+//   listener of B, so subtitles have somewhere to go);
+// - overload: more calls at once than one core carries, the worker and the Whisper server both pinned
+//   to that core: the final lines counted (every sentence should have one, in the thread and at B), the
+//   interim subtitles per second of speech against the calls above, and the finals' delay.
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { liveKitRoomAlias } from "../../appservice/src/focus/livekit-names.ts";
@@ -42,6 +47,24 @@ const SPEECH: Record<"en" | "fr", { describe: string; model: string; record(dir:
 };
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** Several calls spoken at once into the one worker. */
+export interface SimultaneousCalls {
+  streams: number;
+  workerCpuSeconds: number;
+  /** The Whisper server's CPU time over the same calls (it serves only this worker here). */
+  engineCpuSeconds: number;
+  /** Final lines: expected (one per sentence and call), posted in the threads, received as final subtitles at B. */
+  finalsExpected: number;
+  finalsPosted: number;
+  finalSubtitles: number;
+  /** The jobs' "error" and "engine-outage" reports (an utterance lost to an engine failure or timeout is one). */
+  errorReports: number;
+  /** Interim subtitles the worker sent, per call, per second of audio. */
+  interimsPerStreamSecond: number;
+  /** End of sentence → final subtitle at B (calls where a sentence got no final subtitle are left out). */
+  subtitleLagMs: number[];
+}
+
 export interface LiveTranscriptionBench {
   language: "en" | "fr";
   /** What the caller said. */
@@ -52,11 +75,11 @@ export interface LiveTranscriptionBench {
   postedLagMs: number[];
   callsMeasured: number;
   callsLeftOut: number;
-  concurrentStreams: number;
   audioSecondsPerStream: number;
-  workerCpuSeconds: number;
-  /** The Whisper server's CPU time over the same calls (it serves only this worker here). */
-  engineCpuSeconds: number;
+  /** Calls at once into the worker pinned to one core, the Whisper server on the machine's cores. */
+  capacity: SimultaneousCalls;
+  /** More calls at once, the worker and the Whisper server both pinned to one core; absent when not asked. */
+  overload?: SimultaneousCalls;
   /** The Whisper model that transcribed the meeting's language. */
   engineModel: string;
   workerRssMiB: number;
@@ -68,12 +91,24 @@ async function treeCpuSeconds(pid: number): Promise<number> {
   return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / CLOCK_TICKS_PER_SECOND;
 }
 
+const run = promisify(execFile);
+
+/** Every thread of a running process onto these CPUs (taskset's list syntax). */
+async function pin(pid: number, cpus: string): Promise<void> {
+  await run("taskset", ["-a", "-p", "-c", cpus, String(pid)]);
+}
+
 async function rssMiB(pid: number): Promise<number> {
   const line = (await readFile(`/proc/${pid}/status`, "utf8")).split("\n").find((l) => l.startsWith("VmRSS:"));
   return Number(/(\d+)/.exec(line ?? "")?.[1] ?? NaN) / 1024;
 }
 
-export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3, language = "en" as "en" | "fr" } = {}): Promise<LiveTranscriptionBench> {
+export async function benchLiveTranscription({
+  calls = 3,
+  concurrentStreams = 3,
+  overloadStreams = 0,
+  language = "en" as "en" | "fr",
+} = {}): Promise<LiveTranscriptionBench> {
   const session = { language, engine: "openai" };
   const dir = await mkdtemp(join(tmpdir(), "visio-bench-live-"));
   const started: JsonLineProcess[] = [];
@@ -108,7 +143,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3,
       whisper: testbed.whisper.a,
       asToken: appservice.transcriber.asToken,
       userId: appservice.transcriber.userId,
-      maxJobs: concurrentStreams + 1,
+      maxJobs: Math.max(concurrentStreams, overloadStreams) + 1,
     });
     // One core: what "streams per core" means.
     const worker = spawn(HOSTS.a.namespace, "bench-worker", "taskset", ["-c", "0", process.execPath, WORKER_ENTRY, "--config", configPath]);
@@ -134,7 +169,7 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3,
       await worker.waitFor("job ended", (r) => r.event === "job-ended" && r.job === job, 30_000);
     };
     const settle = async (job: string, trackSid: string): Promise<void> => {
-      await worker.waitFor("pipeline closed", (r) => r.event === "track-closed" && r.trackSid === trackSid, 30_000);
+      await worker.waitFor("pipeline closed", (r) => r.event === "track-closed" && r.trackSid === trackSid, 120_000);
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline && (await reportsOf(job, "posted")).length < (await reportsOf(job, "subtitle")).length) {
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -175,21 +210,68 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3,
       await receiver.process.stop();
     }
 
-    // Capacity: several calls spoken at once into the one-core worker.
+    // Several calls spoken at once into the one-core worker.
     // Each call has a listener, as a real one does: subtitles need someone to go to.
-    const parallel = await Promise.all(Array.from({ length: concurrentStreams }, () => newCall()));
-    const jobs = await Promise.all(parallel.map((call) => transcribe(call)));
-    const listeners = parallel.map((call) => spawn(HOSTS.b.namespace, "bench-receiver", process.execPath, [RECEIVER, testbed.livekit.a.url, call.bobJwt]));
-    await Promise.all(listeners.map((listener) => listener.waitFor("connected", (r) => r.event === "connected", 30_000)));
     const engine = testbed.whisper.a.process.pid;
-    const cpuBefore = await treeCpuSeconds(worker.process.pid);
-    const engineCpuBefore = await treeCpuSeconds(engine);
-    const spoken = await Promise.all(parallel.map((call) => speak(call.aliceJwt)));
-    await Promise.all(spoken.map((said, i) => settle(jobs[i] ?? "", said.trackSid)));
-    const workerCpuSeconds = (await treeCpuSeconds(worker.process.pid)) - cpuBefore;
-    const engineCpuSeconds = (await treeCpuSeconds(engine)) - engineCpuBefore;
+    const atOnce = async (streams: number): Promise<SimultaneousCalls> => {
+      const parallel = await Promise.all(Array.from({ length: streams }, () => newCall()));
+      const jobs = await Promise.all(parallel.map((call) => transcribe(call)));
+      const listeners = parallel.map((call) => spawn(HOSTS.b.namespace, "bench-receiver", process.execPath, [RECEIVER, testbed.livekit.a.url, call.bobJwt]));
+      await Promise.all(listeners.map((listener) => listener.waitFor("connected", (r) => r.event === "connected", 30_000)));
+      const cpuBefore = await treeCpuSeconds(worker.process.pid);
+      const engineCpuBefore = await treeCpuSeconds(engine);
+      const spoken = await Promise.all(parallel.map((call) => speak(call.aliceJwt)));
+      await Promise.all(spoken.map((said, i) => settle(jobs[i] ?? "", said.trackSid)));
+      const result: SimultaneousCalls = {
+        streams,
+        workerCpuSeconds: (await treeCpuSeconds(worker.process.pid)) - cpuBefore,
+        engineCpuSeconds: (await treeCpuSeconds(engine)) - engineCpuBefore,
+        finalsExpected: streams * speech.sentences.length,
+        finalsPosted: 0,
+        finalSubtitles: 0,
+        errorReports: 0,
+        interimsPerStreamSecond: 0,
+        subtitleLagMs: [],
+      };
+      const reports = await worker.reports();
+      let interims = 0;
+      for (const [i, job] of jobs.entries()) {
+        const ofJob = reports.filter((r) => r.job === job);
+        result.finalsPosted += ofJob.filter((r) => r.event === "posted" && r.final === true).length;
+        interims += ofJob.filter((r) => r.event === "subtitle" && r.final === false).length;
+        result.errorReports += ofJob.filter((r) => r.event === "error" || r.event === "engine-outage").length;
+        const received = await listeners[i]!.reports();
+        result.finalSubtitles += new Set(
+          received
+            .filter((r) => r.event === "transcription" && (r.attributes as Record<string, string> | undefined)?.["lk.transcription_final"] === "true")
+            .map((r) => (r.attributes as Record<string, string>)["lk.segment_id"]),
+        ).size;
+        try {
+          const { sentences } = timeSubtitles(received, speech.sentences, spoken[i]!.startedAt);
+          speech.sentences.forEach((sentence, k) => result.subtitleLagMs.push((sentences[k]?.finalAt ?? NaN) - sentence.endMs));
+        } catch {
+          // a sentence without a final subtitle: counted above, no delay to report
+        }
+      }
+      result.interimsPerStreamSecond = interims / (streams * (speech.durationMs / 1000));
+      await Promise.all(parallel.map((call, i) => finish(call.room, jobs[i] ?? "")));
+      await Promise.all(listeners.map((listener) => listener.process.stop()));
+      return result;
+    };
+    const capacity = await atOnce(concurrentStreams);
     const workerRssMiB = await rssMiB(worker.process.pid);
-    await Promise.all(parallel.map((call, i) => finish(call.room, jobs[i] ?? "")));
+    let overload: SimultaneousCalls | undefined;
+    if (overloadStreams > 0) {
+      // The worker and its Whisper server on one core together (the last one: benches that pin a
+      // process of theirs take the first), then back where they were.
+      const core = String(availableParallelism() - 1);
+      await Promise.all([pin(worker.process.pid, core), pin(engine, core)]);
+      try {
+        overload = await atOnce(overloadStreams);
+      } finally {
+        await Promise.all([pin(worker.process.pid, "0"), pin(engine, `0-${availableParallelism() - 1}`)]);
+      }
+    }
     await store.close();
     return {
       language,
@@ -199,10 +281,9 @@ export async function benchLiveTranscription({ calls = 3, concurrentStreams = 3,
       postedLagMs,
       callsMeasured: calls - callsLeftOut,
       callsLeftOut,
-      concurrentStreams,
       audioSecondsPerStream: speech.durationMs / 1000,
-      workerCpuSeconds,
-      engineCpuSeconds,
+      capacity,
+      ...(overload === undefined ? {} : { overload }),
       engineModel: SPEECH[language].model,
       workerRssMiB,
     };
