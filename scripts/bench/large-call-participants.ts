@@ -2,7 +2,7 @@
 // namespace (libwebrtc needs real interfaces). Each joins as a MatrixRTC client does: its call
 // membership state event in the meeting room, an OpenID token from its homeserver, a LiveKit token
 // from the focus (get_token), then LiveKit; speakers say recorded speech in a loop, video publishers
-// send generated 320x180 frames at 15 fps, everyone subscribes to everything. On SIGUSR2 the
+// send generated 320x180 frames (15 fps in the bench), everyone subscribes to everything. On SIGUSR2 the
 // participants start joining (each after its own delay); on SIGTERM, or at the job's deadline, they
 // leave (LiveKit, then their membership emptied) and the process exits. Reports JSON lines on stdout:
 //   {"event":"ready"} {"event":"joined","index":…,"joinMs":…,…} {"event":"join-error","index":…,"stage":…,"message":…}
@@ -54,6 +54,8 @@ export interface LoadJob {
   slotId: string;
   /** Raw 16 kHz mono signed 16-bit speech that the speakers say in a loop. */
   speechPath: string;
+  /** Frames per second the video publishers send. */
+  videoFps: number;
   /** Epoch ms: everyone leaves by then, whatever happens. */
   deadline: number;
   participants: LoadParticipant[];
@@ -63,7 +65,6 @@ const SPEECH_RATE = 16_000;
 const SPEECH_FRAME = SPEECH_RATE / 100;
 const VIDEO_WIDTH = 320;
 const VIDEO_HEIGHT = 180;
-const VIDEO_FPS = 15;
 
 class JoinError extends Error {
   readonly stage: string;
@@ -94,11 +95,11 @@ async function matrix<T>(job: LoadJob, p: LoadParticipant, stage: string, method
 }
 
 /** The same I420 frames in a loop: a bright bar crossing a gradient, one second long. */
-function videoFrames(): Uint8Array[] {
+function videoFrames(fps: number): Uint8Array[] {
   const lumaSize = VIDEO_WIDTH * VIDEO_HEIGHT;
-  return Array.from({ length: VIDEO_FPS }, (_, n) => {
+  return Array.from({ length: fps }, (_, n) => {
     const data = new Uint8Array(lumaSize * 1.5).fill(128);
-    const bar = Math.floor((n * VIDEO_WIDTH) / VIDEO_FPS);
+    const bar = Math.floor((n * VIDEO_WIDTH) / fps);
     for (let y = 0; y < VIDEO_HEIGHT; y++) {
       for (let x = 0; x < VIDEO_WIDTH; x++) data[y * VIDEO_WIDTH + x] = Math.abs(x - bar) < 16 ? 235 : 16 + ((x + y) % 200);
     }
@@ -120,7 +121,7 @@ async function speak(room: Room, speech: Int16Array, index: number): Promise<voi
   })().catch(() => undefined);
 }
 
-async function sendVideo(room: Room, frames: Uint8Array[]): Promise<void> {
+async function sendVideo(room: Room, frames: Uint8Array[], fps: number): Promise<void> {
   const source = new VideoSource(VIDEO_WIDTH, VIDEO_HEIGHT);
   const options = new TrackPublishOptions();
   options.source = TrackSource.SOURCE_CAMERA;
@@ -130,9 +131,9 @@ async function sendVideo(room: Room, frames: Uint8Array[]): Promise<void> {
   let n = 0;
   const timer = setInterval(() => {
     if (leaving || !room.isConnected) return clearInterval(timer);
-    source.captureFrame(new VideoFrame(frames[n % frames.length]!, VIDEO_WIDTH, VIDEO_HEIGHT, VideoBufferType.I420), BigInt(Math.round((n * 1e6) / VIDEO_FPS)));
+    source.captureFrame(new VideoFrame(frames[n % frames.length]!, VIDEO_WIDTH, VIDEO_HEIGHT, VideoBufferType.I420), BigInt(Math.round((n * 1e6) / fps)));
     n++;
-  }, 1000 / VIDEO_FPS);
+  }, 1000 / fps);
 }
 
 /** Counts the frames decoded from each video track, reported every second while in the call. */
@@ -190,7 +191,7 @@ async function join(job: LoadJob, p: LoadParticipant, media: { speech: Int16Arra
   const connected = performance.now();
   try {
     if (p.role === "speak") await speak(room, media.speech, p.index);
-    else if (p.role === "video") await sendVideo(room, media.frames);
+    else if (p.role === "video") await sendVideo(room, media.frames, job.videoFps);
   } catch (err) {
     throw new JoinError("publish", err instanceof Error ? err.message : String(err));
   }
@@ -219,12 +220,13 @@ async function main(): Promise<void> {
   const job = JSON.parse(await readFile(jobPath, "utf8")) as LoadJob;
   const raw = await readFile(job.speechPath);
   const speech = new Int16Array(raw.buffer, raw.byteOffset, Math.floor(raw.byteLength / 2));
-  const media = { speech, frames: videoFrames() };
+  const media = { speech, frames: videoFrames(job.videoFps) };
   const stopAt = Math.max(0, job.deadline - Date.now());
   const stop = new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
-    setTimeout(resolve, stopAt).unref();
+    // Also what keeps the process alive while it waits for its signals.
+    setTimeout(resolve, stopAt);
   });
   // Bounded whatever LiveKit or a server does: 20 s after the deadline the process is gone.
   setTimeout(() => {

@@ -1,5 +1,5 @@
 // The large-call bench's figures as text (npm run bench, and large-call.ts run alone).
-import type { CpuUsers, LargeCallBench, LargeCallRun } from "./large-call.ts";
+import { saturation, VIDEO_FPS, type CpuUsers, type LargeCallBench, type LargeCallRun } from "./large-call.ts";
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -38,7 +38,7 @@ function runLines(title: string, run: LargeCallRun, cores: number): string[] {
     cpuLine("CPU s/s in the call", run.inCallCpu, run, cores),
     `    while joining: appservice ${((1000 * run.joiningCpu.appservice * run.joiningSeconds) / run.participants).toFixed(1)} ms of CPU per join, ` +
       `Synapse ${((1000 * run.joiningCpu.synapse * run.joiningSeconds) / run.participants).toFixed(1)} ms per join, LiveKit ${cpu(run.joiningCpu.livekit)} CPU s/s; ` +
-      `video decoded by two listeners: median ${run.videoFps.median.toFixed(1)} fps per track, lowest ${run.videoFps.lowest.toFixed(1)} (sent: 15)`,
+      `video decoded by two listeners: median ${run.videoFps.median.toFixed(1)} fps per track, lowest ${run.videoFps.lowest.toFixed(1)} (sent: ${VIDEO_FPS})`,
   ];
 }
 
@@ -65,10 +65,13 @@ export function largeCallReport(bench: LargeCallBench): string {
   }
   for (const run of bench.growth) lines.push(...runLines(`${run.participants} participants`, run, bench.cores));
   if (last !== undefined) {
+    const why = saturation(last, bench.cores);
+    const rates = last.inCallCpu;
     lines.push(
-      last.inCallCpu.machine >= 0.9 * bench.cores
-        ? `  the machine ran out of CPU at ${last.participants} participants (LiveKit ${cpu(last.inCallCpu.livekit)} of it, the load clients ${cpu(last.inCallCpu.clients)})`
-        : `  the machine still had CPU left at ${last.participants} participants, the largest size asked for`,
+      why === undefined
+        ? `  growth: the call still went well at ${last.participants} participants, the largest size asked for`
+        : `  growth stopped at ${last.participants} participants (${why}): in the call LiveKit ${cpu(rates.livekit)} CPU s/s, the load clients ${cpu(rates.clients)}, ` +
+            `appservice ${cpu(rates.appservice)}, Synapse ${cpu(rates.synapse)}, other processes ${cpu(Math.max(0, rates.machine - rates.livekit - rates.clients - rates.appservice - rates.synapse))}`,
     );
   }
   return `${lines.join("\n")}\n`;

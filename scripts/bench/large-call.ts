@@ -5,7 +5,7 @@
 // Each run is a join storm at a steady pace (default 10 joins/s: 50 joins in 5 s), then a window in
 // the call where the CPU of LiveKit, the appservice, Synapse and the load clients is read from /proc.
 // The calls grow until the machine has no CPU left. Run alone:
-//   bash scripts/run.sh node scripts/bench/large-call.ts [sizes, e.g. 10,20,40,60]
+//   bash scripts/run.sh node scripts/bench/large-call.ts [sizes, e.g. 10,20,40,60] [join storms of 50, e.g. 3]
 import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -24,6 +24,8 @@ import { speechMaterial } from "./worker-pipeline-cpu.ts";
 const SCRIPT = fileURLToPath(new URL("./large-call-participants.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SLOT = "m.call#ROOM";
+/** What the video publishers send. */
+export const VIDEO_FPS = 15;
 
 export interface LargeCallOptions {
   /** Participants per run, growing; the growth stops after the run that left the machine no CPU. */
@@ -137,6 +139,7 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
       roomId: meeting.roomId,
       slotId: SLOT,
       speechPath: meeting.speechPath,
+      videoFps: VIDEO_FPS,
       deadline,
       participants,
     };
@@ -156,7 +159,16 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
       clients: children.map((c) => c.pid),
     };
     const beforeJoins = await cpuSnapshot(groups);
-    for (const child of children) process.kill(child.pid, "SIGUSR2");
+    const signal = (name: NodeJS.Signals): void => {
+      for (const child of children) {
+        try {
+          process.kill(child.pid, name);
+        } catch {
+          // Gone already: its log says why, and the reports count what it did not do.
+        }
+      }
+    };
+    signal("SIGUSR2");
     const settled = (reports: JsonReport[]): number => reports.filter((r) => r.event === "joined" || r.event === "join-error").length;
     await waitUntil(`${size} joins answered`, async () => settled(await allReports()) >= size, {
       timeoutMs: 60_000 + size * joinSpacingMs,
@@ -171,7 +183,7 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
     await sleep(windowSeconds * 1000);
     const inCallAfter = await cpuSnapshot(groups);
     const windowTo = Date.now();
-    for (const child of children) process.kill(child.pid, "SIGTERM");
+    signal("SIGTERM");
     await Promise.race([Promise.all(children.map((c) => c.exited)), sleep(30_000)]);
     const perProcessReports = await Promise.all(followed.map((f) => f.reports()));
     const reports = perProcessReports.flat();
@@ -216,9 +228,18 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
   }
 }
 
+/** Why a run is the last worth growing from, or undefined when the call went well and CPU was left. */
+export function saturation(run: LargeCallRun, cores: number): string | undefined {
+  if (run.errors.length > 0) return `${run.errors.length} errors`;
+  // A listener that decodes less than 90 % of the frames sent is a call that no longer works.
+  if (!(run.videoFps.lowest >= 0.9 * VIDEO_FPS)) return `video decoded at ${run.videoFps.lowest.toFixed(1)} of ${VIDEO_FPS} fps`;
+  if (run.inCallCpu.machine >= 0.95 * cores) return `the machine busy (${run.inCallCpu.machine.toFixed(2)} of ${cores} cores)`;
+  return undefined;
+}
+
 export async function benchLargeCall(options: LargeCallOptions = {}): Promise<LargeCallBench> {
   const settings: Required<LargeCallOptions> = {
-    sizes: [10, 20, 40, 60, 80],
+    sizes: [10, 20, 30, 40, 60],
     stormRuns: 3,
     stormSize: 50,
     speakers: 3,
@@ -260,18 +281,24 @@ export async function benchLargeCall(options: LargeCallOptions = {}): Promise<La
     const run = await runCall(meeting, size, settings, `size-${size}`);
     growth.push(run);
     await sleep(5000);
-    if (run.inCallCpu.machine >= 0.9 * cores) break;
+    if (saturation(run, cores) !== undefined) break;
   }
   return { cores, storms, growth };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const usage = "usage: large-call.ts [sizes, e.g. 10,20,40] [join storms of 50, e.g. 3]";
   const sizes = process.argv[2]?.split(",").map(Number);
-  if (sizes?.some((n) => !Number.isInteger(n) || n < 2)) throw new Error("usage: large-call.ts [sizes, e.g. 10,20,40]");
+  const stormRuns = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+  if (sizes?.some((n) => !Number.isInteger(n) || n < 8)) throw new Error(`${usage}: each size at least 8 (3 speakers, 4 videos, a listener)`);
+  if (stormRuns !== undefined && (!Number.isInteger(stormRuns) || stormRuns < 0)) throw new Error(usage);
   const { largeCallReport } = await import("./large-call-report.ts");
   try {
-    process.stdout.write(largeCallReport(await benchLargeCall(sizes ? { sizes } : {})));
-  } finally {
+    process.stdout.write(largeCallReport(await benchLargeCall({ ...(sizes ? { sizes } : {}), ...(stormRuns === undefined ? {} : { stormRuns }) })));
     await stopSharedTestbed({ keepRunDir: false });
+  } catch (error) {
+    const logs = await stopSharedTestbed({ keepRunDir: true });
+    process.stderr.write(`large call bench failed; logs kept in ${logs ?? "(the test bed did not start)"}\n`);
+    throw error;
   }
 }
