@@ -3,6 +3,7 @@
 // participants this participant can see (a hidden one must not be among them).
 //   rtc-subtitle-receiver.ts <url> <jwt>
 import { Room, RoomEvent } from "@livekit/rtc-node";
+import { SUBTITLE_TOPIC } from "../../config/wire-types.ts";
 import { report, runScript, untilStopped } from "./json-line-script.ts";
 
 const [url, jwt] = process.argv.slice(2);
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   if (!url || !jwt) throw new Error("usage: rtc-subtitle-receiver.ts <url> <jwt>");
   const room = new Room();
   const visible = (): string[] => [...room.remoteParticipants.values()].map((p) => p.identity);
-  room.registerTextStreamHandler("lk.transcription", (reader, sender) => {
+  room.registerTextStreamHandler(SUBTITLE_TOPIC, (reader, sender) => {
     void reader.readAll().then(
       (text) =>
         report("transcription", {

@@ -5,6 +5,7 @@
 // with any sentence belongs to the last sentence that had started when its first subtitle arrived.
 // The check of the demo and the live transcription bench measure with it.
 import { normaliseWords } from "../../bridge/src/transcript/word-error-rate.ts";
+import { SUBTITLE_ATTRIBUTES } from "../../config/wire-types.ts";
 import type { JsonReport } from "./json-line-process.ts";
 
 export interface SentenceSubtitles {
@@ -23,7 +24,7 @@ export interface SubtitleTiming {
 }
 
 const attribute = (r: JsonReport, name: string): string | undefined => (r.attributes as Record<string, string> | undefined)?.[name];
-const isFinal = (r: JsonReport): boolean => attribute(r, "lk.transcription_final") === "true";
+const isFinal = (r: JsonReport): boolean => attribute(r, SUBTITLE_ATTRIBUTES.final) === "true";
 
 /** The sentence that shares most of these words (a word found in k sentences counts 1/k); undefined when none shares any. */
 function sentenceSharingMostWords(text: string, sentenceWords: readonly Set<string>[]): number | undefined {
@@ -49,7 +50,7 @@ export function timeSubtitles(
 ): SubtitleTiming {
   const at = (r: JsonReport): number => Number(r.receivedAt) - playingAt;
   const received = reports.filter((r) => r.event === "transcription" && String(r.text).trim() !== "").sort((x, y) => at(x) - at(y));
-  const segmentOf = (r: JsonReport): string => attribute(r, "lk.segment_id") ?? "";
+  const segmentOf = (r: JsonReport): string => attribute(r, SUBTITLE_ATTRIBUTES.segmentId) ?? "";
   const lastText = new Map<string, string>();
   const firstAt = new Map<string, number>();
   for (const r of received) {
