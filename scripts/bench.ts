@@ -140,5 +140,11 @@ process.stdout.write(
   ].join("\n"),
 );
 
+// A large call (root needed: namespaces): join storms of 50, then calls growing until the machine has
+// no CPU left, with who used it (LiveKit, appservice, Synapse, the load clients).
+const { benchLargeCall } = await import("./bench/large-call.ts");
+const { largeCallReport } = await import("./bench/large-call-report.ts");
+process.stdout.write(largeCallReport(await benchLargeCall()));
+
 // The client and live transcription benches shared one test bed (network namespaces): stopped once.
 await stopSharedTestbed({ keepRunDir: false });

@@ -1,5 +1,9 @@
 // The large-call bench's figures as text (npm run bench, and large-call.ts run alone).
-import { saturation, VIDEO_FPS, type CpuUsers, type LargeCallBench, type LargeCallRun } from "./large-call.ts";
+import type { CpuUsers, LargeCallBench, LargeCallRun } from "./large-call.ts";
+
+/** What the video publishers send. */
+export const VIDEO_FPS = 15;
+
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -13,6 +17,15 @@ const percentile = (xs: number[], p: number): number => {
 const ms = (n: number): string => n.toFixed(0);
 const cpu = (n: number): string => n.toFixed(2);
 const perParticipant = (n: number, run: LargeCallRun): string => ((1000 * n) / run.participants).toFixed(1);
+
+/** Why a run is the last worth growing from, or undefined when the call went well and CPU was left. */
+export function saturation(run: LargeCallRun, cores: number): string | undefined {
+  if (run.errors.length > 0) return `${run.errors.length} errors`;
+  // A listener that decodes less than 90 % of the frames sent is a call that no longer works.
+  if (!(run.videoFps.lowest >= 0.9 * VIDEO_FPS)) return `video decoded at ${run.videoFps.lowest.toFixed(1)} of ${VIDEO_FPS} fps`;
+  if (run.inCallCpu.machine >= 0.95 * cores) return `the machine busy (${run.inCallCpu.machine.toFixed(2)} of ${cores} cores)`;
+  return undefined;
+}
 
 function errorLines(run: LargeCallRun): string[] {
   if (run.errors.length === 0) return [];

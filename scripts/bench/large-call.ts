@@ -18,14 +18,13 @@ import { startAppservice } from "../../tests/support/appservice-process.ts";
 import { followJsonLines, type JsonReport } from "../../tests/harness/json-line-process.ts";
 import { callMembershipContent, callMembershipPath, createMeeting, joinAlias } from "../../tests/harness/matrix-users.ts";
 import type { LoadJob, LoadParticipant, LoadRole } from "./large-call-participants.ts";
+import { largeCallReport, saturation, VIDEO_FPS } from "./large-call-report.ts";
 import { cpuRates, cpuSnapshot } from "./process-cpu.ts";
 import { speechMaterial } from "./worker-pipeline-cpu.ts";
 
 const SCRIPT = fileURLToPath(new URL("./large-call-participants.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SLOT = "m.call#ROOM";
-/** What the video publishers send. */
-export const VIDEO_FPS = 15;
 
 export interface LargeCallOptions {
   /** Participants per run, growing; the growth stops after the run that left the machine no CPU. */
@@ -228,15 +227,6 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
   }
 }
 
-/** Why a run is the last worth growing from, or undefined when the call went well and CPU was left. */
-export function saturation(run: LargeCallRun, cores: number): string | undefined {
-  if (run.errors.length > 0) return `${run.errors.length} errors`;
-  // A listener that decodes less than 90 % of the frames sent is a call that no longer works.
-  if (!(run.videoFps.lowest >= 0.9 * VIDEO_FPS)) return `video decoded at ${run.videoFps.lowest.toFixed(1)} of ${VIDEO_FPS} fps`;
-  if (run.inCallCpu.machine >= 0.95 * cores) return `the machine busy (${run.inCallCpu.machine.toFixed(2)} of ${cores} cores)`;
-  return undefined;
-}
-
 export async function benchLargeCall(options: LargeCallOptions = {}): Promise<LargeCallBench> {
   const settings: Required<LargeCallOptions> = {
     sizes: [10, 20, 30, 40, 60],
@@ -292,7 +282,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const stormRuns = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
   if (sizes?.some((n) => !Number.isInteger(n) || n < 8)) throw new Error(`${usage}: each size at least 8 (3 speakers, 4 videos, a listener)`);
   if (stormRuns !== undefined && (!Number.isInteger(stormRuns) || stormRuns < 0)) throw new Error(usage);
-  const { largeCallReport } = await import("./large-call-report.ts");
   try {
     process.stdout.write(largeCallReport(await benchLargeCall({ ...(sizes ? { sizes } : {}), ...(stormRuns === undefined ? {} : { stormRuns }) })));
     await stopSharedTestbed({ keepRunDir: false });
