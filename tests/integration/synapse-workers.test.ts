@@ -154,6 +154,8 @@ describe("Synapse with a worker process (PostgreSQL, Redis, nginx): the appservi
 
   after(async () => {
     await db?.destroy();
+    // Synapse's processes before the PostgreSQL and Redis they use until they are down.
+    await Promise.all([appservice, router, worker, main].map((server) => server?.process.stop()));
     await processes?.stopAll();
   });
 
