@@ -63,6 +63,8 @@ export interface LoadJob {
 
 const SPEECH_RATE = 16_000;
 const SPEECH_FRAME = SPEECH_RATE / 100;
+const HTTP_TIMEOUT_MS = 30_000;
+const DISCONNECT_TIMEOUT_MS = 10_000;
 const VIDEO_WIDTH = 320;
 const VIDEO_HEIGHT = 180;
 
@@ -88,6 +90,7 @@ async function matrix<T>(job: LoadJob, p: LoadParticipant, stage: string, method
     method,
     headers: { authorization: `Bearer ${p.accessToken}`, "content-type": "application/json" },
     body: JSON.stringify(body),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
   });
   const text = await res.text();
   if (!res.ok) throw new JoinError(stage, `${res.status} ${text.slice(0, 200)}`);
@@ -169,7 +172,12 @@ async function join(job: LoadJob, p: LoadParticipant, media: { speech: Int16Arra
     openid_token: openid,
     member: { id: `member-${p.deviceId}`, claimed_user_id: p.userId, claimed_device_id: p.deviceId },
   };
-  const res = await fetch(job.focusTokenUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+  const res = await fetch(job.focusTokenUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(request),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
   const answer = (await res.json()) as { url?: string; jwt?: string; errcode?: string; error?: string };
   if (res.status !== 200 || !answer.url || !answer.jwt) throw new JoinError("token", `${res.status} ${answer.errcode ?? ""} ${answer.error ?? ""}`);
   const tokenDone = performance.now();
@@ -209,7 +217,13 @@ async function join(job: LoadJob, p: LoadParticipant, media: { speech: Int16Arra
 
 async function leave(job: LoadJob, joined: Joined): Promise<void> {
   const p = joined.participant;
-  await joined.room.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`LiveKit disconnect took over ${DISCONNECT_TIMEOUT_MS} ms`)), DISCONNECT_TIMEOUT_MS)));
+  try {
+    await Promise.race([joined.room.disconnect(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
   await matrix(job, p, "leave", "PUT", p.membershipPath, {});
   report("left", { index: p.index, audioTracks: joined.audioTracks, videoTracks: joined.videoTracks });
 }

@@ -183,7 +183,8 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
     const inCallAfter = await cpuSnapshot(groups);
     const windowTo = Date.now();
     signal("SIGTERM");
-    await Promise.race([Promise.all(children.map((c) => c.exited)), sleep(30_000)]);
+    // Each participant's leave is bounded (10 s for LiveKit, 30 s for its membership).
+    await Promise.race([Promise.all(children.map((c) => c.exited)), sleep(45_000)]);
     const perProcessReports = await Promise.all(followed.map((f) => f.reports()));
     const reports = perProcessReports.flat();
     const errors: string[] = [];
@@ -235,7 +236,7 @@ export async function benchLargeCall(options: LargeCallOptions = {}): Promise<La
     speakers: 3,
     videos: 4,
     joinSpacingMs: 100,
-    windowSeconds: 10,
+    windowSeconds: 8,
     perProcess: 20,
     ...options,
   };
@@ -283,8 +284,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (sizes?.some((n) => !Number.isInteger(n) || n < 8)) throw new Error(`${usage}: each size at least 8 (3 speakers, 4 videos, a listener)`);
   if (stormRuns !== undefined && (!Number.isInteger(stormRuns) || stormRuns < 0)) throw new Error(usage);
   try {
-    process.stdout.write(largeCallReport(await benchLargeCall({ ...(sizes ? { sizes } : {}), ...(stormRuns === undefined ? {} : { stormRuns }) })));
-    await stopSharedTestbed({ keepRunDir: false });
+    const bench = await benchLargeCall({ ...(sizes ? { sizes } : {}), ...(stormRuns === undefined ? {} : { stormRuns }) });
+    process.stdout.write(largeCallReport(bench));
+    // The load processes' logs say what went wrong.
+    const failed = [...bench.storms, ...bench.growth].some((run) => run.errors.length > 0);
+    const logs = await stopSharedTestbed({ keepRunDir: failed });
+    if (failed) process.stdout.write(`logs of the runs with errors kept in ${logs ?? "?"}\n`);
   } catch (error) {
     const logs = await stopSharedTestbed({ keepRunDir: true });
     process.stderr.write(`large call bench failed; logs kept in ${logs ?? "(the test bed did not start)"}\n`);
