@@ -46,7 +46,7 @@ function runLines(title: string, run: LargeCallRun, cores: number): string[] {
   return [
     `  ${title}: join p50 ${ms(percentile(run.joinMs, 0.5))} ms, p95 ${ms(percentile(run.joinMs, 0.95))} ms ` +
       `(membership ${ms(run.stagesMs.membership)}, OpenID + focus token ${ms(run.stagesMs.token)}, LiveKit ${ms(run.stagesMs.connect)}: medians); ` +
-      `${run.joinMs.length} of ${run.participants} joined in ${run.joiningSeconds.toFixed(1)} s; errors: ${run.errors.length}`,
+      `${run.joinMs.length} of ${run.participants} joined in ${run.joiningSeconds.toFixed(1)} s; slowest leave ${ms(run.slowestLeaveMs)} ms; errors: ${run.errors.length}`,
     ...errorLines(run),
     cpuLine("CPU s/s in the call", run.inCallCpu, run, cores),
     `    while joining: appservice ${((1000 * run.joiningCpu.appservice * run.joiningSeconds) / run.participants).toFixed(1)} ms of CPU per join, ` +

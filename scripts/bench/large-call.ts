@@ -54,6 +54,8 @@ export interface LargeCallRun {
   stagesMs: { membership: number; token: number; connect: number };
   /** What went wrong, one line each: refused or failed joins, drops, missing subscriptions. */
   errors: string[];
+  /** The longest a participant took to leave (LiveKit disconnect, then its membership emptied). */
+  slowestLeaveMs: number;
   /** From the go to the last join answered. */
   joiningSeconds: number;
   /** CPU seconds per second while the participants joined, and in the call once all had. */
@@ -183,8 +185,8 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
     const inCallAfter = await cpuSnapshot(groups);
     const windowTo = Date.now();
     signal("SIGTERM");
-    // Each participant's leave is bounded (10 s for LiveKit, 30 s for its membership).
-    await Promise.race([Promise.all(children.map((c) => c.exited)), sleep(45_000)]);
+    // Each participant's leave is bounded (30 s for LiveKit, 30 s for its membership).
+    await Promise.race([Promise.all(children.map((c) => c.exited)), sleep(70_000)]);
     const perProcessReports = await Promise.all(followed.map((f) => f.reports()));
     const reports = perProcessReports.flat();
     const errors: string[] = [];
@@ -206,6 +208,7 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
       if (!perProcessReports[k]!.some((r) => r.event === "done")) errors.push(`${child.name} did not finish (${child.exitDescription() ?? "still running"})`);
     });
     const joins = reports.filter((r) => r.event === "joined");
+    const leaves = reports.filter((r) => r.event === "left").map((r) => Number(r.leaveMs));
     const rates = videoRates(reports, windowFrom, windowTo);
     return {
       participants: size,
@@ -218,6 +221,7 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
         connect: median(joins.map((r) => Number(r.connectMs))),
       },
       errors,
+      slowestLeaveMs: leaves.length === 0 ? NaN : Math.max(...leaves),
       joiningSeconds: (joined.at - beforeJoins.at) / 1000,
       joiningCpu: cpuRates(beforeJoins, joined),
       inCallCpu: cpuRates(inCallBefore, inCallAfter),
