@@ -27,10 +27,9 @@ export function saturation(run: LargeCallRun, cores: number): string | undefined
   return undefined;
 }
 
-function errorLines(run: LargeCallRun): string[] {
-  if (run.errors.length === 0) return [];
+function errorLines(errors: string[]): string[] {
   // The first few, then how many more: a run that fails at scale fails the same way many times.
-  return [...run.errors.slice(0, 5).map((e) => `      ${e}`), ...(run.errors.length > 5 ? [`      … and ${run.errors.length - 5} more`] : [])];
+  return [...errors.slice(0, 5).map((e) => `      ${e}`), ...(errors.length > 5 ? [`      … and ${errors.length - 5} more`] : [])];
 }
 
 function cpuLine(label: string, rates: Record<CpuUsers | "machine", number>, run: LargeCallRun, cores: number): string {
@@ -46,8 +45,9 @@ function runLines(title: string, run: LargeCallRun, cores: number): string[] {
   return [
     `  ${title}: join p50 ${ms(percentile(run.joinMs, 0.5))} ms, p95 ${ms(percentile(run.joinMs, 0.95))} ms ` +
       `(membership ${ms(run.stagesMs.membership)}, OpenID + focus token ${ms(run.stagesMs.token)}, LiveKit ${ms(run.stagesMs.connect)}: medians); ` +
-      `${run.joinMs.length} of ${run.participants} joined in ${run.joiningSeconds.toFixed(1)} s; slowest leave ${ms(run.slowestLeaveMs)} ms; errors: ${run.errors.length}`,
-    ...errorLines(run),
+      `${run.joinMs.length} of ${run.participants} joined in ${run.joiningSeconds.toFixed(1)} s; errors: ${run.errors.length}; slowest leave ${ms(run.slowestLeaveMs)} ms, leaves that failed: ${run.leaveErrors.length}`,
+    ...errorLines(run.errors),
+    ...errorLines(run.leaveErrors),
     cpuLine("CPU s/s in the call", run.inCallCpu, run, cores),
     `    while joining: appservice ${((1000 * run.joiningCpu.appservice * run.joiningSeconds) / run.participants).toFixed(1)} ms of CPU per join, ` +
       `Synapse ${((1000 * run.joiningCpu.synapse * run.joiningSeconds) / run.participants).toFixed(1)} ms per join, LiveKit ${cpu(run.joiningCpu.livekit)} CPU s/s; ` +
@@ -71,7 +71,7 @@ export function largeCallReport(bench: LargeCallBench): string {
   if (storms.length > 0) {
     lines.push(
       `  join storm, ${stormSize} joins in ${((stormSize * 100) / 1000).toFixed(0)} s, ${storms.length} runs: join p50 median ${ms(median(p50s))} ms, p95 median ${ms(median(p95s))} ms ` +
-        `(runs p50 ${p50s.map(ms).join(", ")}; p95 ${p95s.map(ms).join(", ")} ms); errors ${storms.map((r) => r.errors.length).join(", ")}; ` +
+        `(runs p50 ${p50s.map(ms).join(", ")}; p95 ${p95s.map(ms).join(", ")} ms); errors ${storms.map((r) => r.errors.length).join(", ")} (leaves that failed ${storms.map((r) => r.leaveErrors.length).join(", ")}); ` +
         `in the call LiveKit median ${cpu(median(storms.map((r) => r.inCallCpu.livekit)))} CPU s/s, load clients ${cpu(median(storms.map((r) => r.inCallCpu.clients)))}`,
     );
     storms.forEach((run, i) => lines.push(...runLines(`storm run ${i + 1}`, run, bench.cores)));

@@ -52,8 +52,10 @@ export interface LargeCallRun {
   joinMs: number[];
   /** The join's parts, medians: membership event, OpenID + focus token, LiveKit connection. */
   stagesMs: { membership: number; token: number; connect: number };
-  /** What went wrong, one line each: refused or failed joins, drops, missing subscriptions. */
+  /** What went wrong in the call, one line each: refused or failed joins, drops, missing subscriptions, load processes that failed. */
   errors: string[];
+  /** Leaves that failed or did not end in time: the load client's side (rtc-node), after the measurements. */
+  leaveErrors: string[];
   /** The longest a participant took to leave (LiveKit disconnect, then its membership emptied). */
   slowestLeaveMs: number;
   /** From the go to the last join answered. */
@@ -190,10 +192,11 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
     const perProcessReports = await Promise.all(followed.map((f) => f.reports()));
     const reports = perProcessReports.flat();
     const errors: string[] = [];
+    const leaveErrors: string[] = [];
     for (const r of reports) {
       if (r.event === "join-error") errors.push(`participant ${String(r.index)}: ${String(r.stage)}: ${String(r.message)}`);
       if (r.event === "dropped") errors.push(`participant ${String(r.index)} disconnected by LiveKit (${String(r.reason)})`);
-      if (r.event === "leave-error") errors.push(`participant ${String(r.index)} could not leave: ${String(r.message)}`);
+      if (r.event === "leave-error") leaveErrors.push(`participant ${String(r.index)} could not leave: ${String(r.message)}`);
       if (r.event === "error") errors.push(`a load process failed: ${String(r.message)}`);
       if (r.event === "left") {
         const index = Number(r.index);
@@ -221,6 +224,7 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
         connect: median(joins.map((r) => Number(r.connectMs))),
       },
       errors,
+      leaveErrors,
       slowestLeaveMs: leaves.length === 0 ? NaN : Math.max(...leaves),
       joiningSeconds: (joined.at - beforeJoins.at) / 1000,
       joiningCpu: cpuRates(beforeJoins, joined),
@@ -291,7 +295,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const bench = await benchLargeCall({ ...(sizes ? { sizes } : {}), ...(stormRuns === undefined ? {} : { stormRuns }) });
     process.stdout.write(largeCallReport(bench));
     // The load processes' logs say what went wrong.
-    const failed = [...bench.storms, ...bench.growth].some((run) => run.errors.length > 0);
+    const failed = [...bench.storms, ...bench.growth].some((run) => run.errors.length + run.leaveErrors.length > 0);
     const logs = await stopSharedTestbed({ keepRunDir: failed });
     if (failed) process.stdout.write(`logs of the runs with errors kept in ${logs ?? "?"}\n`);
   } catch (error) {
