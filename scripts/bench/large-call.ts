@@ -208,7 +208,7 @@ async function runCall(meeting: Meeting, size: number, options: Required<LargeCa
       }
     }
     children.forEach((child, k) => {
-      if (!perProcessReports[k]!.some((r) => r.event === "done")) errors.push(`${child.name} did not finish (${child.exitDescription() ?? "still running"})`);
+      if (!perProcessReports[k]!.some((r) => r.event === "done")) leaveErrors.push(`${child.name} did not finish leaving (${child.exitDescription() ?? "still running"})`);
     });
     const joins = reports.filter((r) => r.event === "joined");
     const leaves = reports.filter((r) => r.event === "left").map((r) => Number(r.leaveMs));
