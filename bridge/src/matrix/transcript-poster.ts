@@ -1,7 +1,9 @@
 // Transcript segments to the Matrix timeline: under the "Transcription started" notice that the
 // appservice posts (the thread root, named in the job), each utterance is one notice in the thread,
 // and the utterance's later versions (interim, then final) are `m.replace` edits of that notice, so the
-// timeline holds one message per utterance.
+// timeline holds one message per utterance. Live subtitles carry every interim version; the timeline
+// takes at most one interim edit per interval (each edit is an event that the homeserver stores and
+// sends to every ministry in the meeting), and always the final version.
 import { TRANSCRIPT_KEY, type TranscriptFields } from "../../../config/wire-types.ts";
 import type { TranscriptSegment } from "../transcript/segment.ts";
 
@@ -20,13 +22,21 @@ export interface TranscriptPosterOptions {
   /** A post failed: the timeline is best effort, transcription goes on. */
   onError(err: Error): void;
   onPosted?(eventId: string, segment: TranscriptSegment): void;
+  /** Interim versions of an utterance closer than this to its last posted version are left out (default 2,000 ms). */
+  interimEditIntervalMs?: number;
+  /** Milliseconds, monotonic; for tests. */
+  now?: () => number;
 }
+
+const DEFAULT_INTERIM_EDIT_INTERVAL_MS = 2000;
 
 interface Posted {
   /** Local number of the utterance: txnIds must not carry the speaker's name. */
   n: number;
   versions: number;
   eventId: string | undefined;
+  /** When its last version was queued. */
+  lastPostedAt: number;
 }
 
 export class TranscriptPoster {
@@ -44,11 +54,16 @@ export class TranscriptPoster {
   post(trackSid: string, segment: TranscriptSegment): Promise<void> {
     const key = `${trackSid}\n${segment.id}`;
     let posted = this.#posted.get(key);
+    const now = (this.#options.now ?? performance.now.bind(performance))();
     if (posted === undefined) {
       this.#count += 1;
-      posted = { n: this.#count, versions: 0, eventId: undefined };
+      posted = { n: this.#count, versions: 0, eventId: undefined, lastPostedAt: now };
       this.#posted.set(key, posted);
+    } else if (!segment.final && now - posted.lastPostedAt < (this.#options.interimEditIntervalMs ?? DEFAULT_INTERIM_EDIT_INTERVAL_MS)) {
+      // A newer interim or the final version follows: this one stays on the live subtitles only.
+      return this.#queue;
     }
+    posted.lastPostedAt = now;
     if (segment.final) this.#posted.delete(key);
     posted.versions += 1;
     const entry = posted;

@@ -38,13 +38,14 @@ const segment = (id: string, text: string, final: boolean, startMs = 1000): Tran
   final,
 });
 
-function poster(sender: MatrixEventSender, errors: Error[] = []): TranscriptPoster {
+function poster(sender: MatrixEventSender, errors: Error[] = [], now?: () => number): TranscriptPoster {
   return new TranscriptPoster({
     sender,
     roomId: "!r:a.test",
     threadRoot: "$root",
     sessionId: "s1",
     onError: (err) => errors.push(err),
+    ...(now ? { now } : {}),
   });
 }
 
@@ -77,6 +78,25 @@ describe("TranscriptPoster", () => {
       sent.map((s) => s.txnId),
       ["visio-transcript.s1.1.1", "visio-transcript.s1.1.2"],
     );
+  });
+
+  it("edits the timeline with at most one interim version per 2 s, and always with the final one", async () => {
+    const { sender, sent } = fakeClient();
+    let clock = 0;
+    const p = poster(sender, [], () => clock);
+    void p.post("TR_1", segment("a", "the", false));
+    for (const [at, text] of [[400, "the meet"], [800, "the meeting"], [1600, "the meeting will"]] as const) {
+      clock = at;
+      void p.post("TR_1", segment("a", text, false));
+    }
+    clock = 2100;
+    void p.post("TR_1", segment("a", "the meeting will start", false));
+    clock = 2500;
+    void p.post("TR_1", segment("a", "the meeting will start at ten", true));
+    await p.flush();
+    const bodies = sent.map((s) => s.content.body);
+    assert.deepEqual(bodies, ["Alice: the", "* Alice: the meeting will start", "* Alice: the meeting will start at ten"]);
+    assert.deepEqual(sent.map((s) => s.txnId), ["visio-transcript.s1.1.1", "visio-transcript.s1.1.2", "visio-transcript.s1.1.3"]);
   });
 
   it("gives each utterance its own message, keyed by track and segment id", async () => {
