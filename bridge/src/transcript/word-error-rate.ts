@@ -10,7 +10,7 @@ export interface WordErrorCounts {
   wer: number;
 }
 
-/** Lower case, punctuation dropped except apostrophes inside words ("o'clock"), split on spaces. */
+/** Lower case, punctuation dropped except apostrophes inside words ("o'clock"), split on spaces, digits 0–12 as words. */
 export function normaliseWords(text: string): string[] {
   return text
     .toLowerCase()
@@ -18,8 +18,12 @@ export function normaliseWords(text: string): string[] {
     .replace(/[^\p{L}\p{N}' ]+/gu, " ")
     .split(/\s+/)
     .map((w) => w.replace(/^'+|'+$/g, ""))
-    .filter((w) => w !== "");
+    .filter((w) => w !== "")
+    .map((w) => SMALL_NUMBERS[Number(w)] !== undefined && /^\d+$/.test(w) ? SMALL_NUMBERS[Number(w)]! : w);
 }
+
+/** Whisper writes "10" where a reference says "ten": small numbers count as their English words. */
+const SMALL_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
 
 export function wordErrorRate(reference: string, hypothesis: string): WordErrorCounts {
   const ref = normaliseWords(reference);
